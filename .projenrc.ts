@@ -1,0 +1,139 @@
+import { awscdk, javascript } from 'projen';
+import { UpdateSnapshot } from 'projen/lib/javascript';
+import { ReleaseTrigger } from 'projen/lib/release';
+
+// The AWS SDK v3 clients and Powertools are bundled into the handler assets (esbuild), so they are
+// devDependencies pinned to exact versions: a consumer's template (and asset hash) changes only
+// when we release, never because the Lambda runtime's preinstalled SDK moved.
+const SDK_VERSION = '3.1162.0';
+const POWERTOOLS_VERSION = '2.35.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-partition-replicated-bucket',
+  packageName: 'cdk-partition-replicated-bucket',
+  description:
+    'S3 replication across AWS partitions (aws, aws-us-gov, aws-cn, isolated and sovereign): ' +
+    'one CDK construct with an ordered FIFO pipeline, a version map and least-privilege destination credentials.',
+  author: 'cdk-partition-replicated-bucket contributors',
+  authorAddress: 'maintainers@example.com',
+  authorOrganization: false,
+  repositoryUrl: 'https://github.com/cdk-partition-replicated-bucket/cdk-partition-replicated-bucket.git',
+  license: 'Apache-2.0',
+  stability: 'experimental',
+  keywords: ['awscdk', 'cdk', 's3', 'replication', 'partition', 'govcloud', 'aws-cn', 'cross-partition'],
+  defaultReleaseBranch: 'main',
+  releaseTrigger: ReleaseTrigger.manual(),
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  // cdkVersion is the floor we promise: consumers may use any aws-cdk-lib >= it. It is also the exact
+  // version our tests compile and synthesize against (projen pins the devDependency to it), so the
+  // floor is proven, not hoped for. 2.189.1 is the oldest release with everything the constructs use
+  // (Table.pointInTimeRecoverySpecification, Function.logGroup, the Node.js 22 runtime family)
+  // without deprecated props; going lower would need fallbacks we could not test.
+  cdkVersion: '2.189.1',
+  constructsVersion: '10.5.1',
+  // jsii 6.0 compiles with TypeScript 6.0; pin TypeScript to the same line so "latest" cannot drift ahead.
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  // Node 20 is the oldest maintained line that jsii 6 supports; the handlers themselves run on Node 22.
+  minNodeVersion: '20.0.0',
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    include: ['scripts/**/*.ts'],
+    compilerOptions: {},
+  },
+
+  publishToPypi: {
+    distName: 'cdk-partition-replicated-bucket',
+    module: 'cdk_partition_replicated_bucket',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkpartitionreplicatedbucket',
+    mavenGroupId: 'io.github.cdk-partition-replicated-bucket',
+    mavenArtifactId: 'cdk-partition-replicated-bucket',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkPartitionReplicatedBucket',
+    packageId: 'CdkPartitionReplicatedBucket',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-partition-replicated-bucket/cdk-partition-replicated-bucket-go',
+  },
+
+  lambdaOptions: {
+    // Node.js 22 is the newest runtime offered in every partition (China included). Pinned so a
+    // consumer's snapshot does not change when the CDK's "latest" moves.
+    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    // Bundle the SDK instead of using the runtime's copy (projen externalises @aws-sdk/* by default).
+    bundlingOptions: { externals: [], sourcemap: false },
+  },
+
+  devDeps: [
+    `@aws-sdk/client-s3@${SDK_VERSION}`,
+    `@aws-sdk/lib-storage@${SDK_VERSION}`,
+    `@aws-sdk/client-dynamodb@${SDK_VERSION}`,
+    `@aws-sdk/client-secrets-manager@${SDK_VERSION}`,
+    `@aws-sdk/client-sqs@${SDK_VERSION}`,
+    `@aws-sdk/client-iam@${SDK_VERSION}`,
+    `@aws-sdk/client-sts@${SDK_VERSION}`,
+    `@aws-lambda-powertools/logger@${POWERTOOLS_VERSION}`,
+    `@aws-lambda-powertools/metrics@${POWERTOOLS_VERSION}`,
+    `@aws-lambda-powertools/batch@${POWERTOOLS_VERSION}`,
+    '@types/aws-lambda@^8.10.0',
+    'cdk-nag@^2.37.0',
+  ],
+
+  jestOptions: {
+    // Snapshots are a contract: the test task fails on a difference; `npx projen test:update` rewrites.
+    updateSnapshot: UpdateSnapshot.NEVER,
+    jestConfig: {
+      globalSetup: '<rootDir>/test/emulators/global-setup.ts',
+      globalTeardown: '<rootDir>/test/emulators/global-teardown.ts',
+      testTimeout: 120_000,
+    },
+  },
+
+  gitignore: ['/.venv/', '/.emulators/', '/dist-consumer/', '/cdk.out/', '__pycache__/'],
+});
+
+// The registry lacks some non-Linux builds of unrs-resolver 1.13 (pulled in by eslint-import-resolver),
+// which breaks `npm ci` on a fresh lockfile.
+project.package.addPackageResolutions('unrs-resolver@1.12.2');
+project.npmignore?.exclude('/scripts/', '/.ci/', '/.venv/', '/.emulators/', '/dist-consumer/');
+
+// --- Local emulated partitions -----------------------------------------------------------------
+// moto_server (pinned in test/emulators/requirements.txt) runs in a project-local virtualenv, so a
+// fresh clone needs nothing installed by hand.
+const setupEmulators = project.addTask('setup:emulators', {
+  description: 'Create .venv with the pinned moto server and Python test tools (idempotent)',
+  exec: 'bash scripts/setup-venv.sh',
+});
+
+// The runtime tests start moto servers and the construct tests synthesize the bundled handlers.
+project.testTask.prependSpawn(project.bundler.bundleTask);
+project.testTask.prependSpawn(setupEmulators);
+
+const demo = project.addTask('demo', {
+  description: 'Replicate a few objects between two local emulated partitions and print both sides',
+  exec: 'ts-node --project tsconfig.dev.json scripts/demo.ts',
+});
+demo.prependSpawn(setupEmulators);
+
+const testPython = project.addTask('test:python', {
+  description: 'Build the Python package with jsii-pacmak and synthesize a Python CDK app that uses it',
+  steps: [
+    { spawn: setupEmulators.name },
+    { exec: 'rm -rf dist-consumer && jsii-pacmak --targets python --outdir dist-consumer' },
+    { exec: '.venv/bin/python -m pytest -q test/consumer' },
+  ],
+});
+
+const testAll = project.addTask('test:all', {
+  description: 'Every test: construct and runtime tests (jest), then the Python consumer test',
+});
+testAll.spawn(project.compileTask);
+testAll.spawn(project.testTask);
+testAll.spawn(testPython);
+
+project.synth();
