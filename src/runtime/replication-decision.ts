@@ -1,0 +1,113 @@
+import { LIFECYCLE_EXPIRATION, PERMANENTLY_DELETED, ReplicationMessage } from './replication-message';
+import { compareSequencers } from './sequencer';
+
+/** What the table knows of one source object key. */
+export interface KeyHead {
+  /** The highest sequencer applied to the destination for this key. */
+  readonly sequencer: string;
+  readonly sourceVersionId: string;
+}
+
+/** What the table knows of one source version. */
+export interface VersionRecord {
+  readonly sourceVersionId: string;
+  readonly kind: 'object' | 'deleteMarker';
+  /** `replicated`: the destination has it; `deleted`: the source version is gone, never replicate it. */
+  readonly state: 'replicated' | 'deleted';
+  readonly destinationVersionId?: string;
+}
+
+export interface ReplicationState {
+  readonly head?: KeyHead;
+  /** The record of the message's own source version, if any. */
+  readonly version?: VersionRecord;
+}
+
+export interface ReplicationOptions {
+  readonly prefixes: readonly string[];
+  readonly replicateDeleteMarkers: boolean;
+  readonly replicateVersionDeletes: boolean;
+  readonly replicateTags: boolean;
+}
+
+export type SkipReason =
+  | 'outside-prefixes'
+  | 'duplicate'
+  | 'older-than-replica'
+  | 'source-version-deleted'
+  | 'delete-markers-disabled'
+  | 'version-deletes-disabled'
+  | 'tags-disabled'
+  | 'lifecycle-expiration'
+  | 'not-replicated-yet';
+
+export type Decision =
+  | { readonly action: 'copy' }
+  | { readonly action: 'create-delete-marker' }
+  | { readonly action: 'delete-destination-version'; readonly destinationVersionId: string }
+  | { readonly action: 'remember-source-deleted' }
+  | { readonly action: 'forget-version' }
+  | { readonly action: 'sync-tags'; readonly destinationVersionId: string }
+  | { readonly action: 'skip'; readonly reason: SkipReason };
+
+const skip = (reason: SkipReason): Decision => ({ action: 'skip', reason });
+
+/** True when the key is replicated under the configured prefixes (all keys when there are none). */
+export function isReplicatedKey(key: string, prefixes: readonly string[]): boolean {
+  return prefixes.length === 0 || prefixes.some((prefix) => key.startsWith(prefix));
+}
+
+/**
+ * What to do with one event, given what the table knows. Pure: every rule of ordering,
+ * deduplication and option handling lives here and is tested without servers.
+ *
+ * Invariants: a version is replicated at most once; nothing older than the newest replica of a key
+ * (by sequencer) is written after it; a source version known to be gone is never replicated.
+ */
+export function decide(message: ReplicationMessage, state: ReplicationState, options: ReplicationOptions): Decision {
+  if (!isReplicatedKey(message.key, options.prefixes)) return skip('outside-prefixes');
+  const { head, version } = state;
+  const isOlderThanHead = (sequencer: string) => head !== undefined && compareSequencers(sequencer, head.sequencer) <= 0;
+
+  switch (message.kind) {
+    case 'ObjectCreated':
+      if (version?.state === 'deleted') return skip('source-version-deleted');
+      if (version) return skip('duplicate');
+      if (isOlderThanHead(message.sequencer)) return skip('older-than-replica');
+      return { action: 'copy' };
+
+    case 'ObjectTagsChanged':
+      if (!options.replicateTags) return skip('tags-disabled');
+      if (version?.state === 'replicated' && version.kind === 'object' && version.destinationVersionId) {
+        return { action: 'sync-tags', destinationVersionId: version.destinationVersionId };
+      }
+      // The copy reads the version's tags when it happens, so nothing is lost by skipping here.
+      return skip('not-replicated-yet');
+
+    case 'ObjectDeleted':
+      if (message.deletionType === PERMANENTLY_DELETED) return decidePermanentDelete(message.reason, version, options);
+      // A delete marker was created.
+      if (message.reason === LIFECYCLE_EXPIRATION) return skip('lifecycle-expiration');
+      if (!options.replicateDeleteMarkers) return skip('delete-markers-disabled');
+      if (version) return skip(version.state === 'deleted' ? 'source-version-deleted' : 'duplicate');
+      if (isOlderThanHead(message.sequencer)) return skip('older-than-replica');
+      return { action: 'create-delete-marker' };
+  }
+}
+
+function decidePermanentDelete(reason: string, version: VersionRecord | undefined, options: ReplicationOptions): Decision {
+  // Not seen yet: remember that the version is gone so a late copy event for it is never applied.
+  if (!version) return { action: 'remember-source-deleted' };
+  if (version.state === 'deleted') return skip('duplicate');
+  // The destination keeps its own lifecycle rules; only our mapping goes.
+  if (reason === LIFECYCLE_EXPIRATION) return { action: 'forget-version' };
+  const destinationVersionId = version.destinationVersionId;
+  if (!destinationVersionId) return skip('duplicate');
+  // Removing a replicated delete marker destroys no data (it "undeletes"), so it follows the
+  // delete-marker option; deleting a replicated object version needs the explicit opt-in.
+  const allowed = version.kind === 'deleteMarker'
+    ? options.replicateDeleteMarkers || options.replicateVersionDeletes
+    : options.replicateVersionDeletes;
+  if (!allowed) return skip(version.kind === 'deleteMarker' ? 'delete-markers-disabled' : 'version-deletes-disabled');
+  return { action: 'delete-destination-version', destinationVersionId };
+}

@@ -1,0 +1,151 @@
+/**
+ * The environment contract between the constructs (which set these variables) and the handlers
+ * (which read them). Both sides import this file, so a renamed variable cannot drift. It must never
+ * import aws-cdk-lib: it is bundled into the handlers.
+ *
+ * No secret ever travels here: the credentials are read at run time from the secret named by ARN.
+ */
+
+/** Variable names. */
+export const ENV = {
+  sourceBucket: 'SOURCE_BUCKET_NAME',
+  prefixes: 'REPLICATED_PREFIXES',
+  queueUrl: 'REPLICATION_QUEUE_URL',
+  tableName: 'REPLICATION_TABLE_NAME',
+  credentialsSecretId: 'DESTINATION_CREDENTIALS_SECRET_ARN',
+  destinationBucket: 'DESTINATION_BUCKET_NAME',
+  destinationRegion: 'DESTINATION_REGION',
+  destinationPartition: 'DESTINATION_PARTITION',
+  destinationEndpoint: 'DESTINATION_ENDPOINT',
+  destinationKmsKeyArn: 'DESTINATION_KMS_KEY_ARN',
+  destinationStorageClass: 'DESTINATION_STORAGE_CLASS',
+  replicateDeleteMarkers: 'REPLICATE_DELETE_MARKERS',
+  replicateVersionDeletes: 'REPLICATE_VERSION_DELETES',
+  replicateTags: 'REPLICATE_TAGS',
+} as const;
+
+/** What the router needs. */
+export interface RouterSettings {
+  readonly sourceBucket: string;
+  /** Empty means every key. */
+  readonly prefixes: string[];
+  readonly queueUrl: string;
+}
+
+/** What the replicator needs. */
+export interface ReplicatorSettings {
+  readonly sourceBucket: string;
+  readonly prefixes: string[];
+  readonly tableName: string;
+  readonly credentialsSecretId: string;
+  readonly destinationBucket: string;
+  readonly destinationRegion: string;
+  readonly destinationPartition: string;
+  /** An S3-compatible endpoint URL; undefined means the SDK resolves it from the region. */
+  readonly destinationEndpoint?: string;
+  readonly destinationKmsKeyArn?: string;
+  /** Undefined means: keep the source object's storage class. */
+  readonly destinationStorageClass?: string;
+  readonly replicateDeleteMarkers: boolean;
+  readonly replicateVersionDeletes: boolean;
+  readonly replicateTags: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The router's variables, as the construct sets them. */
+export function routerEnvironment(settings: RouterSettings): Record<string, string> {
+  return {
+    [ENV.sourceBucket]: settings.sourceBucket,
+    [ENV.prefixes]: JSON.stringify(settings.prefixes),
+    [ENV.queueUrl]: settings.queueUrl,
+  };
+}
+
+/** The replicator's variables, as the construct sets them. Optional settings are left out when unset. */
+export function replicatorEnvironment(settings: ReplicatorSettings): Record<string, string> {
+  const env: Record<string, string> = {
+    [ENV.sourceBucket]: settings.sourceBucket,
+    [ENV.prefixes]: JSON.stringify(settings.prefixes),
+    [ENV.tableName]: settings.tableName,
+    [ENV.credentialsSecretId]: settings.credentialsSecretId,
+    [ENV.destinationBucket]: settings.destinationBucket,
+    [ENV.destinationRegion]: settings.destinationRegion,
+    [ENV.destinationPartition]: settings.destinationPartition,
+    [ENV.replicateDeleteMarkers]: String(settings.replicateDeleteMarkers),
+    [ENV.replicateVersionDeletes]: String(settings.replicateVersionDeletes),
+    [ENV.replicateTags]: String(settings.replicateTags),
+  };
+  if (settings.destinationEndpoint) env[ENV.destinationEndpoint] = settings.destinationEndpoint;
+  if (settings.destinationKmsKeyArn) env[ENV.destinationKmsKeyArn] = settings.destinationKmsKeyArn;
+  if (settings.destinationStorageClass) env[ENV.destinationStorageClass] = settings.destinationStorageClass;
+  return env;
+}
+
+/** Reads the router's settings; throws naming every missing variable. */
+export function readRouterSettings(env: Env): RouterSettings {
+  const read = reader(env);
+  const settings = {
+    sourceBucket: read.required(ENV.sourceBucket),
+    prefixes: read.prefixes(),
+    queueUrl: read.required(ENV.queueUrl),
+  };
+  read.done();
+  return settings;
+}
+
+/** Reads the replicator's settings; throws naming every missing or malformed variable. */
+export function readReplicatorSettings(env: Env): ReplicatorSettings {
+  const read = reader(env);
+  const settings: ReplicatorSettings = {
+    sourceBucket: read.required(ENV.sourceBucket),
+    prefixes: read.prefixes(),
+    tableName: read.required(ENV.tableName),
+    credentialsSecretId: read.required(ENV.credentialsSecretId),
+    destinationBucket: read.required(ENV.destinationBucket),
+    destinationRegion: read.required(ENV.destinationRegion),
+    destinationPartition: read.required(ENV.destinationPartition),
+    destinationEndpoint: read.optional(ENV.destinationEndpoint),
+    destinationKmsKeyArn: read.optional(ENV.destinationKmsKeyArn),
+    destinationStorageClass: read.optional(ENV.destinationStorageClass),
+    replicateDeleteMarkers: read.flag(ENV.replicateDeleteMarkers),
+    replicateVersionDeletes: read.flag(ENV.replicateVersionDeletes),
+    replicateTags: read.flag(ENV.replicateTags),
+  };
+  read.done();
+  return settings;
+}
+
+function reader(env: Env) {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) problems.push(`${name} is not set`);
+    return value ?? '';
+  };
+  return {
+    required,
+    optional: (name: string): string | undefined => env[name] || undefined,
+    flag: (name: string): boolean => {
+      const value = required(name);
+      if (value && value !== 'true' && value !== 'false') problems.push(`${name} must be "true" or "false", got "${value}"`);
+      return value === 'true';
+    },
+    prefixes: (): string[] => {
+      const raw = env[ENV.prefixes] || '[]';
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string')) return parsed;
+      } catch {
+        // reported below
+      }
+      problems.push(`${ENV.prefixes} must be a JSON array of strings`);
+      return [];
+    },
+    done: () => {
+      if (problems.length > 0) {
+        throw new Error(`Invalid handler environment (the construct sets these variables): ${problems.join('; ')}`);
+      }
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { createHash } from 'crypto';
+import { normalizeSequencer } from './sequencer';
+
+/**
+ * The message the router puts on the FIFO queue and the replicator takes off it: the facts of one
+ * S3 event that replication needs, in one versioned shape, whatever produced it.
+ */
+export type ReplicationMessage = ObjectCreatedMessage | ObjectDeletedMessage | ObjectTagsChangedMessage;
+
+interface MessageBase {
+  /** Shape version, so a later release can read messages an older one queued. */
+  readonly v: 1;
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string;
+  /** When S3 says the event happened (ISO 8601). */
+  readonly time: string;
+  /** S3's request id: distinguishes two events of the same version (two tag changes, say). */
+  readonly requestId: string;
+}
+
+export interface ObjectCreatedMessage extends MessageBase {
+  readonly kind: 'ObjectCreated';
+  readonly sequencer: string;
+  readonly size?: number;
+  readonly eTag?: string;
+  /** PutObject, POST Object, CopyObject, CompleteMultipartUpload. */
+  readonly reason: string;
+}
+
+export const DELETE_MARKER_CREATED = 'Delete Marker Created';
+export const PERMANENTLY_DELETED = 'Permanently Deleted';
+export const LIFECYCLE_EXPIRATION = 'Lifecycle Expiration';
+
+export interface ObjectDeletedMessage extends MessageBase {
+  readonly kind: 'ObjectDeleted';
+  readonly sequencer: string;
+  /** DeleteObject or Lifecycle Expiration. */
+  readonly reason: string;
+  readonly deletionType: typeof DELETE_MARKER_CREATED | typeof PERMANENTLY_DELETED;
+}
+
+export interface ObjectTagsChangedMessage extends MessageBase {
+  readonly kind: 'ObjectTagsChanged';
+}
+
+/** A message (or event) that cannot be replicated as it is; it ends in a dead-letter queue. */
+export class InvalidMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidMessageError';
+  }
+}
+
+/**
+ * The FIFO message group of an object: a hash, because S3 keys are up to 1024 bytes of any UTF-8
+ * while a MessageGroupId is at most 128 characters of a restricted set.
+ */
+export function messageGroupId(bucket: string, key: string): string {
+  return sha256(`${bucket}\n${key}`);
+}
+
+/**
+ * The FIFO deduplication id: the same S3 event delivered twice (EventBridge and S3 are
+ * at-least-once) gets the same id, and different events never share one.
+ */
+export function messageDeduplicationId(message: ReplicationMessage): string {
+  const sequencer = message.kind === 'ObjectTagsChanged' ? '' : message.sequencer;
+  return sha256([message.kind, message.bucket, message.key, message.versionId, sequencer, message.requestId].join('\n'));
+}
+
+/** Parses and validates a queue message body; throws InvalidMessageError saying what is wrong. */
+export function parseReplicationMessage(body: string): ReplicationMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new InvalidMessageError('queue message body is not JSON');
+  }
+  const fields = asObject(value, 'queue message');
+  if (fields.v !== 1) throw new InvalidMessageError(`queue message has unsupported shape version ${JSON.stringify(fields.v)}`);
+  const base = {
+    v: 1 as const,
+    bucket: requireString(fields, 'bucket'),
+    key: requireString(fields, 'key'),
+    versionId: requireString(fields, 'versionId'),
+    time: requireString(fields, 'time'),
+    requestId: requireString(fields, 'requestId'),
+  };
+  switch (fields.kind) {
+    case 'ObjectCreated':
+      return {
+        ...base,
+        kind: 'ObjectCreated',
+        sequencer: requireSequencer(fields),
+        reason: requireString(fields, 'reason'),
+        size: optionalNumber(fields, 'size'),
+        eTag: optionalString(fields, 'eTag'),
+      };
+    case 'ObjectDeleted':
+      return {
+        ...base,
+        kind: 'ObjectDeleted',
+        sequencer: requireSequencer(fields),
+        reason: requireString(fields, 'reason'),
+        deletionType: requireDeletionType(fields.deletionType),
+      };
+    case 'ObjectTagsChanged':
+      return { ...base, kind: 'ObjectTagsChanged' };
+    default:
+      throw new InvalidMessageError(`queue message has unknown kind ${JSON.stringify(fields.kind)}`);
+  }
+}
+
+export function requireDeletionType(value: unknown): ObjectDeletedMessage['deletionType'] {
+  if (value === DELETE_MARKER_CREATED || value === PERMANENTLY_DELETED) return value;
+  throw new InvalidMessageError(
+    `deletion type ${JSON.stringify(value)} is neither "${DELETE_MARKER_CREATED}" nor "${PERMANENTLY_DELETED}"`,
+  );
+}
+
+export function asObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidMessageError(`${what} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function requireString(fields: Record<string, unknown>, name: string, where = name): string {
+  const value = fields[name];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidMessageError(`${where} is missing or not a non-empty string`);
+  }
+  return value;
+}
+
+export function optionalString(fields: Record<string, unknown>, name: string): string | undefined {
+  const value = fields[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function optionalNumber(fields: Record<string, unknown>, name: string): number | undefined {
+  const value = fields[name];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+export function requireSequencer(fields: Record<string, unknown>, where = 'sequencer'): string {
+  const raw = requireString(fields, 'sequencer', where);
+  try {
+    return normalizeSequencer(raw);
+  } catch (error) {
+    throw new InvalidMessageError(`${where}: ${(error as Error).message}`);
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}

@@ -1,0 +1,76 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DestinationClients } from './destination-client';
+import { CredentialsSecret } from './destination-credentials';
+import { ReplicatorSettings } from './replication-environment';
+import { parseReplicationMessage } from './replication-message';
+import { createReplicator } from './replicator';
+import { metricsForOutcome, Telemetry } from './telemetry';
+import { VersionTable } from './version-table';
+
+export interface SourceClients {
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+  readonly secretsManager: SecretsManagerClient;
+}
+
+/**
+ * The replicator's SQS FIFO handler. Records are processed one at a time in queue order with
+ * partial batch responses: a failed record fails only itself and the later records of its own
+ * message group (the same object key), never another group's.
+ */
+export function createReplicatorHandler(settings: ReplicatorSettings, clients: SourceClients, telemetry: Telemetry) {
+  const { logger, metrics } = telemetry;
+  const replicate = createReplicator({
+    sourceBucket: settings.sourceBucket,
+    destinationBucket: settings.destinationBucket,
+    source: clients.s3,
+    table: new VersionTable(clients.dynamodb, settings.tableName),
+    destination: new DestinationClients(
+      new CredentialsSecret(clients.secretsManager, settings.credentialsSecretId, settings.destinationPartition),
+      { region: settings.destinationRegion, endpoint: settings.destinationEndpoint },
+    ),
+    options: {
+      prefixes: settings.prefixes,
+      replicateDeleteMarkers: settings.replicateDeleteMarkers,
+      replicateVersionDeletes: settings.replicateVersionDeletes,
+      replicateTags: settings.replicateTags,
+      kmsKeyArn: settings.destinationKmsKeyArn,
+      storageClass: settings.destinationStorageClass,
+    },
+  });
+  const processor = new SqsFifoPartialProcessorAsync();
+
+  const processRecord = async (record: SQSRecord) => {
+    try {
+      const message = parseReplicationMessage(record.body);
+      const outcome = await replicate(message);
+      logger.info('replication event processed', { key: message.key, versionId: message.versionId, kind: message.kind, outcome });
+      for (const point of metricsForOutcome(outcome)) metrics.addMetric(point.name, point.unit, point.value);
+      return outcome;
+    } catch (error) {
+      logger.error('replication failed; the message will be retried, then dead-lettered', {
+        messageId: record.messageId,
+        error: { name: (error as Error).name, message: (error as Error).message },
+      });
+      metrics.addMetric('ReplicationFailures', MetricUnit.Count, 1);
+      throw error;
+    }
+  };
+
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+    try {
+      return await processPartialResponse(event, processRecord, processor, {
+        context,
+        skipGroupOnError: true,
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,72 @@
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import { S3Client } from '@aws-sdk/client-s3';
+
+/** Environment variables through which global setup hands the emulators to the test workers. */
+export const EMULATOR_ENV = {
+  source: 'EMULATED_SOURCE_ENDPOINT',
+  destination: 'EMULATED_DESTINATION_ENDPOINT',
+  destinationAdmin: 'EMULATED_DESTINATION_ADMIN',
+} as const;
+
+export const SOURCE_REGION = 'us-east-1';
+export const DESTINATION_REGION = 'us-gov-west-1';
+export const DESTINATION_PARTITION = 'aws-us-gov';
+
+/** The source partition's test credentials (moto accepts any there: IAM is not enforced). */
+export const SOURCE_CREDENTIALS = { accessKeyId: 'source-partition-test', secretAccessKey: 'source-partition-test-secret' };
+
+export interface AccessKey {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export interface Emulators {
+  readonly sourceEndpoint: string;
+  readonly destinationEndpoint: string;
+  /** An administrator of the destination partition (IAM is enforced there). */
+  readonly destinationAdmin: AccessKey;
+}
+
+export function emulators(): Emulators {
+  const sourceEndpoint = process.env[EMULATOR_ENV.source];
+  const destinationEndpoint = process.env[EMULATOR_ENV.destination];
+  const admin = process.env[EMULATOR_ENV.destinationAdmin];
+  if (!sourceEndpoint || !destinationEndpoint || !admin) {
+    throw new Error('the emulated partitions are not running: run the tests through jest (its global setup starts them)');
+  }
+  return { sourceEndpoint, destinationEndpoint, destinationAdmin: JSON.parse(admin) as AccessKey };
+}
+
+/** Client configuration for the source partition. */
+export function sourceClientConfig(endpoint: string) {
+  return { region: SOURCE_REGION, endpoint, credentials: SOURCE_CREDENTIALS };
+}
+
+/** Client configuration for the destination partition with the given key. */
+export function destinationClientConfig(endpoint: string, key: AccessKey) {
+  return { region: DESTINATION_REGION, endpoint, credentials: key };
+}
+
+export function destinationS3(endpoint: string, key: AccessKey): S3Client {
+  return new S3Client({ ...destinationClientConfig(endpoint, key), forcePathStyle: true });
+}
+
+/**
+ * Creates an administrator in the destination partition, then switches on moto's IAM
+ * authentication there: from then on every request must be signed by a known key whose policies
+ * allow it, as in a real partition. Returns the administrator's key.
+ */
+export async function prepareDestinationPartition(endpoint: string): Promise<AccessKey> {
+  const iam = new IAMClient(destinationClientConfig(endpoint, { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' }));
+  await iam.send(new CreateUserCommand({ UserName: 'partition-admin' }));
+  await iam.send(new PutUserPolicyCommand({
+    UserName: 'partition-admin',
+    PolicyName: 'administrator',
+    PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
+  }));
+  const { AccessKey: key } = await iam.send(new CreateAccessKeyCommand({ UserName: 'partition-admin' }));
+  iam.destroy();
+  const response = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
+  if (!response.ok) throw new Error(`could not enable IAM authentication on ${endpoint}: ${response.status}`);
+  return { accessKeyId: key!.AccessKeyId!, secretAccessKey: key!.SecretAccessKey! };
+}

@@ -1,0 +1,299 @@
+import { randomBytes } from 'crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import {
+  AccessKey,
+  DESTINATION_PARTITION,
+  DESTINATION_REGION,
+  destinationClientConfig,
+  destinationS3,
+  emulators,
+  SOURCE_REGION,
+  sourceClientConfig,
+} from './partitions';
+import { S3Event, S3EventSource } from './s3-events';
+import { ReplicatorSettings } from '../../src/runtime/replication-environment';
+import { createReplicatorHandler } from '../../src/runtime/replicator-handler';
+import { createRouterHandler } from '../../src/runtime/router-handler';
+import { createTelemetry } from '../../src/runtime/telemetry';
+
+export type FixtureOptions = Partial<Pick<ReplicatorSettings,
+'prefixes' | 'replicateDeleteMarkers' | 'replicateVersionDeletes' | 'replicateTags' | 'destinationKmsKeyArn' | 'destinationStorageClass'>> & {
+  /** The handlers' log level; ERROR keeps test output readable. */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+};
+
+export interface DestinationObject {
+  readonly body: Buffer;
+  readonly versionId?: string;
+  readonly contentType?: string;
+  readonly cacheControl?: string;
+  readonly contentDisposition?: string;
+  readonly contentEncoding?: string;
+  readonly contentLanguage?: string;
+  readonly expires?: Date;
+  readonly metadata?: Record<string, string>;
+  readonly storageClass?: string;
+  readonly serverSideEncryption?: string;
+  readonly kmsKeyId?: string;
+  readonly tags: Record<string, string>;
+}
+
+/**
+ * One replication set-up on the two emulated partitions, as the construct deploys it: a versioned
+ * source bucket, the version table, the FIFO queue, the credentials secret (source partition), a
+ * versioned destination bucket and the replicator's IAM user (destination partition, IAM enforced).
+ * The real router and replicator handler code run against them; `replicate` plays EventBridge and
+ * the Lambda SQS poller.
+ */
+export class ReplicationFixture {
+  static async create(options: FixtureOptions = {}): Promise<ReplicationFixture> {
+    const fixture = new ReplicationFixture(options);
+    await fixture.provision();
+    return fixture;
+  }
+
+  readonly id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  readonly sourceBucket = `${this.id}-source`;
+  readonly destinationBucket = `${this.id}-replica`;
+  readonly tableName = `${this.id}-versions`;
+  readonly userName = `${this.id}-replicator`;
+  readonly emulators = emulators();
+  readonly sourceS3 = new S3Client({ ...sourceClientConfig(this.emulators.sourceEndpoint), forcePathStyle: true });
+  readonly dynamodb = new DynamoDBClient(sourceClientConfig(this.emulators.sourceEndpoint));
+  readonly secretsManager = new SecretsManagerClient(sourceClientConfig(this.emulators.sourceEndpoint));
+  readonly sqs = new SQSClient(sourceClientConfig(this.emulators.sourceEndpoint));
+  readonly adminS3 = destinationS3(this.emulators.destinationEndpoint, this.emulators.destinationAdmin);
+  readonly iam = new IAMClient(destinationClientConfig(this.emulators.destinationEndpoint, this.emulators.destinationAdmin));
+  readonly events = new S3EventSource(this.sourceS3, this.sourceBucket, SOURCE_REGION);
+  secretArn = '';
+  queueUrl = '';
+  settings!: ReplicatorSettings;
+  replicatorHandler!: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  routerHandler!: (event: unknown) => Promise<{ routed: boolean }>;
+
+  private constructor(private readonly options: FixtureOptions) {}
+
+  /** Routes the events (EventBridge -> router -> FIFO queue), then lets the replicator drain the queue. */
+  async replicate(events: S3Event[]): Promise<DrainResult> {
+    for (const event of events) await this.routerHandler(event);
+    return this.drain();
+  }
+
+  /**
+   * Plays the Lambda SQS poller: receives up to 10 messages, invokes the replicator, deletes what
+   * succeeded and makes the reported failures visible again, until the queue is empty or
+   * `maxReceives` rounds of failures have passed.
+   */
+  async drain(maxReceives = 3): Promise<DrainResult> {
+    const result: DrainResult = { processed: 0, failures: 0 };
+    let failedRounds = 0;
+    for (;;) {
+      const received = await this.sqs.send(new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageSystemAttributeNames: ['All'],
+        VisibilityTimeout: 30,
+      }));
+      const messages = received.Messages ?? [];
+      if (messages.length === 0) return result;
+      const event: SQSEvent = {
+        Records: messages.map((message) => ({
+          messageId: message.MessageId!,
+          receiptHandle: message.ReceiptHandle!,
+          body: message.Body!,
+          attributes: message.Attributes as unknown as SQSEvent['Records'][number]['attributes'],
+          messageAttributes: {},
+          md5OfBody: message.MD5OfBody!,
+          eventSource: 'aws:sqs',
+          eventSourceARN: `arn:aws:sqs:${SOURCE_REGION}:123456789012:${this.id}.fifo`,
+          awsRegion: SOURCE_REGION,
+        })),
+      };
+      const response = await this.replicatorHandler(event);
+      const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+      const succeeded = messages.filter((message) => !failed.has(message.MessageId!));
+      result.processed += succeeded.length;
+      if (succeeded.length > 0) {
+        await this.sqs.send(new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: succeeded.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+        }));
+      }
+      if (failed.size > 0) {
+        result.failures += failed.size;
+        failedRounds += 1;
+        const retry = messages.filter((message) => failed.has(message.MessageId!));
+        if (failedRounds >= maxReceives) {
+          // What the redrive policy would move to the dead-letter queue.
+          result.deadLettered = retry.map((message) => message.Body!);
+          await this.sqs.send(new DeleteMessageBatchCommand({
+            QueueUrl: this.queueUrl,
+            Entries: retry.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+          }));
+          return result;
+        }
+        await this.sqs.send(new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: retry.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })),
+        }));
+      }
+    }
+  }
+
+  /** The destination's current object for a key, or undefined when it is deleted or absent. */
+  async destinationObject(key: string): Promise<DestinationObject | undefined> {
+    let object;
+    try {
+      object = await this.adminS3.send(new GetObjectCommand({ Bucket: this.destinationBucket, Key: key }));
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+    const tags = await this.adminS3.send(new GetObjectTaggingCommand({ Bucket: this.destinationBucket, Key: key, VersionId: object.VersionId }));
+    return {
+      body: Buffer.from(await object.Body!.transformToByteArray()),
+      versionId: object.VersionId,
+      contentType: object.ContentType,
+      cacheControl: object.CacheControl,
+      contentDisposition: object.ContentDisposition,
+      contentEncoding: object.ContentEncoding,
+      contentLanguage: object.ContentLanguage,
+      expires: object.Expires,
+      metadata: object.Metadata,
+      storageClass: object.StorageClass,
+      serverSideEncryption: object.ServerSideEncryption,
+      kmsKeyId: object.SSEKMSKeyId,
+      tags: Object.fromEntries((tags.TagSet ?? []).map((tag) => [tag.Key!, tag.Value!])),
+    };
+  }
+
+  /** Every version and delete marker of a key on the destination, newest first. */
+  async destinationVersions(key: string) {
+    const listed = await this.adminS3.send(new ListObjectVersionsCommand({ Bucket: this.destinationBucket, Prefix: key }));
+    return {
+      versions: (listed.Versions ?? []).filter((version) => version.Key === key),
+      deleteMarkers: (listed.DeleteMarkers ?? []).filter((marker) => marker.Key === key),
+    };
+  }
+
+  async headDestination(key: string, versionId: string) {
+    return this.adminS3.send(new HeadObjectCommand({ Bucket: this.destinationBucket, Key: key, VersionId: versionId }));
+  }
+
+  /** A new key pair for the replicator's destination user (for rotation tests). */
+  async createDestinationKey(): Promise<AccessKey> {
+    const { AccessKey: key } = await this.iam.send(new CreateAccessKeyCommand({ UserName: this.userName }));
+    return { accessKeyId: key!.AccessKeyId!, secretAccessKey: key!.SecretAccessKey! };
+  }
+
+  /** Writes the credentials secret in the shape the construct documents. */
+  async putSecret(value: Record<string, unknown> | string): Promise<void> {
+    await this.secretsManager.send(new PutSecretValueCommand({
+      SecretId: this.secretArn,
+      SecretString: typeof value === 'string' ? value : JSON.stringify(value),
+    }));
+  }
+
+  secretFor(key: AccessKey): Record<string, string> {
+    return {
+      user: this.userName,
+      accesskey: key.accessKeyId,
+      secretaccesskey: key.secretAccessKey,
+      partition: DESTINATION_PARTITION,
+      accountid: '123456789012',
+    };
+  }
+
+  private async provision(): Promise<void> {
+    await this.sourceS3.send(new CreateBucketCommand({ Bucket: this.sourceBucket }));
+    await this.sourceS3.send(new PutBucketVersioningCommand({ Bucket: this.sourceBucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await this.dynamodb.send(new CreateTableCommand({
+      TableName: this.tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    }));
+    const queue = await this.sqs.send(new CreateQueueCommand({
+      QueueName: `${this.id}.fifo`,
+      Attributes: { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' },
+    }));
+    this.queueUrl = queue.QueueUrl!;
+
+    await this.adminS3.send(new CreateBucketCommand({
+      Bucket: this.destinationBucket,
+      CreateBucketConfiguration: { LocationConstraint: DESTINATION_REGION },
+    }));
+    await this.adminS3.send(new PutBucketVersioningCommand({ Bucket: this.destinationBucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    await this.iam.send(new CreateUserCommand({ UserName: this.userName }));
+    await this.iam.send(new PutUserPolicyCommand({
+      UserName: this.userName,
+      PolicyName: 'replicate-into-bucket',
+      PolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{
+          Effect: 'Allow',
+          Action: 's3:*',
+          Resource: [`arn:${DESTINATION_PARTITION}:s3:::${this.destinationBucket}`, `arn:${DESTINATION_PARTITION}:s3:::${this.destinationBucket}/*`],
+        }],
+      }),
+    }));
+    const key = await this.createDestinationKey();
+    const secret = await this.secretsManager.send(new CreateSecretCommand({
+      Name: `${this.id}/destination-credentials`,
+      SecretString: JSON.stringify(this.secretFor(key)),
+    }));
+    this.secretArn = secret.ARN!;
+
+    this.settings = {
+      sourceBucket: this.sourceBucket,
+      prefixes: this.options.prefixes ?? [],
+      tableName: this.tableName,
+      credentialsSecretId: this.secretArn,
+      destinationBucket: this.destinationBucket,
+      destinationRegion: DESTINATION_REGION,
+      destinationPartition: DESTINATION_PARTITION,
+      destinationEndpoint: this.emulators.destinationEndpoint,
+      destinationKmsKeyArn: this.options.destinationKmsKeyArn,
+      destinationStorageClass: this.options.destinationStorageClass,
+      replicateDeleteMarkers: this.options.replicateDeleteMarkers ?? true,
+      replicateVersionDeletes: this.options.replicateVersionDeletes ?? false,
+      replicateTags: this.options.replicateTags ?? true,
+    };
+    this.replicatorHandler = createReplicatorHandler(
+      this.settings,
+      { s3: this.sourceS3, dynamodb: this.dynamodb, secretsManager: this.secretsManager },
+      createTelemetry('replicator', this.options.logLevel ?? 'ERROR'),
+    );
+    this.routerHandler = createRouterHandler(
+      { sourceBucket: this.sourceBucket, prefixes: this.settings.prefixes, queueUrl: this.queueUrl },
+      this.sqs,
+      createTelemetry('router', this.options.logLevel ?? 'ERROR'),
+    );
+  }
+}
+
+export interface DrainResult {
+  processed: number;
+  failures: number;
+  /** Message bodies that exhausted their receives (the redrive policy's dead-letter queue). */
+  deadLettered?: string[];
+}
