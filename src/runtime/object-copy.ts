@@ -1,6 +1,7 @@
 import { Readable } from 'stream';
 import {
   DeleteObjectCommand,
+  DeleteObjectTaggingCommand,
   GetObjectCommand,
   GetObjectCommandOutput,
   GetObjectTaggingCommand,
@@ -104,12 +105,13 @@ export function replicaParams(object: GetObjectCommandOutput, options: Destinati
   };
 }
 
-/** Creates a delete marker for the key on the destination and returns its version id. */
-export async function createDeleteMarker(destination: S3Client, bucket: string, key: string): Promise<WrittenVersion> {
+/**
+ * Creates a delete marker for the key on the destination and returns its version id. S3 creates a
+ * marker even when the key has no version there; some S3-compatible stores (and moto) then create
+ * nothing and return no id, which leaves the destination equally "deleted".
+ */
+export async function createDeleteMarker(destination: S3Client, bucket: string, key: string): Promise<{ destinationVersionId?: string }> {
   const result = await destination.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-  if (!result.VersionId) {
-    throw new Error(`destination bucket ${bucket} returned no delete marker version id: enable versioning on it`);
-  }
   return { destinationVersionId: result.VersionId };
 }
 
@@ -129,12 +131,13 @@ export async function syncTags(
   destinationVersionId: string,
 ): Promise<void> {
   const tags = await readTags(source, sourceBucket, key, versionId);
-  await destination.send(new PutObjectTaggingCommand({
-    Bucket: destinationBucket,
-    Key: key,
-    VersionId: destinationVersionId,
-    Tagging: { TagSet: tags },
-  }));
+  const target = { Bucket: destinationBucket, Key: key, VersionId: destinationVersionId };
+  // An empty tag set is a delete: DeleteObjectTagging says so to every S3-compatible store.
+  if (tags.length > 0) {
+    await destination.send(new PutObjectTaggingCommand({ ...target, Tagging: { TagSet: tags } }));
+  } else {
+    await destination.send(new DeleteObjectTaggingCommand(target));
+  }
 }
 
 async function getVersion(source: S3Client, bucket: string, key: string, versionId: string): Promise<GetObjectCommandOutput> {

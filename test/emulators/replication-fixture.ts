@@ -92,10 +92,17 @@ export class ReplicationFixture {
 
   private constructor(private readonly options: FixtureOptions) {}
 
-  /** Routes the events (EventBridge -> router -> FIFO queue), then lets the replicator drain the queue. */
-  async replicate(events: S3Event[]): Promise<DrainResult> {
+  /**
+   * Routes the events (EventBridge -> router -> FIFO queue), then lets the replicator drain the
+   * queue. Throws when a message ends dead-lettered, unless `allowDeadLetters`.
+   */
+  async replicate(events: S3Event[], { allowDeadLetters = false } = {}): Promise<DrainResult> {
     for (const event of events) await this.routerHandler(event);
-    return this.drain();
+    const result = await this.drain();
+    if (result.deadLettered && !allowDeadLetters) {
+      throw new Error(`messages were dead-lettered: ${result.deadLettered.join('\n')}`);
+    }
+    return result;
   }
 
   /**

@@ -1,5 +1,6 @@
 import {
   DeleteObjectCommand,
+  DeleteObjectTaggingCommand,
   PutObjectCommand,
   PutObjectCommandInput,
   PutObjectTaggingCommand,
@@ -21,7 +22,7 @@ export type S3Event = {
   readonly 'time': string;
   readonly 'region': string;
   readonly 'resources': string[];
-  readonly 'detail': Record<string, unknown>;
+  readonly 'detail': Record<string, unknown> & { readonly object: Record<string, unknown> };
 };
 
 let sequence = 0x617f08299329d189n;
@@ -81,9 +82,17 @@ export class S3EventSource {
   /** PutObjectTagging on one version; its Object Tags Added event. */
   async tag(key: string, versionId: string, tags: Tag[]): Promise<S3Event> {
     await this.s3.send(new PutObjectTaggingCommand({ Bucket: this.bucket, Key: key, VersionId: versionId, Tagging: { TagSet: tags } }));
-    return this.event(tags.length > 0 ? 'Object Tags Added' : 'Object Tags Deleted', {
-      object: { 'key': key, 'version-id': versionId, 'etag': 'unused' },
-    });
+    return this.tagsEvent('Object Tags Added', key, versionId);
+  }
+
+  /** DeleteObjectTagging on one version; its Object Tags Deleted event. */
+  async untag(key: string, versionId: string): Promise<S3Event> {
+    await this.s3.send(new DeleteObjectTaggingCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
+    return this.tagsEvent('Object Tags Deleted', key, versionId);
+  }
+
+  private tagsEvent(detailType: string, key: string, versionId: string): S3Event {
+    return this.event(detailType, { object: { 'key': key, 'version-id': versionId, 'etag': 'd41d8cd98f00b204e9800998ecf8427e' } });
   }
 
   private permanentDelete(key: string, versionId: string, reason: string): S3Event {
@@ -94,7 +103,7 @@ export class S3EventSource {
     });
   }
 
-  private event(detailType: string, detail: Record<string, unknown>): S3Event {
+  private event(detailType: string, detail: Record<string, unknown> & { object: Record<string, unknown> }): S3Event {
     eventCount += 1;
     const requestId = `REQ${eventCount.toString(16).toUpperCase().padStart(13, '0')}`;
     return {
