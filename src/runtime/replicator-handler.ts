@@ -49,7 +49,12 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
     try {
       const message = parseReplicationMessage(record.body);
       const outcome = await replicate(message);
-      logger.info('replication event processed', { key: message.key, versionId: message.versionId, kind: message.kind, outcome });
+      const details = { key: message.key, versionId: message.versionId, kind: message.kind, outcome };
+      if (outcome.action === 'skip' && outcome.reason === 'source-version-gone') {
+        logger.warn('source version no longer exists; nothing to replicate', details);
+      } else {
+        logger.info('replication event processed', details);
+      }
       for (const point of metricsForOutcome(outcome)) metrics.addMetric(point.name, point.unit, point.value);
       return outcome;
     } catch (error) {

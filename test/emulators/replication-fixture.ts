@@ -110,7 +110,7 @@ export class ReplicationFixture {
    * succeeded and makes the reported failures visible again, until the queue is empty or
    * `maxReceives` rounds of failures have passed.
    */
-  async drain(maxReceives = 3): Promise<DrainResult> {
+  async drain(maxReceives = 3, handler = this.replicatorHandler): Promise<DrainResult> {
     const result: DrainResult = { processed: 0, failures: 0 };
     let failedRounds = 0;
     for (;;) {
@@ -135,7 +135,7 @@ export class ReplicationFixture {
           awsRegion: SOURCE_REGION,
         })),
       };
-      const response = await this.replicatorHandler(event);
+      const response = await handler(event);
       const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
       const succeeded = messages.filter((message) => !failed.has(message.MessageId!));
       result.processed += succeeded.length;
