@@ -94,13 +94,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/.venv/', '/.emulators/', '/dist-consumer/', '/cdk.out/', '__pycache__/'],
+  gitignore: ['/.venv/', '/dist-consumer/', '/cdk.out/', '__pycache__/', '/.pytest_cache/'],
 });
 
 // The registry lacks some non-Linux builds of unrs-resolver 1.13 (pulled in by eslint-import-resolver),
 // which breaks `npm ci` on a fresh lockfile.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
-project.npmignore?.exclude('/scripts/', '/.ci/', '/.venv/', '/.emulators/', '/dist-consumer/');
+project.npmignore?.exclude('/scripts/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
 
 // --- Local emulated partitions -----------------------------------------------------------------
 // moto_server (pinned in test/emulators/requirements.txt) runs in a project-local virtualenv, so a
@@ -123,7 +123,7 @@ demo.prependSpawn(setupEmulators);
 const testPython = project.addTask('test:python', {
   description: 'Build the Python package with jsii-pacmak and synthesize a Python CDK app that uses it',
   steps: [
-    { spawn: setupEmulators.name },
+    { exec: 'bash scripts/setup-venv.sh test/emulators/requirements.txt test/consumer/requirements.txt' },
     { exec: 'rm -rf dist-consumer && jsii-pacmak --targets python --outdir dist-consumer' },
     { exec: '.venv/bin/python -m pytest -q test/consumer' },
   ],

@@ -1,6 +1,5 @@
-import type { MotoServer } from './moto-server';
+import type { EmulatedPartitions } from './emulated-partitions';
 
 export default async function globalTeardown(): Promise<void> {
-  const servers = (globalThis as { __motoServers?: MotoServer[] }).__motoServers ?? [];
-  await Promise.all(servers.map((server) => server.stop()));
+  await (globalThis as { __emulatedPartitions?: EmulatedPartitions }).__emulatedPartitions?.stop();
 }
