@@ -40,8 +40,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   minNodeVersion: '20.0.0',
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
-    include: ['scripts/**/*.ts'],
+    include: ['scripts/**/*.ts', '.projenrc.ts'],
     compilerOptions: {},
+  },
+
+  // Typed linting of src, test and scripts against tsconfig.dev.json (which includes them all).
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'scripts', 'projenrc'],
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
   },
 
   publishToPypi: {
@@ -101,6 +109,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // which breaks `npm ci` on a fresh lockfile.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
 project.npmignore?.exclude('/scripts/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
+
+// The handlers and their runtime are bundled (esbuild) with pinned devDependencies, and the runtime
+// must never pull aws-cdk-lib into a Lambda bundle.
+project.eslint?.addOverride({
+  files: ['src/runtime/**/*.ts', 'src/**/*.lambda.ts'],
+  rules: {
+    'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: false }],
+    'no-restricted-imports': ['error', { patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'runtime code is bundled into the handlers: no CDK imports' }] }],
+  },
+});
 
 // --- Local emulated partitions -----------------------------------------------------------------
 // moto_server (pinned in test/emulators/requirements.txt) runs in a project-local virtualenv, so a

@@ -1,5 +1,5 @@
-import { ReplicationFixture } from './emulators/replication-fixture';
 import { sourceClientConfig } from './emulators/partitions';
+import { ReplicationFixture } from './emulators/replication-fixture';
 
 const original = { ...process.env };
 
@@ -24,7 +24,7 @@ export function loadEntryPoint<T>(modulePath: string, fixture: ReplicationFixtur
   });
   let loaded: T | undefined;
   jest.isolateModules(() => {
-    loaded = require(modulePath) as T;
+    loaded = jest.requireActual<T>(modulePath);
   });
   return loaded!;
 }

@@ -9,7 +9,7 @@ test('the router entry point routes with nothing but the environment the constru
   const fixture = await ReplicationFixture.create();
   const { handler } = loadEntryPoint<{ handler: (event: unknown) => Promise<{ routed: boolean }> }>(
     '../src/router.lambda', fixture,
-    routerEnvironment({ sourceBucket: fixture.sourceBucket, prefixes: [], queueUrl: fixture.queueUrl }));
+  routerEnvironment({ sourceBucket: fixture.sourceBucket, prefixes: [], queueUrl: fixture.queueUrl }));
 
   await expect(handler(await fixture.events.put('routed.txt', 'x'))).resolves.toEqual({ routed: true });
   expect(await fixture.drain()).toEqual({ processed: 1, failures: 0 });

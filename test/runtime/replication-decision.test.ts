@@ -14,6 +14,7 @@ import {
   ReplicationMessage,
 } from '../../src/runtime/replication-message';
 import { compareSequencers } from '../../src/runtime/sequencer';
+import { prng, shuffle } from '../seeded-random';
 
 const ALL_ON: ReplicationOptions = { prefixes: [], replicateDeleteMarkers: true, replicateVersionDeletes: true, replicateTags: true };
 const ALL_OFF: ReplicationOptions = { prefixes: [], replicateDeleteMarkers: false, replicateVersionDeletes: false, replicateTags: false };
@@ -139,24 +140,6 @@ describe('decide', () => {
     }
   });
 });
-
-/** A seeded PRNG (Park-Miller minimal standard), so a failing property run can be reproduced. */
-function prng(seed: number): () => number {
-  let state = (Math.abs(Math.floor(seed)) % 2147483646) + 1;
-  return () => {
-    state = (state * 48271) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
-}
-
-function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 /**
  * A tiny in-memory stand-in for the version table and the destination: applies copy and

@@ -1,8 +1,8 @@
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { messageGroupId } from '../../src/runtime/replication-message';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
 import { ReplicationFixture } from '../emulators/replication-fixture';
-import { messageGroupId } from '../../src/runtime/replication-message';
 
 // The SQS FIFO handler with partial batch responses, run against the moto partitions.
 

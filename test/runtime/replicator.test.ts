@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'crypto';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { VersionTable } from '../../src/runtime/version-table';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 import { S3Event } from '../emulators/s3-events';
-import { VersionTable } from '../../src/runtime/version-table';
+import { prng, shuffle } from '../seeded-random';
 
 // The real router and replicator against two moto servers: source partition (us-east-1) and
 // destination partition (us-gov-west-1, IAM enforced).
@@ -13,7 +14,7 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 async function sourceCurrentBody(fixture: ReplicationFixture, key: string): Promise<string | undefined> {
   try {
     const object = await fixture.sourceS3.send(new GetObjectCommand({ Bucket: fixture.sourceBucket, Key: key }));
-    return object.Body!.transformToString();
+    return await object.Body!.transformToString();
   } catch (error) {
     if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
     throw error;
@@ -65,7 +66,7 @@ describe('object versions', () => {
   });
 
   test('events delivered in many random orders end in the same destination state as in order', async () => {
-    const random = seededRandom(20261122);
+    const random = prng(20261122);
     for (let round = 0; round < 12; round++) {
       const fixture = await ReplicationFixture.create();
       const events: S3Event[] = [];
@@ -264,20 +265,3 @@ describe('object content, metadata and tags', () => {
     expect(await fixture.destinationObject('out/b.txt')).toBeUndefined();
   });
 });
-
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-function shuffle<T>(items: T[], random: () => number): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j], copy[i]];
-  }
-  return copy;
-}

@@ -1,6 +1,6 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { ReplicationFixture } from '../emulators/replication-fixture';
 import { messageGroupId, parseReplicationMessage } from '../../src/runtime/replication-message';
+import { ReplicationFixture } from '../emulators/replication-fixture';
 
 // The router against the source partition's real SQS FIFO queue (moto).
 

@@ -1,13 +1,5 @@
 import { compareSequencers, normalizeSequencer } from '../../src/runtime/sequencer';
-
-/** A seeded PRNG (Park-Miller minimal standard), so a failing property run can be reproduced. */
-function prng(seed: number): () => number {
-  let state = (Math.abs(Math.floor(seed)) % 2147483646) + 1;
-  return () => {
-    state = (state * 48271) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
-}
+import { prng } from '../seeded-random';
 
 function randomHex(random: () => number, length: number): string {
   let out = '';

@@ -1,0 +1,627 @@
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, IConstruct } from 'constructs';
+import { addNagSuppressions, flattenCfnReference } from './private/nag-suppressions';
+import { ReplicatorFunction } from './replicator-function';
+import { RouterFunction } from './router-function';
+import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from './runtime/partitions';
+import { replicatorEnvironment, routerEnvironment } from './runtime/replication-environment';
+
+/** The most key prefixes one construct replicates (see `PartitionReplicatedBucketProps.prefixes`). */
+const MAX_PREFIXES = 10;
+/** S3 object keys are at most 1,024 bytes, so a longer prefix can never match. */
+const MAX_PREFIX_LENGTH = 1024;
+
+/** The id of the warning about an imported source bucket; pass it to `Annotations.acknowledgeWarning`. */
+const IMPORTED_BUCKET_WARNING = 'cdk-partition-replicated-bucket:importedBucketPrerequisites';
+
+/** aws-cdk-lib's stack-wide Lambda that applies bucket notification settings (one per stack). */
+const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+/** The managed policy aws-cdk-lib attaches to every Lambda role, as cdk-nag names the finding. */
+const BASIC_EXECUTION_ROLE_FINDING = 'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
+
+/**
+ * Properties of a `PartitionReplicatedBucket`.
+ */
+export interface PartitionReplicatedBucketProps {
+  /**
+   * The source bucket, in this stack's partition, whose objects are replicated.
+   *
+   * A bucket defined in the same app (`new s3.Bucket(...)`) gets EventBridge notifications switched on
+   * by this construct, and synthesis fails unless it is versioned.
+   *
+   * An imported bucket (`s3.Bucket.fromBucketName(...)` and friends) cannot be changed by this
+   * construct: it must already have versioning and "Send notifications to Amazon EventBridge"
+   * switched on, or nothing is replicated. The construct says so in a synth warning
+   * (`cdk-partition-replicated-bucket:importedBucketPrerequisites`), which you can acknowledge with
+   * `Annotations.of(construct).acknowledgeWarning(...)` once you have checked.
+   *
+   * @default - a new bucket: versioned, S3-managed encryption, TLS-only bucket policy, all public
+   * access blocked, EventBridge notifications on, retained on stack deletion (see `removalPolicy`).
+   */
+  readonly bucket?: s3.IBucket;
+
+  /**
+   * The name of the destination bucket in the other partition. It must already exist (versioned,
+   * so that every source version maps to its own destination version), and the credentials in
+   * `credentialsSecret` must be allowed to write to it.
+   */
+  readonly destinationBucketName: string;
+
+  /**
+   * The region of the destination bucket, for example `us-gov-west-1` or `cn-north-1`.
+   */
+  readonly destinationRegion: string;
+
+  /**
+   * The partition of the destination bucket, for example `aws-us-gov` or `aws-cn`.
+   *
+   * Must be given when `destinationRegion` is a token (for example a CloudFormation parameter).
+   *
+   * @default - the partition of `destinationRegion`
+   */
+  readonly destinationPartition?: string;
+
+  /**
+   * The secret holding the access key of an IAM user in the destination partition.
+   *
+   * Its value is a JSON object:
+   * `{"accesskey": "AKIA...", "secretaccesskey": "...", "user": "optional user name",
+   *   "partition": "optional partition, checked against the destination",
+   *   "accountid": "optional account id, checked against the destination"}`.
+   * The replicator reads it at run time (it never appears in the template or in environment
+   * variables), so changing the keys needs no deployment.
+   *
+   * @default - a new secret whose value is `{}`; fill it in after the first deployment. Until then
+   * replication attempts fail and, after `maxReceiveCount` receives, land in `deadLetterQueue`.
+   */
+  readonly credentialsSecret?: secretsmanager.ISecret;
+
+  /**
+   * The KMS key that encrypts the copies in the destination bucket (SSE-KMS), as a key or alias
+   * ARN in the destination partition and region.
+   *
+   * @default - the destination bucket's default encryption applies
+   */
+  readonly destinationKmsKeyArn?: string;
+
+  /**
+   * The storage class of the copies.
+   *
+   * @default - the storage class of the source object
+   */
+  readonly destinationStorageClass?: s3.StorageClass;
+
+  /**
+   * The endpoint of the destination S3 service, for an S3-compatible store or a private endpoint
+   * (an `http://` or `https://` URL, without credentials in it).
+   *
+   * @default - resolved by the AWS SDK from `destinationRegion`
+   */
+  readonly destinationEndpoint?: string;
+
+  /**
+   * Replicate only the keys that start with one of these prefixes. At most 10 prefixes, each
+   * non-empty, unique and free of the IAM wildcards `*` and `?` (the replicator may read only
+   * `<prefix>*` from the source bucket, and a wildcard would widen that).
+   *
+   * @default - every key
+   */
+  readonly prefixes?: string[];
+
+  /**
+   * Replicate delete markers: deleting an object (without a version id) in the source hides it
+   * in the destination too.
+   *
+   * @default true
+   */
+  readonly replicateDeleteMarkers?: boolean;
+
+  /**
+   * Replicate permanent deletes of object versions (deletes with a version id).
+   *
+   * Off by default so that the copy in the other partition survives a malicious or mistaken
+   * permanent delete in the source: that is what a cross-partition copy is usually for.
+   *
+   * @default false
+   */
+  readonly replicateVersionDeletes?: boolean;
+
+  /**
+   * Replicate object tags, and later changes to them.
+   *
+   * @default true
+   */
+  readonly replicateTags?: boolean;
+
+  /**
+   * The timeout of the replicator function; one message (one object version) must be copied
+   * within it. The replication queue's visibility timeout is six times this.
+   *
+   * Between 1 second and 15 minutes.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly replicatorTimeout?: Duration;
+
+  /**
+   * The memory of the replicator function, in MiB. Large objects are copied in parts held in
+   * memory, so more memory copies faster.
+   *
+   * Between 128 and 10240.
+   *
+   * @default 1024
+   */
+  readonly replicatorMemorySize?: number;
+
+  /**
+   * How often a message may be received from the replication queue before it moves to the
+   * dead-letter queue. Between 1 and 1000.
+   *
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * What happens to the created bucket, the version-map table and the log groups when they leave
+   * the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Replicates the objects of an S3 bucket to a bucket in another AWS partition (for example from
+ * `aws` to `aws-us-gov` or `aws-cn`), which native S3 replication cannot do.
+ *
+ * Deploy it in the source partition. Object events from the source bucket go through EventBridge
+ * to a small router function, which puts them on an SQS FIFO queue grouped by object key, so
+ * the versions of one key are replicated in order while different keys replicate in parallel.
+ * The replicator function copies each version to the destination bucket with the credentials in
+ * `credentialsSecret` and records the source-to-destination version mapping in `table`.
+ * Failures are retried and end in dead-letter queues watched by `deadLetterAlarm`.
+ */
+export class PartitionReplicatedBucket extends Construct {
+  /** The source bucket. */
+  public readonly bucket: s3.IBucket;
+
+  /**
+   * The version map: for every replicated source object version, the destination version
+   * (partition key `pk`, sort key `sk`).
+   */
+  public readonly table: dynamodb.Table;
+
+  /** The FIFO queue of replication work, one message group per object key. */
+  public readonly queue: sqs.Queue;
+
+  /** Where replication messages go after `maxReceiveCount` failed receives (FIFO). */
+  public readonly deadLetterQueue: sqs.Queue;
+
+  /**
+   * Where events go that the router could not take: failed EventBridge deliveries and failed
+   * asynchronous invocations of the router (a standard queue, as both of those require).
+   */
+  public readonly routerDeadLetterQueue: sqs.Queue;
+
+  /** The EventBridge rule that sends the source bucket's object events to the router. */
+  public readonly rule: events.Rule;
+
+  /** The function that turns bucket events into ordered replication messages. */
+  public readonly router: lambda.IFunction;
+
+  /** The function that copies object versions to the destination partition. */
+  public readonly replicator: lambda.IFunction;
+
+  /** The secret with the destination partition's credentials (see `credentialsSecret` in the props). */
+  public readonly credentialsSecret: secretsmanager.ISecret;
+
+  /**
+   * In alarm while either dead-letter queue holds a message. It has no actions; add yours with
+   * `deadLetterAlarm.addAlarmAction(...)`.
+   */
+  public readonly deadLetterAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: PartitionReplicatedBucketProps) {
+    super(scope, id);
+
+    const settings = validate(props);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    // --- Source bucket -------------------------------------------------------------------------
+    this.bucket = props.bucket ?? this.createBucket(removalPolicy);
+    if (props.bucket instanceof s3.Bucket) {
+      props.bucket.enableEventBridgeNotification();
+      const sourceBucket = props.bucket;
+      this.node.addValidation({ validate: () => versioningProblems(sourceBucket) });
+    } else if (props.bucket) {
+      Annotations.of(this).addWarningV2(IMPORTED_BUCKET_WARNING,
+        'The source bucket is imported, so this construct cannot configure it: make sure it has versioning ' +
+        'and "Send notifications to Amazon EventBridge" switched on, or nothing is replicated.');
+    }
+
+    // --- Version map -------------------------------------------------------------------------
+    this.table = new dynamodb.Table(this, 'VersionMap', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy,
+    });
+
+    // --- Queues --------------------------------------------------------------------------------
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      fifo: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      fifo: true,
+      contentBasedDeduplication: false,
+      // High-throughput FIFO: ordering (and deduplication) per object key is all replication needs.
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      // AWS's guidance for Lambda consumers: six times the function timeout, so retries of a
+      // throttled batch do not make a message visible again while it is still being copied.
+      visibilityTimeout: Duration.seconds(settings.replicatorTimeout.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.routerDeadLetterQueue = new sqs.Queue(this, 'RouterDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    // --- Credentials ---------------------------------------------------------------------------
+    this.credentialsSecret = props.credentialsSecret ?? new secretsmanager.Secret(this, 'CredentialsSecret', {
+      description:
+        `Access key of an IAM user in partition ${settings.destinationPartition} allowed to write to bucket ` +
+        `${props.destinationBucketName}. Set the value to JSON: {"accesskey": "...", "secretaccesskey": "...", ` +
+        '"user": "(optional) user name", "partition": "(optional) partition", "accountid": "(optional) account id"}',
+      // An empty JSON object: a template with no secret in it. The operator fills in the keys.
+      secretObjectValue: {},
+    });
+
+    // --- Router --------------------------------------------------------------------------------
+    const router = new RouterFunction(this, 'Router', {
+      description: 'Routes S3 object events of the source bucket onto the replication FIFO queue',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      deadLetterQueue: this.routerDeadLetterQueue,
+      retryAttempts: 2,
+      logGroup: new logs.LogGroup(this, 'RouterLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy }),
+    });
+    addEnvironment(router, routerEnvironment({
+      sourceBucket: this.bucket.bucketName,
+      prefixes: settings.prefixes,
+      queueUrl: this.queue.queueUrl,
+    }));
+    this.queue.grantSendMessages(router);
+    this.router = router;
+
+    // --- Rule ----------------------------------------------------------------------------------
+    this.rule = new events.Rule(this, 'Rule', {
+      description: 'S3 object events of the source bucket, for cross-partition replication',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: detailTypes(settings),
+        detail: {
+          bucket: { name: [this.bucket.bucketName] },
+          ...(settings.prefixes.length > 0 ? { object: { key: settings.prefixes.map((prefix) => ({ prefix })) } } : {}),
+        },
+      },
+    });
+    this.rule.addTarget(new targets.LambdaFunction(router, {
+      deadLetterQueue: this.routerDeadLetterQueue,
+      retryAttempts: 185,
+      maxEventAge: Duration.hours(24),
+    }));
+
+    // --- Replicator ----------------------------------------------------------------------------
+    const replicator = new ReplicatorFunction(this, 'Replicator', {
+      description: `Replicates object versions of the source bucket to ${settings.destinationPartition}`,
+      timeout: settings.replicatorTimeout,
+      memorySize: settings.replicatorMemorySize,
+      logGroup: new logs.LogGroup(this, 'ReplicatorLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy }),
+    });
+    addEnvironment(replicator, replicatorEnvironment({
+      sourceBucket: this.bucket.bucketName,
+      prefixes: settings.prefixes,
+      tableName: this.table.tableName,
+      credentialsSecretId: this.credentialsSecret.secretArn,
+      destinationBucket: props.destinationBucketName,
+      destinationRegion: props.destinationRegion,
+      destinationPartition: settings.destinationPartition,
+      destinationEndpoint: props.destinationEndpoint,
+      destinationKmsKeyArn: props.destinationKmsKeyArn,
+      destinationStorageClass: props.destinationStorageClass?.value,
+      replicateDeleteMarkers: settings.replicateDeleteMarkers,
+      replicateVersionDeletes: settings.replicateVersionDeletes,
+      replicateTags: settings.replicateTags,
+    }));
+    replicator.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    // Read-only access to the source objects (under the prefixes, when given); never write or delete.
+    const objectPatterns = settings.prefixes.length > 0 ? settings.prefixes.map((prefix) => `${prefix}*`) : ['*'];
+    for (const pattern of objectPatterns) {
+      this.bucket.grantRead(replicator, pattern);
+    }
+    this.table.grantReadWriteData(replicator);
+    this.credentialsSecret.grantRead(replicator);
+    this.replicator = replicator;
+
+    // --- Alarm ---------------------------------------------------------------------------------
+    const depth = (queue: sqs.Queue) => queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: cloudwatch.Stats.MAXIMUM,
+    });
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription: 'Cross-partition replication: a dead-letter queue holds messages (failed replications or undeliverable events)',
+      // FILL: an idle queue publishes no data points, and a sum with a missing term is missing.
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(fifoDlq, 0) + FILL(routerDlq, 0)',
+        usingMetrics: { fifoDlq: depth(this.deadLetterQueue), routerDlq: depth(this.routerDeadLetterQueue) },
+        label: 'Messages in the dead-letter queues',
+        period: Duration.minutes(1),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.suppressNagFindings(router, replicator, objectPatterns, props);
+  }
+
+  private createBucket(removalPolicy: RemovalPolicy): s3.Bucket {
+    return new s3.Bucket(this, 'Bucket', {
+      versioned: true,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      eventBridgeEnabled: true,
+      removalPolicy,
+    });
+  }
+
+  /**
+   * cdk-nag findings that are deliberate, recorded as cdk-nag metadata on the resources so that
+   * consumers who run cdk-nag see them suppressed, with the reason, without configuring anything.
+   */
+  private suppressNagFindings(router: lambda.Function, replicator: lambda.Function, objectPatterns: string[], props: PartitionReplicatedBucketProps) {
+    const stack = Stack.of(this);
+    const runtime = {
+      id: 'AwsSolutions-L1',
+      reason: 'Node.js 22 is pinned: it is the newest Lambda runtime offered in every partition, China and GovCloud included, ' +
+        'and pinning keeps the template stable when aws-cdk-lib learns a newer runtime.',
+    };
+    const basicExecutionRole = {
+      id: 'AwsSolutions-IAM4',
+      reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; it is the standard Lambda logging policy.',
+      appliesTo: [BASIC_EXECUTION_ROLE_FINDING],
+    };
+    for (const fn of [router, replicator]) {
+      addNagSuppressions(fn.node.defaultChild!, [runtime]);
+      addNagSuppressions(fn.role!, [basicExecutionRole]);
+    }
+
+    const sourceObjects = objectPatterns.map((pattern) => `Resource::${flattenCfnReference(stack.resolve(this.bucket.arnForObjects(pattern)))}`);
+    addNagSuppressions(replicator.role!, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'Reading object versions, their tags and metadata from the source bucket is the replicator\'s job: ' +
+        'the wildcards are the object ARNs of the source bucket (only under the configured prefixes) and ' +
+        'the read-only action groups s3:GetObject*, s3:GetBucket* and s3:List* that aws-cdk-lib grants for reading.',
+      appliesTo: ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', ...sourceObjects],
+    }]);
+
+    if (!props.bucket) {
+      addNagSuppressions(this.bucket.node.defaultChild!, [{
+        id: 'AwsSolutions-S1',
+        reason: 'Server access logging needs a log bucket and retention policy that belong to the bucket owner; ' +
+          'pass your own bucket (with logging) as the bucket prop to have it.',
+      }]);
+    }
+
+    if (!props.credentialsSecret) {
+      addNagSuppressions(this.credentialsSecret.node.defaultChild!, [{
+        id: 'AwsSolutions-SMG4',
+        reason: 'The secret holds the access key of an IAM user in another partition, which Secrets Manager rotation in this ' +
+          'partition cannot rotate; the operator rotates it by the runbook in the README, without a deployment.',
+      }]);
+    }
+
+    // eventBridgeEnabled and enableEventBridgeNotification() use aws-cdk-lib's stack-wide custom resource handler.
+    const notificationsHandler = stack.node.tryFindChild(BUCKET_NOTIFICATIONS_HANDLER_ID);
+    if (notificationsHandler) {
+      addNagSuppressions(notificationsHandler, [
+        {
+          id: 'AwsSolutions-IAM4',
+          reason: 'aws-cdk-lib\'s bucket notifications handler (which switches on EventBridge notifications) only writes its own logs with it.',
+          appliesTo: [BASIC_EXECUTION_ROLE_FINDING],
+        },
+        {
+          id: 'AwsSolutions-IAM5',
+          reason: 'aws-cdk-lib grants its one stack-wide bucket notifications handler s3:PutBucketNotification on every bucket; ' +
+            'the policy is not configurable.',
+          appliesTo: ['Resource::*'],
+        },
+      ]);
+    }
+  }
+}
+
+/** The props after validation and defaults. */
+interface Settings {
+  readonly destinationPartition: string;
+  readonly prefixes: string[];
+  readonly replicateDeleteMarkers: boolean;
+  readonly replicateVersionDeletes: boolean;
+  readonly replicateTags: boolean;
+  readonly replicatorTimeout: Duration;
+  readonly replicatorMemorySize: number;
+  readonly maxReceiveCount: number;
+}
+
+function validate(props: PartitionReplicatedBucketProps): Settings {
+  const fail = (message: string): never => {
+    throw new Error(`PartitionReplicatedBucket: ${message}`);
+  };
+
+  const bucketProblem = bucketNameProblem(props.destinationBucketName);
+  if (bucketProblem) fail(`destinationBucketName "${props.destinationBucketName}" ${bucketProblem}`);
+
+  const region = props.destinationRegion;
+  const regionIsToken = Token.isUnresolved(region);
+  if (!regionIsToken && !isRegionName(region)) {
+    fail(`destinationRegion "${region}" is not a region name (for example "us-gov-west-1")`);
+  }
+
+  let destinationPartition: string;
+  if (props.destinationPartition !== undefined) {
+    destinationPartition = props.destinationPartition;
+    if (!Token.isUnresolved(destinationPartition)) {
+      if (!KNOWN_PARTITIONS.includes(destinationPartition)) {
+        fail(`destinationPartition "${destinationPartition}" is not a known partition (one of ${KNOWN_PARTITIONS.join(', ')})`);
+      }
+      if (!regionIsToken && partitionOfRegion(region) !== destinationPartition) {
+        fail(`destinationPartition "${destinationPartition}" does not match destinationRegion "${region}", which is in partition ` +
+          `"${partitionOfRegion(region)}"; leave destinationPartition out to derive it from the region`);
+      }
+    }
+  } else if (regionIsToken) {
+    return fail('destinationRegion is a token, so the partition cannot be derived from it: set destinationPartition');
+  } else {
+    destinationPartition = partitionOfRegion(region);
+  }
+
+  if (props.destinationKmsKeyArn !== undefined && !Token.isUnresolved(props.destinationKmsKeyArn)) {
+    const match = /^arn:([a-z][a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)$/.exec(props.destinationKmsKeyArn);
+    if (!match) {
+      fail(`destinationKmsKeyArn "${props.destinationKmsKeyArn}" is not a KMS key or alias ARN ` +
+        '(arn:<partition>:kms:<region>:<account>:key/<key id> or ...:alias/<alias name>)');
+    } else {
+      const [, keyPartition, keyRegion] = match;
+      if (!Token.isUnresolved(destinationPartition) && keyPartition !== destinationPartition) {
+        fail(`destinationKmsKeyArn is in partition "${keyPartition}" but the destination bucket is in partition ` +
+          `"${destinationPartition}": use a key of the destination partition`);
+      }
+      if (!regionIsToken && keyRegion !== region) {
+        fail(`destinationKmsKeyArn is in region "${keyRegion}" but the destination bucket is in region "${region}": ` +
+          'S3 can only use a KMS key of the bucket\'s own region');
+      }
+    }
+  }
+
+  if (props.destinationEndpoint !== undefined && !Token.isUnresolved(props.destinationEndpoint)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(props.destinationEndpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      fail(`destinationEndpoint "${props.destinationEndpoint}" is not an http:// or https:// URL`);
+    } else if (url.username || url.password) {
+      fail('destinationEndpoint must not contain credentials: put them in credentialsSecret');
+    }
+  }
+
+  const prefixes = props.prefixes ?? [];
+  if (prefixes.length > MAX_PREFIXES) {
+    fail(`prefixes has ${prefixes.length} entries; at most ${MAX_PREFIXES} are supported (use a shorter, common prefix)`);
+  }
+  const seen = new Set<string>();
+  for (const prefix of prefixes) {
+    if (Token.isUnresolved(prefix)) continue;
+    if (prefix.length === 0) fail('prefixes must not contain an empty string (leave prefixes out to replicate every key)');
+    if (prefix.length > MAX_PREFIX_LENGTH) fail(`prefixes entry "${prefix.slice(0, 40)}..." is longer than ${MAX_PREFIX_LENGTH} characters, the longest S3 key`);
+    if (/[*?]/.test(prefix)) fail(`prefixes entry "${prefix}" contains * or ?, which IAM would read as a wildcard and so widen the replicator's read access`);
+    if (seen.has(prefix)) fail(`prefixes contains "${prefix}" more than once`);
+    seen.add(prefix);
+  }
+
+  const replicatorTimeout = props.replicatorTimeout ?? Duration.minutes(15);
+  if (replicatorTimeout.isUnresolved()) {
+    fail('replicatorTimeout must be a concrete duration (the queue\'s visibility timeout is computed from it)');
+  }
+  const timeoutMillis = replicatorTimeout.toMilliseconds();
+  if (timeoutMillis < 1000 || timeoutMillis > 15 * 60 * 1000 || timeoutMillis % 1000 !== 0) {
+    fail(`replicatorTimeout is ${replicatorTimeout.toHumanString()}; it must be a whole number of seconds between 1 second and 15 minutes`);
+  }
+
+  const replicatorMemorySize = props.replicatorMemorySize ?? 1024;
+  checkInteger(replicatorMemorySize, 128, 10240, 'replicatorMemorySize', 'MiB', fail);
+  const maxReceiveCount = props.maxReceiveCount ?? 5;
+  checkInteger(maxReceiveCount, 1, 1000, 'maxReceiveCount', 'receives', fail);
+
+  return {
+    destinationPartition,
+    prefixes,
+    replicateDeleteMarkers: props.replicateDeleteMarkers ?? true,
+    replicateVersionDeletes: props.replicateVersionDeletes ?? false,
+    replicateTags: props.replicateTags ?? true,
+    replicatorTimeout,
+    replicatorMemorySize,
+    maxReceiveCount,
+  };
+}
+
+function checkInteger(value: number, min: number, max: number, name: string, unit: string, fail: (message: string) => never) {
+  if (Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} is ${value}; it must be a whole number between ${min} and ${max} (${unit})`);
+  }
+}
+
+/** Why `name` is not a valid S3 bucket name, or undefined when it is (or is a token). */
+function bucketNameProblem(name: string): string | undefined {
+  if (Token.isUnresolved(name)) return undefined;
+  if (name.length < 3 || name.length > 63) return 'must be 3 to 63 characters long';
+  if (!/^[a-z0-9.-]+$/.test(name)) return 'may contain only lowercase letters, digits, dots (.) and hyphens (-)';
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must start and end with a lowercase letter or a digit';
+  if (name.includes('..')) return 'must not contain two adjacent dots';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'must not be formatted as an IP address';
+  if (name.startsWith('xn--') || name.startsWith('sthree-')) return 'must not start with the reserved prefix "xn--" or "sthree-"';
+  if (name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return 'must not end with the reserved suffix "-s3alias" or "--ol-s3"';
+  return undefined;
+}
+
+/**
+ * The EventBridge detail types the rule forwards. Deletes are always forwarded, even when no kind
+ * of delete is replicated: the replicator still records them (a version deleted before its copy is
+ * never copied; an expired version leaves the version map).
+ */
+function detailTypes(settings: Settings): string[] {
+  const types = ['Object Created', 'Object Deleted'];
+  if (settings.replicateTags) types.push('Object Tags Added', 'Object Tags Deleted');
+  return types;
+}
+
+function addEnvironment(fn: lambda.Function, environment: Record<string, string>) {
+  for (const [key, value] of Object.entries(environment)) {
+    fn.addEnvironment(key, value);
+  }
+}
+
+/** Synthesis fails when an adopted, app-defined bucket is not versioned: replication maps versions. */
+function versioningProblems(bucket: s3.Bucket): string[] {
+  const cfnBucket = bucket.node.defaultChild as IConstruct | undefined;
+  if (!(cfnBucket instanceof s3.CfnBucket)) return [];
+  const versioning = Stack.of(bucket).resolve(cfnBucket.versioningConfiguration);
+  if (versioning?.status === 'Enabled') return [];
+  return [`PartitionReplicatedBucket: bucket ${bucket.node.path} is not versioned; create it with versioned: true (replication maps object versions)`];
+}
