@@ -13,7 +13,7 @@ export function restoreEnvironment(): void {
  * environment the construct sets (plus the SDK's own variables, pointing it at the emulated source
  * partition). The environment stays set, as in a Lambda sandbox, until `restoreEnvironment`.
  */
-export function loadEntryPoint<T>(modulePath: string, fixture: ReplicationFixture, environment: Record<string, string>): T {
+export function loadEntryPoint<T extends object>(modulePath: string, fixture: ReplicationFixture, environment: Record<string, string>): T {
   const { credentials } = sourceClientConfig(fixture.emulators.sourceEndpoint);
   Object.assign(process.env, environment, {
     AWS_REGION: 'us-east-1',

@@ -9,8 +9,12 @@ import {
   requireString,
 } from './replication-message';
 
-/** The EventBridge detail types the rule subscribes to. */
-export const REPLICATED_DETAIL_TYPES = ['Object Created', 'Object Deleted', 'Object Tags Added', 'Object Tags Deleted'] as const;
+/** The EventBridge detail types of object versions being created and deleted. */
+export const OBJECT_DETAIL_TYPES = ['Object Created', 'Object Deleted'] as const;
+/** The EventBridge detail types of tag changes. */
+export const TAG_DETAIL_TYPES = ['Object Tags Added', 'Object Tags Deleted'] as const;
+/** Every detail type the replication understands. */
+export const REPLICATED_DETAIL_TYPES = [...OBJECT_DETAIL_TYPES, ...TAG_DETAIL_TYPES] as const;
 
 /**
  * Turns an S3 event as EventBridge delivers it into a replication message.

@@ -1,0 +1,146 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import type { PartitionReplicatedBucketProps } from '../partition-replicated-bucket';
+import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from '../runtime/partitions';
+
+/** The most key prefixes one construct replicates (see `PartitionReplicatedBucketProps.prefixes`). */
+const MAX_PREFIXES = 10;
+/** S3 object keys are at most 1,024 bytes, so a longer prefix can never match. */
+const MAX_PREFIX_LENGTH = 1024;
+
+/** The props after validation and defaults. */
+export interface Settings {
+  readonly destinationPartition: string;
+  readonly prefixes: string[];
+  readonly replicateDeleteMarkers: boolean;
+  readonly replicateVersionDeletes: boolean;
+  readonly replicateTags: boolean;
+  readonly replicatorTimeout: Duration;
+  readonly replicatorMemorySize: number;
+  readonly maxReceiveCount: number;
+}
+
+/** Validates the props at synth time; throws naming the prop and what to fix. */
+export function validate(props: PartitionReplicatedBucketProps): Settings {
+  const fail = (message: string): never => {
+    throw new Error(`PartitionReplicatedBucket: ${message}`);
+  };
+
+  const bucketProblem = bucketNameProblem(props.destinationBucketName);
+  if (bucketProblem) fail(`destinationBucketName "${props.destinationBucketName}" ${bucketProblem}`);
+
+  const region = props.destinationRegion;
+  const regionIsToken = Token.isUnresolved(region);
+  if (!regionIsToken && !isRegionName(region)) {
+    fail(`destinationRegion "${region}" is not a region name (for example "us-gov-west-1")`);
+  }
+
+  let destinationPartition: string;
+  if (props.destinationPartition !== undefined) {
+    destinationPartition = props.destinationPartition;
+    if (!Token.isUnresolved(destinationPartition)) {
+      if (!KNOWN_PARTITIONS.includes(destinationPartition)) {
+        fail(`destinationPartition "${destinationPartition}" is not a known partition (one of ${KNOWN_PARTITIONS.join(', ')})`);
+      }
+      if (!regionIsToken && partitionOfRegion(region) !== destinationPartition) {
+        fail(`destinationPartition "${destinationPartition}" does not match destinationRegion "${region}", which is in partition ` +
+          `"${partitionOfRegion(region)}"; leave destinationPartition out to derive it from the region`);
+      }
+    }
+  } else if (regionIsToken) {
+    return fail('destinationRegion is a token, so the partition cannot be derived from it: set destinationPartition');
+  } else {
+    destinationPartition = partitionOfRegion(region);
+  }
+
+  if (props.destinationKmsKeyArn !== undefined && !Token.isUnresolved(props.destinationKmsKeyArn)) {
+    const match = /^arn:([a-z][a-z-]*):kms:([a-z0-9-]+):(\d{12}):(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)$/.exec(props.destinationKmsKeyArn);
+    if (!match) {
+      fail(`destinationKmsKeyArn "${props.destinationKmsKeyArn}" is not a KMS key or alias ARN ` +
+        '(arn:<partition>:kms:<region>:<account>:key/<key id> or ...:alias/<alias name>)');
+    } else {
+      const [, keyPartition, keyRegion] = match;
+      if (!Token.isUnresolved(destinationPartition) && keyPartition !== destinationPartition) {
+        fail(`destinationKmsKeyArn is in partition "${keyPartition}" but the destination bucket is in partition ` +
+          `"${destinationPartition}": use a key of the destination partition`);
+      }
+      if (!regionIsToken && keyRegion !== region) {
+        fail(`destinationKmsKeyArn is in region "${keyRegion}" but the destination bucket is in region "${region}": ` +
+          'S3 can only use a KMS key of the bucket\'s own region');
+      }
+    }
+  }
+
+  if (props.destinationEndpoint !== undefined && !Token.isUnresolved(props.destinationEndpoint)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(props.destinationEndpoint);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+      fail(`destinationEndpoint "${props.destinationEndpoint}" is not an http:// or https:// URL`);
+    } else if (url.username || url.password) {
+      fail('destinationEndpoint must not contain credentials: put them in credentialsSecret');
+    }
+  }
+
+  const prefixes = props.prefixes ?? [];
+  if (prefixes.length > MAX_PREFIXES) {
+    fail(`prefixes has ${prefixes.length} entries; at most ${MAX_PREFIXES} are supported (use a shorter, common prefix)`);
+  }
+  const seen = new Set<string>();
+  for (const prefix of prefixes) {
+    if (Token.isUnresolved(prefix)) continue;
+    if (prefix.length === 0) fail('prefixes must not contain an empty string (leave prefixes out to replicate every key)');
+    if (prefix.length > MAX_PREFIX_LENGTH) fail(`prefixes entry "${prefix.slice(0, 40)}..." is longer than ${MAX_PREFIX_LENGTH} characters, the longest S3 key`);
+    if (/[*?]/.test(prefix)) fail(`prefixes entry "${prefix}" contains * or ?, which IAM would read as a wildcard and so widen the replicator's read access`);
+    if (seen.has(prefix)) fail(`prefixes contains "${prefix}" more than once`);
+    seen.add(prefix);
+  }
+
+  const replicatorTimeout = props.replicatorTimeout ?? Duration.minutes(15);
+  if (replicatorTimeout.isUnresolved()) {
+    fail('replicatorTimeout must be a concrete duration (the queue\'s visibility timeout is computed from it)');
+  }
+  const timeoutMillis = replicatorTimeout.toMilliseconds();
+  if (timeoutMillis < 1000 || timeoutMillis > 15 * 60 * 1000 || timeoutMillis % 1000 !== 0) {
+    fail(`replicatorTimeout is ${replicatorTimeout.toHumanString()}; it must be a whole number of seconds between 1 second and 15 minutes`);
+  }
+
+  const replicatorMemorySize = props.replicatorMemorySize ?? 1024;
+  checkInteger(replicatorMemorySize, 128, 10240, 'replicatorMemorySize', 'MiB', fail);
+  const maxReceiveCount = props.maxReceiveCount ?? 5;
+  checkInteger(maxReceiveCount, 1, 1000, 'maxReceiveCount', 'receives', fail);
+
+  return {
+    destinationPartition,
+    prefixes,
+    replicateDeleteMarkers: props.replicateDeleteMarkers ?? true,
+    replicateVersionDeletes: props.replicateVersionDeletes ?? false,
+    replicateTags: props.replicateTags ?? true,
+    replicatorTimeout,
+    replicatorMemorySize,
+    maxReceiveCount,
+  };
+}
+
+function checkInteger(value: number, min: number, max: number, name: string, unit: string, fail: (message: string) => never) {
+  if (Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} is ${value}; it must be a whole number between ${min} and ${max} (${unit})`);
+  }
+}
+
+/** Why `name` is not a valid S3 bucket name, or undefined when it is (or is a token). */
+function bucketNameProblem(name: string): string | undefined {
+  if (Token.isUnresolved(name)) return undefined;
+  if (name.length < 3 || name.length > 63) return 'must be 3 to 63 characters long';
+  if (!/^[a-z0-9.-]+$/.test(name)) return 'may contain only lowercase letters, digits, dots (.) and hyphens (-)';
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(name)) return 'must start and end with a lowercase letter or a digit';
+  if (name.includes('..')) return 'must not contain two adjacent dots';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return 'must not be formatted as an IP address';
+  if (name.startsWith('xn--') || name.startsWith('sthree-')) return 'must not start with the reserved prefix "xn--" or "sthree-"';
+  if (name.endsWith('-s3alias') || name.endsWith('--ol-s3')) return 'must not end with the reserved suffix "-s3alias" or "--ol-s3"';
+  return undefined;
+}
+
