@@ -1,17 +1,9 @@
 import { CredentialsSecretError, isAuthenticationError, parseCredentialsSecret } from '../../src/runtime/destination-credentials';
+import { thrownBy } from '../thrown-by';
 
 const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:destination-credentials-AbCdEf';
 const ACCESS_KEY = 'AKIAEXAMPLEACCESSKEY7';
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY';
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('parseCredentialsSecret', () => {
   test('a full secret', () => {
@@ -66,7 +58,7 @@ describe('parseCredentialsSecret', () => {
     ['empty accesskey', JSON.stringify({ accesskey: '', secretaccesskey: SECRET_KEY }), /is missing "accesskey";/],
     ['non-string accesskey', JSON.stringify({ accesskey: 12345, secretaccesskey: SECRET_KEY }), /is missing "accesskey";/],
   ])('rejects %s', (_label, secret, message) => {
-    const error = errorOf(() => parseCredentialsSecret(secret, SECRET_ID, 'aws-us-gov'));
+    const error = thrownBy(() => parseCredentialsSecret(secret, SECRET_ID, 'aws-us-gov'));
     expect(error).toBeInstanceOf(CredentialsSecretError);
     expect(error.name).toBe('CredentialsSecretError');
     expect(error.message).toMatch(message);
@@ -77,7 +69,7 @@ describe('parseCredentialsSecret', () => {
 
   test('rejects a partition mismatch naming both partitions', () => {
     const secret = JSON.stringify({ accesskey: ACCESS_KEY, secretaccesskey: SECRET_KEY, partition: 'aws' });
-    const error = errorOf(() => parseCredentialsSecret(secret, SECRET_ID, 'aws-us-gov'));
+    const error = thrownBy(() => parseCredentialsSecret(secret, SECRET_ID, 'aws-us-gov'));
     expect(error).toBeInstanceOf(CredentialsSecretError);
     expect(error.message).toContain('"aws"');
     expect(error.message).toContain('"aws-us-gov"');
@@ -102,7 +94,7 @@ describe('parseCredentialsSecret', () => {
     ];
 
     test.each(failing)('%s', (_label, secret, partition) => {
-      const error = errorOf(() => parseCredentialsSecret(secret, SECRET_ID, partition));
+      const error = thrownBy(() => parseCredentialsSecret(secret, SECRET_ID, partition));
       expect(error).toBeInstanceOf(CredentialsSecretError);
       for (const text of [error.message, String(error), error.stack ?? '']) {
         expect(text).not.toContain(otherSecret);

@@ -7,6 +7,7 @@ import {
   RouterSettings,
   routerEnvironment,
 } from '../../src/runtime/replication-environment';
+import { thrownBy } from '../thrown-by';
 
 const minimalReplicator: ReplicatorSettings = {
   sourceBucket: 'source-bucket',
@@ -46,15 +47,6 @@ const REQUIRED_REPLICATOR_VARIABLES = [
   ENV.replicateVersionDeletes,
   ENV.replicateTags,
 ];
-
-function errorOf(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('replicator settings', () => {
   test('round trip without optional settings', () => {
@@ -101,7 +93,7 @@ describe('replicator settings', () => {
   });
 
   test('an empty environment lists every missing variable at once', () => {
-    const error = errorOf(() => readReplicatorSettings({}));
+    const error = thrownBy(() => readReplicatorSettings({}));
     expect(error.message).toMatch(/^Invalid handler environment/);
     for (const name of REQUIRED_REPLICATOR_VARIABLES) expect(error.message).toContain(`${name} is not set`);
     // Optional variables are never reported.
@@ -114,7 +106,7 @@ describe('replicator settings', () => {
     const env: Record<string, string | undefined> = { ...replicatorEnvironment(fullReplicator) };
     delete env[ENV.tableName];
     env[ENV.destinationRegion] = '';
-    const error = errorOf(() => readReplicatorSettings(env));
+    const error = thrownBy(() => readReplicatorSettings(env));
     expect(error.message).toContain(`${ENV.tableName} is not set`);
     expect(error.message).toContain(`${ENV.destinationRegion} is not set`);
     expect(error.message).not.toContain(`${ENV.sourceBucket} is not set`);
@@ -128,7 +120,7 @@ describe('replicator settings', () => {
   test('reports a bad flag together with a missing variable', () => {
     const env: Record<string, string | undefined> = { ...replicatorEnvironment(minimalReplicator), [ENV.replicateVersionDeletes]: 'on' };
     delete env[ENV.sourceBucket];
-    const error = errorOf(() => readReplicatorSettings(env));
+    const error = thrownBy(() => readReplicatorSettings(env));
     expect(error.message).toContain(`${ENV.sourceBucket} is not set`);
     expect(error.message).toContain(`${ENV.replicateVersionDeletes} must be "true" or "false", got "on"`);
   });
@@ -162,7 +154,7 @@ describe('router settings', () => {
   });
 
   test('an empty environment lists every missing variable at once', () => {
-    const error = errorOf(() => readRouterSettings({}));
+    const error = thrownBy(() => readRouterSettings({}));
     expect(error.message).toContain(`${ENV.sourceBucket} is not set`);
     expect(error.message).toContain(`${ENV.queueUrl} is not set`);
     expect(error.message).not.toContain(ENV.tableName);

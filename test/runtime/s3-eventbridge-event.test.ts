@@ -1,13 +1,15 @@
 import { InvalidMessageError } from '../../src/runtime/replication-message';
 import { parseS3EventBridgeEvent, REPLICATED_DETAIL_TYPES } from '../../src/runtime/s3-eventbridge-event';
+import { thrownBy } from '../thrown-by';
 
 /* Events in the shape of AWS's "EventBridge event message structure" examples for Amazon S3. */
 
-function objectCreated(reason = 'PutObject', object: Record<string, unknown> = {}) {
+/** The envelope and detail fields every documented S3 event shares. */
+function s3Event(detailType: string, id: string, detail: Record<string, unknown>) {
   return {
     'version': '0',
-    'id': '17793124-05d4-b198-2fde-7ededc63b103',
-    'detail-type': 'Object Created',
+    'id': id,
+    'detail-type': detailType,
     'source': 'aws.s3',
     'account': '111122223333',
     'time': '2021-11-12T00:00:00Z',
@@ -16,73 +18,51 @@ function objectCreated(reason = 'PutObject', object: Record<string, unknown> = {
     'detail': {
       'version': '0',
       'bucket': { name: 'amzn-s3-demo-bucket1' },
-      'object': {
-        'key': 'example-key',
-        'size': 5,
-        'etag': 'b1946ac92492d2347c6235b4d2611184',
-        'version-id': 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e',
-        'sequencer': '617f08299329d189',
-        ...object,
-      },
       'request-id': 'N4N7GDK58NMKJ12R',
       'requester': '123456789012',
       'source-ip-address': '1.2.3.4',
-      'reason': reason,
+      ...detail,
     },
   };
+}
+
+function objectCreated(reason = 'PutObject', object: Record<string, unknown> = {}) {
+  return s3Event('Object Created', '17793124-05d4-b198-2fde-7ededc63b103', {
+    object: {
+      'key': 'example-key',
+      'size': 5,
+      'etag': 'b1946ac92492d2347c6235b4d2611184',
+      'version-id': 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e',
+      'sequencer': '617f08299329d189',
+      ...object,
+    },
+    reason: reason,
+  });
 }
 
 function objectDeleted(reason: string, deletionType: string) {
-  return {
-    'version': '0',
-    'id': '2ee9cc15-d022-99ea-1fb8-1b1bac4850f9',
-    'detail-type': 'Object Deleted',
-    'source': 'aws.s3',
-    'account': '111122223333',
-    'time': '2021-11-12T00:00:00Z',
-    'region': 'ca-central-1',
-    'resources': ['arn:aws:s3:::amzn-s3-demo-bucket1'],
-    'detail': {
-      'version': '0',
-      'bucket': { name: 'amzn-s3-demo-bucket1' },
-      'object': {
-        'key': 'example-key',
-        'etag': 'd41d8cd98f00b204e9800998ecf8427e',
-        'version-id': '1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF',
-        'sequencer': '617f0837b476e463',
-      },
-      'request-id': '0BH729840619AG5K',
-      'requester': reason === 'Lifecycle Expiration' ? 's3.amazonaws.com' : '123456789012',
-      'source-ip-address': '1.2.3.4',
-      'reason': reason,
-      'deletion-type': deletionType,
+  return s3Event('Object Deleted', '2ee9cc15-d022-99ea-1fb8-1b1bac4850f9', {
+    'object': {
+      'key': 'example-key',
+      'etag': 'd41d8cd98f00b204e9800998ecf8427e',
+      'version-id': '1QW9g1Z99LUNbvaaYVpW9xDlOLU.qxgF',
+      'sequencer': '617f0837b476e463',
     },
-  };
+    'request-id': '0BH729840619AG5K',
+    'requester': reason === 'Lifecycle Expiration' ? 's3.amazonaws.com' : '123456789012',
+    'reason': reason,
+    'deletion-type': deletionType,
+  });
 }
 
 function objectTags(detailType: 'Object Tags Added' | 'Object Tags Deleted') {
-  return {
-    'version': '0',
-    'id': 'd6f0d3b6-2d13-4a4f-a9c3-6f2c0b1a2e44',
-    'detail-type': detailType,
-    'source': 'aws.s3',
-    'account': '123456789012',
-    'time': '2021-11-12T00:00:00Z',
-    'region': 'ca-central-1',
-    'resources': ['arn:aws:s3:::amzn-s3-demo-bucket1'],
-    'detail': {
-      'version': '0',
-      'bucket': { name: 'amzn-s3-demo-bucket1' },
-      'object': {
-        'key': 'example-key',
-        'etag': 'b1946ac92492d2347c6235b4d2611184',
-        'version-id': 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e',
-      },
-      'request-id': 'N4N7GDK58NMKJ12R',
-      'requester': '123456789012',
-      'source-ip-address': '1.2.3.4',
+  return s3Event(detailType, 'd6f0d3b6-2d13-4a4f-a9c3-6f2c0b1a2e44', {
+    object: {
+      'key': 'example-key',
+      'etag': 'b1946ac92492d2347c6235b4d2611184',
+      'version-id': 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e',
     },
-  };
+  });
 }
 
 /** A deep copy the test can break without touching the template. */
@@ -90,15 +70,6 @@ function mutate<T>(event: T, change: (e: any) => void): T {
   const copy = JSON.parse(JSON.stringify(event));
   change(copy);
   return copy;
-}
-
-function thrownBy(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('parseS3EventBridgeEvent: replicated events', () => {
