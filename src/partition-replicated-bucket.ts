@@ -124,7 +124,8 @@ export interface PartitionReplicatedBucketProps {
   readonly replicateDeleteMarkers?: boolean;
 
   /**
-   * Replicate permanent deletes of object versions (deletes with a version id).
+   * Replicate permanent deletes of object versions (deletes with a version id), including the
+   * removal of a delete marker ("undelete"), which at the destination is a version delete too.
    *
    * Off by default so that the copy in the other partition survives a malicious or mistaken
    * permanent delete in the source: that is what a cross-partition copy is usually for.

@@ -103,11 +103,9 @@ function decidePermanentDelete(reason: string, version: VersionRecord | undefine
   if (reason === LIFECYCLE_EXPIRATION) return { action: 'forget-version' };
   const destinationVersionId = version.destinationVersionId;
   if (!destinationVersionId) return skip('duplicate');
-  // Removing a replicated delete marker destroys no data (it "undeletes"), so it follows the
-  // delete-marker option; deleting a replicated object version needs the explicit opt-in.
-  const allowed = version.kind === 'deleteMarker'
-    ? options.replicateDeleteMarkers || options.replicateVersionDeletes
-    : options.replicateVersionDeletes;
-  if (!allowed) return skip(version.kind === 'deleteMarker' ? 'delete-markers-disabled' : 'version-deletes-disabled');
+  // Removing a replicated delete marker ("undelete") destroys no data, but at the destination it is
+  // a version delete all the same (IAM's s3:DeleteObjectVersion cannot tell them apart), so it
+  // follows the same opt-in as deleting object versions.
+  if (!options.replicateVersionDeletes) return skip('version-deletes-disabled');
   return { action: 'delete-destination-version', destinationVersionId };
 }

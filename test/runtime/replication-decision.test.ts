@@ -119,12 +119,12 @@ describe('decide', () => {
     ['permanent, object record, version deletes on', permanentDelete(), { version: replicatedObject }, opts({ replicateDeleteMarkers: false }),
       { action: 'delete-destination-version', destinationVersionId: 'dest-v1' }],
     ['permanent, marker record, markers on only', permanentDelete(), { version: replicatedMarker },
-      opts({ replicateDeleteMarkers: true, replicateVersionDeletes: false }), { action: 'delete-destination-version', destinationVersionId: 'dest-dm1' }],
+      opts({ replicateDeleteMarkers: true, replicateVersionDeletes: false }), skip('version-deletes-disabled')],
     ['permanent, marker record, version deletes on only', permanentDelete(), { version: replicatedMarker },
       opts({ replicateDeleteMarkers: false, replicateVersionDeletes: true }), { action: 'delete-destination-version', destinationVersionId: 'dest-dm1' }],
     ['permanent, marker record, both on', permanentDelete(), { version: replicatedMarker }, ALL_ON,
       { action: 'delete-destination-version', destinationVersionId: 'dest-dm1' }],
-    ['permanent, marker record, both off', permanentDelete(), { version: replicatedMarker }, ALL_OFF, skip('delete-markers-disabled')],
+    ['permanent, marker record, both off', permanentDelete(), { version: replicatedMarker }, ALL_OFF, skip('version-deletes-disabled')],
     ['permanent, record without destination version', permanentDelete(), { version: objectWithoutDestination }, ALL_ON, skip('duplicate')],
   ];
 

@@ -111,14 +111,17 @@ describe('deletes', () => {
     expect((await fixture.destinationVersions('kept.txt')).deleteMarkers).toHaveLength(0);
   });
 
-  test('removing a delete marker in the source removes its replica (undelete)', async () => {
-    const fixture = await ReplicationFixture.create();
+  test.each([
+    [true, 'back'],
+    [false, undefined],
+  ])('removing a delete marker in the source (undelete), replicateVersionDeletes=%s: destination current is %s', async (enabled, current) => {
+    const fixture = await ReplicationFixture.create({ replicateVersionDeletes: enabled });
     const created = await fixture.events.put('undelete.txt', 'back');
     const marker = await fixture.events.deleteMarker('undelete.txt');
     await fixture.replicate([created, marker]);
     await fixture.replicate([await fixture.events.deleteVersion('undelete.txt', versionIdOf(marker))]);
 
-    expect((await fixture.destinationObject('undelete.txt'))?.body.toString()).toBe('back');
+    expect((await fixture.destinationObject('undelete.txt'))?.body.toString()).toBe(current);
   });
 
   test.each([
