@@ -35,7 +35,7 @@ async function describeKey(s3: S3Client, bucket: string, key: string): Promise<S
 async function main(): Promise<void> {
   // The EMF metrics lines would drown the table; the tests assert on them.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  console.log(`Starting two emulated partitions: source ${SOURCE_REGION} (aws), destination ${DESTINATION_REGION} (aws-us-gov, IAM enforced)...`);
+  console.log(`Starting two emulated partitions: source ${SOURCE_REGION} (aws), destination ${DESTINATION_REGION} (aws-us-gov), IAM enforced in both...`);
   const partitions = await startEmulatedPartitions();
   try {
     const fixture = await ReplicationFixture.create({ logLevel: 'ERROR' });

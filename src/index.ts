@@ -1,1 +1,2 @@
+export * from './destination-replication-user';
 export * from './partition-replicated-bucket';

@@ -14,7 +14,7 @@ export function restoreEnvironment(): void {
  * partition). The environment stays set, as in a Lambda sandbox, until `restoreEnvironment`.
  */
 export function loadEntryPoint<T extends object>(modulePath: string, fixture: ReplicationFixture, environment: Record<string, string>): T {
-  const { credentials } = sourceClientConfig(fixture.emulators.sourceEndpoint);
+  const { credentials } = sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin);
   Object.assign(process.env, environment, {
     AWS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL: fixture.emulators.sourceEndpoint,

@@ -84,19 +84,7 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     }
   }
 
-  const prefixes = props.prefixes ?? [];
-  if (prefixes.length > MAX_PREFIXES) {
-    fail(`prefixes has ${prefixes.length} entries; at most ${MAX_PREFIXES} are supported (use a shorter, common prefix)`);
-  }
-  const seen = new Set<string>();
-  for (const prefix of prefixes) {
-    if (Token.isUnresolved(prefix)) continue;
-    if (prefix.length === 0) fail('prefixes must not contain an empty string (leave prefixes out to replicate every key)');
-    if (prefix.length > MAX_PREFIX_LENGTH) fail(`prefixes entry "${prefix.slice(0, 40)}..." is longer than ${MAX_PREFIX_LENGTH} characters, the longest S3 key`);
-    if (/[*?]/.test(prefix)) fail(`prefixes entry "${prefix}" contains * or ?, which IAM would read as a wildcard and so widen the replicator's read access`);
-    if (seen.has(prefix)) fail(`prefixes contains "${prefix}" more than once`);
-    seen.add(prefix);
-  }
+  const prefixes = validatePrefixes(props.prefixes, 'the replicator\'s read access', fail);
 
   const replicatorTimeout = props.replicatorTimeout ?? Duration.minutes(15);
   if (replicatorTimeout.isUnresolved()) {
@@ -122,6 +110,28 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     replicatorMemorySize,
     maxReceiveCount,
   };
+}
+
+/**
+ * Validates key prefixes (shared by the constructs that scope rights to `<prefix>*`): at most 10,
+ * each non-empty, at most 1,024 characters, free of the IAM wildcards `*` and `?`, and unique.
+ * Tokens are skipped. `access` names the rights a wildcard would widen, for the message.
+ */
+export function validatePrefixes(prefixes: string[] | undefined, access: string, fail: (message: string) => never): string[] {
+  const checked = prefixes ?? [];
+  if (checked.length > MAX_PREFIXES) {
+    fail(`prefixes has ${checked.length} entries; at most ${MAX_PREFIXES} are supported (use a shorter, common prefix)`);
+  }
+  const seen = new Set<string>();
+  for (const prefix of checked) {
+    if (Token.isUnresolved(prefix)) continue;
+    if (prefix.length === 0) fail('prefixes must not contain an empty string (leave prefixes out to replicate every key)');
+    if (prefix.length > MAX_PREFIX_LENGTH) fail(`prefixes entry "${prefix.slice(0, 40)}..." is longer than ${MAX_PREFIX_LENGTH} characters, the longest S3 key`);
+    if (/[*?]/.test(prefix)) fail(`prefixes entry "${prefix}" contains * or ?, which IAM would read as a wildcard and so widen ${access}`);
+    if (seen.has(prefix)) fail(`prefixes contains "${prefix}" more than once`);
+    seen.add(prefix);
+  }
+  return checked;
 }
 
 function checkInteger(value: number, min: number, max: number, name: string, unit: string, fail: (message: string) => never) {

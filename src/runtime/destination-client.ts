@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { CredentialsSecret, DestinationCredentials, isAuthenticationError } from './destination-credentials';
 
 /** The destination rejected the credentials even after re-reading the secret. */
@@ -15,43 +16,119 @@ export class DestinationAuthenticationError extends Error {
   }
 }
 
+/** The destination refused the role the secret names (trust policy, external id, or the user's rights). */
+export class AssumeRoleError extends Error {
+  constructor(roleArn: string, cause: unknown) {
+    const code = (cause as { name?: string }).name ?? 'an error';
+    super(
+      `could not assume role ${roleArn} in the destination partition (${code}): check "rolearn" and "externalid" in the ` +
+      'secret, that the role trusts the IAM user with that external id, and that the user may call sts:AssumeRole on it',
+    );
+    this.name = 'AssumeRoleError';
+  }
+}
+
 export interface DestinationClientOptions {
   readonly region: string;
   /** An S3-compatible endpoint; path-style addressing is used with it. */
   readonly endpoint?: string;
+  /** The destination partition's STS endpoint, for assume-role mode; default resolved from the region. */
+  readonly stsEndpoint?: string;
+  /** The clock, in milliseconds; tests move it to expire sessions. */
+  readonly now?: () => number;
+}
+
+/** Seconds a role session lasts; it is renewed this long before it ends. */
+const SESSION_SECONDS = 3600;
+const RENEW_BEFORE_MS = 5 * 60 * 1000;
+
+interface Identity {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
 }
 
 /**
- * S3 clients for the destination partition, built from the credentials secret. An operation that
- * fails authentication is retried once with the secret re-read, so a rotated key is picked up
- * without a redeploy; a second failure is reported as a DestinationAuthenticationError.
+ * S3 clients for the destination partition, built from the credentials secret: the IAM user's key
+ * itself or, when the secret names a role, a short-lived session of that role (cached until shortly
+ * before it expires). An operation that fails authentication is retried once with the secret
+ * re-read and a new session, so a rotated key is picked up without a redeploy; a second failure is
+ * reported as a DestinationAuthenticationError.
  */
 export class DestinationClients {
-  private client?: { credentials: DestinationCredentials; s3: S3Client };
+  private client?: { identity: Identity; s3: S3Client };
+  private session?: { user: DestinationCredentials; identity: Identity; expiresAt: number };
+  private readonly now: () => number;
 
-  constructor(private readonly secret: CredentialsSecret, private readonly options: DestinationClientOptions) {}
+  constructor(private readonly secret: CredentialsSecret, private readonly options: DestinationClientOptions) {
+    this.now = options.now ?? Date.now;
+  }
 
   async run<T>(operation: (s3: S3Client) => Promise<T>): Promise<T> {
-    const credentials = await this.secret.get();
     try {
-      return await operation(this.clientFor(credentials));
+      return await operation(await this.s3());
     } catch (error) {
       if (!isAuthenticationError(error)) throw error;
     }
     this.secret.refresh();
-    const fresh = await this.secret.get();
+    this.session = undefined;
+    const s3 = await this.s3();
     try {
-      return await operation(this.clientFor(fresh));
+      return await operation(s3);
     } catch (error) {
-      if (isAuthenticationError(error)) throw new DestinationAuthenticationError(this.secret.secretId, fresh, this.options.region, error);
+      if (isAuthenticationError(error)) {
+        throw new DestinationAuthenticationError(this.secret.secretId, await this.secret.get(), this.options.region, error);
+      }
       throw error;
     }
   }
 
-  private clientFor(credentials: DestinationCredentials): S3Client {
+  private async s3(): Promise<S3Client> {
+    const user = await this.secret.get();
+    return this.clientFor(user.roleArn ? await this.roleSession(user) : user);
+  }
+
+  private async roleSession(user: DestinationCredentials): Promise<Identity> {
+    if (this.session && this.session.user === user && this.session.expiresAt - RENEW_BEFORE_MS > this.now()) {
+      return this.session.identity;
+    }
+    const sts = new STSClient({
+      region: this.options.region,
+      endpoint: this.options.stsEndpoint,
+      credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
+    });
+    try {
+      const { Credentials: credentials } = await sts.send(new AssumeRoleCommand({
+        RoleArn: user.roleArn,
+        RoleSessionName: 'cross-partition-replication',
+        ExternalId: user.externalId,
+        DurationSeconds: SESSION_SECONDS,
+      }));
+      if (!credentials?.AccessKeyId || !credentials.SecretAccessKey || !credentials.SessionToken) {
+        throw new Error('AssumeRole returned no credentials');
+      }
+      const identity = {
+        accessKeyId: credentials.AccessKeyId,
+        secretAccessKey: credentials.SecretAccessKey,
+        sessionToken: credentials.SessionToken,
+      };
+      const expiresAt = credentials.Expiration?.getTime() ?? this.now() + SESSION_SECONDS * 1000;
+      this.session = { user, identity, expiresAt };
+      return identity;
+    } catch (error) {
+      // A rejected user key is an authentication error (retried once with the secret re-read).
+      if (isAuthenticationError(error)) throw error;
+      throw new AssumeRoleError(user.roleArn!, error);
+    } finally {
+      sts.destroy();
+    }
+  }
+
+  private clientFor(identity: Identity): S3Client {
     const current = this.client;
-    if (current && current.credentials.accessKeyId === credentials.accessKeyId
-      && current.credentials.secretAccessKey === credentials.secretAccessKey) {
+    if (current && current.identity.accessKeyId === identity.accessKeyId
+      && current.identity.secretAccessKey === identity.secretAccessKey
+      && current.identity.sessionToken === identity.sessionToken) {
       return current.s3;
     }
     current?.s3.destroy();
@@ -59,9 +136,9 @@ export class DestinationClients {
       region: this.options.region,
       endpoint: this.options.endpoint,
       forcePathStyle: this.options.endpoint !== undefined,
-      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      credentials: identity,
     });
-    this.client = { credentials, s3 };
+    this.client = { identity, s3 };
     return s3;
   }
 }

@@ -14,6 +14,10 @@ export interface DestinationCredentials {
   readonly user?: string;
   readonly partition?: string;
   readonly accountId?: string;
+  /** Assume-role mode: the role in the destination partition that holds the replication rights. */
+  readonly roleArn?: string;
+  /** Assume-role mode: the external id the role's trust policy requires. */
+  readonly externalId?: string;
 }
 
 /** The secret cannot be used; the message says what to fix and never contains a secret value. */
@@ -24,7 +28,8 @@ export class CredentialsSecretError extends Error {
   }
 }
 
-const EXPECTED_SHAPE = '{"accesskey": "...", "secretaccesskey": "...", "user": "...", "partition": "...", "accountid": "..."}';
+const EXPECTED_SHAPE = '{"accesskey": "...", "secretaccesskey": "...", "user": "...", "partition": "...", "accountid": "...", ' +
+  '"rolearn": "(assume-role mode)", "externalid": "(assume-role mode)"}';
 
 /** Validates the secret's JSON; errors name fields, never values. */
 export function parseCredentialsSecret(secretString: string | undefined, secretId: string, destinationPartition: string): DestinationCredentials {
@@ -50,17 +55,30 @@ export function parseCredentialsSecret(secretString: string | undefined, secretI
       'store a key pair of the destination partition (or correct the "partition" field)',
     );
   }
+  const roleArn = optional('rolearn');
+  const rolePartition = roleArn ? /^arn:([a-z-]+):iam::\d{12}:role\/.+$/.exec(roleArn)?.[1] : undefined;
+  if (roleArn && !rolePartition) throw problem('has a "rolearn" that is not an IAM role ARN');
+  if (rolePartition && rolePartition !== destinationPartition) {
+    throw new CredentialsSecretError(
+      `credentials secret ${secretId} names a role in partition "${rolePartition}" but the destination bucket is in ` +
+      `"${destinationPartition}": "rolearn" must be a role of the destination partition`,
+    );
+  }
   return {
     accessKeyId: fields.accesskey as string,
     secretAccessKey: fields.secretaccesskey as string,
     user: optional('user'),
     partition,
     accountId: optional('accountid'),
+    roleArn,
+    externalId: optional('externalid'),
   };
 }
 
 /** Error codes with which S3 rejects credentials that are wrong, rotated away or expired. */
-const AUTHENTICATION_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
+const AUTHENTICATION_ERRORS = new Set([
+  'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired', 'InvalidClientTokenId',
+]);
 
 export function isAuthenticationError(error: unknown): boolean {
   const name = (error as { name?: string; Code?: string } | undefined);

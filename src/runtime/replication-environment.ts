@@ -17,6 +17,7 @@ export const ENV = {
   destinationRegion: 'DESTINATION_REGION',
   destinationPartition: 'DESTINATION_PARTITION',
   destinationEndpoint: 'DESTINATION_ENDPOINT',
+  destinationStsEndpoint: 'DESTINATION_STS_ENDPOINT',
   destinationKmsKeyArn: 'DESTINATION_KMS_KEY_ARN',
   destinationStorageClass: 'DESTINATION_STORAGE_CLASS',
   replicateDeleteMarkers: 'REPLICATE_DELETE_MARKERS',
@@ -43,6 +44,8 @@ export interface ReplicatorSettings {
   readonly destinationPartition: string;
   /** An S3-compatible endpoint URL; undefined means the SDK resolves it from the region. */
   readonly destinationEndpoint?: string;
+  /** The destination partition's STS endpoint (assume-role mode); undefined means resolved from the region. */
+  readonly destinationStsEndpoint?: string;
   readonly destinationKmsKeyArn?: string;
   /** Undefined means: keep the source object's storage class. */
   readonly destinationStorageClass?: string;
@@ -77,6 +80,7 @@ export function replicatorEnvironment(settings: ReplicatorSettings): Record<stri
     [ENV.replicateTags]: String(settings.replicateTags),
   };
   if (settings.destinationEndpoint) env[ENV.destinationEndpoint] = settings.destinationEndpoint;
+  if (settings.destinationStsEndpoint) env[ENV.destinationStsEndpoint] = settings.destinationStsEndpoint;
   if (settings.destinationKmsKeyArn) env[ENV.destinationKmsKeyArn] = settings.destinationKmsKeyArn;
   if (settings.destinationStorageClass) env[ENV.destinationStorageClass] = settings.destinationStorageClass;
   return env;
@@ -106,6 +110,7 @@ export function readReplicatorSettings(env: Env): ReplicatorSettings {
     destinationRegion: read.required(ENV.destinationRegion),
     destinationPartition: read.required(ENV.destinationPartition),
     destinationEndpoint: read.optional(ENV.destinationEndpoint),
+    destinationStsEndpoint: read.optional(ENV.destinationStsEndpoint),
     destinationKmsKeyArn: read.optional(ENV.destinationKmsKeyArn),
     destinationStorageClass: read.optional(ENV.destinationStorageClass),
     replicateDeleteMarkers: read.flag(ENV.replicateDeleteMarkers),

@@ -23,7 +23,7 @@ export interface SourceClients {
  * partial batch responses: a failed record fails only itself and the later records of its own
  * message group (the same object key), never another group's.
  */
-export function createReplicatorHandler(settings: ReplicatorSettings, clients: SourceClients, telemetry: Telemetry) {
+export function createReplicatorHandler(settings: ReplicatorSettings, clients: SourceClients, telemetry: Telemetry, clock?: () => number) {
   const { logger, metrics } = telemetry;
   const replicate = createReplicator({
     sourceBucket: settings.sourceBucket,
@@ -32,7 +32,7 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
     table: new VersionTable(clients.dynamodb, settings.tableName),
     destination: new DestinationClients(
       new CredentialsSecret(clients.secretsManager, settings.credentialsSecretId, settings.destinationPartition),
-      { region: settings.destinationRegion, endpoint: settings.destinationEndpoint },
+      { region: settings.destinationRegion, endpoint: settings.destinationEndpoint, stsEndpoint: settings.destinationStsEndpoint, now: clock },
     ),
     options: {
       prefixes: settings.prefixes,

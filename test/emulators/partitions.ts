@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 /** Environment variables through which global setup hands the emulators to the test workers. */
 export const EMULATOR_ENV = {
   source: 'EMULATED_SOURCE_ENDPOINT',
+  sourceAdmin: 'EMULATED_SOURCE_ADMIN',
   destination: 'EMULATED_DESTINATION_ENDPOINT',
   destinationAdmin: 'EMULATED_DESTINATION_ADMIN',
 } as const;
@@ -11,9 +12,6 @@ export const EMULATOR_ENV = {
 export const SOURCE_REGION = 'us-east-1';
 export const DESTINATION_REGION = 'us-gov-west-1';
 export const DESTINATION_PARTITION = 'aws-us-gov';
-
-/** The source partition's test credentials (moto accepts any there: IAM is not enforced). */
-export const SOURCE_CREDENTIALS = { accessKeyId: 'source-partition-test', secretAccessKey: 'source-partition-test-secret' };
 
 export interface AccessKey {
   readonly accessKeyId: string;
@@ -23,6 +21,8 @@ export interface AccessKey {
 export interface Emulators {
   readonly sourceEndpoint: string;
   readonly destinationEndpoint: string;
+  /** An administrator of the source partition (IAM is enforced there). */
+  readonly sourceAdmin: AccessKey;
   /** An administrator of the destination partition (IAM is enforced there). */
   readonly destinationAdmin: AccessKey;
 }
@@ -30,16 +30,22 @@ export interface Emulators {
 export function emulators(): Emulators {
   const sourceEndpoint = process.env[EMULATOR_ENV.source];
   const destinationEndpoint = process.env[EMULATOR_ENV.destination];
-  const admin = process.env[EMULATOR_ENV.destinationAdmin];
-  if (!sourceEndpoint || !destinationEndpoint || !admin) {
+  const sourceAdmin = process.env[EMULATOR_ENV.sourceAdmin];
+  const destinationAdmin = process.env[EMULATOR_ENV.destinationAdmin];
+  if (!sourceEndpoint || !destinationEndpoint || !sourceAdmin || !destinationAdmin) {
     throw new Error('the emulated partitions are not running: run the tests through jest (its global setup starts them)');
   }
-  return { sourceEndpoint, destinationEndpoint, destinationAdmin: JSON.parse(admin) as AccessKey };
+  return {
+    sourceEndpoint,
+    destinationEndpoint,
+    sourceAdmin: JSON.parse(sourceAdmin) as AccessKey,
+    destinationAdmin: JSON.parse(destinationAdmin) as AccessKey,
+  };
 }
 
-/** Client configuration for the source partition. */
-export function sourceClientConfig(endpoint: string) {
-  return { region: SOURCE_REGION, endpoint, credentials: SOURCE_CREDENTIALS };
+/** Client configuration for the source partition with the given key. */
+export function sourceClientConfig(endpoint: string, key: AccessKey) {
+  return { region: SOURCE_REGION, endpoint, credentials: key };
 }
 
 /** Client configuration for the destination partition with the given key. */
@@ -52,12 +58,12 @@ export function destinationS3(endpoint: string, key: AccessKey): S3Client {
 }
 
 /**
- * Creates an administrator in the destination partition, then switches on moto's IAM
- * authentication there: from then on every request must be signed by a known key whose policies
- * allow it, as in a real partition. Returns the administrator's key.
+ * Creates an administrator in an emulated partition, then switches on moto's IAM authentication
+ * there: from then on every request must be signed by a known key whose policies allow it, as in a
+ * real partition. Returns the administrator's key.
  */
-export async function prepareDestinationPartition(endpoint: string): Promise<AccessKey> {
-  const iam = new IAMClient(destinationClientConfig(endpoint, { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' }));
+export async function preparePartition(endpoint: string, region: string): Promise<AccessKey> {
+  const iam = new IAMClient({ region, endpoint, credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' } });
   await iam.send(new CreateUserCommand({ UserName: 'partition-admin' }));
   await iam.send(new PutUserPolicyCommand({
     UserName: 'partition-admin',

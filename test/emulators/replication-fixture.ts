@@ -1,6 +1,13 @@
 import { randomBytes } from 'crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -39,7 +46,17 @@ export type FixtureOptions = Partial<Pick<ReplicatorSettings,
 'prefixes' | 'replicateDeleteMarkers' | 'replicateVersionDeletes' | 'replicateTags' | 'destinationKmsKeyArn' | 'destinationStorageClass'>> & {
   /** The handlers' log level; ERROR keeps test output readable. */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** The replicator's clock (milliseconds), to expire role sessions in tests. */
+  readonly clock?: () => number;
 };
+
+/** A destination identity built from synthesized policies (see `installDestinationIdentity`). */
+export interface DestinationIdentityPolicies {
+  /** Inline policies of the IAM user, by name. */
+  readonly userPolicies: Record<string, object>;
+  /** Assume-role mode: the role's trust policy and inline policies, and the external id. */
+  readonly role?: { readonly trustPolicy: object; readonly policies: Record<string, object>; readonly externalId: string };
+}
 
 export interface DestinationObject {
   readonly body: Buffer;
@@ -77,10 +94,10 @@ export class ReplicationFixture {
   readonly tableName = `${this.id}-versions`;
   readonly userName = `${this.id}-replicator`;
   readonly emulators = emulators();
-  readonly sourceS3 = new S3Client({ ...sourceClientConfig(this.emulators.sourceEndpoint), forcePathStyle: true });
-  readonly dynamodb = new DynamoDBClient(sourceClientConfig(this.emulators.sourceEndpoint));
-  readonly secretsManager = new SecretsManagerClient(sourceClientConfig(this.emulators.sourceEndpoint));
-  readonly sqs = new SQSClient(sourceClientConfig(this.emulators.sourceEndpoint));
+  readonly sourceS3 = new S3Client({ ...sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin), forcePathStyle: true });
+  readonly dynamodb = new DynamoDBClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
+  readonly secretsManager = new SecretsManagerClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
+  readonly sqs = new SQSClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
   readonly adminS3 = destinationS3(this.emulators.destinationEndpoint, this.emulators.destinationAdmin);
   readonly iam = new IAMClient(destinationClientConfig(this.emulators.destinationEndpoint, this.emulators.destinationAdmin));
   readonly events = new S3EventSource(this.sourceS3, this.sourceBucket, SOURCE_REGION);
@@ -230,6 +247,61 @@ export class ReplicationFixture {
     };
   }
 
+  /**
+   * Rebuilds the router and replicator with source-partition clients signed by `key`, so the
+   * source side runs with exactly the rights that key's policies grant.
+   */
+  useSourceIdentity(key: AccessKey): void {
+    const config = sourceClientConfig(this.emulators.sourceEndpoint, key);
+    const logLevel = this.options.logLevel ?? 'ERROR';
+    this.replicatorHandler = createReplicatorHandler(
+      this.settings,
+      {
+        s3: new S3Client({ ...config, forcePathStyle: true }),
+        dynamodb: new DynamoDBClient(config),
+        secretsManager: new SecretsManagerClient(config),
+      },
+      createTelemetry('replicator', logLevel),
+      this.options.clock,
+    );
+    this.routerHandler = createRouterHandler(
+      { sourceBucket: this.sourceBucket, prefixes: this.settings.prefixes, queueUrl: this.queueUrl },
+      new SQSClient(config),
+      createTelemetry('router', logLevel),
+    );
+  }
+
+  /**
+   * Creates a destination IAM user (and, in assume-role mode, its role) with the given policies,
+   * gives it a key and points the credentials secret at it, in the construct's documented shape.
+   */
+  async installDestinationIdentity(name: string, policies: DestinationIdentityPolicies): Promise<{ userName: string; key: AccessKey; roleArn?: string }> {
+    const userName = `${this.id}-${name}`;
+    await this.iam.send(new CreateUserCommand({ UserName: userName }));
+    for (const [policyName, document] of Object.entries(policies.userPolicies)) {
+      await this.iam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName: policyName, PolicyDocument: JSON.stringify(document) }));
+    }
+    let roleArn: string | undefined;
+    if (policies.role) {
+      const role = await this.iam.send(new CreateRoleCommand({
+        RoleName: `${userName}-role`,
+        AssumeRolePolicyDocument: JSON.stringify(policies.role.trustPolicy),
+      }));
+      roleArn = role.Role!.Arn!;
+      for (const [policyName, document] of Object.entries(policies.role.policies)) {
+        await this.iam.send(new PutRolePolicyCommand({ RoleName: `${userName}-role`, PolicyName: policyName, PolicyDocument: JSON.stringify(document) }));
+      }
+    }
+    const { AccessKey: created } = await this.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    const key = { accessKeyId: created!.AccessKeyId!, secretAccessKey: created!.SecretAccessKey! };
+    await this.putSecret({
+      ...this.secretFor(key),
+      user: userName,
+      ...(roleArn ? { rolearn: roleArn, externalid: policies.role!.externalId } : {}),
+    });
+    return { userName, key, roleArn };
+  }
+
   private async provision(): Promise<void> {
     await this.sourceS3.send(new CreateBucketCommand({ Bucket: this.sourceBucket }));
     await this.sourceS3.send(new PutBucketVersioningCommand({ Bucket: this.sourceBucket, VersioningConfiguration: { Status: 'Enabled' } }));
@@ -279,22 +351,14 @@ export class ReplicationFixture {
       destinationRegion: DESTINATION_REGION,
       destinationPartition: DESTINATION_PARTITION,
       destinationEndpoint: this.emulators.destinationEndpoint,
+      destinationStsEndpoint: this.emulators.destinationEndpoint,
       destinationKmsKeyArn: this.options.destinationKmsKeyArn,
       destinationStorageClass: this.options.destinationStorageClass,
       replicateDeleteMarkers: this.options.replicateDeleteMarkers ?? true,
       replicateVersionDeletes: this.options.replicateVersionDeletes ?? false,
       replicateTags: this.options.replicateTags ?? true,
     };
-    this.replicatorHandler = createReplicatorHandler(
-      this.settings,
-      { s3: this.sourceS3, dynamodb: this.dynamodb, secretsManager: this.secretsManager },
-      createTelemetry('replicator', this.options.logLevel ?? 'ERROR'),
-    );
-    this.routerHandler = createRouterHandler(
-      { sourceBucket: this.sourceBucket, prefixes: this.settings.prefixes, queueUrl: this.queueUrl },
-      this.sqs,
-      createTelemetry('router', this.options.logLevel ?? 'ERROR'),
-    );
+    this.useSourceIdentity(this.emulators.sourceAdmin);
   }
 }
 

@@ -20,6 +20,8 @@ describe('parseCredentialsSecret', () => {
       user: 'replication-user',
       partition: 'aws-us-gov',
       accountId: '444455556666',
+      roleArn: undefined,
+      externalId: undefined,
     });
   });
 
@@ -30,6 +32,8 @@ describe('parseCredentialsSecret', () => {
       user: undefined,
       partition: undefined,
       accountId: undefined,
+      roleArn: undefined,
+      externalId: undefined,
     });
   });
 
@@ -126,5 +130,24 @@ describe('isAuthenticationError', () => {
     expect(isAuthenticationError(undefined)).toBe(false);
     expect(isAuthenticationError(null)).toBe(false);
     expect(isAuthenticationError('InvalidAccessKeyId')).toBe(false);
+  });
+});
+
+describe('assume-role mode', () => {
+  const ROLE_ARN = 'arn:aws-us-gov:iam::444455556666:role/replication';
+  const secret = (fields: Record<string, string>) => JSON.stringify({ accesskey: ACCESS_KEY, secretaccesskey: SECRET_KEY, ...fields });
+
+  test('the role and external id are read', () => {
+    expect(parseCredentialsSecret(secret({ rolearn: ROLE_ARN, externalid: 'ext-1' }), SECRET_ID, 'aws-us-gov'))
+      .toMatchObject({ roleArn: ROLE_ARN, externalId: 'ext-1' });
+  });
+
+  test.each([
+    ['not a role ARN', 'arn:aws-us-gov:iam::444455556666:user/replication', 'not an IAM role ARN'],
+    ['a role of another partition', 'arn:aws:iam::444455556666:role/replication', 'names a role in partition "aws" but the destination bucket is in "aws-us-gov"'],
+  ])('a rolearn that is %s is rejected', (_, rolearn, expected) => {
+    const error = thrownBy(() => parseCredentialsSecret(secret({ rolearn }), SECRET_ID, 'aws-us-gov'));
+    expect(error.message).toContain(expected);
+    expect(error.message).not.toContain(SECRET_KEY);
   });
 });

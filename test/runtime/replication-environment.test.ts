@@ -18,6 +18,7 @@ const minimalReplicator: ReplicatorSettings = {
   destinationRegion: 'us-gov-west-1',
   destinationPartition: 'aws-us-gov',
   destinationEndpoint: undefined,
+  destinationStsEndpoint: undefined,
   destinationKmsKeyArn: undefined,
   destinationStorageClass: undefined,
   replicateDeleteMarkers: true,
@@ -29,6 +30,7 @@ const fullReplicator: ReplicatorSettings = {
   ...minimalReplicator,
   prefixes: ['logs/', 'data/with space+plus/', 'caf\u00e9/'],
   destinationEndpoint: 'https://s3.us-gov-west-1.amazonaws.com',
+  destinationStsEndpoint: 'https://sts.us-gov-west-1.amazonaws.com',
   destinationKmsKeyArn: 'arn:aws-us-gov:kms:us-gov-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   destinationStorageClass: 'STANDARD_IA',
   replicateDeleteMarkers: false,
@@ -60,6 +62,7 @@ describe('replicator settings', () => {
   test('round trip with every optional setting', () => {
     const env = replicatorEnvironment(fullReplicator);
     expect(env[ENV.destinationEndpoint]).toBe('https://s3.us-gov-west-1.amazonaws.com');
+    expect(env[ENV.destinationStsEndpoint]).toBe('https://sts.us-gov-west-1.amazonaws.com');
     expect(env[ENV.destinationStorageClass]).toBe('STANDARD_IA');
     expect(readReplicatorSettings(env)).toStrictEqual(fullReplicator);
   });
