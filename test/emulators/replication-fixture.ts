@@ -100,6 +100,7 @@ export class ReplicationFixture {
   readonly sqs = new SQSClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
   readonly adminS3 = destinationS3(this.emulators.destinationEndpoint, this.emulators.destinationAdmin);
   readonly iam = new IAMClient(destinationClientConfig(this.emulators.destinationEndpoint, this.emulators.destinationAdmin));
+  readonly sourceIam = new IAMClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
   readonly events = new S3EventSource(this.sourceS3, this.sourceBucket, SOURCE_REGION);
   secretArn = '';
   queueUrl = '';
@@ -251,7 +252,7 @@ export class ReplicationFixture {
    * Rebuilds the router and replicator with source-partition clients signed by `key`, so the
    * source side runs with exactly the rights that key's policies grant.
    */
-  useSourceIdentity(key: AccessKey): void {
+  useSourceIdentity(key: AccessKey, routerKey: AccessKey = key): void {
     const config = sourceClientConfig(this.emulators.sourceEndpoint, key);
     const logLevel = this.options.logLevel ?? 'ERROR';
     this.replicatorHandler = createReplicatorHandler(
@@ -266,9 +267,20 @@ export class ReplicationFixture {
     );
     this.routerHandler = createRouterHandler(
       { sourceBucket: this.sourceBucket, prefixes: this.settings.prefixes, queueUrl: this.queueUrl },
-      new SQSClient(config),
+      new SQSClient(sourceClientConfig(this.emulators.sourceEndpoint, routerKey)),
       createTelemetry('router', logLevel),
     );
+  }
+
+  /** Creates a source-partition IAM user with the given inline policies and returns its key. */
+  async createSourceUser(name: string, policies: Record<string, object>): Promise<AccessKey> {
+    const userName = `${this.id}-${name}`;
+    await this.sourceIam.send(new CreateUserCommand({ UserName: userName }));
+    for (const [policyName, document] of Object.entries(policies)) {
+      await this.sourceIam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName: policyName, PolicyDocument: JSON.stringify(document) }));
+    }
+    const { AccessKey: created } = await this.sourceIam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    return { accessKeyId: created!.AccessKeyId!, secretAccessKey: created!.SecretAccessKey! };
   }
 
   /**

@@ -14,13 +14,16 @@ export interface ResolutionContext {
 
 type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> };
 
+/** `Ref: AWS::NoValue` removes the element or property that holds it. */
+const NO_VALUE = Symbol('AWS::NoValue');
+
 export function resolve(value: unknown, context: ResolutionContext): unknown {
-  if (Array.isArray(value)) return value.map((item) => resolve(item, context));
+  if (Array.isArray(value)) return value.map((item) => resolve(item, context)).filter((item) => item !== NO_VALUE);
   if (value === null || typeof value !== 'object') return value;
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 1) {
     const [[name, argument]] = entries;
-    if (name === 'Ref') return ref(argument as string, context);
+    if (name === 'Ref') return argument === 'AWS::NoValue' ? NO_VALUE : ref(argument as string, context);
     if (name === 'Fn::GetAtt') return attribute(argument as [string, string], context);
     if (name === 'Fn::Join') {
       const [separator, parts] = argument as [string, unknown[]];
@@ -28,7 +31,7 @@ export function resolve(value: unknown, context: ResolutionContext): unknown {
     }
     if (name.startsWith('Fn::')) throw new Error(`template-policies: intrinsic ${name} is not supported`);
   }
-  return Object.fromEntries(entries.map(([key, item]) => [key, resolve(item, context)]));
+  return Object.fromEntries(entries.map(([key, item]) => [key, resolve(item, context)]).filter(([, item]) => item !== NO_VALUE));
 }
 
 function ref(name: string, context: ResolutionContext): string {
@@ -78,4 +81,29 @@ export function attachedPolicies(
   }
   if (Object.keys(policies).length === 0) throw new Error(`template-policies: no policy is attached to ${logicalId}`);
   return policies;
+}
+
+/**
+ * Two places where moto's IAM differs from AWS's, adapted explicitly:
+ * - moto authorizes DynamoDB, Secrets Manager, SQS and KMS requests against the resource "*" (only
+ *   its S3 checks the request's real resource ARN), so a statement scoped to a table or secret ARN
+ *   never matches there. For those statements the synthesized actions are kept and the resources
+ *   widened to "*": the actions are still proven sufficient; their resource scoping is asserted on
+ *   the template instead.
+ * - moto authorizes TransactWriteItems as an action of its own; AWS authorizes each item by its
+ *   action (PutItem, ConditionCheckItem, ...), which the synthesized statements grant. Where a
+ *   statement grants dynamodb:PutItem, dynamodb:TransactWriteItems is added for moto.
+ */
+export function adaptForMoto(documents: Record<string, object>): Record<string, object> {
+  const services = ['dynamodb:', 'secretsmanager:', 'sqs:', 'kms:'];
+  const adapt = (statement: { Action: string | string[]; Resource?: unknown }) => {
+    const actions = ([] as string[]).concat(statement.Action);
+    if (!actions.every((action) => services.some((service) => action.startsWith(service)))) return statement;
+    const transact = actions.includes('dynamodb:PutItem') ? ['dynamodb:TransactWriteItems'] : [];
+    return { ...statement, Action: [...actions, ...transact], Resource: '*' };
+  };
+  return Object.fromEntries(Object.entries(documents).map(([name, document]) => {
+    const { Statement: statements, ...rest } = document as { Statement: Array<{ Action: string | string[] }> };
+    return [name, { ...rest, Statement: statements.map(adapt) }];
+  }));
 }
