@@ -107,6 +107,15 @@ export interface PartitionReplicatedBucketProps {
   readonly destinationEndpoint?: string;
 
   /**
+   * The endpoint of the destination partition's STS, used in assume-role mode (when the
+   * credentials secret names a `rolearn`), for a private (VPC) endpoint or an S3-compatible store
+   * with its own STS (an `http://` or `https://` URL).
+   *
+   * @default - resolved by the AWS SDK from `destinationRegion`
+   */
+  readonly destinationStsEndpoint?: string;
+
+  /**
    * Replicate only the keys that start with one of these prefixes. At most 10 prefixes, each
    * non-empty, unique and free of the IAM wildcards `*` and `?` (the replicator may read only
    * `<prefix>*` from the source bucket, and a wildcard would widen that).
@@ -345,6 +354,7 @@ export class PartitionReplicatedBucket extends Construct {
       destinationRegion: props.destinationRegion,
       destinationPartition: settings.destinationPartition,
       destinationEndpoint: props.destinationEndpoint,
+      destinationStsEndpoint: props.destinationStsEndpoint,
       destinationKmsKeyArn: props.destinationKmsKeyArn,
       destinationStorageClass: props.destinationStorageClass?.value,
       replicateDeleteMarkers: settings.replicateDeleteMarkers,

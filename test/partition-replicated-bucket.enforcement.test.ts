@@ -3,10 +3,10 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { PartitionReplicatedBucket } from '../src';
 import { SOURCE_REGION, sourceClientConfig } from './emulators/partitions';
 import { ReplicationFixture } from './emulators/replication-fixture';
 import { attachedPolicies, logicalIdOf, ResolutionContext, adaptForMoto } from './emulators/template-policies';
-import { PartitionReplicatedBucket } from '../src';
 
 // The source side's least privilege, proven: the router's and replicator's role policies are taken
 // from the synthesized template and enforced by the source partition's IAM (moto). moto cannot run

@@ -289,6 +289,7 @@ describe('functions', () => {
     const { template, stack, construct } = synth({
       destinationRegion: 'cn-northwest-1',
       destinationEndpoint: 'https://s3.cn-northwest-1.amazonaws.com.cn',
+      destinationStsEndpoint: 'https://sts.cn-northwest-1.amazonaws.com.cn',
       destinationKmsKeyArn: 'arn:aws-cn:kms:cn-northwest-1:222222222222:alias/replicas',
       destinationStorageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
       replicateDeleteMarkers: false,
@@ -302,6 +303,7 @@ describe('functions', () => {
       [ENV.destinationRegion]: 'cn-northwest-1',
       [ENV.destinationPartition]: 'aws-cn',
       [ENV.destinationEndpoint]: 'https://s3.cn-northwest-1.amazonaws.com.cn',
+      [ENV.destinationStsEndpoint]: 'https://sts.cn-northwest-1.amazonaws.com.cn',
       [ENV.destinationKmsKeyArn]: 'arn:aws-cn:kms:cn-northwest-1:222222222222:alias/replicas',
       [ENV.destinationStorageClass]: 'GLACIER_IR',
       [ENV.replicateDeleteMarkers]: 'false',
@@ -518,6 +520,7 @@ describe('validation', () => {
     ['endpoint that is not a URL', { destinationEndpoint: 's3.example.com' }, 'destinationEndpoint "s3.example.com" is not an http:// or https:// URL'],
     ['endpoint of another scheme', { destinationEndpoint: 'ftp://s3.example.com' }, 'destinationEndpoint "ftp://s3.example.com" is not an http:// or https:// URL'],
     ['endpoint with credentials', { destinationEndpoint: 'https://key:secret@s3.example.com' }, 'destinationEndpoint must not contain credentials'],
+    ['STS endpoint that is not a URL', { destinationStsEndpoint: 'sts.example.com' }, 'destinationStsEndpoint "sts.example.com" is not an http:// or https:// URL'],
     ['empty prefix', { prefixes: [''] }, 'prefixes must not contain an empty string'],
     ['duplicate prefix', { prefixes: ['a/', 'a/'] }, 'prefixes contains "a/" more than once'],
     ['too many prefixes', { prefixes: manyPrefixes }, 'prefixes has 11 entries; at most 10 are supported'],

@@ -70,19 +70,8 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     }
   }
 
-  if (props.destinationEndpoint !== undefined && !Token.isUnresolved(props.destinationEndpoint)) {
-    let url: URL | undefined;
-    try {
-      url = new URL(props.destinationEndpoint);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-      fail(`destinationEndpoint "${props.destinationEndpoint}" is not an http:// or https:// URL`);
-    } else if (url.username || url.password) {
-      fail('destinationEndpoint must not contain credentials: put them in credentialsSecret');
-    }
-  }
+  validateEndpoint('destinationEndpoint', props.destinationEndpoint, fail);
+  validateEndpoint('destinationStsEndpoint', props.destinationStsEndpoint, fail);
 
   const prefixes = validatePrefixes(props.prefixes, 'the replicator\'s read access', fail);
 
@@ -154,3 +143,18 @@ function bucketNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** An endpoint prop must be an http(s) URL without credentials in it. */
+function validateEndpoint(name: string, endpoint: string | undefined, fail: (message: string) => never): void {
+  if (endpoint === undefined || Token.isUnresolved(endpoint)) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    fail(`${name} "${endpoint}" is not an http:// or https:// URL`);
+  } else if (url.username || url.password) {
+    fail(`${name} must not contain credentials: put them in credentialsSecret`);
+  }
+}

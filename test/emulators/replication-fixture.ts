@@ -225,8 +225,8 @@ export class ReplicationFixture {
   }
 
   /** A new key pair for the replicator's destination user (for rotation tests). */
-  async createDestinationKey(): Promise<AccessKey> {
-    const { AccessKey: key } = await this.iam.send(new CreateAccessKeyCommand({ UserName: this.userName }));
+  async createDestinationKey(userName = this.userName): Promise<AccessKey> {
+    const { AccessKey: key } = await this.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
     return { accessKeyId: key!.AccessKeyId!, secretAccessKey: key!.SecretAccessKey! };
   }
 

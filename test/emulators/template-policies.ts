@@ -12,7 +12,15 @@ export interface ResolutionContext {
   readonly resources?: Record<string, Record<string, string>>;
 }
 
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, any> }> };
+interface TemplateResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, any>;
+}
+
+/** A synthesized template, as `Template.toJSON()` returns it. */
+type Template = { [key: string]: any };
+
+const resourcesOf = (template: Template) => Object.entries(template.Resources as Record<string, TemplateResource>);
 
 /** `Ref: AWS::NoValue` removes the element or property that holds it. */
 const NO_VALUE = Symbol('AWS::NoValue');
@@ -54,7 +62,7 @@ function attribute([logicalId, name]: [string, string], context: ResolutionConte
 
 /** The logical id of the only resource of `type` whose id starts with `prefix`. */
 export function logicalIdOf(template: Template, type: string, prefix = ''): string {
-  const ids = Object.entries(template.Resources)
+  const ids = resourcesOf(template)
     .filter(([id, resource]) => resource.Type === type && id.startsWith(prefix))
     .map(([id]) => id);
   if (ids.length !== 1) throw new Error(`template-policies: expected one ${type} "${prefix}*", found ${ids.join(', ') || 'none'}`);
@@ -72,7 +80,7 @@ export function attachedPolicies(
 ): Record<string, object> {
   const [kind, logicalId] = principal.users ? ['Users', principal.users] : ['Roles', principal.roles!];
   const policies: Record<string, object> = {};
-  for (const [id, resource] of Object.entries(template.Resources)) {
+  for (const [id, resource] of resourcesOf(template)) {
     if (resource.Type !== 'AWS::IAM::Policy') continue;
     const attached = (resource.Properties?.[kind] ?? []) as unknown[];
     if (attached.some((entry) => JSON.stringify(entry) === JSON.stringify({ Ref: logicalId }))) {

@@ -1,0 +1,173 @@
+import { DeleteAccessKeyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { DestinationReplicationUser, DestinationReplicationUserProps } from '../src';
+import { captureOutput } from './emulators/capture-output';
+import { AccessKey, DESTINATION_PARTITION, DESTINATION_REGION, destinationS3 } from './emulators/partitions';
+import { FixtureOptions, ReplicationFixture } from './emulators/replication-fixture';
+import { attachedPolicies, logicalIdOf, resolve, ResolutionContext } from './emulators/template-policies';
+
+// The destination side's least privilege, proven: the policies of DestinationReplicationUser are
+// taken from its synthesized template (never retyped), installed in the destination partition's
+// IAM (moto, enforced) and used by the real replicator for the whole scenario; then the denials.
+
+const ACCOUNT = '123456789012';
+const PREFIX = 'data/';
+
+/** Synthesizes the destination stack and installs its user (and role) in the emulated destination partition. */
+async function installFromTemplate(fixture: ReplicationFixture, props: Omit<DestinationReplicationUserProps, 'bucket'>) {
+  const userName = `${fixture.id}-least`;
+  const stack = new Stack(new App(), 'Destination', { env: { account: ACCOUNT, region: DESTINATION_REGION } });
+  new DestinationReplicationUser(stack, 'Replication', {
+    bucket: s3.Bucket.fromBucketName(stack, 'Replica', fixture.destinationBucket),
+    userName,
+    ...props,
+    assumeRole: props.assumeRole ? { ...props.assumeRole, roleName: `${userName}-role` } : undefined,
+  });
+  const template = Template.fromStack(stack).toJSON();
+  const userId = logicalIdOf(template, 'AWS::IAM::User');
+  const context: ResolutionContext = {
+    partition: DESTINATION_PARTITION,
+    region: DESTINATION_REGION,
+    accountId: ACCOUNT,
+    resources: {
+      [userId]: { Ref: userName, Arn: `arn:${DESTINATION_PARTITION}:iam::${ACCOUNT}:user/${userName}` },
+      ...(props.assumeRole ? {
+        [logicalIdOf(template, 'AWS::IAM::Role')]: { Ref: `${userName}-role`, Arn: `arn:${DESTINATION_PARTITION}:iam::${ACCOUNT}:role/${userName}-role` },
+      } : {}),
+    },
+  };
+  const role = props.assumeRole ? (() => {
+    const roleId = logicalIdOf(template, 'AWS::IAM::Role');
+    return {
+      trustPolicy: resolve(template.Resources[roleId].Properties.AssumeRolePolicyDocument, context) as object,
+      policies: attachedPolicies(template, { roles: roleId }, context),
+      externalId: props.assumeRole.externalId,
+    };
+  })() : undefined;
+  return fixture.installDestinationIdentity('least', { userPolicies: attachedPolicies(template, { users: userId }, context), role });
+}
+
+/** Create, overwrite, tags, multipart, tag change, delete marker and (when allowed) a version delete. */
+async function runScenario(fixture: ReplicationFixture, withVersionDelete: boolean) {
+  const { events } = fixture;
+  const v1 = await events.put(`${PREFIX}report.csv`, 'v1', { Tagging: 'team=a' });
+  const v2 = await events.put(`${PREFIX}report.csv`, 'v2', { ContentType: 'text/csv' });
+  const result = await fixture.replicate([
+    v1, v2,
+    await events.put(`${PREFIX}large.bin`, Buffer.alloc(17 * 1024 * 1024, 3)),
+    await events.tag(`${PREFIX}report.csv`, v2.detail.object['version-id'] as string, [{ Key: 'state', Value: 'final' }]),
+    await events.put(`${PREFIX}deleted.txt`, 'x'),
+    await events.deleteMarker(`${PREFIX}deleted.txt`),
+    ...(withVersionDelete ? [await events.deleteVersion(`${PREFIX}report.csv`, v1.detail.object['version-id'] as string)] : []),
+  ]);
+  expect(result).toEqual({ processed: withVersionDelete ? 7 : 6, failures: 0 });
+  expect(await fixture.destinationObject(`${PREFIX}report.csv`)).toMatchObject({ body: Buffer.from('v2'), tags: { state: 'final' } });
+  expect((await fixture.destinationObject(`${PREFIX}large.bin`))?.body.length).toBe(17 * 1024 * 1024);
+  expect(await fixture.destinationObject(`${PREFIX}deleted.txt`)).toBeUndefined();
+  expect((await fixture.destinationVersions(`${PREFIX}report.csv`)).versions).toHaveLength(withVersionDelete ? 1 : 2);
+}
+
+const fixtureFor = (options: FixtureOptions = {}) => ReplicationFixture.create({ prefixes: [PREFIX], ...options });
+const denied = { name: 'AccessDenied' };
+
+describe.each([false, true])('allowVersionDeletes=%s', (allowVersionDeletes) => {
+  test('the synthesized policy is enough for the whole scenario', async () => {
+    const fixture = await fixtureFor({ replicateVersionDeletes: allowVersionDeletes });
+    await installFromTemplate(fixture, { prefixes: [PREFIX], allowVersionDeletes });
+    await runScenario(fixture, allowVersionDeletes);
+  });
+});
+
+test('denials: outside the prefixes, another bucket, version deletes when not allowed, any read', async () => {
+  const fixture = await fixtureFor();
+  const other = await fixtureFor();
+  const { key } = await installFromTemplate(fixture, { prefixes: [PREFIX] });
+  const s3 = destinationS3(fixture.emulators.destinationEndpoint, key);
+  const replicated = await fixture.events.put(`${PREFIX}kept.txt`, 'kept');
+  await fixture.replicate([replicated]);
+  const replica = await fixture.destinationObject(`${PREFIX}kept.txt`);
+
+  await expect(s3.send(new PutObjectCommand({ Bucket: fixture.destinationBucket, Key: 'elsewhere/x.txt', Body: 'x' }))).rejects.toMatchObject(denied);
+  await expect(s3.send(new PutObjectCommand({ Bucket: other.destinationBucket, Key: `${PREFIX}x.txt`, Body: 'x' }))).rejects.toMatchObject(denied);
+  await expect(s3.send(new DeleteObjectCommand({
+    Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt`, VersionId: replica!.versionId,
+  }))).rejects.toMatchObject(denied);
+  await expect(s3.send(new GetObjectCommand({ Bucket: other.destinationBucket, Key: `${PREFIX}x.txt` }))).rejects.toMatchObject(denied);
+  await expect(s3.send(new GetObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt` }))).rejects.toMatchObject(denied);
+  // The replica survived the attempted version delete.
+  expect((await fixture.destinationObject(`${PREFIX}kept.txt`))?.body.toString()).toBe('kept');
+});
+
+test('rotation: a new key mid-stream, the old one disabled and deleted; nothing is lost and nothing is redeployed', async () => {
+  const fixture = await fixtureFor();
+  const { userName, key: oldKey } = await installFromTemplate(fixture, { prefixes: [PREFIX] });
+  const before = [];
+  for (let i = 0; i < 3; i++) before.push(await fixture.events.put(`${PREFIX}before-${i}.txt`, `b${i}`));
+  await fixture.replicate(before);
+
+  // The runbook: second key, secret updated, old key deactivated, then deleted.
+  const newKey: AccessKey = await fixture.createDestinationKey(userName);
+  await fixture.putSecret({ ...fixture.secretFor(newKey), user: userName });
+  await fixture.iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: oldKey.accessKeyId, Status: 'Inactive' }));
+  await fixture.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: oldKey.accessKeyId }));
+  const after = [];
+  for (let i = 0; i < 3; i++) after.push(await fixture.events.put(`${PREFIX}after-${i}.txt`, `a${i}`));
+  const result = await fixture.replicate(after);
+
+  expect(result).toEqual({ processed: 3, failures: 0 });
+  for (let i = 0; i < 3; i++) {
+    expect((await fixture.destinationObject(`${PREFIX}before-${i}.txt`))?.body.toString()).toBe(`b${i}`);
+    expect((await fixture.destinationObject(`${PREFIX}after-${i}.txt`))?.body.toString()).toBe(`a${i}`);
+  }
+});
+
+describe('assume-role mode', () => {
+  test('the scenario runs with short-lived role sessions; the user alone can do nothing but assume the role', async () => {
+    const fixture = await fixtureFor({ replicateVersionDeletes: true });
+    const { key } = await installFromTemplate(fixture, { prefixes: [PREFIX], allowVersionDeletes: true, assumeRole: { externalId: 'replication-ext-id' } });
+    await runScenario(fixture, true);
+
+    const userOnly = destinationS3(fixture.emulators.destinationEndpoint, key);
+    await expect(userOnly.send(new PutObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}direct.txt`, Body: 'x' })))
+      .rejects.toMatchObject(denied);
+  });
+
+  test('a wrong external id is refused by the role\'s trust policy, with an error naming the role', async () => {
+    const fixture = await fixtureFor({ logLevel: 'ERROR' });
+    const { userName, key, roleArn } = await installFromTemplate(fixture, { prefixes: [PREFIX], assumeRole: { externalId: 'the-right-one' } });
+    await fixture.putSecret({ ...fixture.secretFor(key), user: userName, rolearn: roleArn!, externalid: 'a-wrong-one' });
+    const created = await fixture.events.put(`${PREFIX}refused.txt`, 'x');
+    const { result, lines } = await captureOutput(() => fixture.replicate([created], { allowDeadLetters: true }));
+
+    expect(result.deadLettered).toHaveLength(1);
+    expect(lines.join('\n')).toContain(`could not assume role ${roleArn} in the destination partition (AccessDenied)`);
+    expect(await fixture.destinationObject(`${PREFIX}refused.txt`)).toBeUndefined();
+  });
+
+  test('a session is reused until shortly before it expires, then renewed', async () => {
+    let now = Date.now();
+    const fixture = await fixtureFor({ clock: () => now });
+    const { userName, key } = await installFromTemplate(fixture, { prefixes: [PREFIX], assumeRole: { externalId: 'ext' } });
+    await fixture.replicate([await fixture.events.put(`${PREFIX}1.txt`, '1')]);
+    // The user's key goes away; the cached role session does not need it.
+    await fixture.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.accessKeyId }));
+    expect(await fixture.replicate([await fixture.events.put(`${PREFIX}2.txt`, '2')])).toEqual({ processed: 1, failures: 0 });
+
+    // 56 minutes later the one-hour session is within its renewal margin: renewing needs the key.
+    now += 56 * 60 * 1000;
+    const third = await fixture.events.put(`${PREFIX}3.txt`, '3');
+    const failed = await fixture.replicate([third], { allowDeadLetters: true });
+    expect(failed.deadLettered).toHaveLength(1);
+
+    // With a valid key in the secret, the renewed session replicates again.
+    const newKey = await fixture.createDestinationKey(userName);
+    const secret = { ...fixture.secretFor(newKey), user: userName };
+    await fixture.putSecret({ ...secret, rolearn: `arn:${DESTINATION_PARTITION}:iam::${ACCOUNT}:role/${userName}-role`, externalid: 'ext' });
+    expect(await fixture.replicate([third])).toEqual({ processed: 1, failures: 0 });
+    expect((await fixture.destinationObject(`${PREFIX}3.txt`))?.body.toString()).toBe('3');
+  });
+});
+
