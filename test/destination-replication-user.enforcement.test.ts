@@ -85,18 +85,18 @@ test('denials: outside the prefixes, another bucket, version deletes when not al
   const fixture = await fixtureFor();
   const other = await fixtureFor();
   const { key } = await installFromTemplate(fixture, { prefixes: [PREFIX] });
-  const s3 = destinationS3(fixture.emulators.destinationEndpoint, key);
+  const client = destinationS3(fixture.emulators.destinationEndpoint, key);
   const replicated = await fixture.events.put(`${PREFIX}kept.txt`, 'kept');
   await fixture.replicate([replicated]);
   const replica = await fixture.destinationObject(`${PREFIX}kept.txt`);
 
-  await expect(s3.send(new PutObjectCommand({ Bucket: fixture.destinationBucket, Key: 'elsewhere/x.txt', Body: 'x' }))).rejects.toMatchObject(denied);
-  await expect(s3.send(new PutObjectCommand({ Bucket: other.destinationBucket, Key: `${PREFIX}x.txt`, Body: 'x' }))).rejects.toMatchObject(denied);
-  await expect(s3.send(new DeleteObjectCommand({
+  await expect(client.send(new PutObjectCommand({ Bucket: fixture.destinationBucket, Key: 'elsewhere/x.txt', Body: 'x' }))).rejects.toMatchObject(denied);
+  await expect(client.send(new PutObjectCommand({ Bucket: other.destinationBucket, Key: `${PREFIX}x.txt`, Body: 'x' }))).rejects.toMatchObject(denied);
+  await expect(client.send(new DeleteObjectCommand({
     Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt`, VersionId: replica!.versionId,
   }))).rejects.toMatchObject(denied);
-  await expect(s3.send(new GetObjectCommand({ Bucket: other.destinationBucket, Key: `${PREFIX}x.txt` }))).rejects.toMatchObject(denied);
-  await expect(s3.send(new GetObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt` }))).rejects.toMatchObject(denied);
+  await expect(client.send(new GetObjectCommand({ Bucket: other.destinationBucket, Key: `${PREFIX}x.txt` }))).rejects.toMatchObject(denied);
+  await expect(client.send(new GetObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt` }))).rejects.toMatchObject(denied);
   // The replica survived the attempted version delete.
   expect((await fixture.destinationObject(`${PREFIX}kept.txt`))?.body.toString()).toBe('kept');
 });

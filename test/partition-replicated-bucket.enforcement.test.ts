@@ -81,10 +81,10 @@ test('the replicator identity cannot read another bucket or write to the source 
   const other = await ReplicationFixture.create();
   await other.events.put('secret.txt', 'not yours');
   const { replicator } = await sourceIdentities(fixture);
-  const s3 = new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, replicator), forcePathStyle: true });
+  const client = new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, replicator), forcePathStyle: true });
 
-  await expect(s3.send(new GetObjectCommand({ Bucket: other.sourceBucket, Key: 'secret.txt' }))).rejects.toMatchObject({ name: 'AccessDenied' });
-  await expect(s3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'x', Body: 'x' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  await expect(client.send(new GetObjectCommand({ Bucket: other.sourceBucket, Key: 'secret.txt' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  await expect(client.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'x', Body: 'x' }))).rejects.toMatchObject({ name: 'AccessDenied' });
 });
 
 test('with prefixes, the replicator identity cannot read source objects outside them', async () => {
@@ -93,8 +93,8 @@ test('with prefixes, the replicator identity cannot read source objects outside 
   const inside = await fixture.events.put('in/public.txt', 'inside');
   const { replicator, router } = await sourceIdentities(fixture, ['in/']);
   fixture.useSourceIdentity(replicator, router);
-  const s3 = new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, replicator), forcePathStyle: true });
+  const client = new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, replicator), forcePathStyle: true });
 
-  await expect(s3.send(new GetObjectCommand({ Bucket: fixture.sourceBucket, Key: 'out/private.txt' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+  await expect(client.send(new GetObjectCommand({ Bucket: fixture.sourceBucket, Key: 'out/private.txt' }))).rejects.toMatchObject({ name: 'AccessDenied' });
   expect(await fixture.replicate([inside])).toEqual({ processed: 1, failures: 0 });
 });

@@ -29,6 +29,7 @@ DIST_NAME = "cdk_partition_replicated_bucket"
 # Stack ids are also the artifact ids, so the templates are cdk.out/<id>.template.json.
 GOV_STACK = "GovReplicationStack"
 CHINA_STACK = "ChinaReplicationStack"
+DESTINATION_STACK = "GovDestinationStack"
 
 INSTALL_TIMEOUT = 30 * 60
 SYNTH_TIMEOUT = 10 * 60
@@ -38,9 +39,25 @@ APP = textwrap.dedent(
     import os
 
     from aws_cdk import App, Stack, Environment, aws_s3 as s3
-    from cdk_partition_replicated_bucket import PartitionReplicatedBucket
+    from cdk_partition_replicated_bucket import (
+        DestinationAssumeRoleOptions,
+        DestinationReplicationUser,
+        PartitionReplicatedBucket,
+    )
 
     app = App(outdir=os.environ["CDK_OUTDIR"])
+
+    # The destination partition's side: the bucket and the least-privilege identity writing into it.
+    destination = Stack(app, "{DESTINATION_STACK}", env=Environment(account="222222222222", region="us-gov-west-1"))
+    replicas = s3.Bucket(destination, "Replicas", bucket_name="replica-bucket", versioned=True, enforce_ssl=True)
+    DestinationReplicationUser(
+        destination,
+        "Writer",
+        bucket=replicas,
+        prefixes=["data/"],
+        create_access_key=True,
+        assume_role=DestinationAssumeRoleOptions(external_id="replication-from-aws"),
+    )
 
     # Commercial (aws) -> GovCloud (aws-us-gov): the destination partition is derived from the region.
     gov = Stack(app, "{GOV_STACK}", env=Environment(account="111111111111", region="us-east-1"))
@@ -215,7 +232,7 @@ def synthesized(consumer_python: Path, tmp_path_factory: pytest.TempPathFactory)
     assert "SYNTHESIZED" in proc.stdout, f"app.synth() did not complete: {_describe(proc)}"
 
     result: Dict[str, Any] = {"outdir": outdir}
-    for stack in (GOV_STACK, CHINA_STACK):
+    for stack in (GOV_STACK, CHINA_STACK, DESTINATION_STACK):
         path = outdir / f"{stack}.template.json"
         assert path.is_file(), f"{path.name} not synthesized; cdk.out holds {sorted(p.name for p in outdir.iterdir())}"
         text = path.read_text()
@@ -332,3 +349,39 @@ def test_invalid_destination_region_raises_python_exception(consumer_python: Pat
     assert "CONSTRUCTED" not in proc.stdout, f"the construct accepted the invalid region: {_describe(proc)}"
     assert "Traceback (most recent call last)" in proc.stderr, _describe(proc)
     assert "destinationRegion" in proc.stderr, f"the error does not name destinationRegion: {_describe(proc)}"
+
+
+def test_destination_identity_writes_only_under_the_prefix_through_its_role(synthesized: Dict[str, Any]) -> None:
+    template = synthesized[DESTINATION_STACK]
+    policies = _resources(template, "AWS::IAM::Policy")
+    roles = _resources(template, "AWS::IAM::Role")
+    assert len(roles) == 1, f"expected the assume-role mode's one role, found {sorted(roles)}"
+    role_id = next(iter(roles))
+    trust = roles[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust[0]["Condition"] == {"StringEquals": {"sts:ExternalId": "replication-from-aws"}}
+
+    rights = [p for p in policies.values() if p["Properties"].get("Roles") == [{"Ref": role_id}]]
+    assert len(rights) == 1, "the replication rights must be attached to the role"
+    statements = rights[0]["Properties"]["PolicyDocument"]["Statement"]
+    actions = sorted(a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]))
+    assert actions == sorted([
+        "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:DeleteObjectVersionTagging",
+        "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+    ])
+    assert "data/*" in json.dumps(statements)
+
+    user_policies = [p for p in policies.values() if "Users" in p["Properties"]]
+    assert len(user_policies) == 1
+    user_statements = user_policies[0]["Properties"]["PolicyDocument"]["Statement"]
+    assert [st["Action"] for st in user_statements] == ["sts:AssumeRole"]
+
+
+def test_destination_secret_has_the_source_shape_and_no_key_material(synthesized: Dict[str, Any]) -> None:
+    template = synthesized[DESTINATION_STACK]
+    secrets = _resources(template, "AWS::SecretsManager::Secret")
+    assert len(secrets) == 1
+    secret_string = json.dumps(next(iter(secrets.values()))["Properties"]["SecretString"])
+    for field in ("user", "accesskey", "secretaccesskey", "partition", "accountid", "rolearn", "externalid"):
+        assert f'\\"{field}\\"' in secret_string, f"{field} missing from the secret shape: {secret_string}"
+    assert "SecretAccessKey" in secret_string, "the secret key must come from the AccessKey resource (Fn::GetAtt)"
+    assert "arn:aws:" not in synthesized[f"{DESTINATION_STACK}:text"]

@@ -287,7 +287,10 @@ export class ReplicationFixture {
    * Creates a destination IAM user (and, in assume-role mode, its role) with the given policies,
    * gives it a key and points the credentials secret at it, in the construct's documented shape.
    */
-  async installDestinationIdentity(name: string, policies: DestinationIdentityPolicies): Promise<{ userName: string; key: AccessKey; roleArn?: string }> {
+  async installDestinationIdentity(
+    name: string,
+    policies: DestinationIdentityPolicies,
+  ): Promise<{ userName: string; key: AccessKey; roleArn?: string }> {
     const userName = `${this.id}-${name}`;
     await this.iam.send(new CreateUserCommand({ UserName: userName }));
     for (const [policyName, document] of Object.entries(policies.userPolicies)) {
