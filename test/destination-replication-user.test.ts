@@ -1,8 +1,8 @@
-import { App, Aspects, CfnParameter, Duration, Environment, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { App, CfnParameter, Duration, Environment, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { nagFindings } from './nag-findings';
 import { DestinationReplicationUser, DestinationReplicationUserProps } from '../src';
 
 const FIXED_ENV: Environment = { account: '222222222222', region: 'us-gov-west-1' };
@@ -324,15 +324,6 @@ describe('partitions', () => {
 });
 
 describe('cdk-nag', () => {
-  const nagFindings = (stack: Stack) => {
-    Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
-    const annotations = Annotations.fromStack(stack);
-    return [
-      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-    ].map((finding) => `${finding.id}: ${finding.entry.data}`);
-  };
-
   test.each<[string, Partial<DestinationReplicationUserProps> | PropsFor]>([
     ['the default construct', {}],
     ['every option', EVERYTHING],

@@ -1,8 +1,9 @@
-import { Annotations as CoreAnnotations, App, ArnFormat, Aspects, CfnParameter, Duration, Environment, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations as CoreAnnotations, App, ArnFormat, CfnParameter, Duration, Environment, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag';
+import { NagSuppressions } from 'cdk-nag';
+import { nagFindings } from './nag-findings';
 import { PartitionReplicatedBucket, PartitionReplicatedBucketProps } from '../src';
 import { addNagSuppressions } from '../src/private/nag-suppressions';
 import { ENV } from '../src/runtime/replication-environment';
@@ -452,15 +453,6 @@ test('synthesis is deterministic', () => {
 });
 
 describe('cdk-nag', () => {
-  const nagFindings = (stack: Stack) => {
-    Aspects.of(stack).add(new AwsSolutionsChecks({ verbose: true }));
-    const annotations = Annotations.fromStack(stack);
-    return [
-      ...annotations.findError('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-      ...annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*')),
-    ].map((finding) => `${finding.id}: ${finding.entry.data}`);
-  };
-
   test('AwsSolutions has no findings on the default construct', () => {
     expect(nagFindings(build().stack)).toEqual([]);
   });
