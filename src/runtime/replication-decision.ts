@@ -1,11 +1,13 @@
 import { LIFECYCLE_EXPIRATION, PERMANENTLY_DELETED, ReplicationMessage } from './replication-message';
-import { compareSequencers } from './sequencer';
+import { compareVersions, Ordering } from './version-order';
 
 /** What the table knows of one source object key. */
 export interface KeyHead {
-  /** The highest sequencer applied to the destination for this key. */
-  readonly sequencer: string;
+  /** The sequencer of the newest version applied for this key; absent when a backfill applied it. */
+  readonly sequencer?: string;
   readonly sourceVersionId: string;
+  /** When a backfill applied it: the run and the version's position in the run's listing. */
+  readonly backfill?: { readonly run: string; readonly index: number };
 }
 
 /** What the table knows of one source version. */
@@ -21,6 +23,11 @@ export interface ReplicationState {
   readonly head?: KeyHead;
   /** The record of the message's own source version, if any. */
   readonly version?: VersionRecord;
+  /**
+   * Whether the message's version is newer than the head's, by the source's version listing: set
+   * by the replicator after a `resolve-order` decision, when no sequencers could tell.
+   */
+  readonly newerByListing?: boolean;
 }
 
 export interface ReplicationOptions {
@@ -48,6 +55,7 @@ export type Decision =
   | { readonly action: 'remember-source-deleted' }
   | { readonly action: 'forget-version' }
   | { readonly action: 'sync-tags'; readonly destinationVersionId: string }
+  | { readonly action: 'resolve-order' }
   | { readonly action: 'skip'; readonly reason: SkipReason };
 
 const skip = (reason: SkipReason): Decision => ({ action: 'skip', reason });
@@ -67,14 +75,30 @@ export function isReplicatedKey(key: string, prefixes: readonly string[]): boole
 export function decide(message: ReplicationMessage, state: ReplicationState, options: ReplicationOptions): Decision {
   if (!isReplicatedKey(message.key, options.prefixes)) return skip('outside-prefixes');
   const { head, version } = state;
-  const isOlderThanHead = (sequencer: string) => head !== undefined && compareSequencers(sequencer, head.sequencer) <= 0;
+  // 'unknown' (a backfill's version against a head, or the other way round) is settled by the
+  // source's listing; the decision asks for it once.
+  const ordering = (): Ordering | 'resolve' => {
+    if (message.kind === 'ObjectTagsChanged') return 'newer';
+    const backfill = message.backfillRun !== undefined && message.backfillIndex !== undefined
+      ? { run: message.backfillRun, index: message.backfillIndex } : undefined;
+    const result = compareVersions({ versionId: message.versionId, sequencer: message.sequencer, backfill },
+      head && { versionId: head.sourceVersionId, sequencer: head.sequencer, backfill: head.backfill });
+    if (result !== 'unknown') return result;
+    if (state.newerByListing === undefined) return 'resolve';
+    return state.newerByListing ? 'newer' : 'older';
+  };
 
   switch (message.kind) {
-    case 'ObjectCreated':
+    case 'ObjectCreated': {
       if (version?.state === 'deleted') return skip('source-version-deleted');
+      const order = ordering();
+      // Reconcile found the replica of the newest version differing: copy it again.
+      if (version && message.force && order === 'same') return { action: 'copy' };
       if (version) return skip('duplicate');
-      if (isOlderThanHead(message.sequencer)) return skip('older-than-replica');
+      if (order === 'resolve') return { action: 'resolve-order' };
+      if (order !== 'newer') return skip('older-than-replica');
       return { action: 'copy' };
+    }
 
     case 'ObjectTagsChanged':
       if (!options.replicateTags) return skip('tags-disabled');
@@ -90,7 +114,9 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
       if (message.reason === LIFECYCLE_EXPIRATION) return skip('lifecycle-expiration');
       if (!options.replicateDeleteMarkers) return skip('delete-markers-disabled');
       if (version) return skip(version.state === 'deleted' ? 'source-version-deleted' : 'duplicate');
-      if (isOlderThanHead(message.sequencer)) return skip('older-than-replica');
+      const order = ordering();
+      if (order === 'resolve') return { action: 'resolve-order' };
+      if (order !== 'newer') return skip('older-than-replica');
       return { action: 'create-delete-marker' };
   }
 }

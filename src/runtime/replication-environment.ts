@@ -23,7 +23,57 @@ export const ENV = {
   replicateDeleteMarkers: 'REPLICATE_DELETE_MARKERS',
   replicateVersionDeletes: 'REPLICATE_VERSION_DELETES',
   replicateTags: 'REPLICATE_TAGS',
+  backfillQueueUrl: 'BACKFILL_QUEUE_URL',
+  backfillMode: 'BACKFILL_DEFAULT_MODE',
+  reportBucket: 'BACKFILL_REPORT_BUCKET',
+  reportPrefix: 'BACKFILL_REPORT_PREFIX',
 } as const;
+
+/** What the backfill needs (besides the replication queue and the table). */
+export interface BackfillFunctionSettings {
+  readonly sourceBucket: string;
+  readonly prefixes: string[];
+  readonly tableName: string;
+  /** The replication FIFO queue the backfill feeds. */
+  readonly queueUrl: string;
+  /** The queue that drives the backfill's own continuations. */
+  readonly backfillQueueUrl: string;
+  /** The mode of a run started without one (the deployment trigger). */
+  readonly backfillMode: string;
+  readonly reportBucket: string;
+  readonly reportPrefix: string;
+}
+
+/** The backfill's variables, as the construct sets them. */
+export function backfillEnvironment(settings: BackfillFunctionSettings): Record<string, string> {
+  return {
+    [ENV.sourceBucket]: settings.sourceBucket,
+    [ENV.prefixes]: JSON.stringify(settings.prefixes),
+    [ENV.tableName]: settings.tableName,
+    [ENV.queueUrl]: settings.queueUrl,
+    [ENV.backfillQueueUrl]: settings.backfillQueueUrl,
+    [ENV.backfillMode]: settings.backfillMode,
+    [ENV.reportBucket]: settings.reportBucket,
+    [ENV.reportPrefix]: settings.reportPrefix,
+  };
+}
+
+/** Reads the backfill's settings; throws naming every missing variable. */
+export function readBackfillSettings(env: Env): BackfillFunctionSettings {
+  const read = reader(env);
+  const settings = {
+    sourceBucket: read.required(ENV.sourceBucket),
+    prefixes: read.prefixes(),
+    tableName: read.required(ENV.tableName),
+    queueUrl: read.required(ENV.queueUrl),
+    backfillQueueUrl: read.required(ENV.backfillQueueUrl),
+    backfillMode: read.required(ENV.backfillMode),
+    reportBucket: read.required(ENV.reportBucket),
+    reportPrefix: read.optional(ENV.reportPrefix) ?? '',
+  };
+  read.done();
+  return settings;
+}
 
 /** What the router needs. */
 export interface RouterSettings {

@@ -17,24 +17,37 @@ interface MessageBase {
   readonly time: string;
   /** S3's request id: distinguishes two events of the same version (two tag changes, say). */
   readonly requestId: string;
+  /** Set on messages a backfill run enqueued: the replicator records each outcome for the run's report. */
+  readonly backfillRun?: string;
+  /** The version's position in its run's listing (oldest first); orders one run's versions of a key exactly. */
+  readonly backfillIndex?: number;
 }
 
-export interface ObjectCreatedMessage extends MessageBase {
+/**
+ * Where a version stands in its key's history. Live events carry S3's `sequencer`; a backfill,
+ * which reads a listing, carries the version's `lastModified` instead. At least one is present.
+ */
+interface VersionOrder {
+  readonly sequencer?: string;
+  readonly lastModified?: string;
+}
+
+export interface ObjectCreatedMessage extends MessageBase, VersionOrder {
   readonly kind: 'ObjectCreated';
-  readonly sequencer: string;
   readonly size?: number;
   readonly eTag?: string;
-  /** PutObject, POST Object, CopyObject, CompleteMultipartUpload. */
+  /** PutObject, POST Object, CopyObject, CompleteMultipartUpload; Backfill or Reconcile. */
   readonly reason: string;
+  /** Reconcile: the replica differs from the source; copy again even though the version is mapped. */
+  readonly force?: boolean;
 }
 
 export const DELETE_MARKER_CREATED = 'Delete Marker Created';
 export const PERMANENTLY_DELETED = 'Permanently Deleted';
 export const LIFECYCLE_EXPIRATION = 'Lifecycle Expiration';
 
-export interface ObjectDeletedMessage extends MessageBase {
+export interface ObjectDeletedMessage extends MessageBase, VersionOrder {
   readonly kind: 'ObjectDeleted';
-  readonly sequencer: string;
   /** DeleteObject or Lifecycle Expiration. */
   readonly reason: string;
   readonly deletionType: typeof DELETE_MARKER_CREATED | typeof PERMANENTLY_DELETED;
@@ -65,7 +78,7 @@ export function messageGroupId(bucket: string, key: string): string {
  * at-least-once) gets the same id, and different events never share one.
  */
 export function messageDeduplicationId(message: ReplicationMessage): string {
-  const sequencer = message.kind === 'ObjectTagsChanged' ? '' : message.sequencer;
+  const sequencer = message.kind === 'ObjectTagsChanged' ? '' : message.sequencer ?? '';
   return sha256([message.kind, message.bucket, message.key, message.versionId, sequencer, message.requestId].join('\n'));
 }
 
@@ -86,22 +99,25 @@ export function parseReplicationMessage(body: string): ReplicationMessage {
     versionId: requireString(fields, 'versionId'),
     time: requireString(fields, 'time'),
     requestId: requireString(fields, 'requestId'),
+    ...(typeof fields.backfillRun === 'string' ? { backfillRun: fields.backfillRun } : {}),
+    ...(typeof fields.backfillIndex === 'number' ? { backfillIndex: fields.backfillIndex } : {}),
   };
   switch (fields.kind) {
     case 'ObjectCreated':
       return {
         ...base,
         kind: 'ObjectCreated',
-        sequencer: requireSequencer(fields),
+        ...requireOrder(fields),
         reason: requireString(fields, 'reason'),
         size: optionalNumber(fields, 'size'),
         eTag: optionalString(fields, 'eTag'),
+        ...(fields.force === true ? { force: true } : {}),
       };
     case 'ObjectDeleted':
       return {
         ...base,
         kind: 'ObjectDeleted',
-        sequencer: requireSequencer(fields),
+        ...requireOrder(fields),
         reason: requireString(fields, 'reason'),
         deletionType: requireDeletionType(fields.deletionType),
       };
@@ -110,6 +126,14 @@ export function parseReplicationMessage(body: string): ReplicationMessage {
     default:
       throw new InvalidMessageError(`queue message has unknown kind ${JSON.stringify(fields.kind)}`);
   }
+}
+
+/** A message's place in its key's history: a sequencer, or (from a backfill) a last-modified time. */
+function requireOrder(fields: Record<string, unknown>): VersionOrder {
+  if (fields.sequencer === undefined && typeof fields.lastModified === 'string' && !Number.isNaN(Date.parse(fields.lastModified))) {
+    return { lastModified: fields.lastModified };
+  }
+  return { sequencer: requireSequencer(fields) };
 }
 
 export function requireDeletionType(value: unknown): ObjectDeletedMessage['deletionType'] {

@@ -7,8 +7,9 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { DestinationClients } from './destination-client';
 import { CredentialsSecret } from './destination-credentials';
 import { ReplicatorSettings } from './replication-environment';
-import { parseReplicationMessage } from './replication-message';
-import { createReplicator } from './replicator';
+import { parseReplicationMessage, ReplicationMessage } from './replication-message';
+import { BackfillRuns, OutcomeRecord } from './backfill-runs';
+import { createReplicator, Outcome } from './replicator';
 import { metricsForOutcome, Telemetry } from './telemetry';
 import { VersionTable } from './version-table';
 
@@ -44,11 +45,14 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
     },
   });
   const processor = new SqsFifoPartialProcessorAsync();
+  const backfillRuns = new BackfillRuns(clients.dynamodb, settings.tableName);
 
   const processRecord = async (record: SQSRecord) => {
+    let message: ReplicationMessage | undefined;
     try {
-      const message = parseReplicationMessage(record.body);
+      message = parseReplicationMessage(record.body);
       const outcome = await replicate(message);
+      if (message.backfillRun) await backfillRuns.recordOutcome(message.backfillRun, backfillOutcome(message, outcome));
       const details = { key: message.key, versionId: message.versionId, kind: message.kind, outcome };
       if (outcome.action === 'skip' && outcome.reason === 'source-version-gone') {
         logger.warn('source version no longer exists; nothing to replicate', details);
@@ -63,6 +67,11 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
         error: { name: (error as Error).name, message: (error as Error).message },
       });
       metrics.addMetric('ReplicationFailures', MetricUnit.Count, 1);
+      if (message?.backfillRun) {
+        await backfillRuns.recordOutcome(message.backfillRun, {
+          key: message.key, versionId: message.versionId, outcome: 'failed', reason: `${(error as Error).name}: ${(error as Error).message}`,
+        });
+      }
       throw error;
     }
   };
@@ -78,4 +87,13 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
       metrics.publishStoredMetrics();
     }
   };
+}
+
+/** What one replicated message means for its backfill run's report. */
+export function backfillOutcome(message: ReplicationMessage, outcome: Outcome): OutcomeRecord {
+  const base = { key: message.key, versionId: message.versionId };
+  if (outcome.action === 'copy' || outcome.action === 'create-delete-marker') return { ...base, outcome: 'replicated', bytes: outcome.bytes };
+  if (outcome.action === 'skip' && outcome.reason === 'duplicate') return { ...base, outcome: 'already-present' };
+  if (outcome.action === 'skip') return { ...base, outcome: 'skipped', reason: outcome.reason };
+  return { ...base, outcome: 'replicated' };
 }

@@ -1,13 +1,14 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DestinationClients } from './destination-client';
 import { copyVersion, createDeleteMarker, deleteVersion, SourceVersionGoneError, syncTags } from './object-copy';
 import { decide, Decision, SkipReason } from './replication-decision';
 import { InvalidMessageError, ReplicationMessage } from './replication-message';
+import { ListedVersion, newerInListing } from './version-order';
 import { VersionTable } from './version-table';
 
 /** What replicating one message did. */
 export type Outcome =
-  | { readonly action: Exclude<Decision['action'], 'skip'>; readonly bytes?: number; readonly destinationVersionId?: string }
+  | { readonly action: Exclude<Decision['action'], 'skip' | 'resolve-order'>; readonly bytes?: number; readonly destinationVersionId?: string }
   | { readonly action: 'skip'; readonly reason: SkipReason | 'source-version-gone' };
 
 export interface ReplicatorDependencies {
@@ -41,13 +42,23 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       throw new InvalidMessageError(`message is for bucket "${message.bucket}", this replicator serves "${sourceBucket}"`);
     }
     const { key, versionId } = message;
-    const state = await table.load(key, versionId);
-    const decision = decide(message, state, options);
+    let state = await table.load(key, versionId);
+    let decision = decide(message, state, options);
+    if (decision.action === 'resolve-order') {
+      // A backfill's version meets a live one (or the other way round): the source's listing says which is newer.
+      state = { ...state, newerByListing: await isNewerAtSource(source, sourceBucket, key, versionId, state.head!.sourceVersionId) };
+      decision = decide(message, state, options);
+    }
     const sequencer = message.kind === 'ObjectTagsChanged' ? undefined : message.sequencer;
+    const backfill = message.backfillRun !== undefined && message.backfillIndex !== undefined
+      ? { run: message.backfillRun, index: message.backfillIndex } : undefined;
 
     switch (decision.action) {
       case 'skip':
         return decision;
+
+      case 'resolve-order':
+        throw new Error(`the order of version ${versionId} of "${key}" could not be resolved`);
 
       case 'copy': {
         let written;
@@ -57,13 +68,18 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
           throw error;
         }
-        await table.commitReplica(key, { sourceVersionId: versionId, kind: 'object', state: 'replicated', sequencer: sequencer!, ...written }, state.head);
+        const record = { sourceVersionId: versionId, kind: 'object' as const, state: 'replicated' as const, sequencer, ...written };
+        if (state.version) {
+          await table.replaceReplica(key, record, state.version);
+        } else {
+          await table.commitReplica(key, record, state.head, backfill);
+        }
         return { action: 'copy', bytes: written.size, destinationVersionId: written.destinationVersionId };
       }
 
       case 'create-delete-marker': {
         const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key));
-        await table.commitReplica(key, { sourceVersionId: versionId, kind: 'deleteMarker', state: 'replicated', sequencer: sequencer!, ...written }, state.head);
+        await table.commitReplica(key, { sourceVersionId: versionId, kind: 'deleteMarker', state: 'replicated', sequencer, ...written }, state.head, backfill);
         return { action: decision.action, destinationVersionId: written.destinationVersionId };
       }
 
@@ -73,7 +89,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         return { action: decision.action, destinationVersionId: decision.destinationVersionId };
 
       case 'remember-source-deleted':
-        await table.rememberSourceDeleted(key, versionId, sequencer!);
+        await table.rememberSourceDeleted(key, versionId, sequencer);
         return { action: decision.action };
 
       case 'forget-version':
@@ -90,4 +106,29 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         return { action: decision.action, destinationVersionId: decision.destinationVersionId };
     }
   };
+}
+
+/** Whether `candidate` is newer than `applied` among the source key's listed versions and delete markers. */
+async function isNewerAtSource(source: S3Client, bucket: string, key: string, candidate: string, applied: string): Promise<boolean> {
+  const versions: ListedVersion[] = [];
+  const deleteMarkers: ListedVersion[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  do {
+    const page = await source.send(new ListObjectVersionsCommand({
+      Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker,
+    }));
+    const ofKey = <T extends { Key?: string; VersionId?: string; LastModified?: Date }>(entries: T[] | undefined) => (entries ?? [])
+      .filter((entry) => entry.Key === key)
+      .map((entry) => ({ versionId: entry.VersionId ?? '', lastModified: entry.LastModified ?? new Date(0) }));
+    versions.push(...ofKey(page.Versions));
+    deleteMarkers.push(...ofKey(page.DeleteMarkers));
+    const found = (id: string) => [...versions, ...deleteMarkers].some((entry) => entry.versionId === id);
+    if (found(candidate) && found(applied)) break;
+    // Keys sort after their own prefix, so once the listing passed the key there is nothing more of it.
+    if (!page.IsTruncated || (page.NextKeyMarker !== undefined && page.NextKeyMarker !== key)) break;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  } while (keyMarker !== undefined);
+  return newerInListing(versions, deleteMarkers, candidate, applied);
 }

@@ -57,39 +57,49 @@ export class VersionTable {
   }
 
   /**
-   * Records a new replica and moves the key's head to its sequencer, atomically. The conditions
-   * make two racing invocations unable to both win: the version must be new and the head must be
-   * the one the decision was made on.
+   * Records a new replica and moves the key's head to it, atomically. The conditions make two
+   * racing invocations unable to both win: the version must be new and the head must be the one the
+   * decision was made on.
    */
-  async commitReplica(key: string, record: ReplicaRecord & { sequencer: string }, previousHead: KeyHead | undefined): Promise<void> {
+  async commitReplica(key: string, record: ReplicaRecord, previousHead: KeyHead | undefined, backfill?: KeyHead['backfill']): Promise<void> {
     const now = new Date().toISOString();
+    const head: Record<string, AttributeValue> = {
+      pk: { S: partitionKey(key) },
+      sk: { S: HEAD },
+      sourceKey: { S: key },
+      sourceVersionId: { S: record.sourceVersionId },
+      updatedAt: { S: now },
+    };
+    if (record.sequencer) head.sequencer = { S: record.sequencer };
+    if (backfill) head.backfill = { M: { run: { S: backfill.run }, index: { N: String(backfill.index) } } };
+    await this.transact(key, [
+      { Put: { TableName: this.tableName, Item: versionItem(key, record, now), ConditionExpression: 'attribute_not_exists(pk)' } },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: head,
+          ConditionExpression: previousHead ? 'sourceVersionId = :previous' : 'attribute_not_exists(pk)',
+          ExpressionAttributeValues: previousHead ? { ':previous': { S: previousHead.sourceVersionId } } : undefined,
+        },
+      },
+    ]);
+  }
+
+  /** Records a new replica of an already mapped version (reconcile re-copied it), unless it changed meanwhile. */
+  async replaceReplica(key: string, record: ReplicaRecord, previous: ReplicaRecord): Promise<void> {
+    await this.transact(key, [{
+      Put: {
+        TableName: this.tableName,
+        Item: versionItem(key, record, new Date().toISOString()),
+        ConditionExpression: 'destinationVersionId = :previous',
+        ExpressionAttributeValues: { ':previous': { S: previous.destinationVersionId ?? '' } },
+      },
+    }]);
+  }
+
+  private async transact(key: string, items: NonNullable<ConstructorParameters<typeof TransactWriteItemsCommand>[0]['TransactItems']>) {
     try {
-      await this.client.send(new TransactWriteItemsCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: versionItem(key, record, now),
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
-          {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                pk: { S: partitionKey(key) },
-                sk: { S: HEAD },
-                sourceKey: { S: key },
-                sequencer: { S: record.sequencer },
-                sourceVersionId: { S: record.sourceVersionId },
-                updatedAt: { S: now },
-              },
-              ConditionExpression: previousHead ? 'sequencer = :previous' : 'attribute_not_exists(pk)',
-              ExpressionAttributeValues: previousHead ? { ':previous': { S: previousHead.sequencer } } : undefined,
-            },
-          },
-        ],
-      }));
+      await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
     } catch (error) {
       if (error instanceof TransactionCanceledException) throw new ConcurrentReplicationError(key);
       throw error;
@@ -105,7 +115,7 @@ export class VersionTable {
   }
 
   /** Remembers a version deleted before any event of it was processed, unless a record appeared. */
-  async rememberSourceDeleted(key: string, versionId: string, sequencer: string): Promise<void> {
+  async rememberSourceDeleted(key: string, versionId: string, sequencer: string | undefined): Promise<void> {
     try {
       await this.client.send(new PutItemCommand({
         TableName: this.tableName,
@@ -145,7 +155,12 @@ function versionItem(key: string, record: ReplicaRecord, now: string): Record<st
 }
 
 function toHead(item: Record<string, AttributeValue>): KeyHead {
-  return { sequencer: item.sequencer?.S ?? '', sourceVersionId: item.sourceVersionId?.S ?? '' };
+  const backfill = item.backfill?.M;
+  return {
+    sequencer: item.sequencer?.S,
+    sourceVersionId: item.sourceVersionId?.S ?? '',
+    backfill: backfill?.run?.S && backfill.index?.N ? { run: backfill.run.S, index: Number(backfill.index.N) } : undefined,
+  };
 }
 
 function toVersionRecord(item: Record<string, AttributeValue>): ReplicaRecord {

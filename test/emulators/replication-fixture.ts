@@ -184,6 +184,16 @@ export class ReplicationFixture {
     }
   }
 
+  /** Several `drain` loops at once, as Lambda runs several batches of different message groups in parallel. */
+  async drainConcurrently(loops: number): Promise<DrainResult> {
+    const results = await Promise.all(Array.from({ length: loops }, () => this.drain()));
+    return results.reduce((total, result) => ({
+      processed: total.processed + result.processed,
+      failures: total.failures + result.failures,
+      ...(total.deadLettered || result.deadLettered ? { deadLettered: [...total.deadLettered ?? [], ...result.deadLettered ?? []] } : {}),
+    }), { processed: 0, failures: 0 } as DrainResult);
+  }
+
   /** The destination's current object for a key, or undefined when it is deleted or absent. */
   async destinationObject(key: string): Promise<DestinationObject | undefined> {
     let object;

@@ -208,7 +208,7 @@ describe('decide: ordering property', () => {
     const random = prng(1);
     for (let i = 0; i < 50; i++) {
       const chain = randomChain(random);
-      for (let j = 1; j < chain.length; j++) expect(compareSequencers(chain[j - 1].sequencer, chain[j].sequencer)).toBeLessThan(0);
+      for (let j = 1; j < chain.length; j++) expect(compareSequencers(chain[j - 1].sequencer!, chain[j].sequencer!)).toBeLessThan(0);
     }
   });
 
@@ -247,7 +247,7 @@ describe('decide: ordering property', () => {
       const ids = outOfOrder.written.map((m) => m.versionId);
       expect(new Set(ids).size).toBe(ids.length);
       for (let i = 1; i < outOfOrder.written.length; i++) {
-        expect(compareSequencers(outOfOrder.written[i - 1].sequencer, outOfOrder.written[i].sequencer)).toBeLessThan(0);
+        expect(compareSequencers(outOfOrder.written[i - 1].sequencer!, outOfOrder.written[i].sequencer!)).toBeLessThan(0);
       }
     }
   });

@@ -1,0 +1,12 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createBackfillHandler } from './runtime/backfill-handler';
+import { readBackfillSettings } from './runtime/replication-environment';
+import { createTelemetry } from './runtime/telemetry';
+
+export const handler = createBackfillHandler(
+  readBackfillSettings(process.env),
+  { s3: new S3Client({}), sqs: new SQSClient({}), dynamodb: new DynamoDBClient({}) },
+  createTelemetry('backfill'),
+);

@@ -1,0 +1,96 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { Backfill } from './backfill';
+import { BACKFILL_MODES, BackfillMode } from './backfill-plan';
+import { BackfillRunMovedOnError, BackfillRuns } from './backfill-runs';
+import { BackfillFunctionSettings } from './replication-environment';
+import { Telemetry } from './telemetry';
+
+export interface BackfillHandlerOptions {
+  /** Seconds between checks for the replicator's outcomes once the listing is done. */
+  readonly pollDelaySeconds?: number;
+  /** How long to wait for outcomes before reporting the missing ones as failed. */
+  readonly outcomeWaitMs?: number;
+  readonly now?: () => number;
+}
+
+/** What a direct invocation returns: where the run's report will be. */
+export interface BackfillStarted {
+  readonly runId: string;
+  readonly mode: BackfillMode;
+  readonly report: string;
+}
+
+/**
+ * The backfill function. Invoked directly (`{"mode": "all-versions"}` or `{"mode":
+ * "current-versions"}`; the deployment trigger sends nothing and gets the configured default), it
+ * starts a run. Each run then drives itself through the backfill queue: every message continues
+ * the run from its checkpoint until the invocation's time runs low, then queues the next step. A
+ * crash leaves the message on the queue, so the run resumes from the last checkpoint.
+ */
+export function createBackfillHandler(
+  settings: BackfillFunctionSettings,
+  clients: { readonly s3: S3Client; readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient },
+  telemetry: Telemetry,
+  options: BackfillHandlerOptions = {},
+) {
+  const { logger, metrics } = telemetry;
+  const runs = new BackfillRuns(clients.dynamodb, settings.tableName);
+  const backfill = new Backfill({
+    sourceBucket: settings.sourceBucket,
+    prefixes: settings.prefixes,
+    replicationQueueUrl: settings.queueUrl,
+    reportBucket: settings.reportBucket,
+    reportPrefix: settings.reportPrefix,
+    outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1000,
+  }, clients, runs, options.now);
+  const defaultMode = BACKFILL_MODES.includes(settings.backfillMode as BackfillMode) ? settings.backfillMode as BackfillMode : 'all-versions';
+
+  const next = (runId: string, delaySeconds: number) => clients.sqs.send(new SendMessageCommand({
+    QueueUrl: settings.backfillQueueUrl,
+    MessageBody: JSON.stringify({ runId }),
+    DelaySeconds: delaySeconds,
+  }));
+
+  return async (event: unknown, context?: { getRemainingTimeInMillis(): number }): Promise<BackfillStarted | void> => {
+    const remaining = () => context?.getRemainingTimeInMillis() ?? 15 * 60 * 1000;
+    try {
+      if (isSqsEvent(event)) {
+        for (const record of event.Records) {
+          const { runId } = JSON.parse(record.body) as { runId: string };
+          const before = await runs.get(runId);
+          const result = await backfill.step(runId, remaining);
+          const after = await runs.get(runId);
+          if (before && after) {
+            metrics.addMetric('BackfillVersionsListed', MetricUnit.Count, after.counts.listed - before.counts.listed);
+            metrics.addMetric('BackfillVersionsEnqueued', MetricUnit.Count, after.counts.enqueued - before.counts.enqueued);
+          }
+          logger.info('backfill step', { runId, result, counts: after?.counts });
+          if (result !== 'done') await next(runId, result === 'wait' ? options.pollDelaySeconds ?? 30 : 0);
+        }
+        return;
+      }
+      const request = typeof event === 'object' && event !== null ? event as { mode?: unknown; runId?: unknown } : {};
+      const run = await backfill.start(request, defaultMode);
+      await next(run.runId, 0);
+      logger.info('backfill started', { runId: run.runId, mode: run.mode });
+      return { runId: run.runId, mode: run.mode, report: `s3://${settings.reportBucket}/${settings.reportPrefix}${run.runId}/` };
+    } catch (error) {
+      if (error instanceof BackfillRunMovedOnError) {
+        logger.warn('another invocation continues this backfill run', { error: error.message });
+        return;
+      }
+      logger.error('backfill failed', { error: { name: (error as Error).name, message: (error as Error).message } });
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+function isSqsEvent(event: unknown): event is SQSEvent {
+  return typeof event === 'object' && event !== null && Array.isArray((event as SQSEvent).Records);
+}

@@ -1,0 +1,208 @@
+import {
+  AttributeValue,
+  BatchGetItemCommand,
+  BatchGetItemCommandOutput,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { BackfillMode } from './backfill-plan';
+
+/**
+ * A backfill run's state and its per-version outcomes, in the version-map table:
+ * `pk` = `backfill#<run id>`, `sk` = `run` for the state (the listing checkpoint and counts), and
+ * `sk` = `outcome#<key>\u0000<version id>` for each listed version's outcome.
+ */
+export type BackfillOutcome = 'enqueued' | 'replicated' | 'already-present' | 'skipped-by-filter' | 'skipped' | 'failed';
+
+export interface OutcomeRecord {
+  readonly key: string;
+  readonly versionId: string;
+  readonly outcome: BackfillOutcome;
+  readonly reason?: string;
+  readonly bytes?: number;
+}
+
+export interface BackfillCounts {
+  /** Versions (and delete markers) listed under the run's mode. */
+  readonly listed: number;
+  readonly enqueued: number;
+  readonly alreadyPresent: number;
+  readonly skippedByFilter: number;
+  /** Listing requests made. */
+  readonly listRequests: number;
+}
+
+export interface BackfillRun {
+  readonly runId: string;
+  readonly mode: BackfillMode;
+  readonly status: 'listing' | 'waiting' | 'done';
+  /** The last key whose every version was handled; the listing resumes after it. */
+  readonly keyMarker?: string;
+  /** Set only inside a key with more versions than one page holds. */
+  readonly versionIdMarker?: string;
+  readonly counts: BackfillCounts;
+  readonly startedAt: string;
+  readonly listedAt?: string;
+  readonly finishedAt?: string;
+  /** Bumped by every checkpoint: a second worker on the same run loses its conditional write. */
+  readonly revision: number;
+}
+
+export const NO_COUNTS: BackfillCounts = { listed: 0, enqueued: 0, alreadyPresent: 0, skippedByFilter: 0, listRequests: 0 };
+
+/** Another invocation advanced the run first; this one stops (its work is redone from the checkpoint). */
+export class BackfillRunMovedOnError extends Error {
+  constructor(runId: string) {
+    super(`backfill run ${runId} was advanced by another invocation`);
+    this.name = 'BackfillRunMovedOnError';
+  }
+}
+
+const runKey = (runId: string) => ({ pk: { S: `backfill#${runId}` }, sk: { S: 'run' } });
+const outcomeSortKey = (key: string, versionId: string) => `outcome#${key}\u0000${versionId}`;
+
+export class BackfillRuns {
+  constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
+
+  async create(run: BackfillRun): Promise<void> {
+    await this.client.send(new PutItemCommand({
+      TableName: this.tableName,
+      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) } },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }));
+  }
+
+  async get(runId: string): Promise<BackfillRun | undefined> {
+    const result = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }));
+    return result.Item?.state?.S ? JSON.parse(result.Item.state.S) as BackfillRun : undefined;
+  }
+
+  /** Saves the next state if the stored one is still `previous` (optimistic concurrency). */
+  async checkpoint(previous: BackfillRun, next: BackfillRun): Promise<BackfillRun> {
+    const saved = { ...next, revision: previous.revision + 1 };
+    try {
+      await this.client.send(new PutItemCommand({
+        TableName: this.tableName,
+        Item: { ...runKey(previous.runId), state: { S: JSON.stringify(saved) }, revision: { N: String(saved.revision) } },
+        ConditionExpression: previous.revision === 0 ? 'attribute_not_exists(revision) OR revision = :previous' : 'revision = :previous',
+        ExpressionAttributeValues: { ':previous': { N: String(previous.revision) } },
+      }));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new BackfillRunMovedOnError(previous.runId);
+      throw error;
+    }
+    return saved;
+  }
+
+  /**
+   * Records outcomes. `replicated` is never overwritten by a later `already-present` (the same
+   * version delivered twice), so the report keeps what actually happened.
+   */
+  async recordOutcome(runId: string, record: OutcomeRecord): Promise<void> {
+    try {
+      await this.client.send(new PutItemCommand({
+        TableName: this.tableName,
+        Item: outcomeItem(runId, record),
+        ConditionExpression: 'attribute_not_exists(outcome) OR outcome <> :replicated',
+        ExpressionAttributeValues: { ':replicated': { S: 'replicated' } },
+      }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Records many outcomes the backfill decided itself (already present, skipped by the filter). */
+  async recordOutcomes(runId: string, records: readonly OutcomeRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 25) {
+      let requests: Record<string, any[]> | undefined = {
+        [this.tableName]: records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: outcomeItem(runId, record) } })),
+      };
+      for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
+        if (attempt > 5) throw new Error('DynamoDB kept throttling the outcome writes');
+        const result = await this.client.send(new BatchWriteItemCommand({ RequestItems: requests }));
+        requests = result.UnprocessedItems as Record<string, any[]> | undefined;
+      }
+    }
+  }
+
+  /** Every outcome of the run, in key order. */
+  async *outcomes(runId: string): AsyncGenerator<OutcomeRecord> {
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :outcome)',
+        ExpressionAttributeValues: { ':pk': { S: `backfill#${runId}` }, ':outcome': { S: 'outcome#' } },
+        ExclusiveStartKey: startKey,
+        ConsistentRead: true,
+      }));
+      for (const item of page.Items ?? []) {
+        yield {
+          key: item.sourceKey.S!,
+          versionId: item.sourceVersionId.S!,
+          outcome: item.outcome.S as BackfillOutcome,
+          reason: item.reason?.S,
+          bytes: item.bytes?.N === undefined ? undefined : Number(item.bytes.N),
+        };
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** The number of outcomes recorded so far. */
+  async countOutcomes(runId: string): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :outcome)',
+        ExpressionAttributeValues: { ':pk': { S: `backfill#${runId}` }, ':outcome': { S: 'outcome#' } },
+        Select: 'COUNT',
+        ExclusiveStartKey: startKey,
+        ConsistentRead: true,
+      }));
+      count += page.Count ?? 0;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return count;
+  }
+
+  /** Which of these source versions the version map already knows (replicated or known deleted). */
+  async knownVersions(versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Set<string>> {
+    const known = new Set<string>();
+    for (let i = 0; i < versions.length; i += 100) {
+      let keys: Array<Record<string, AttributeValue>> | undefined = versions.slice(i, i + 100)
+        .map(({ key, versionId }) => ({ pk: { S: `object#${key}` }, sk: { S: `version#${versionId}` } }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 5) throw new Error('DynamoDB kept throttling the version-map reads');
+        const result: BatchGetItemCommandOutput = await this.client.send(new BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'sourceKey, sourceVersionId' } },
+        }));
+        for (const item of result.Responses?.[this.tableName] ?? []) known.add(versionKey(item.sourceKey.S!, item.sourceVersionId.S!));
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return known;
+  }
+}
+
+export const versionKey = (key: string, versionId: string) => `${key}\u0000${versionId}`;
+
+function outcomeItem(runId: string, record: OutcomeRecord): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {
+    pk: { S: `backfill#${runId}` },
+    sk: { S: outcomeSortKey(record.key, record.versionId) },
+    sourceKey: { S: record.key },
+    sourceVersionId: { S: record.versionId },
+    outcome: { S: record.outcome },
+    recordedAt: { S: new Date().toISOString() },
+  };
+  if (record.reason) item.reason = { S: record.reason.slice(0, 1000) };
+  if (record.bytes !== undefined) item.bytes = { N: String(record.bytes) };
+  return item;
+}

@@ -1,0 +1,246 @@
+import { randomUUID } from 'crypto';
+import { Readable } from 'stream';
+import { ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Upload } from '@aws-sdk/lib-storage';
+import { BACKFILL_MODES, BackfillMode, groupPageByKey, ListedEntry, planKey } from './backfill-plan';
+import { BackfillCounts, BackfillRun, BackfillRuns, NO_COUNTS, OutcomeRecord, versionKey } from './backfill-runs';
+import { InvalidMessageError, messageDeduplicationId, messageGroupId, ReplicationMessage } from './replication-message';
+
+export interface BackfillSettings {
+  readonly sourceBucket: string;
+  readonly prefixes: readonly string[];
+  readonly replicationQueueUrl: string;
+  readonly reportBucket: string;
+  /** Reports go to `<reportPrefix><run id>/`. */
+  readonly reportPrefix: string;
+  /** How long to wait for the replicator's outcomes before reporting the rest as failed. */
+  readonly outcomeWaitMs: number;
+}
+
+export interface BackfillClients {
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+}
+
+/** The remaining time of the invocation, in milliseconds (Lambda's `context.getRemainingTimeInMillis`). */
+export type RemainingTime = () => number;
+
+/** What a step leaves to do: list more now, wait for the replicator, or nothing. */
+export type StepResult = 'continue' | 'wait' | 'done';
+
+/** Stop listing with this much of the invocation left, so the checkpoint is always written. */
+export const SAFETY_MARGIN_MS = 60_000;
+const PAGE_SIZE = 1000;
+
+/**
+ * The backfill: lists the source bucket and feeds the replication FIFO queue the same messages the
+ * router does (so the replicator copies and its ordering guard applies), checkpointing its position
+ * after every page in the table, so a fresh invocation (or one after a crash or redeploy) continues
+ * where the last stopped. Versions the version map already knows are not enqueued: a second run
+ * enqueues nothing. When the listing is done it waits for the replicator's outcomes, then writes
+ * the report.
+ */
+export class Backfill {
+  constructor(
+    private readonly settings: BackfillSettings,
+    private readonly clients: BackfillClients,
+    private readonly runs: BackfillRuns,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Starts a run; validates the mode. */
+  async start(request: { mode?: unknown; runId?: unknown }, defaultMode: BackfillMode): Promise<BackfillRun> {
+    const mode = request.mode ?? defaultMode;
+    if (!BACKFILL_MODES.includes(mode as BackfillMode)) {
+      throw new InvalidMessageError(`backfill mode ${JSON.stringify(mode)} is not one of ${BACKFILL_MODES.join(', ')}`);
+    }
+    const runId = typeof request.runId === 'string' && /^[\w.-]{1,64}$/.test(request.runId)
+      ? request.runId
+      : `${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+    const run: BackfillRun = {
+      runId, mode: mode as BackfillMode, status: 'listing', counts: NO_COUNTS, startedAt: new Date(this.now()).toISOString(), revision: 0,
+    };
+    await this.runs.create(run);
+    return run;
+  }
+
+  /** Does as much of the run as the remaining time allows. */
+  async step(runId: string, remaining: RemainingTime): Promise<StepResult> {
+    let run = await this.runs.get(runId);
+    if (!run) throw new InvalidMessageError(`backfill run ${runId} does not exist`);
+    while (run.status === 'listing' && remaining() > SAFETY_MARGIN_MS) {
+      run = await this.listPage(run);
+    }
+    if (run.status === 'listing') return 'continue';
+    if (run.status === 'done') return 'done';
+    return this.finishWhenReplicated(run);
+  }
+
+  private async listPage(run: BackfillRun): Promise<BackfillRun> {
+    const page = await this.clients.s3.send(new ListObjectVersionsCommand({
+      Bucket: this.settings.sourceBucket,
+      KeyMarker: run.keyMarker,
+      VersionIdMarker: run.versionIdMarker,
+      MaxKeys: PAGE_SIZE,
+    }));
+    const truncated = page.IsTruncated === true;
+    const { complete, heldBack } = groupPageByKey(
+      (page.Versions ?? []).map((v) => listed(v, 'object')),
+      (page.DeleteMarkers ?? []).map((m) => listed(m, 'deleteMarker')),
+      truncated,
+    );
+    const items = complete.flatMap((listing) => planKey(listing, run.mode, this.settings.prefixes));
+    const candidates = items.filter((item) => item.action === 'enqueue').map((item) => item.entry);
+    const known = await this.runs.knownVersions(candidates);
+    const present = candidates.filter((entry) => known.has(versionKey(entry.key, entry.versionId)));
+    const toEnqueue = candidates.filter((entry) => !known.has(versionKey(entry.key, entry.versionId)));
+    const filtered = items.filter((item) => item.action === 'skip-filter').map((item) => item.entry);
+
+    // Outcomes first: the replicator overwrites "enqueued" with what it did.
+    await this.runs.recordOutcomes(run.runId, [
+      ...present.map((entry) => outcome(entry, 'already-present')),
+      ...filtered.map((entry) => outcome(entry, 'skipped-by-filter')),
+      ...toEnqueue.map((entry) => outcome(entry, 'enqueued')),
+    ]);
+    // Positions continue across pages; a key split over pages (newest page first) gets none, so the
+    // replicator orders it by the source's listing instead.
+    const splitKey = truncated && !heldBack && page.NextVersionIdMarker !== undefined;
+    await this.enqueue(run.runId, toEnqueue, splitKey ? undefined : run.counts.listed);
+
+    const counts: BackfillCounts = {
+      listed: run.counts.listed + items.length,
+      enqueued: run.counts.enqueued + toEnqueue.length,
+      alreadyPresent: run.counts.alreadyPresent + present.length,
+      skippedByFilter: run.counts.skippedByFilter + filtered.length,
+      listRequests: run.counts.listRequests + 1,
+    };
+    // Resume after the last key handled in full; a key with more versions than a page, by version marker.
+    const lastKey = complete.length > 0 ? complete[complete.length - 1].key : run.keyMarker;
+    const done = !truncated;
+    return this.runs.checkpoint(run, {
+      ...run,
+      counts,
+      keyMarker: splitKey ? page.NextKeyMarker : lastKey,
+      versionIdMarker: splitKey ? page.NextVersionIdMarker : undefined,
+      status: done ? 'waiting' : 'listing',
+      listedAt: done ? new Date(this.now()).toISOString() : undefined,
+    });
+  }
+
+  private async enqueue(runId: string, entries: readonly ListedEntry[], firstIndex: number | undefined): Promise<void> {
+    const time = new Date(this.now()).toISOString();
+    const messages = entries.map((entry, i) => toMessage(this.settings.sourceBucket, runId, entry, time, firstIndex === undefined ? undefined : firstIndex + i));
+    for (let i = 0; i < messages.length; i += 10) {
+      const batch = messages.slice(i, i + 10);
+      const result = await this.clients.sqs.send(new SendMessageBatchCommand({
+        QueueUrl: this.settings.replicationQueueUrl,
+        Entries: batch.map((message, index) => ({
+          Id: String(index),
+          MessageBody: JSON.stringify(message),
+          MessageGroupId: messageGroupId(message.bucket, message.key),
+          MessageDeduplicationId: messageDeduplicationId(message),
+        })),
+      }));
+      if (result.Failed && result.Failed.length > 0) {
+        throw new Error(`the replication queue refused ${result.Failed.length} backfill messages: ${result.Failed[0].Message ?? result.Failed[0].Code}`);
+      }
+    }
+  }
+
+  private async finishWhenReplicated(run: BackfillRun): Promise<StepResult> {
+    const outcomes: OutcomeRecord[] = [];
+    for await (const record of this.runs.outcomes(run.runId)) outcomes.push(record);
+    const pending = outcomes.filter((record) => record.outcome === 'enqueued').length;
+    const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
+    if (pending > 0 && !waitedOut) return 'wait';
+    const finishedAt = new Date(this.now()).toISOString();
+    await this.writeReport(run, outcomes, finishedAt);
+    await this.runs.checkpoint(run, { ...run, status: 'done', finishedAt });
+    return 'done';
+  }
+
+  private async writeReport(run: BackfillRun, outcomes: readonly OutcomeRecord[], finishedAt: string): Promise<void> {
+    const summary = summarize(run, outcomes, this.settings.prefixes, finishedAt);
+    const prefix = `${this.settings.reportPrefix}${run.runId}/`;
+    const lines = Readable.from((function* () {
+      for (const record of outcomes) yield `${JSON.stringify(reportLine(record))}\n`;
+    })());
+    await new Upload({
+      client: this.clients.s3,
+      params: { Bucket: this.settings.reportBucket, Key: `${prefix}objects.jsonl`, Body: lines, ContentType: 'application/x-ndjson' },
+    }).done();
+    await this.clients.s3.send(new PutObjectCommand({
+      Bucket: this.settings.reportBucket,
+      Key: `${prefix}summary.json`,
+      Body: JSON.stringify(summary, undefined, 2),
+      ContentType: 'application/json',
+    }));
+  }
+}
+
+/** What an outcome becomes in the report: a version still "enqueued" after the wait failed. */
+export function reportLine(record: OutcomeRecord): OutcomeRecord {
+  return record.outcome === 'enqueued'
+    ? { ...record, outcome: 'failed', reason: 'no outcome within the wait: see the replication dead-letter queue' }
+    : record;
+}
+
+/** The report's summary: counts by outcome, bytes, start and end. */
+export function summarize(run: BackfillRun, outcomes: readonly OutcomeRecord[], prefixes: readonly string[], finishedAt: string) {
+  const byOutcome: Record<string, number> = { 'replicated': 0, 'already-present': 0, 'skipped-by-filter': 0, 'skipped': 0, 'failed': 0 };
+  let bytes = 0;
+  for (const record of outcomes.map(reportLine)) {
+    byOutcome[record.outcome] = (byOutcome[record.outcome] ?? 0) + 1;
+    if (record.outcome === 'replicated') bytes += record.bytes ?? 0;
+  }
+  return {
+    runId: run.runId,
+    mode: run.mode,
+    prefixes,
+    startedAt: run.startedAt,
+    listedAt: run.listedAt,
+    finishedAt,
+    versions: outcomes.length,
+    outcomes: byOutcome,
+    bytesReplicated: bytes,
+    listRequests: run.counts.listRequests,
+    enqueued: run.counts.enqueued,
+  };
+}
+
+function listed(entry: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date; Size?: number; ETag?: string },
+  kind: ListedEntry['kind']): ListedEntry {
+  return {
+    key: entry.Key ?? '',
+    versionId: entry.VersionId ?? 'null',
+    kind,
+    isLatest: entry.IsLatest === true,
+    lastModified: entry.LastModified ?? new Date(0),
+    size: entry.Size,
+    eTag: entry.ETag?.replace(/"/g, ''),
+  };
+}
+
+function outcome(entry: ListedEntry, result: OutcomeRecord['outcome']): OutcomeRecord {
+  return { key: entry.key, versionId: entry.versionId, outcome: result };
+}
+
+/** The replication message for a listed version: what the router would have sent, ordered by time. */
+export function toMessage(bucket: string, runId: string, entry: ListedEntry, time: string, index?: number): ReplicationMessage {
+  const base = {
+    v: 1 as const,
+    bucket,
+    key: entry.key,
+    versionId: entry.versionId,
+    time,
+    requestId: `backfill-${runId}`,
+    backfillRun: runId,
+    ...(index === undefined ? {} : { backfillIndex: index }),
+    lastModified: entry.lastModified.toISOString(),
+    reason: 'Backfill',
+  };
+  return entry.kind === 'object'
+    ? { ...base, kind: 'ObjectCreated', size: entry.size, eTag: entry.eTag }
+    : { ...base, kind: 'ObjectDeleted', deletionType: 'Delete Marker Created' };
+}
