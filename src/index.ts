@@ -1,2 +1,3 @@
+export * from './backfill-mode';
 export * from './destination-replication-user';
 export * from './partition-replicated-bucket';

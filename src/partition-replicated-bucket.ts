@@ -3,19 +3,26 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct, IConstruct } from 'constructs';
+import { BackfillFunction } from './backfill-function';
+import { BackfillMode } from './backfill-mode';
 import { addNagSuppressions, flattenCfnReference } from './private/nag-suppressions';
 import { Settings, validate } from './private/props-validation';
 import { ReplicatorFunction } from './replicator-function';
 import { RouterFunction } from './router-function';
-import { replicatorEnvironment, routerEnvironment } from './runtime/replication-environment';
+import { backfillEnvironment, replicatorEnvironment, routerEnvironment } from './runtime/replication-environment';
 import { OBJECT_DETAIL_TYPES, TAG_DETAIL_TYPES } from './runtime/s3-eventbridge-event';
+
+/** Backfill reports go under this prefix of the report bucket. */
+const REPORT_PREFIX = 'backfill-reports/';
 
 /** The id of the warning about an imported source bucket; pass it to `Annotations.acknowledgeWarning`. */
 const IMPORTED_BUCKET_WARNING = 'cdk-partition-replicated-bucket:importedBucketPrerequisites';
@@ -179,6 +186,22 @@ export interface PartitionReplicatedBucketProps {
   readonly maxReceiveCount?: number;
 
   /**
+   * Start a backfill of the objects that already exist once, when the construct is first
+   * deployed. Later runs (and runs without this) are started on demand by invoking `backfill`
+   * with `{"mode": "all-versions"}` or `{"mode": "current-versions"}`.
+   *
+   * @default - no backfill on deployment
+   */
+  readonly backfillOnDeploy?: BackfillMode;
+
+  /**
+   * The bucket backfill reports are written to, under `backfill-reports/<run id>/`.
+   *
+   * @default - a new bucket (encrypted, TLS-only, private), retained like the others
+   */
+  readonly reportBucket?: s3.IBucket;
+
+  /**
    * What happens to the created bucket, the version-map table and the log groups when they leave
    * the stack.
    *
@@ -215,8 +238,9 @@ export class PartitionReplicatedBucket extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
 
   /**
-   * Where events go that the router could not take: failed EventBridge deliveries and failed
-   * asynchronous invocations of the router (a standard queue, as both of those require).
+   * Where events go that the router could not take (failed EventBridge deliveries and failed
+   * asynchronous invocations of the router) and backfill steps that kept failing: a standard queue,
+   * as all three require.
    */
   public readonly routerDeadLetterQueue: sqs.Queue;
 
@@ -228,6 +252,19 @@ export class PartitionReplicatedBucket extends Construct {
 
   /** The function that copies object versions to the destination partition. */
   public readonly replicator: lambda.IFunction;
+
+  /**
+   * The backfill function: replicates the objects that existed before the construct. Invoke it with
+   * `{"mode": "all-versions"}` or `{"mode": "current-versions"}`; it answers with the run id and
+   * where the report will be.
+   */
+  public readonly backfill: lambda.IFunction;
+
+  /** The queue that carries a backfill run from one invocation to the next. */
+  public readonly backfillQueue: sqs.Queue;
+
+  /** Where backfill reports are written (`backfill-reports/<run id>/objects.jsonl` and `summary.json`). */
+  public readonly reportBucket: s3.IBucket;
 
   /** The secret with the destination partition's credentials (see `credentialsSecret` in the props). */
   public readonly credentialsSecret: secretsmanager.ISecret;
@@ -371,13 +408,66 @@ export class PartitionReplicatedBucket extends Construct {
     this.credentialsSecret.grantRead(replicator);
     this.replicator = replicator;
 
+    // --- Backfill ------------------------------------------------------------------------------
+    this.reportBucket = props.reportBucket ?? new s3.Bucket(this, 'ReportBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      removalPolicy,
+    });
+    const backfillTimeout = Duration.minutes(15);
+    this.backfillQueue = new sqs.Queue(this, 'BackfillQueue', {
+      // A step runs until its time is nearly up; the message must stay hidden that long and more.
+      visibilityTimeout: Duration.seconds(backfillTimeout.toSeconds() * 6),
+      deadLetterQueue: { queue: this.routerDeadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const backfill = new BackfillFunction(this, 'Backfill', {
+      description: 'Replicates the objects that existed before replication was switched on (invoke with {"mode": ...})',
+      timeout: backfillTimeout,
+      memorySize: 512,
+      logGroup: new logs.LogGroup(this, 'BackfillLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy }),
+    });
+    addEnvironment(backfill, backfillEnvironment({
+      sourceBucket: this.bucket.bucketName,
+      prefixes: settings.prefixes,
+      tableName: this.table.tableName,
+      queueUrl: this.queue.queueUrl,
+      backfillQueueUrl: this.backfillQueue.queueUrl,
+      backfillMode: props.backfillOnDeploy ?? BackfillMode.ALL_VERSIONS,
+      reportBucket: this.reportBucket.bucketName,
+      reportPrefix: REPORT_PREFIX,
+    }));
+    backfill.addEventSource(new SqsEventSource(this.backfillQueue, { batchSize: 1 }));
+    // Listing only: the backfill never reads object contents.
+    backfill.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+      resources: [this.bucket.bucketArn],
+    }));
+    this.table.grantReadWriteData(backfill);
+    this.queue.grantSendMessages(backfill);
+    this.backfillQueue.grantSendMessages(backfill);
+    this.reportBucket.grantPut(backfill, `${REPORT_PREFIX}*`);
+    this.backfill = backfill;
+    if (props.backfillOnDeploy) {
+      // Once, when the construct is created (not on every code change): later runs are on demand.
+      new triggers.Trigger(this, 'BackfillOnDeploy', {
+        handler: backfill,
+        invocationType: triggers.InvocationType.EVENT,
+        executeOnHandlerChange: false,
+        executeAfter: [this.queue, this.table, replicator],
+      });
+    }
+
     // --- Alarm ---------------------------------------------------------------------------------
     const depth = (queue: sqs.Queue) => queue.metricApproximateNumberOfMessagesVisible({
       period: Duration.minutes(1),
       statistic: cloudwatch.Stats.MAXIMUM,
     });
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: 'Cross-partition replication: a dead-letter queue holds messages (failed replications or undeliverable events)',
+      alarmDescription: 'Cross-partition replication: a dead-letter queue holds messages (failed replications, undeliverable events or failed backfill steps)',
       // FILL: an idle queue publishes no data points, and a sum with a missing term is missing.
       metric: new cloudwatch.MathExpression({
         expression: 'FILL(fifoDlq, 0) + FILL(routerDlq, 0)',
@@ -391,7 +481,7 @@ export class PartitionReplicatedBucket extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    this.suppressNagFindings(router, replicator, objectPatterns, props);
+    this.suppressNagFindings(router, replicator, backfill, objectPatterns, props);
   }
 
   private createBucket(removalPolicy: RemovalPolicy): s3.Bucket {
@@ -409,7 +499,13 @@ export class PartitionReplicatedBucket extends Construct {
    * cdk-nag findings that are deliberate, recorded as cdk-nag metadata on the resources so that
    * consumers who run cdk-nag see them suppressed, with the reason, without configuring anything.
    */
-  private suppressNagFindings(router: lambda.Function, replicator: lambda.Function, objectPatterns: string[], props: PartitionReplicatedBucketProps) {
+  private suppressNagFindings(
+    router: lambda.Function,
+    replicator: lambda.Function,
+    backfill: lambda.Function,
+    objectPatterns: string[],
+    props: PartitionReplicatedBucketProps,
+  ) {
     const stack = Stack.of(this);
     const runtime = {
       id: 'AwsSolutions-L1',
@@ -421,7 +517,7 @@ export class PartitionReplicatedBucket extends Construct {
       reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; it is the standard Lambda logging policy.',
       appliesTo: [BASIC_EXECUTION_ROLE_FINDING],
     };
-    for (const fn of [router, replicator]) {
+    for (const fn of [router, replicator, backfill]) {
       addNagSuppressions(fn.node.defaultChild!, [runtime]);
       addNagSuppressions(fn.role!, [basicExecutionRole]);
     }
@@ -435,11 +531,27 @@ export class PartitionReplicatedBucket extends Construct {
       appliesTo: ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', ...sourceObjects],
     }]);
 
+    const reports = `Resource::${flattenCfnReference(stack.resolve(this.reportBucket.arnForObjects(`${REPORT_PREFIX}*`)))}`;
+    addNagSuppressions(backfill.role!, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'The backfill writes one report per run under backfill-reports/ of the report bucket (run ids are not known ' +
+        'at deployment), and aws-cdk-lib\'s grantPut includes s3:Abort* so an interrupted multipart report upload can be cleaned up.',
+      appliesTo: ['Action::s3:Abort*', reports],
+    }]);
+
     if (!props.bucket) {
       addNagSuppressions(this.bucket.node.defaultChild!, [{
         id: 'AwsSolutions-S1',
         reason: 'Server access logging needs a log bucket and retention policy that belong to the bucket owner; ' +
           'pass your own bucket (with logging) as the bucket prop to have it.',
+      }]);
+    }
+
+    if (!props.reportBucket) {
+      addNagSuppressions(this.reportBucket.node.defaultChild!, [{
+        id: 'AwsSolutions-S1',
+        reason: 'Only the backfill writes here (its reports); access logging needs a log bucket of the owner\'s choosing: ' +
+          'pass your own bucket (with logging) as the reportBucket prop to have it.',
       }]);
     }
 

@@ -12,8 +12,8 @@ import { attachedPolicies, logicalIdOf, ResolutionContext, adaptForMoto } from '
 // from the synthesized template and enforced by the source partition's IAM (moto). moto cannot run
 // a Lambda execution role, so each role's policies are attached to an IAM user whose key the
 // handler signs with. The S3 statements are enforced exactly as synthesized; where moto's IAM
-// differs from AWS's (resource matching for DynamoDB and Secrets Manager, TransactWriteItems as an
-// action), `adaptForMoto` says what it changes and why.
+// differs from AWS's (resource matching for DynamoDB, Secrets Manager and SQS), `adaptForMoto`
+// says what it changes and why.
 
 const ACCOUNT = '123456789012';
 

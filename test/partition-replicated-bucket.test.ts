@@ -4,7 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { nagFindings } from './nag-findings';
-import { PartitionReplicatedBucket, PartitionReplicatedBucketProps } from '../src';
+import { BackfillMode, PartitionReplicatedBucket, PartitionReplicatedBucketProps } from '../src';
 import { addNagSuppressions } from '../src/private/nag-suppressions';
 import { ENV } from '../src/runtime/replication-environment';
 
@@ -93,7 +93,8 @@ describe('source bucket', () => {
     const bucketId = logicalId(stack, bucket);
 
     expect(construct.bucket).toBe(bucket);
-    template.resourceCountIs('AWS::S3::Bucket', 1);
+    // Yours and the backfill report bucket: no second source bucket.
+    template.resourceCountIs('AWS::S3::Bucket', 2);
     template.hasResourceProperties('Custom::S3BucketNotifications', {
       BucketName: { Ref: bucketId },
       NotificationConfiguration: { EventBridgeConfiguration: {} },
@@ -123,7 +124,8 @@ describe('source bucket', () => {
 
     const stack = build2(false);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::S3::Bucket', 0);
+    // Only the backfill report bucket.
+    template.resourceCountIs('AWS::S3::Bucket', 1);
     template.resourceCountIs('Custom::S3BucketNotifications', 0);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { detail: { bucket: { name: ['existing-source-bucket'] } } },
@@ -224,14 +226,14 @@ describe('queues', () => {
           Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
         })]),
       },
-    }, 3);
+    }, 4);
   });
 });
 
 describe('functions', () => {
-  test('both run on Node.js 22', () => {
+  test('the router, the replicator and the backfill run on Node.js 22', () => {
     const { template } = synth();
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 2);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 3);
   });
 
   test('the router retries asynchronous invocations twice, then uses the router dead-letter queue', () => {
@@ -551,5 +553,67 @@ describe('validation', () => {
       [ENV.destinationRegion]: { Ref: 'Region' },
       [ENV.destinationPartition]: 'aws-us-gov',
     });
+  });
+});
+
+describe('backfill', () => {
+  test('the backfill function lists the source bucket and is driven by its own queue', () => {
+    const { template, stack, construct } = synth();
+    expect(functionEnvironment(template, stack, construct.backfill)).toMatchObject({
+      [ENV.sourceBucket]: { Ref: logicalId(stack, construct.bucket) },
+      [ENV.queueUrl]: { Ref: logicalId(stack, construct.queue) },
+      [ENV.backfillQueueUrl]: { Ref: logicalId(stack, construct.backfillQueue) },
+      [ENV.backfillMode]: 'all-versions',
+      [ENV.reportBucket]: { Ref: logicalId(stack, construct.reportBucket) },
+      [ENV.reportPrefix]: 'backfill-reports/',
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(stack, construct.backfill) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack, construct.backfillQueue), 'Arn'] },
+      BatchSize: 1,
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 5400,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack, construct.routerDeadLetterQueue), 'Arn'] }, maxReceiveCount: 5 },
+    });
+    template.resourceCountIs('Custom::Trigger', 0);
+  });
+
+  test('the backfill may list the source bucket but never read, write or delete its objects', () => {
+    const { template, stack, construct } = synth();
+    const statements = policyStatements(template, stack, construct.backfill);
+    const s3Actions = statements.flatMap((statement) => asArray(statement.Action)).filter((action: string) => action.startsWith('s3:'));
+    expect(s3Actions.filter((action: string) => /^s3:(Get|Delete)/.test(action))).toEqual([]);
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: ['s3:ListBucket', 's3:ListBucketVersions'],
+      Resource: { 'Fn::GetAtt': [logicalId(stack, construct.bucket), 'Arn'] },
+    }));
+    const puts = statements.filter((statement) => asArray(statement.Action).includes('s3:PutObject'));
+    expect(puts).toHaveLength(1);
+    expect(JSON.stringify(puts[0].Resource)).toContain('/backfill-reports/*');
+    expect(JSON.stringify(puts[0].Resource)).toContain(logicalId(stack, construct.reportBucket));
+  });
+
+  test('backfillOnDeploy starts one run, asynchronously, when the construct is created', () => {
+    const { template, stack, construct } = synth({ backfillOnDeploy: BackfillMode.CURRENT_VERSIONS });
+    expect(functionEnvironment(template, stack, construct.backfill)).toMatchObject({ [ENV.backfillMode]: 'current-versions' });
+    template.hasResourceProperties('Custom::Trigger', {
+      HandlerArn: Match.anyValue(),
+      InvocationType: 'Event',
+      ExecuteOnHandlerChange: false,
+    });
+  });
+
+  test('a report bucket of your own is used', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack', { env: FIXED_ENV });
+    const reportBucket = new s3.Bucket(stack, 'Reports');
+    const construct = new PartitionReplicatedBucket(stack, 'Replication', { ...REQUIRED, reportBucket });
+    expect(construct.reportBucket).toBe(reportBucket);
+    Template.fromStack(stack).resourceCountIs('AWS::S3::Bucket', 2);
+  });
+
+  test('AwsSolutions has no findings with backfillOnDeploy', () => {
+    expect(nagFindings(build({ backfillOnDeploy: BackfillMode.ALL_VERSIONS }).stack)).toEqual([]);
   });
 });

@@ -14,6 +14,8 @@ export interface BackfillHandlerOptions {
   readonly pollDelaySeconds?: number;
   /** How long to wait for outcomes before reporting the missing ones as failed. */
   readonly outcomeWaitMs?: number;
+  /** Versions per listing page (S3's maximum, 1,000, by default). */
+  readonly pageSize?: number;
   readonly now?: () => number;
 }
 
@@ -46,6 +48,7 @@ export function createBackfillHandler(
     reportBucket: settings.reportBucket,
     reportPrefix: settings.reportPrefix,
     outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1000,
+    pageSize: options.pageSize,
   }, clients, runs, options.now);
   const defaultMode = BACKFILL_MODES.includes(settings.backfillMode as BackfillMode) ? settings.backfillMode as BackfillMode : 'all-versions';
 

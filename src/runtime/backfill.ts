@@ -16,6 +16,8 @@ export interface BackfillSettings {
   readonly reportPrefix: string;
   /** How long to wait for the replicator's outcomes before reporting the rest as failed. */
   readonly outcomeWaitMs: number;
+  /** Keys (versions) per listing page: S3's maximum by default. */
+  readonly pageSize?: number;
 }
 
 export interface BackfillClients {
@@ -82,7 +84,7 @@ export class Backfill {
       Bucket: this.settings.sourceBucket,
       KeyMarker: run.keyMarker,
       VersionIdMarker: run.versionIdMarker,
-      MaxKeys: PAGE_SIZE,
+      MaxKeys: this.settings.pageSize ?? PAGE_SIZE,
     }));
     const truncated = page.IsTruncated === true;
     const { complete, heldBack } = groupPageByKey(

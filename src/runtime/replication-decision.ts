@@ -2,10 +2,10 @@ import { LIFECYCLE_EXPIRATION, PERMANENTLY_DELETED, ReplicationMessage } from '.
 import { compareVersions, Ordering } from './version-order';
 
 /** What the table knows of one source object key. */
-export interface KeyHead {
+/** The newest version applied for a key, with its replica (the head item carries the whole record). */
+export interface KeyHead extends VersionRecord {
   /** The sequencer of the newest version applied for this key; absent when a backfill applied it. */
   readonly sequencer?: string;
-  readonly sourceVersionId: string;
   /** When a backfill applied it: the run and the version's position in the run's listing. */
   readonly backfill?: { readonly run: string; readonly index: number };
 }
@@ -56,6 +56,7 @@ export type Decision =
   | { readonly action: 'forget-version' }
   | { readonly action: 'sync-tags'; readonly destinationVersionId: string }
   | { readonly action: 'resolve-order' }
+  | { readonly action: 'record-replica' }
   | { readonly action: 'skip'; readonly reason: SkipReason };
 
 const skip = (reason: SkipReason): Decision => ({ action: 'skip', reason });
@@ -87,6 +88,12 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
     if (state.newerByListing === undefined) return 'resolve';
     return state.newerByListing ? 'newer' : 'older';
   };
+
+  // The head moved to this version but its own item was not written (a crash between the two
+  // writes): write it from the head, copy nothing.
+  if (message.kind !== 'ObjectTagsChanged' && !version && head?.sourceVersionId === message.versionId && head.state === 'replicated') {
+    return { action: 'record-replica' };
+  }
 
   switch (message.kind) {
     case 'ObjectCreated': {

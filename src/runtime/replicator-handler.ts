@@ -4,11 +4,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { BackfillRuns, OutcomeRecord } from './backfill-runs';
 import { DestinationClients } from './destination-client';
 import { CredentialsSecret } from './destination-credentials';
 import { ReplicatorSettings } from './replication-environment';
 import { parseReplicationMessage, ReplicationMessage } from './replication-message';
-import { BackfillRuns, OutcomeRecord } from './backfill-runs';
 import { createReplicator, Outcome } from './replicator';
 import { metricsForOutcome, Telemetry } from './telemetry';
 import { VersionTable } from './version-table';
@@ -44,7 +44,6 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
       storageClass: settings.destinationStorageClass,
     },
   });
-  const processor = new SqsFifoPartialProcessorAsync();
   const backfillRuns = new BackfillRuns(clients.dynamodb, settings.tableName);
 
   const processRecord = async (record: SQSRecord) => {
@@ -78,7 +77,8 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
 
   return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     try {
-      return await processPartialResponse(event, processRecord, processor, {
+      // A processor per invocation: it holds the batch's state, so sharing one is not re-entrant.
+      return await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), {
         context,
         skipGroupOnError: true,
         throwOnFullBatchFailure: false,

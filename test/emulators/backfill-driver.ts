@@ -50,7 +50,8 @@ export class BackfillDriver {
       },
       { s3: this.fixture.sourceS3, sqs: sqs ?? new SQSClient(config), dynamodb: this.fixture.dynamodb },
       createTelemetry('backfill', 'ERROR'),
-      { pollDelaySeconds: 0 },
+      // Small pages keep moto's queue short: its SQS slows down with every message it holds.
+      { pollDelaySeconds: 0, pageSize: 200 },
     );
   }
 
@@ -73,10 +74,13 @@ export class BackfillDriver {
       if (!message) return steps;
       if (++steps > (options.maxSteps ?? 1000)) throw new Error('the backfill did not finish');
       const event = { Records: [{ messageId: message.MessageId, body: message.Body }] } as unknown as SQSEvent;
+      const t0 = Date.now();
       await this.handler()(event, options.context?.());
+      const t1 = Date.now();
       await this.fixture.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle! }));
       await options.between?.();
-      await this.fixture.drainConcurrently(4);
+      const drained = await this.fixture.drainConcurrently(4);
+      if (process.env.BACKFILL_DEBUG) console.log(`step ${Date.now() - t0} ms (handler ${t1 - t0} ms), drained ${drained.processed}`);
     }
   }
 

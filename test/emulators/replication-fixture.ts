@@ -103,6 +103,7 @@ export class ReplicationFixture {
   readonly sourceIam = new IAMClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
   readonly events = new S3EventSource(this.sourceS3, this.sourceBucket, SOURCE_REGION);
   secretArn = '';
+  private readonly receiving = new Mutex();
   queueUrl = '';
   settings!: ReplicatorSettings;
   replicatorHandler!: (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -132,12 +133,14 @@ export class ReplicationFixture {
     const result: DrainResult = { processed: 0, failures: 0 };
     let failedRounds = 0;
     for (;;) {
-      const received = await this.sqs.send(new ReceiveMessageCommand({
+      // moto's server answers concurrent receives without a lock, so two could take the same message
+      // group; SQS's receive is atomic, and serialising the receives (not the processing) restores that.
+      const received = await this.receiving.run(() => this.sqs.send(new ReceiveMessageCommand({
         QueueUrl: this.queueUrl,
         MaxNumberOfMessages: 10,
         MessageSystemAttributeNames: ['All'],
         VisibilityTimeout: 30,
-      }));
+      })));
       const messages = received.Messages ?? [];
       if (messages.length === 0) return result;
       const event: SQSEvent = {
@@ -167,6 +170,7 @@ export class ReplicationFixture {
         result.failures += failed.size;
         failedRounds += 1;
         const retry = messages.filter((message) => failed.has(message.MessageId!));
+        if (retry.length === 0) throw new Error(`reported failures ${[...failed].join(', ')} match no received message (${messages.map((m) => m.MessageId).join(', ')})`);
         if (failedRounds >= maxReceives) {
           // What the redrive policy would move to the dead-letter queue.
           result.deadLettered = retry.map((message) => message.Body!);
@@ -392,4 +396,15 @@ export interface DrainResult {
   failures: number;
   /** Message bodies that exhausted their receives (the redrive policy's dead-letter queue). */
   deadLettered?: string[];
+}
+
+/** One caller at a time. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(work);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
 }

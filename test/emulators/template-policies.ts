@@ -92,23 +92,18 @@ export function attachedPolicies(
 }
 
 /**
- * Two places where moto's IAM differs from AWS's, adapted explicitly:
- * - moto authorizes DynamoDB, Secrets Manager, SQS and KMS requests against the resource "*" (only
- *   its S3 checks the request's real resource ARN), so a statement scoped to a table or secret ARN
- *   never matches there. For those statements the synthesized actions are kept and the resources
- *   widened to "*": the actions are still proven sufficient; their resource scoping is asserted on
- *   the template instead.
- * - moto authorizes TransactWriteItems as an action of its own; AWS authorizes each item by its
- *   action (PutItem, ConditionCheckItem, ...), which the synthesized statements grant. Where a
- *   statement grants dynamodb:PutItem, dynamodb:TransactWriteItems is added for moto.
+ * Where moto's IAM differs from AWS's, adapted explicitly: moto authorizes DynamoDB, Secrets
+ * Manager, SQS and KMS requests against the resource "*" (only its S3 checks the request's real
+ * resource ARN), so a statement scoped to a table or secret ARN never matches there. For those
+ * statements the synthesized actions are kept and the resources widened to "*": the actions are
+ * still proven sufficient; their resource scoping is asserted on the template instead.
  */
 export function adaptForMoto(documents: Record<string, object>): Record<string, object> {
   const services = ['dynamodb:', 'secretsmanager:', 'sqs:', 'kms:'];
   const adapt = (statement: { Action: string | string[]; Resource?: unknown }) => {
     const actions = ([] as string[]).concat(statement.Action);
     if (!actions.every((action) => services.some((service) => action.startsWith(service)))) return statement;
-    const transact = actions.includes('dynamodb:PutItem') ? ['dynamodb:TransactWriteItems'] : [];
-    return { ...statement, Action: [...actions, ...transact], Resource: '*' };
+    return { ...statement, Resource: '*' };
   };
   return Object.fromEntries(Object.entries(documents).map(([name, document]) => {
     const { Statement: statements, ...rest } = document as { Statement: Array<{ Action: string | string[] }> };

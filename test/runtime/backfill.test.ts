@@ -59,7 +59,7 @@ test('an unknown mode is refused with the modes to choose from', async () => {
 
 test('5,000+ versions with several per key, delete markers and a prefix filter; resumable; idempotent', async () => {
   const fixture = await ReplicationFixture.create({ prefixes: ['data/'] });
-  const keys = Array.from({ length: 1700 }, (_, i) => `data/${String(i).padStart(5, '0')}.bin`);
+  const keys = Array.from({ length: Number(process.env.BACKFILL_TEST_KEYS ?? 1700) }, (_, i) => `data/${String(i).padStart(5, '0')}.bin`);
   const started = Date.now();
   await inParallel([1, 2, 3], 1, async (round) => inParallel(keys, 16, async (key) =>
     fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: key, Body: `${key} v${round}` }))));
@@ -70,18 +70,26 @@ test('5,000+ versions with several per key, delete markers and a prefix filter; 
   const populated = Date.now();
   const driver = await BackfillDriver.create(fixture);
 
-  // Each invocation may list two pages before its time runs low: the run crosses invocations.
+  // Each invocation may list one page before its time runs low: the run crosses invocations.
   const runId = await driver.start('all-versions');
-  const steps = await driver.drive({ context: () => budgetOfPages(2) });
+  const steps = await driver.drive({ context: () => budgetOfPages(1) });
   const finished = Date.now();
   const { lines, summary } = await driver.report(runId);
-
   const versions = keys.length * 3 + deleted.length;
-  expect(versions).toBeGreaterThanOrEqual(5000);
+  console.log(JSON.stringify({
+    versions,
+    outside: outside.length,
+    populateSeconds: (populated - started) / 1000,
+    backfillSeconds: (finished - populated) / 1000,
+    listRequests: summary.listRequests,
+    steps,
+  }));
+
+  if (!process.env.BACKFILL_TEST_KEYS) expect(versions).toBeGreaterThanOrEqual(5000);
   expect(summary.outcomes).toEqual({ 'replicated': versions, 'already-present': 0, 'skipped-by-filter': outside.length, 'skipped': 0, 'failed': 0 });
   expect(lines).toHaveLength(versions + outside.length);
   expect(steps).toBeGreaterThan(2);
-  for (const key of [keys[0], keys[1], keys[1699]]) {
+  for (const key of [keys[0], keys[1], keys[keys.length - 1]]) {
     expect((await fixture.destinationVersions(key)).versions).toHaveLength(3);
   }
   expect(await fixture.destinationObject(deleted[3])).toBeUndefined();
@@ -90,8 +98,4 @@ test('5,000+ versions with several per key, delete markers and a prefix filter; 
   const second = await driver.start('all-versions');
   await driver.drive();
   expect((await driver.report(second)).summary).toMatchObject({ enqueued: 0, outcomes: { 'already-present': versions } });
-  console.log(JSON.stringify({
-    versions, outside: outside.length, populateSeconds: (populated - started) / 1000, backfillSeconds: (finished - populated) / 1000,
-    listRequests: summary.listRequests, steps,
-  }));
 }, 900_000);

@@ -29,7 +29,7 @@ const permanentDelete = (reason = 'DeleteObject'): ObjectDeletedMessage =>
   ({ ...base, kind: 'ObjectDeleted', sequencer: '0000000000000010', reason, deletionType: 'Permanently Deleted' });
 const tags = (): ObjectTagsChangedMessage => ({ ...base, kind: 'ObjectTagsChanged' });
 
-const head = (sequencer: string): KeyHead => ({ sequencer, sourceVersionId: 'v-other' });
+const head = (sequencer: string): KeyHead => ({ sequencer, sourceVersionId: 'v-other', kind: 'object', state: 'replicated', destinationVersionId: 'dest-other' });
 const replicatedObject: VersionRecord = { sourceVersionId: 'v-self', kind: 'object', state: 'replicated', destinationVersionId: 'dest-v1' };
 const replicatedMarker: VersionRecord = { sourceVersionId: 'v-self', kind: 'deleteMarker', state: 'replicated', destinationVersionId: 'dest-dm1' };
 const tombstone: VersionRecord = { sourceVersionId: 'v-self', kind: 'object', state: 'deleted' };
@@ -158,7 +158,13 @@ class Simulator {
     if (decision.action === 'copy' || decision.action === 'create-delete-marker') {
       if (message.kind === 'ObjectTagsChanged') throw new Error('tags cannot be written');
       // The real table commits conditionally on the head it read; here nothing interleaves.
-      this.head = { sequencer: message.sequencer, sourceVersionId: message.versionId };
+      this.head = {
+        sequencer: message.sequencer,
+        sourceVersionId: message.versionId,
+        kind: decision.action === 'copy' ? 'object' : 'deleteMarker',
+        state: 'replicated',
+        destinationVersionId: `dest-${message.versionId}`,
+      };
       this.versions.set(message.versionId, {
         sourceVersionId: message.versionId,
         kind: decision.action === 'copy' ? 'object' : 'deleteMarker',
@@ -250,5 +256,32 @@ describe('decide: ordering property', () => {
         expect(compareSequencers(outOfOrder.written[i - 1].sequencer!, outOfOrder.written[i].sequencer!)).toBeLessThan(0);
       }
     }
+  });
+});
+
+describe('decide: repairs and backfill ordering', () => {
+  const self = (sequencer?: string): KeyHead => ({ sequencer, sourceVersionId: 'v-self', kind: 'object', state: 'replicated', destinationVersionId: 'dest-v1' });
+
+  test('a head already on this version without its own item is repaired, not copied again', () => {
+    expect(decide(created('0000000000000030'), { head: self('0000000000000030') }, ALL_ON)).toStrictEqual({ action: 'record-replica' });
+  });
+
+  test('a backfill version against a head without a comparable order asks for the source listing', () => {
+    const backfilled: ObjectCreatedMessage = { ...created(), sequencer: undefined, lastModified: '2026-01-01T00:00:00.000Z', backfillRun: 'r' };
+    expect(decide(backfilled, { head: head('0000000000000020') }, ALL_ON)).toStrictEqual({ action: 'resolve-order' });
+    expect(decide(backfilled, { head: head('0000000000000020'), newerByListing: true }, ALL_ON)).toStrictEqual({ action: 'copy' });
+    expect(decide(backfilled, { head: head('0000000000000020'), newerByListing: false }, ALL_ON)).toStrictEqual(skip('older-than-replica'));
+  });
+
+  test('one run\'s versions of a key are ordered by their listing position', () => {
+    const at = (index: number): ObjectCreatedMessage => ({ ...created(), sequencer: undefined, lastModified: '2026-01-01T00:00:00.000Z', backfillRun: 'r', backfillIndex: index });
+    const applied: KeyHead = { ...head('00'), sequencer: undefined, backfill: { run: 'r', index: 5 } };
+    expect(decide(at(6), { head: applied }, ALL_ON)).toStrictEqual({ action: 'copy' });
+    expect(decide(at(4), { head: applied }, ALL_ON)).toStrictEqual(skip('older-than-replica'));
+  });
+
+  test('reconcile re-copies the newest version when its replica differs', () => {
+    expect(decide({ ...created(), force: true }, { head: self('0000000000000010'), version: replicatedObject }, ALL_ON)).toStrictEqual({ action: 'copy' });
+    expect(decide(created(), { head: self('0000000000000010'), version: replicatedObject }, ALL_ON)).toStrictEqual(skip('duplicate'));
   });
 });
