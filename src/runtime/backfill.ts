@@ -132,7 +132,8 @@ export class Backfill {
 
   private async enqueue(runId: string, entries: readonly ListedEntry[], firstIndex: number | undefined): Promise<void> {
     const time = new Date(this.now()).toISOString();
-    const messages = entries.map((entry, i) => toMessage(this.settings.sourceBucket, runId, entry, time, firstIndex === undefined ? undefined : firstIndex + i));
+    const indexOf = (i: number) => (firstIndex === undefined ? undefined : firstIndex + i);
+    const messages = entries.map((entry, i) => toMessage(this.settings.sourceBucket, runId, entry, time, indexOf(i)));
     for (let i = 0; i < messages.length; i += 10) {
       const batch = messages.slice(i, i + 10);
       const result = await this.clients.sqs.send(new SendMessageBatchCommand({
