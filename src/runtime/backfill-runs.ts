@@ -172,6 +172,26 @@ export class BackfillRuns {
     return count;
   }
 
+  /** Which of these versions this run already recorded as replicated (a page listed again after a crash). */
+  async replicatedInRun(runId: string, versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < versions.length; i += 100) {
+      let keys: Array<Record<string, AttributeValue>> | undefined = versions.slice(i, i + 100)
+        .map(({ key, versionId }) => ({ pk: { S: `backfill#${runId}` }, sk: { S: outcomeSortKey(key, versionId) } }));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 5) throw new Error('DynamoDB kept throttling the outcome reads');
+        const result: BatchGetItemCommandOutput = await this.client.send(new BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+        }));
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          if (item.outcome?.S === 'replicated') found.add(versionKey(item.sourceKey.S!, item.sourceVersionId.S!));
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return found;
+  }
+
   /** Which of these source versions the version map already knows (replicated or known deleted). */
   async knownVersions(versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Set<string>> {
     const known = new Set<string>();

@@ -95,7 +95,10 @@ export class Backfill {
     const items = complete.flatMap((listing) => planKey(listing, run.mode, this.settings.prefixes));
     const candidates = items.filter((item) => item.action === 'enqueue').map((item) => item.entry);
     const known = await this.runs.knownVersions(candidates);
-    const present = candidates.filter((entry) => known.has(versionKey(entry.key, entry.versionId)));
+    const knownBefore = candidates.filter((entry) => known.has(versionKey(entry.key, entry.versionId)));
+    // After a crash a page is listed again: what this run already replicated stays "replicated".
+    const replicatedHere = knownBefore.length > 0 ? await this.runs.replicatedInRun(run.runId, knownBefore) : new Set<string>();
+    const present = knownBefore.filter((entry) => !replicatedHere.has(versionKey(entry.key, entry.versionId)));
     const toEnqueue = candidates.filter((entry) => !known.has(versionKey(entry.key, entry.versionId)));
     const filtered = items.filter((item) => item.action === 'skip-filter').map((item) => item.entry);
 

@@ -1,5 +1,5 @@
 import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { sourceClientConfig } from './partitions';
 import { ReplicationFixture } from './replication-fixture';
@@ -65,7 +65,13 @@ export class BackfillDriver {
    * Runs the backfill's queued steps until the run is done: each step with `context` as its Lambda
    * context, followed by the replicator draining what the step enqueued. Returns the steps taken.
    */
-  async drive(options: { context?: () => { getRemainingTimeInMillis(): number }; between?: () => Promise<void>; maxSteps?: number } = {}) {
+  async drive(options: {
+    context?: () => { getRemainingTimeInMillis(): number };
+    between?: () => Promise<void>;
+    maxSteps?: number;
+    /** The step (1-based) whose invocation crashes after this many enqueue requests. */
+    crash?: { step: number; afterEnqueueRequests: number };
+  } = {}) {
     let steps = 0;
     for (;;) {
       const { Messages: [message] = [] } = await this.fixture.sqs.send(new ReceiveMessageCommand({
@@ -75,9 +81,17 @@ export class BackfillDriver {
       if (++steps > (options.maxSteps ?? 1000)) throw new Error('the backfill did not finish');
       const event = { Records: [{ messageId: message.MessageId, body: message.Body }] } as unknown as SQSEvent;
       const t0 = Date.now();
-      await this.handler()(event, options.context?.());
+      const crashing = options.crash?.step === steps ? crashingSqs(this.fixture, options.crash.afterEnqueueRequests) : undefined;
+      let crashed = false;
+      try {
+        await this.handler(crashing)(event, options.context?.());
+      } catch (error) {
+        // The invocation died: Lambda does not delete the message, so the step is redelivered.
+        if (!crashing) throw error;
+        crashed = true;
+      }
       const t1 = Date.now();
-      await this.fixture.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+      if (!crashed) await this.fixture.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle! }));
       await options.between?.();
       const drained = await this.fixture.drainConcurrently(4);
       if (process.env.BACKFILL_DEBUG) console.log(`step ${Date.now() - t0} ms (handler ${t1 - t0} ms), drained ${drained.processed}`);
@@ -93,4 +107,23 @@ export class BackfillDriver {
     const lines = (await read('objects.jsonl')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as OutcomeRecord);
     return { lines, summary: JSON.parse(await read('summary.json')) };
   }
+}
+
+/**
+ * An SQS client that dies after `after` SendMessageBatch requests: the crash of an invocation in
+ * the middle of a page (a Lambda timeout or out-of-memory kill), a fault no server produces.
+ */
+function crashingSqs(fixture: ReplicationFixture, after: number): SQSClient {
+  const real = new SQSClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin));
+  let batches = 0;
+  const send = real.send.bind(real) as (command: unknown) => Promise<unknown>;
+  return new Proxy(real, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return async (command: unknown) => {
+        if (command instanceof SendMessageBatchCommand && ++batches > after) throw new Error('simulated crash of the invocation');
+        return send(command);
+      };
+    },
+  });
 }
