@@ -87,9 +87,12 @@ export class Backfill {
       MaxKeys: this.settings.pageSize ?? PAGE_SIZE,
     }));
     const truncated = page.IsTruncated === true;
+    // S3 starts after the key marker; some S3-compatible stores (moto among them) start at it. The
+    // marker's key was handled in full, so its entries are dropped either way.
+    const handled = (entry: ListedEntry) => run.versionIdMarker === undefined && entry.key === run.keyMarker;
     const { complete, heldBack } = groupPageByKey(
-      (page.Versions ?? []).map((v) => listed(v, 'object')),
-      (page.DeleteMarkers ?? []).map((m) => listed(m, 'deleteMarker')),
+      (page.Versions ?? []).map((v) => listed(v, 'object')).filter((entry) => !handled(entry)),
+      (page.DeleteMarkers ?? []).map((m) => listed(m, 'deleteMarker')).filter((entry) => !handled(entry)),
       truncated,
     );
     const items = complete.flatMap((listing) => planKey(listing, run.mode, this.settings.prefixes));
