@@ -153,61 +153,33 @@ export class BackfillRuns {
     } while (startKey);
   }
 
-  /** The number of outcomes recorded so far. */
-  async countOutcomes(runId: string): Promise<number> {
-    let count = 0;
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :outcome)',
-        ExpressionAttributeValues: { ':pk': { S: `backfill#${runId}` }, ':outcome': { S: 'outcome#' } },
-        Select: 'COUNT',
-        ExclusiveStartKey: startKey,
-        ConsistentRead: true,
-      }));
-      count += page.Count ?? 0;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return count;
-  }
-
   /** Which of these versions this run already recorded as replicated (a page listed again after a crash). */
   async replicatedInRun(runId: string, versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < versions.length; i += 100) {
-      let keys: Array<Record<string, AttributeValue>> | undefined = versions.slice(i, i + 100)
-        .map(({ key, versionId }) => ({ pk: { S: `backfill#${runId}` }, sk: { S: outcomeSortKey(key, versionId) } }));
-      for (let attempt = 0; keys && keys.length > 0; attempt++) {
-        if (attempt > 5) throw new Error('DynamoDB kept throttling the outcome reads');
-        const result: BatchGetItemCommandOutput = await this.client.send(new BatchGetItemCommand({
-          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
-        }));
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          if (item.outcome?.S === 'replicated') found.add(versionKey(item.sourceKey.S!, item.sourceVersionId.S!));
-        }
-        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return found;
+    const items = await this.batchGet(versions.map(({ key, versionId }) => ({ pk: { S: `backfill#${runId}` }, sk: { S: outcomeSortKey(key, versionId) } })));
+    return new Set(items.filter((item) => item.outcome?.S === 'replicated').map((item) => versionKey(item.sourceKey.S!, item.sourceVersionId.S!)));
   }
 
   /** Which of these source versions the version map already knows (replicated or known deleted). */
   async knownVersions(versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Set<string>> {
-    const known = new Set<string>();
-    for (let i = 0; i < versions.length; i += 100) {
-      let keys: Array<Record<string, AttributeValue>> | undefined = versions.slice(i, i + 100)
-        .map(({ key, versionId }) => ({ pk: { S: `object#${key}` }, sk: { S: `version#${versionId}` } }));
-      for (let attempt = 0; keys && keys.length > 0; attempt++) {
-        if (attempt > 5) throw new Error('DynamoDB kept throttling the version-map reads');
+    const items = await this.batchGet(versions.map(({ key, versionId }) => ({ pk: { S: `object#${key}` }, sk: { S: `version#${versionId}` } })));
+    return new Set(items.map((item) => versionKey(item.sourceKey.S!, item.sourceVersionId.S!)));
+  }
+
+  /** Consistent reads of many items, 100 a request, retrying what DynamoDB leaves unprocessed. */
+  private async batchGet(keys: ReadonlyArray<Record<string, AttributeValue>>): Promise<Array<Record<string, AttributeValue>>> {
+    const items: Array<Record<string, AttributeValue>> = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Array<Record<string, AttributeValue>> | undefined = keys.slice(i, i + 100);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 5) throw new Error('DynamoDB kept throttling the backfill\'s reads');
         const result: BatchGetItemCommandOutput = await this.client.send(new BatchGetItemCommand({
-          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'sourceKey, sourceVersionId' } },
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
         }));
-        for (const item of result.Responses?.[this.tableName] ?? []) known.add(versionKey(item.sourceKey.S!, item.sourceVersionId.S!));
-        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+        items.push(...result.Responses?.[this.tableName] ?? []);
+        pending = result.UnprocessedKeys?.[this.tableName]?.Keys;
       }
     }
-    return known;
+    return items;
   }
 }
 

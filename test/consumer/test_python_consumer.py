@@ -292,15 +292,17 @@ def test_queue_is_fifo(synthesized: Dict[str, Any]) -> None:
     assert fifo, f"no FIFO queue among {list(queues)}"
 
 
-def test_router_and_replicator_run_on_nodejs22(synthesized: Dict[str, Any]) -> None:
+def test_router_replicator_and_backfill_run_on_nodejs22(synthesized: Dict[str, Any]) -> None:
     functions = _resources(synthesized[GOV_STACK], "AWS::Lambda::Function")
     node22 = {k: v for k, v in functions.items() if v["Properties"].get("Runtime") == "nodejs22.x"}
-    assert len(node22) == 2, f"expected the router and the replicator on nodejs22.x, found {list(node22)}"
-    # One of them is the replicator (it alone knows the destination); the other routes into the queue.
+    assert len(node22) == 3, f"expected the router, the replicator and the backfill on nodejs22.x, found {list(node22)}"
+    # The replicator alone knows the destination; the router and the backfill feed the queue.
     with_destination = [k for k, v in node22.items() if "DESTINATION_REGION" in _env_vars(v)]
     with_queue = [k for k, v in node22.items() if "REPLICATION_QUEUE_URL" in _env_vars(v)]
+    with_backfill_queue = [k for k, v in node22.items() if "BACKFILL_QUEUE_URL" in _env_vars(v)]
     assert len(with_destination) == 1, with_destination
-    assert len(with_queue) == 1 and with_queue != with_destination, (with_queue, with_destination)
+    assert len(with_queue) == 2 and not set(with_queue) & set(with_destination), (with_queue, with_destination)
+    assert len(with_backfill_queue) == 1 and with_backfill_queue[0] in with_queue, with_backfill_queue
     assert _replicator(synthesized[GOV_STACK])["Properties"]["Runtime"] == "nodejs22.x"
 
 

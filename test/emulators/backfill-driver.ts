@@ -80,7 +80,6 @@ export class BackfillDriver {
       if (!message) return steps;
       if (++steps > (options.maxSteps ?? 1000)) throw new Error('the backfill did not finish');
       const event = { Records: [{ messageId: message.MessageId, body: message.Body }] } as unknown as SQSEvent;
-      const t0 = Date.now();
       const crashing = options.crash?.step === steps ? crashingSqs(this.fixture, options.crash.afterEnqueueRequests) : undefined;
       let crashed = false;
       try {
@@ -90,11 +89,9 @@ export class BackfillDriver {
         if (!crashing) throw error;
         crashed = true;
       }
-      const t1 = Date.now();
       if (!crashed) await this.fixture.sqs.send(new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle! }));
       await options.between?.();
-      const drained = await this.fixture.drainConcurrently(4);
-      if (process.env.BACKFILL_DEBUG) console.log(`step ${Date.now() - t0} ms (handler ${t1 - t0} ms), drained ${drained.processed}`);
+      await this.fixture.drainConcurrently(4);
     }
   }
 

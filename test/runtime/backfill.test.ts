@@ -59,7 +59,7 @@ test('an unknown mode is refused with the modes to choose from', async () => {
 
 test('5,000+ versions with several per key, delete markers and a prefix filter; resumable; idempotent', async () => {
   const fixture = await ReplicationFixture.create({ prefixes: ['data/'] });
-  const keys = Array.from({ length: Number(process.env.BACKFILL_TEST_KEYS ?? 1700) }, (_, i) => `data/${String(i).padStart(5, '0')}.bin`);
+  const keys = Array.from({ length: 1700 }, (_, i) => `data/${String(i).padStart(5, '0')}.bin`);
   const started = Date.now();
   await inParallel([1, 2, 3], 1, async (round) => inParallel(keys, 16, async (key) =>
     fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: key, Body: `${key} v${round}` }))));
@@ -85,7 +85,7 @@ test('5,000+ versions with several per key, delete markers and a prefix filter; 
     steps,
   }));
 
-  if (!process.env.BACKFILL_TEST_KEYS) expect(versions).toBeGreaterThanOrEqual(5000);
+  expect(versions).toBeGreaterThanOrEqual(5000);
   expect(summary.outcomes).toEqual({ 'replicated': versions, 'already-present': 0, 'skipped-by-filter': outside.length, 'skipped': 0, 'failed': 0 });
   expect(lines).toHaveLength(versions + outside.length);
   expect(steps).toBeGreaterThan(2);
