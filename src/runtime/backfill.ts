@@ -158,22 +158,23 @@ export class Backfill {
   }
 
   private async finishWhenReplicated(run: BackfillRun): Promise<StepResult> {
-    const outcomes: OutcomeRecord[] = [];
-    for await (const record of this.runs.outcomes(run.runId)) outcomes.push(record);
-    const pending = outcomes.filter((record) => record.outcome === 'enqueued').length;
+    // First pass: counts only, so memory stays flat whatever the number of versions.
+    const tally = new ReportTally();
+    for await (const record of this.runs.outcomes(run.runId)) tally.add(record);
     const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
-    if (pending > 0 && !waitedOut) return 'wait';
+    if (tally.pending > 0 && !waitedOut) return 'wait';
     const finishedAt = new Date(this.now()).toISOString();
-    await this.writeReport(run, outcomes, finishedAt);
+    await this.writeReport(run, tally, finishedAt);
     await this.runs.checkpoint(run, { ...run, status: 'done', finishedAt });
     return 'done';
   }
 
-  private async writeReport(run: BackfillRun, outcomes: readonly OutcomeRecord[], finishedAt: string): Promise<void> {
-    const summary = summarize(run, outcomes, this.settings.prefixes, finishedAt);
+  private async writeReport(run: BackfillRun, tally: ReportTally, finishedAt: string): Promise<void> {
     const prefix = `${this.settings.reportPrefix}${run.runId}/`;
-    const lines = Readable.from((function* () {
-      for (const record of outcomes) yield `${JSON.stringify(reportLine(record))}\n`;
+    // Second pass: the lines stream from the table into a multipart upload.
+    const runs = this.runs;
+    const lines = Readable.from((async function* () {
+      for await (const record of runs.outcomes(run.runId)) yield `${JSON.stringify(reportLine(record))}\n`;
     })());
     await new Upload({
       client: this.clients.s3,
@@ -182,7 +183,7 @@ export class Backfill {
     await this.clients.s3.send(new PutObjectCommand({
       Bucket: this.settings.reportBucket,
       Key: `${prefix}summary.json`,
-      Body: JSON.stringify(summary, undefined, 2),
+      Body: JSON.stringify(tally.summary(run, this.settings.prefixes, finishedAt), undefined, 2),
       ContentType: 'application/json',
     }));
   }
@@ -195,27 +196,37 @@ export function reportLine(record: OutcomeRecord): OutcomeRecord {
     : record;
 }
 
-/** The report's summary: counts by outcome, bytes, start and end. */
-export function summarize(run: BackfillRun, outcomes: readonly OutcomeRecord[], prefixes: readonly string[], finishedAt: string) {
-  const byOutcome: Record<string, number> = { 'replicated': 0, 'already-present': 0, 'skipped-by-filter': 0, 'skipped': 0, 'failed': 0 };
-  let bytes = 0;
-  for (const record of outcomes.map(reportLine)) {
-    byOutcome[record.outcome] = (byOutcome[record.outcome] ?? 0) + 1;
-    if (record.outcome === 'replicated') bytes += record.bytes ?? 0;
+/** Counts outcomes as they stream by; the report's summary. */
+export class ReportTally {
+  private readonly byOutcome: Record<string, number> = { 'replicated': 0, 'already-present': 0, 'skipped-by-filter': 0, 'skipped': 0, 'failed': 0 };
+  private bytes = 0;
+  private versions = 0;
+  /** Versions still waiting for the replicator's outcome. */
+  pending = 0;
+
+  add(record: OutcomeRecord): void {
+    this.versions += 1;
+    if (record.outcome === 'enqueued') this.pending += 1;
+    const line = reportLine(record);
+    this.byOutcome[line.outcome] = (this.byOutcome[line.outcome] ?? 0) + 1;
+    if (line.outcome === 'replicated') this.bytes += line.bytes ?? 0;
   }
-  return {
-    runId: run.runId,
-    mode: run.mode,
-    prefixes,
-    startedAt: run.startedAt,
-    listedAt: run.listedAt,
-    finishedAt,
-    versions: outcomes.length,
-    outcomes: byOutcome,
-    bytesReplicated: bytes,
-    listRequests: run.counts.listRequests,
-    enqueued: run.counts.enqueued,
-  };
+
+  summary(run: BackfillRun, prefixes: readonly string[], finishedAt: string) {
+    return {
+      runId: run.runId,
+      mode: run.mode,
+      prefixes,
+      startedAt: run.startedAt,
+      listedAt: run.listedAt,
+      finishedAt,
+      versions: this.versions,
+      outcomes: this.byOutcome,
+      bytesReplicated: this.bytes,
+      listRequests: run.counts.listRequests,
+      enqueued: run.counts.enqueued,
+    };
+  }
 }
 
 function listed(entry: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date; Size?: number; ETag?: string },

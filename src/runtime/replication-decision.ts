@@ -91,17 +91,16 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
 
   // The head moved to this version but its own item was not written (a crash between the two
   // writes): write it from the head, copy nothing.
-  if (message.kind !== 'ObjectTagsChanged' && !version && head?.sourceVersionId === message.versionId && head.state === 'replicated') {
+  const appliesVersion = message.kind === 'ObjectCreated' || (message.kind === 'ObjectDeleted' && message.deletionType !== PERMANENTLY_DELETED);
+  if (appliesVersion && !version && head?.sourceVersionId === message.versionId && head.state === 'replicated') {
     return { action: 'record-replica' };
   }
 
   switch (message.kind) {
     case 'ObjectCreated': {
       if (version?.state === 'deleted') return skip('source-version-deleted');
-      const order = ordering();
-      // Reconcile found the replica of the newest version differing: copy it again.
-      if (version && message.force && order === 'same') return { action: 'copy' };
       if (version) return skip('duplicate');
+      const order = ordering();
       if (order === 'resolve') return { action: 'resolve-order' };
       if (order !== 'newer') return skip('older-than-replica');
       return { action: 'copy' };

@@ -36,10 +36,8 @@ export interface ObjectCreatedMessage extends MessageBase, VersionOrder {
   readonly kind: 'ObjectCreated';
   readonly size?: number;
   readonly eTag?: string;
-  /** PutObject, POST Object, CopyObject, CompleteMultipartUpload; Backfill or Reconcile. */
+  /** PutObject, POST Object, CopyObject, CompleteMultipartUpload; Backfill. */
   readonly reason: string;
-  /** Reconcile: the replica differs from the source; copy again even though the version is mapped. */
-  readonly force?: boolean;
 }
 
 export const DELETE_MARKER_CREATED = 'Delete Marker Created';
@@ -111,7 +109,6 @@ export function parseReplicationMessage(body: string): ReplicationMessage {
         reason: requireString(fields, 'reason'),
         size: optionalNumber(fields, 'size'),
         eTag: optionalString(fields, 'eTag'),
-        ...(fields.force === true ? { force: true } : {}),
       };
     case 'ObjectDeleted':
       return {

@@ -72,12 +72,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
           throw error;
         }
-        const record = { sourceVersionId: versionId, kind: 'object' as const, state: 'replicated' as const, sequencer, ...written };
-        if (state.version) {
-          await table.replaceReplica(key, record, state.version);
-        } else {
-          await table.commitReplica(key, record, state.head, backfill);
-        }
+        await table.commitReplica(key, { sourceVersionId: versionId, kind: 'object', state: 'replicated', sequencer, ...written }, state.head, backfill);
         return { action: 'copy', bytes: written.size, destinationVersionId: written.destinationVersionId };
       }
 

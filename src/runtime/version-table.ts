@@ -87,14 +87,6 @@ export class VersionTable {
     }
   }
 
-  /** Records a new replica of an already mapped version (reconcile re-copied it), unless it changed meanwhile. */
-  async replaceReplica(key: string, record: ReplicaRecord, previous: ReplicaRecord): Promise<void> {
-    await this.putConditionally(key, versionItem(key, record, new Date().toISOString()), {
-      ConditionExpression: 'destinationVersionId = :previous',
-      ExpressionAttributeValues: { ':previous': { S: previous.destinationVersionId ?? '' } },
-    });
-  }
-
   private async putConditionally(
     key: string,
     item: Record<string, AttributeValue>,

@@ -280,8 +280,7 @@ describe('decide: repairs and backfill ordering', () => {
     expect(decide(at(4), { head: applied }, ALL_ON)).toStrictEqual(skip('older-than-replica'));
   });
 
-  test('reconcile re-copies the newest version when its replica differs', () => {
-    expect(decide({ ...created(), force: true }, { head: self('0000000000000010'), version: replicatedObject }, ALL_ON)).toStrictEqual({ action: 'copy' });
-    expect(decide(created(), { head: self('0000000000000010'), version: replicatedObject }, ALL_ON)).toStrictEqual(skip('duplicate'));
+  test('a permanent delete of the head version is not mistaken for a repair', () => {
+    expect(decide(permanentDelete(), { head: self('0000000000000010') }, ALL_ON)).toStrictEqual({ action: 'remember-source-deleted' });
   });
 });
