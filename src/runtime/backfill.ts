@@ -113,7 +113,9 @@ export class Backfill {
     ]);
     // Positions continue across pages; a key split over pages (newest page first) gets none, so the
     // replicator orders it by the source's listing instead.
-    const splitKey = truncated && !heldBack && page.NextVersionIdMarker !== undefined;
+    // A page with nothing new (only the marker's own key, re-listed by a store that restarts at the
+    // marker) must still move the cursor, by S3's own next markers.
+    const splitKey = truncated && ((!heldBack && page.NextVersionIdMarker !== undefined) || complete.length === 0);
     await this.enqueue(run.runId, toEnqueue, splitKey ? undefined : run.counts.listed);
 
     const counts: BackfillCounts = {
