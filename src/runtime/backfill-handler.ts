@@ -40,7 +40,6 @@ export function createBackfillHandler(
   options: BackfillHandlerOptions = {},
 ) {
   const { logger, metrics } = telemetry;
-  const runs = new BackfillRuns(clients.dynamodb, settings.tableName);
   const backfill = new Backfill({
     sourceBucket: settings.sourceBucket,
     prefixes: settings.prefixes,
@@ -49,7 +48,7 @@ export function createBackfillHandler(
     reportPrefix: settings.reportPrefix,
     outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1000,
     pageSize: options.pageSize,
-  }, clients, runs, options.now);
+  }, clients, new BackfillRuns(clients.dynamodb, settings.tableName), options.now);
   const defaultMode = BACKFILL_MODES.includes(settings.backfillMode as BackfillMode) ? settings.backfillMode as BackfillMode : 'all-versions';
 
   const next = (runId: string, delaySeconds: number) => clients.sqs.send(new SendMessageCommand({
@@ -64,14 +63,10 @@ export function createBackfillHandler(
       if (isSqsEvent(event)) {
         for (const record of event.Records) {
           const { runId } = JSON.parse(record.body) as { runId: string };
-          const before = await runs.get(runId);
-          const result = await backfill.step(runId, remaining);
-          const after = await runs.get(runId);
-          if (before && after) {
-            metrics.addMetric('BackfillVersionsListed', MetricUnit.Count, after.counts.listed - before.counts.listed);
-            metrics.addMetric('BackfillVersionsEnqueued', MetricUnit.Count, after.counts.enqueued - before.counts.enqueued);
-          }
-          logger.info('backfill step', { runId, result, counts: after?.counts });
+          const { result, counts, listed, enqueued } = await backfill.step(runId, remaining);
+          metrics.addMetric('BackfillVersionsListed', MetricUnit.Count, listed);
+          metrics.addMetric('BackfillVersionsEnqueued', MetricUnit.Count, enqueued);
+          logger.info('backfill step', { runId, result, counts });
           if (result !== 'done') await next(runId, result === 'wait' ? options.pollDelaySeconds ?? 30 : 0);
         }
         return;

@@ -31,6 +31,14 @@ export type RemainingTime = () => number;
 /** What a step leaves to do: list more now, wait for the replicator, or nothing. */
 export type StepResult = 'continue' | 'wait' | 'done';
 
+/** A step's result, with the run's counts after it and what this step added to them. */
+export interface StepReport {
+  readonly result: StepResult;
+  readonly counts: BackfillCounts;
+  readonly listed: number;
+  readonly enqueued: number;
+}
+
 /** Stop listing with this much of the invocation left, so the checkpoint is always written. */
 export const SAFETY_MARGIN_MS = 60_000;
 const PAGE_SIZE = 1000;
@@ -68,15 +76,20 @@ export class Backfill {
   }
 
   /** Does as much of the run as the remaining time allows. */
-  async step(runId: string, remaining: RemainingTime): Promise<StepResult> {
-    let run = await this.runs.get(runId);
-    if (!run) throw new InvalidMessageError(`backfill run ${runId} does not exist`);
+  async step(runId: string, remaining: RemainingTime): Promise<StepReport> {
+    const start = await this.runs.get(runId);
+    if (!start) throw new InvalidMessageError(`backfill run ${runId} does not exist`);
+    let run = start;
     while (run.status === 'listing' && remaining() > SAFETY_MARGIN_MS) {
       run = await this.listPage(run);
     }
-    if (run.status === 'listing') return 'continue';
-    if (run.status === 'done') return 'done';
-    return this.finishWhenReplicated(run);
+    const result = run.status === 'listing' ? 'continue' : run.status === 'done' ? 'done' : await this.finishWhenReplicated(run);
+    return {
+      result,
+      counts: run.counts,
+      listed: run.counts.listed - start.counts.listed,
+      enqueued: run.counts.enqueued - start.counts.enqueued,
+    };
   }
 
   private async listPage(run: BackfillRun): Promise<BackfillRun> {
