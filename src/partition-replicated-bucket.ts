@@ -18,7 +18,7 @@ import { addNagSuppressions, flattenCfnReference } from './private/nag-suppressi
 import { Settings, validate } from './private/props-validation';
 import { ReplicatorFunction } from './replicator-function';
 import { RouterFunction } from './router-function';
-import { backfillEnvironment, replicatorEnvironment, routerEnvironment } from './runtime/replication-environment';
+import { backfillEnvironment, DestinationSettings, replicatorEnvironment, routerEnvironment } from './runtime/replication-environment';
 import { OBJECT_DETAIL_TYPES, TAG_DETAIL_TYPES } from './runtime/s3-eventbridge-event';
 
 /** Backfill reports go under this prefix of the report bucket. */
@@ -382,16 +382,19 @@ export class PartitionReplicatedBucket extends Construct {
       memorySize: settings.replicatorMemorySize,
       logGroup: new logs.LogGroup(this, 'ReplicatorLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy }),
     });
-    addEnvironment(replicator, replicatorEnvironment({
-      sourceBucket: this.bucket.bucketName,
-      prefixes: settings.prefixes,
-      tableName: this.table.tableName,
+    const destination: DestinationSettings = {
       credentialsSecretId: this.credentialsSecret.secretArn,
       destinationBucket: props.destinationBucketName,
       destinationRegion: props.destinationRegion,
       destinationPartition: settings.destinationPartition,
       destinationEndpoint: props.destinationEndpoint,
       destinationStsEndpoint: props.destinationStsEndpoint,
+    };
+    addEnvironment(replicator, replicatorEnvironment({
+      sourceBucket: this.bucket.bucketName,
+      prefixes: settings.prefixes,
+      tableName: this.table.tableName,
+      ...destination,
       destinationKmsKeyArn: props.destinationKmsKeyArn,
       destinationStorageClass: props.destinationStorageClass?.value,
       replicateDeleteMarkers: settings.replicateDeleteMarkers,
@@ -439,6 +442,7 @@ export class PartitionReplicatedBucket extends Construct {
       backfillMode: props.backfillOnDeploy ?? BackfillMode.ALL_VERSIONS,
       reportBucket: this.reportBucket.bucketName,
       reportPrefix: REPORT_PREFIX,
+      ...destination,
     }));
     backfill.addEventSource(new SqsEventSource(this.backfillQueue, { batchSize: 1 }));
     // Listing only: the backfill never reads object contents.
@@ -450,6 +454,8 @@ export class PartitionReplicatedBucket extends Construct {
     this.queue.grantSendMessages(backfill);
     this.backfillQueue.grantSendMessages(backfill);
     this.reportBucket.grantPut(backfill, `${REPORT_PREFIX}*`);
+    // Reconcile runs list the destination bucket with the replicator's credentials.
+    this.credentialsSecret.grantRead(backfill);
     this.backfill = backfill;
     if (props.backfillOnDeploy) {
       // Once, when the construct is created (not on every code change): later runs are on demand.

@@ -1,9 +1,10 @@
 import { DeleteAccessKeyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { DestinationReplicationUser, DestinationReplicationUserProps } from '../src';
+import { BackfillDriver } from './emulators/backfill-driver';
 import { captureOutput } from './emulators/capture-output';
 import { AccessKey, DESTINATION_PARTITION, DESTINATION_REGION, destinationS3 } from './emulators/partitions';
 import { FixtureOptions, ReplicationFixture } from './emulators/replication-fixture';
@@ -99,6 +100,26 @@ test('denials: outside the prefixes, another bucket, version deletes when not al
   await expect(client.send(new GetObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt` }))).rejects.toMatchObject(denied);
   // The replica survived the attempted version delete.
   expect((await fixture.destinationObject(`${PREFIX}kept.txt`))?.body.toString()).toBe('kept');
+});
+
+test('allowListing: a reconcile lists the destination and heals a lost replica; no listing of another bucket, no reads', async () => {
+  const fixture = await fixtureFor();
+  const other = await fixtureFor();
+  const { key } = await installFromTemplate(fixture, { prefixes: [PREFIX], allowListing: true });
+  await fixture.replicate([await fixture.events.put(`${PREFIX}kept.txt`, 'kept'), await fixture.events.put(`${PREFIX}lost.txt`, 'lost')]);
+  await fixture.adminS3.send(new DeleteObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}lost.txt` }));
+
+  const driver = await BackfillDriver.create(fixture);
+  const runId = await driver.start('reconcile');
+  await driver.drive();
+  expect((await driver.report(runId)).summary).toMatchObject({ enqueued: 1, outcomes: { 'replicated': 1, 'already-present': 1, 'failed': 0 } });
+  expect((await fixture.destinationObject(`${PREFIX}lost.txt`))?.body.toString()).toBe('lost');
+
+  const client = destinationS3(fixture.emulators.destinationEndpoint, key);
+  // moto does not evaluate the s3:prefix condition (it allows a listing under any prefix), so the
+  // restriction to the prefixes is asserted on the template (destination-replication-user.test.ts).
+  await expect(client.send(new ListObjectsV2Command({ Bucket: other.destinationBucket, Prefix: PREFIX }))).rejects.toMatchObject(denied);
+  await expect(client.send(new GetObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt` }))).rejects.toMatchObject(denied);
 });
 
 test('rotation: a new key mid-stream, the old one disabled and deleted; nothing is lost and nothing is redeployed', async () => {

@@ -48,6 +48,7 @@ const withKey = (extra: Partial<DestinationReplicationUserProps> = {}): PropsFor
 const everything = (extra: Partial<DestinationReplicationUserProps> = {}): PropsFor => withKey({
   prefixes: ['reports/', 'exports/2024/'],
   allowVersionDeletes: true,
+  allowListing: true,
   userName: 'partition-replicator',
   path: '/replication/',
   createAccessKey: true,
@@ -139,6 +140,25 @@ describe('rights', () => {
     expect(actions).not.toContain('s3:DeleteObjectVersion');
   });
 
+  test('allowListing adds s3:ListBucket on the bucket, for listings under the prefixes only', () => {
+    const { template, stack, bucket } = synth({ allowListing: true, prefixes: ['reports/', 'exports/2024/'] });
+    expect(rightsPolicy(template).Properties.PolicyDocument.Statement[1]).toEqual({
+      Sid: 'ListReplicas',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArnOf(stack, bucket),
+      Condition: { StringLike: { 's3:prefix': ['reports/*', 'exports/2024/*'] } },
+    });
+    const { template: everyKey } = synth({ allowListing: true });
+    expect(rightsPolicy(everyKey).Properties.PolicyDocument.Statement[1]).not.toHaveProperty('Condition');
+  });
+
+  test('without allowListing nothing may list the bucket', () => {
+    expect(JSON.stringify(synth(EVERYTHING).template.toJSON())).toContain('s3:ListBucket"');
+    const actions = allStatements(synth(everything({ allowListing: false })).template).flatMap((s) => asArray(s.Action));
+    expect(actions.filter((action: string) => action.startsWith('s3:List'))).toEqual([]);
+  });
+
   test('with prefixes, the rights cover only objects under them', () => {
     const { template, stack, bucket } = synth({ prefixes: ['reports/', 'exports/2024/'] });
     const bucketArn = bucketArnOf(stack, bucket);
@@ -157,7 +177,7 @@ describe('rights', () => {
 
   test.each<[string, Partial<DestinationReplicationUserProps> | PropsFor]>([
     ['the default', {}],
-    ['every option', EVERYTHING],
+    ['every option but allowListing', everything({ allowListing: false })],
   ])('with %s, nothing is granted on the bucket itself, no action is a wildcard and no resource is *', (_name, props) => {
     const { template, stack, bucket } = synth(props);
     const statements = allStatements(template);
@@ -326,7 +346,7 @@ describe('partitions', () => {
 describe('cdk-nag', () => {
   test.each<[string, Partial<DestinationReplicationUserProps> | PropsFor]>([
     ['the default construct', {}],
-    ['every option', EVERYTHING],
+    ['every option but allowListing', everything({ allowListing: false })],
     ['an access key without a role', withKey({ createAccessKey: true })],
     ['an imported bucket with prefixes', (stack) => ({ bucket: s3.Bucket.fromBucketName(stack, 'Imported', 'replica-bucket'), prefixes: ['in/'] })],
   ])('AwsSolutions has no findings with %s', (_name, props) => {

@@ -566,6 +566,10 @@ describe('backfill', () => {
       [ENV.backfillMode]: 'all-versions',
       [ENV.reportBucket]: { Ref: logicalId(stack, construct.reportBucket) },
       [ENV.reportPrefix]: 'backfill-reports/',
+      // The destination, which reconcile runs list.
+      [ENV.destinationBucket]: REQUIRED.destinationBucketName,
+      [ENV.destinationRegion]: REQUIRED.destinationRegion,
+      [ENV.credentialsSecretId]: { Ref: logicalId(stack, construct.credentialsSecret) },
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: logicalId(stack, construct.backfill) },
@@ -587,6 +591,11 @@ describe('backfill', () => {
     expect(statements).toContainEqual(expect.objectContaining({
       Action: ['s3:ListBucket', 's3:ListBucketVersions'],
       Resource: { 'Fn::GetAtt': [logicalId(stack, construct.bucket), 'Arn'] },
+    }));
+    // The credentials, for reconcile runs to list the destination.
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      Resource: { Ref: logicalId(stack, construct.credentialsSecret) },
     }));
     const puts = statements.filter((statement) => asArray(statement.Action).includes('s3:PutObject'));
     expect(puts).toHaveLength(1);

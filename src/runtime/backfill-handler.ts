@@ -1,11 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { Backfill } from './backfill';
 import { BACKFILL_MODES, BackfillMode } from './backfill-plan';
 import { BackfillRunMovedOnError, BackfillRuns } from './backfill-runs';
+import { destinationClientsFor } from './destination-client';
 import { BackfillFunctionSettings } from './replication-environment';
 import { Telemetry } from './telemetry';
 
@@ -27,15 +29,15 @@ export interface BackfillStarted {
 }
 
 /**
- * The backfill function. Invoked directly (`{"mode": "all-versions"}` or `{"mode":
- * "current-versions"}`; the deployment trigger sends nothing and gets the configured default), it
- * starts a run. Each run then drives itself through the backfill queue: every message continues
+ * The backfill function. Invoked directly (`{"mode": "all-versions" | "current-versions" |
+ * "reconcile"}`; the deployment trigger sends nothing and gets the configured default), it starts
+ * a run. Each run then drives itself through the backfill queue: every message continues
  * the run from its checkpoint until the invocation's time runs low, then queues the next step. A
  * crash leaves the message on the queue, so the run resumes from the last checkpoint.
  */
 export function createBackfillHandler(
   settings: BackfillFunctionSettings,
-  clients: { readonly s3: S3Client; readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient },
+  clients: { readonly s3: S3Client; readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient; readonly secretsManager: SecretsManagerClient },
   telemetry: Telemetry,
   options: BackfillHandlerOptions = {},
 ) {
@@ -48,7 +50,11 @@ export function createBackfillHandler(
     reportPrefix: settings.reportPrefix,
     outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1000,
     pageSize: options.pageSize,
-  }, clients, new BackfillRuns(clients.dynamodb, settings.tableName), options.now);
+  }, {
+    ...clients,
+    // Only a reconcile run reads the secret and lists the destination.
+    destination: { clients: destinationClientsFor(settings, clients.secretsManager), bucket: settings.destinationBucket },
+  }, new BackfillRuns(clients.dynamodb, settings.tableName), options.now);
   const defaultMode = BACKFILL_MODES.includes(settings.backfillMode as BackfillMode) ? settings.backfillMode as BackfillMode : 'all-versions';
 
   const next = (runId: string, delaySeconds: number) => clients.sqs.send(new SendMessageCommand({

@@ -1,8 +1,11 @@
 import { isReplicatedKey } from './replication-decision';
 
-/** What a backfill copies: every version of every key (oldest first), or only the current ones. */
-export type BackfillMode = 'all-versions' | 'current-versions';
-export const BACKFILL_MODES: readonly BackfillMode[] = ['all-versions', 'current-versions'];
+/**
+ * What a backfill copies: every version of every key (oldest first), only the current ones, or
+ * (`reconcile`) the current ones that the destination lacks or holds differently.
+ */
+export type BackfillMode = 'all-versions' | 'current-versions' | 'reconcile';
+export const BACKFILL_MODES: readonly BackfillMode[] = ['all-versions', 'current-versions', 'reconcile'];
 
 /** One entry of a ListObjectVersions page: an object version or a delete marker. */
 export interface ListedEntry {
@@ -81,9 +84,9 @@ export type BackfillItem =
 
 /**
  * The versions of one key the backfill considers, oldest first: every version and delete marker
- * (`all-versions`), or the current version only (`current-versions`; a key whose current version
- * is a delete marker is deleted, and there is nothing to copy). Keys outside the prefixes are
- * reported as skipped by the filter.
+ * (`all-versions`), or the current version only (`current-versions` and `reconcile`; a key whose
+ * current version is a delete marker is deleted, and there is nothing to copy). Keys outside the
+ * prefixes are reported as skipped by the filter.
  */
 export function planKey(listing: KeyListing, mode: BackfillMode, prefixes: readonly string[]): BackfillItem[] {
   const entries = mode === 'all-versions'

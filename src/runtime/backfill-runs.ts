@@ -8,21 +8,30 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BackfillMode } from './backfill-plan';
+import { RecordedReplica } from './reconcile';
+import { toVersionRecord } from './version-table';
 
 /**
  * A backfill run's state and its per-version outcomes, in the version-map table:
  * `pk` = `backfill#<run id>`, `sk` = `run` for the state (the listing checkpoint and counts), and
- * `sk` = `outcome#<key>\u0000<version id>` for each listed version's outcome.
+ * `sk` = `outcome#<key>\u0000<version id>` for each listed version's outcome (a reconcile's extra
+ * destination object has no source version: an empty one).
  */
-export type BackfillOutcome = 'enqueued' | 'replicated' | 'already-present' | 'skipped-by-filter' | 'skipped' | 'failed';
+export type BackfillOutcome =
+  | 'enqueued' | 'replicated' | 'already-present' | 'skipped-by-filter' | 'skipped' | 'failed' | 'extra-on-destination';
 
 export interface OutcomeRecord {
   readonly key: string;
-  readonly versionId: string;
+  /** The source version; absent for an extra object on the destination. */
+  readonly versionId?: string;
   readonly outcome: BackfillOutcome;
+  /** Why it was skipped or failed, or where an extra destination object comes from. */
   readonly reason?: string;
+  /** What a reconcile found wrong with the replica, which made it enqueue the version. */
+  readonly drift?: string;
   readonly bytes?: number;
 }
 
@@ -34,6 +43,10 @@ export interface BackfillCounts {
   readonly skippedByFilter: number;
   /** Listing requests made. */
   readonly listRequests: number;
+  /** Reconcile: destination objects without a current source object. */
+  readonly extraOnDestination?: number;
+  /** Reconcile: listing requests made to the destination. */
+  readonly destinationListRequests?: number;
 }
 
 export interface BackfillRun {
@@ -52,7 +65,9 @@ export interface BackfillRun {
   readonly revision: number;
 }
 
-export const NO_COUNTS: BackfillCounts = { listed: 0, enqueued: 0, alreadyPresent: 0, skippedByFilter: 0, listRequests: 0 };
+export const NO_COUNTS: BackfillCounts = {
+  listed: 0, enqueued: 0, alreadyPresent: 0, skippedByFilter: 0, listRequests: 0, extraOnDestination: 0, destinationListRequests: 0,
+};
 
 /** Another invocation advanced the run first; this one stops (its work is redone from the checkpoint). */
 export class BackfillRunMovedOnError extends Error {
@@ -63,7 +78,7 @@ export class BackfillRunMovedOnError extends Error {
 }
 
 const runKey = (runId: string) => ({ pk: { S: `backfill#${runId}` }, sk: { S: 'run' } });
-const outcomeSortKey = (key: string, versionId: string) => `outcome#${key}\u0000${versionId}`;
+const outcomeSortKey = (key: string, versionId = '') => `outcome#${key}\u0000${versionId}`;
 
 export class BackfillRuns {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
@@ -99,16 +114,25 @@ export class BackfillRuns {
   }
 
   /**
-   * Records outcomes. `replicated` is never overwritten by a later `already-present` (the same
-   * version delivered twice), so the report keeps what actually happened.
+   * Records the replicator's outcome of an enqueued version. `replicated` is never overwritten by a
+   * later `already-present` (the same version delivered twice), so the report keeps what actually
+   * happened; what a reconcile found (`drift`) stays.
    */
   async recordOutcome(runId: string, record: OutcomeRecord): Promise<void> {
+    const { pk, sk, ...fields } = outcomeItem(runId, record);
+    const names = Object.keys(fields);
+    const cleared = ['reason', 'bytes'].filter((name) => !(name in fields));
     try {
-      await this.client.send(new PutItemCommand({
+      await this.client.send(new UpdateItemCommand({
         TableName: this.tableName,
-        Item: outcomeItem(runId, record),
-        ConditionExpression: 'attribute_not_exists(outcome) OR outcome <> :replicated',
-        ExpressionAttributeValues: { ':replicated': { S: 'replicated' } },
+        Key: { pk, sk },
+        UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(', ')}${cleared.length > 0 ? ` REMOVE ${cleared.join(', ')}` : ''}`,
+        ConditionExpression: 'attribute_not_exists(#outcome) OR #outcome <> :replicated',
+        ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(names.map((name) => [`:${name}`, fields[name]])),
+          ':replicated': { S: 'replicated' },
+        },
       }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -143,9 +167,10 @@ export class BackfillRuns {
       for (const item of page.Items ?? []) {
         yield {
           key: item.sourceKey.S!,
-          versionId: item.sourceVersionId.S!,
+          versionId: item.sourceVersionId?.S,
           outcome: item.outcome.S as BackfillOutcome,
           reason: item.reason?.S,
+          drift: item.drift?.S,
           bytes: item.bytes?.N === undefined ? undefined : Number(item.bytes.N),
         };
       }
@@ -159,10 +184,10 @@ export class BackfillRuns {
     return new Set(items.filter((item) => item.outcome?.S === 'replicated').map((item) => versionKey(item.sourceKey.S!, item.sourceVersionId.S!)));
   }
 
-  /** Which of these source versions the version map already knows (replicated or known deleted). */
-  async knownVersions(versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Set<string>> {
+  /** What the version map records of these source versions (replicated or known deleted), by `versionKey`. */
+  async versionRecords(versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Map<string, RecordedReplica>> {
     const items = await this.batchGet(versions.map(({ key, versionId }) => ({ pk: { S: `object#${key}` }, sk: { S: `version#${versionId}` } })));
-    return new Set(items.map((item) => versionKey(item.sourceKey.S!, item.sourceVersionId.S!)));
+    return new Map(items.map((item) => [versionKey(item.sourceKey.S!, item.sourceVersionId.S!), toVersionRecord(item)]));
   }
 
   /** Consistent reads of many items, 100 a request, retrying what DynamoDB leaves unprocessed. */
@@ -190,11 +215,12 @@ function outcomeItem(runId: string, record: OutcomeRecord): Record<string, Attri
     pk: { S: `backfill#${runId}` },
     sk: { S: outcomeSortKey(record.key, record.versionId) },
     sourceKey: { S: record.key },
-    sourceVersionId: { S: record.versionId },
     outcome: { S: record.outcome },
     recordedAt: { S: new Date().toISOString() },
   };
+  if (record.versionId !== undefined) item.sourceVersionId = { S: record.versionId };
   if (record.reason) item.reason = { S: record.reason.slice(0, 1000) };
+  if (record.drift) item.drift = { S: record.drift };
   if (record.bytes !== undefined) item.bytes = { N: String(record.bytes) };
   return item;
 }

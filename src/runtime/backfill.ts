@@ -3,8 +3,11 @@ import { Readable } from 'stream';
 import { ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
-import { BACKFILL_MODES, BackfillMode, groupPageByKey, ListedEntry, planKey } from './backfill-plan';
+import { BACKFILL_MODES, BackfillMode, groupPageByKey, KeyListing, ListedEntry, planKey } from './backfill-plan';
 import { BackfillCounts, BackfillRun, BackfillRuns, NO_COUNTS, OutcomeRecord, versionKey } from './backfill-runs';
+import { DestinationClients } from './destination-client';
+import { listDestinationRange, probeDestinationListing } from './destination-listing';
+import { extrasOnDestination, reconcileVersion } from './reconcile';
 import { InvalidMessageError, messageDeduplicationId, messageGroupId, ReplicationMessage } from './replication-message';
 
 export interface BackfillSettings {
@@ -23,6 +26,26 @@ export interface BackfillSettings {
 export interface BackfillClients {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
+  /** The destination, for reconcile runs: its clients (credentials from the secret) and bucket. */
+  readonly destination?: { readonly clients: DestinationClients; readonly bucket: string };
+}
+
+/** A version to enqueue; from a reconcile, with what was found wrong and the replica it replaces. */
+interface ToEnqueue {
+  readonly entry: ListedEntry;
+  readonly drift?: string;
+  readonly staleReplica?: string;
+}
+
+/** What one page's versions come to, before anything is written. */
+interface PagePlan {
+  /** Versions listed under the run's mode (whatever becomes of them). */
+  readonly listed: number;
+  readonly toEnqueue: readonly ToEnqueue[];
+  readonly present: readonly ListedEntry[];
+  readonly filtered: readonly ListedEntry[];
+  readonly extras: readonly OutcomeRecord[];
+  readonly destinationListRequests: number;
 }
 
 /** The remaining time of the invocation, in milliseconds (Lambda's `context.getRemainingTimeInMillis`). */
@@ -68,6 +91,8 @@ export class Backfill {
     const runId = typeof request.runId === 'string' && /^[\w.-]{1,64}$/.test(request.runId)
       ? request.runId
       : `${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+    // Reconcile lists the destination: say now, to the caller, if it cannot.
+    if (mode === 'reconcile') await this.destination().clients.run((s3) => probeDestinationListing(s3, this.destination().bucket, this.settings.prefixes));
     const run: BackfillRun = {
       runId, mode: mode as BackfillMode, status: 'listing', counts: NO_COUNTS, startedAt: new Date(this.now()).toISOString(), revision: 0,
     };
@@ -108,39 +133,35 @@ export class Backfill {
       (page.DeleteMarkers ?? []).map((m) => listed(m, 'deleteMarker')).filter((entry) => !handled(entry)),
       truncated,
     );
-    const items = complete.flatMap((listing) => planKey(listing, run.mode, this.settings.prefixes));
-    const candidates = items.filter((item) => item.action === 'enqueue').map((item) => item.entry);
-    const known = await this.runs.knownVersions(candidates);
-    const knownBefore = candidates.filter((entry) => known.has(versionKey(entry.key, entry.versionId)));
-    // After a crash a page is listed again: what this run already replicated stays "replicated".
-    const replicatedHere = knownBefore.length > 0 ? await this.runs.replicatedInRun(run.runId, knownBefore) : new Set<string>();
-    const present = knownBefore.filter((entry) => !replicatedHere.has(versionKey(entry.key, entry.versionId)));
-    const toEnqueue = candidates.filter((entry) => !known.has(versionKey(entry.key, entry.versionId)));
-    const filtered = items.filter((item) => item.action === 'skip-filter').map((item) => item.entry);
-
-    // Outcomes first: the replicator overwrites "enqueued" with what it did.
-    await this.runs.recordOutcomes(run.runId, [
-      ...present.map((entry) => outcome(entry, 'already-present')),
-      ...filtered.map((entry) => outcome(entry, 'skipped-by-filter')),
-      ...toEnqueue.map((entry) => outcome(entry, 'enqueued')),
-    ]);
-    // Positions continue across pages; a key split over pages (newest page first) gets none, so the
-    // replicator orders it by the source's listing instead.
     // A page with nothing new (only the marker's own key, re-listed by a store that restarts at the
     // marker) must still move the cursor, by S3's own next markers.
     const splitKey = truncated && ((!heldBack && page.NextVersionIdMarker !== undefined) || complete.length === 0);
-    await this.enqueue(run.runId, toEnqueue, splitKey ? undefined : run.counts.listed);
-
-    const counts: BackfillCounts = {
-      listed: run.counts.listed + items.length,
-      enqueued: run.counts.enqueued + toEnqueue.length,
-      alreadyPresent: run.counts.alreadyPresent + present.length,
-      skippedByFilter: run.counts.skippedByFilter + filtered.length,
-      listRequests: run.counts.listRequests + 1,
-    };
     // Resume after the last key handled in full; a key with more versions than a page, by version marker.
     const lastKey = complete.length > 0 ? complete[complete.length - 1].key : run.keyMarker;
     const done = !truncated;
+    // The destination range this page covers: its keys, through to the end after the last page.
+    const plan = await this.planPage(run, complete, { after: run.keyMarker, upTo: done ? undefined : lastKey });
+
+    // Outcomes first: the replicator overwrites "enqueued" with what it did.
+    await this.runs.recordOutcomes(run.runId, [
+      ...plan.present.map((entry) => outcome(entry, 'already-present')),
+      ...plan.filtered.map((entry) => outcome(entry, 'skipped-by-filter')),
+      ...plan.toEnqueue.map(({ entry, drift }) => ({ ...outcome(entry, 'enqueued'), drift })),
+      ...plan.extras,
+    ]);
+    // Positions continue across pages; a key split over pages (newest page first) gets none, so the
+    // replicator orders it by the source's listing instead.
+    await this.enqueue(run.runId, plan.toEnqueue, splitKey ? undefined : run.counts.listed);
+
+    const counts: BackfillCounts = {
+      listed: run.counts.listed + plan.listed,
+      enqueued: run.counts.enqueued + plan.toEnqueue.length,
+      alreadyPresent: run.counts.alreadyPresent + plan.present.length,
+      skippedByFilter: run.counts.skippedByFilter + plan.filtered.length,
+      listRequests: run.counts.listRequests + 1,
+      extraOnDestination: (run.counts.extraOnDestination ?? 0) + plan.extras.length,
+      destinationListRequests: (run.counts.destinationListRequests ?? 0) + plan.destinationListRequests,
+    };
     return this.runs.checkpoint(run, {
       ...run,
       counts,
@@ -151,10 +172,56 @@ export class Backfill {
     });
   }
 
-  private async enqueue(runId: string, entries: readonly ListedEntry[], firstIndex: number | undefined): Promise<void> {
+  /**
+   * Which of the page's versions to enqueue: those the version map does not know or, in a
+   * reconcile, those whose replica is missing or differs on the destination (whose listing of the
+   * same key range also gives the extra objects).
+   */
+  private async planPage(run: BackfillRun, complete: readonly KeyListing[], range: { after?: string; upTo?: string }): Promise<PagePlan> {
+    const items = complete.flatMap((listing) => planKey(listing, run.mode, this.settings.prefixes));
+    const candidates = items.filter((item) => item.action === 'enqueue').map((item) => item.entry);
+    const filtered = items.filter((item) => item.action === 'skip-filter').map((item) => item.entry);
+    const records = await this.runs.versionRecords(candidates);
+    const recordOf = (entry: ListedEntry) => records.get(versionKey(entry.key, entry.versionId));
+
+    let toEnqueue: ToEnqueue[];
+    let extras: OutcomeRecord[] = [];
+    let destinationListRequests = 0;
+    if (run.mode === 'reconcile') {
+      const { objects, requests } = await this.listDestination(range.after, range.upTo);
+      const onDestination = new Map(objects.map((object) => [object.key, object]));
+      toEnqueue = candidates.flatMap((entry) => {
+        const verdict = reconcileVersion(entry, recordOf(entry), onDestination.get(entry.key));
+        return verdict.action === 'enqueue' ? [{ entry, drift: verdict.reason, staleReplica: verdict.staleReplica }] : [];
+      });
+      extras = extrasOnDestination(objects, complete).map(({ key, size, reason }) => ({ key, outcome: 'extra-on-destination', reason, bytes: size }));
+      destinationListRequests = requests;
+    } else {
+      toEnqueue = candidates.filter((entry) => !recordOf(entry)).map((entry) => ({ entry }));
+    }
+    const enqueued = new Set(toEnqueue.map(({ entry }) => entry));
+    const presentBefore = candidates.filter((entry) => !enqueued.has(entry));
+    // After a crash a page is listed again: what this run already replicated stays "replicated".
+    const replicatedHere = presentBefore.length > 0 ? await this.runs.replicatedInRun(run.runId, presentBefore) : new Set<string>();
+    const present = presentBefore.filter((entry) => !replicatedHere.has(versionKey(entry.key, entry.versionId)));
+    return { listed: items.length, toEnqueue, present, filtered, extras, destinationListRequests };
+  }
+
+  /** The destination's current objects in (`after`, `upTo`] under the prefixes. */
+  private async listDestination(after: string | undefined, upTo: string | undefined) {
+    const { clients, bucket } = this.destination();
+    return clients.run((s3) => listDestinationRange(s3, bucket, { after, upTo, prefixes: this.settings.prefixes }));
+  }
+
+  private destination() {
+    if (!this.clients.destination) throw new Error('reconcile needs the destination bucket and credentials, which this backfill was not given');
+    return this.clients.destination;
+  }
+
+  private async enqueue(runId: string, entries: readonly ToEnqueue[], firstIndex: number | undefined): Promise<void> {
     const time = new Date(this.now()).toISOString();
     const indexOf = (i: number) => (firstIndex === undefined ? undefined : firstIndex + i);
-    const messages = entries.map((entry, i) => toMessage(this.settings.sourceBucket, runId, entry, time, indexOf(i)));
+    const messages = entries.map(({ entry, staleReplica }, i) => toMessage(this.settings.sourceBucket, runId, entry, time, indexOf(i), staleReplica));
     for (let i = 0; i < messages.length; i += 10) {
       const batch = messages.slice(i, i + 10);
       const result = await this.clients.sqs.send(new SendMessageBatchCommand({
@@ -213,14 +280,17 @@ export function reportLine(record: OutcomeRecord): OutcomeRecord {
 
 /** Counts outcomes as they stream by; the report's summary. */
 export class ReportTally {
-  private readonly byOutcome: Record<string, number> = { 'replicated': 0, 'already-present': 0, 'skipped-by-filter': 0, 'skipped': 0, 'failed': 0 };
+  private readonly byOutcome: Record<string, number> = {
+    'replicated': 0, 'already-present': 0, 'skipped-by-filter': 0, 'skipped': 0, 'failed': 0, 'extra-on-destination': 0,
+  };
   private bytes = 0;
   private versions = 0;
   /** Versions still waiting for the replicator's outcome. */
   pending = 0;
 
   add(record: OutcomeRecord): void {
-    this.versions += 1;
+    // An extra destination object is not a source version.
+    if (record.outcome !== 'extra-on-destination') this.versions += 1;
     if (record.outcome === 'enqueued') this.pending += 1;
     const line = reportLine(record);
     this.byOutcome[line.outcome] = (this.byOutcome[line.outcome] ?? 0) + 1;
@@ -239,6 +309,7 @@ export class ReportTally {
       outcomes: this.byOutcome,
       bytesReplicated: this.bytes,
       listRequests: run.counts.listRequests,
+      destinationListRequests: run.counts.destinationListRequests ?? 0,
       enqueued: run.counts.enqueued,
     };
   }
@@ -262,7 +333,9 @@ function outcome(entry: ListedEntry, result: OutcomeRecord['outcome']): OutcomeR
 }
 
 /** The replication message for a listed version: what the router would have sent, ordered by time. */
-export function toMessage(bucket: string, runId: string, entry: ListedEntry, time: string, index?: number): ReplicationMessage {
+export function toMessage(
+  bucket: string, runId: string, entry: ListedEntry, time: string, index?: number, staleReplica?: string,
+): ReplicationMessage {
   const base = {
     v: 1 as const,
     bucket,
@@ -276,6 +349,6 @@ export function toMessage(bucket: string, runId: string, entry: ListedEntry, tim
     reason: 'Backfill',
   };
   return entry.kind === 'object'
-    ? { ...base, kind: 'ObjectCreated', size: entry.size, eTag: entry.eTag }
+    ? { ...base, kind: 'ObjectCreated', size: entry.size, eTag: entry.eTag, ...(staleReplica ? { staleReplica } : {}) }
     : { ...base, kind: 'ObjectDeleted', deletionType: 'Delete Marker Created' };
 }

@@ -1,6 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { CredentialsSecret, DestinationCredentials, isAuthenticationError } from './destination-credentials';
+import type { DestinationSettings } from './replication-environment';
 
 /** The destination rejected the credentials even after re-reading the secret. */
 export class DestinationAuthenticationError extends Error {
@@ -141,4 +143,12 @@ export class DestinationClients {
     this.client = { identity, s3 };
     return s3;
   }
+}
+
+/** The destination clients a handler's settings describe, with credentials from the secret. */
+export function destinationClientsFor(settings: DestinationSettings, secretsManager: SecretsManagerClient, now?: () => number): DestinationClients {
+  return new DestinationClients(
+    new CredentialsSecret(secretsManager, settings.credentialsSecretId, settings.destinationPartition),
+    { region: settings.destinationRegion, endpoint: settings.destinationEndpoint, stsEndpoint: settings.destinationStsEndpoint, now },
+  );
 }

@@ -1,4 +1,4 @@
-import { LIFECYCLE_EXPIRATION, PERMANENTLY_DELETED, ReplicationMessage } from './replication-message';
+import { LIFECYCLE_EXPIRATION, ObjectCreatedMessage, PERMANENTLY_DELETED, ReplicationMessage } from './replication-message';
 import { compareVersions, Ordering } from './version-order';
 
 /** What the table knows of one source object key. */
@@ -50,6 +50,7 @@ export type SkipReason =
 
 export type Decision =
   | { readonly action: 'copy' }
+  | { readonly action: 'repair-replica' }
   | { readonly action: 'create-delete-marker' }
   | { readonly action: 'delete-destination-version'; readonly destinationVersionId: string }
   | { readonly action: 'remember-source-deleted' }
@@ -99,7 +100,7 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
   switch (message.kind) {
     case 'ObjectCreated': {
       if (version?.state === 'deleted') return skip('source-version-deleted');
-      if (version) return skip('duplicate');
+      if (version) return decideRepair(message, state);
       const order = ordering();
       if (order === 'resolve') return { action: 'resolve-order' };
       if (order !== 'newer') return skip('older-than-replica');
@@ -125,6 +126,17 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
       if (order !== 'newer') return skip('older-than-replica');
       return { action: 'create-delete-marker' };
   }
+}
+
+/**
+ * A version already replicated: a duplicate, unless a reconcile found its replica missing or
+ * changed. Then it is copied again only while that replica is still the one recorded (a repeated
+ * repair message finds the new one) and the version is still the key's newest (a newer version
+ * replicated since must not be covered by an older one).
+ */
+function decideRepair(message: ObjectCreatedMessage, { head, version }: ReplicationState): Decision {
+  if (message.staleReplica === undefined || version?.destinationVersionId !== message.staleReplica) return skip('duplicate');
+  return head?.sourceVersionId === message.versionId ? { action: 'repair-replica' } : skip('older-than-replica');
 }
 
 function decidePermanentDelete(reason: string, version: VersionRecord | undefined, options: ReplicationOptions): Decision {

@@ -29,8 +29,20 @@ export const ENV = {
   reportPrefix: 'BACKFILL_REPORT_PREFIX',
 } as const;
 
-/** What the backfill needs (besides the replication queue and the table). */
-export interface BackfillFunctionSettings {
+/** Where the destination is and how to reach it: the replicator writes there, a reconcile lists it. */
+export interface DestinationSettings {
+  readonly credentialsSecretId: string;
+  readonly destinationBucket: string;
+  readonly destinationRegion: string;
+  readonly destinationPartition: string;
+  /** An S3-compatible endpoint URL; undefined means the SDK resolves it from the region. */
+  readonly destinationEndpoint?: string;
+  /** The destination partition's STS endpoint (assume-role mode); undefined means resolved from the region. */
+  readonly destinationStsEndpoint?: string;
+}
+
+/** What the backfill needs (besides the replication queue and the table); the destination, for reconcile runs. */
+export interface BackfillFunctionSettings extends DestinationSettings {
   readonly sourceBucket: string;
   readonly prefixes: string[];
   readonly tableName: string;
@@ -55,7 +67,20 @@ export function backfillEnvironment(settings: BackfillFunctionSettings): Record<
     [ENV.backfillMode]: settings.backfillMode,
     [ENV.reportBucket]: settings.reportBucket,
     [ENV.reportPrefix]: settings.reportPrefix,
+    ...destinationEnvironment(settings),
   };
+}
+
+function destinationEnvironment(settings: DestinationSettings): Record<string, string> {
+  const env: Record<string, string> = {
+    [ENV.credentialsSecretId]: settings.credentialsSecretId,
+    [ENV.destinationBucket]: settings.destinationBucket,
+    [ENV.destinationRegion]: settings.destinationRegion,
+    [ENV.destinationPartition]: settings.destinationPartition,
+  };
+  if (settings.destinationEndpoint) env[ENV.destinationEndpoint] = settings.destinationEndpoint;
+  if (settings.destinationStsEndpoint) env[ENV.destinationStsEndpoint] = settings.destinationStsEndpoint;
+  return env;
 }
 
 /** Reads the backfill's settings; throws naming every missing variable. */
@@ -70,6 +95,7 @@ export function readBackfillSettings(env: Env): BackfillFunctionSettings {
     backfillMode: read.required(ENV.backfillMode),
     reportBucket: read.required(ENV.reportBucket),
     reportPrefix: read.optional(ENV.reportPrefix) ?? '',
+    ...read.destination(),
   };
   read.done();
   return settings;
@@ -84,18 +110,10 @@ export interface RouterSettings {
 }
 
 /** What the replicator needs. */
-export interface ReplicatorSettings {
+export interface ReplicatorSettings extends DestinationSettings {
   readonly sourceBucket: string;
   readonly prefixes: string[];
   readonly tableName: string;
-  readonly credentialsSecretId: string;
-  readonly destinationBucket: string;
-  readonly destinationRegion: string;
-  readonly destinationPartition: string;
-  /** An S3-compatible endpoint URL; undefined means the SDK resolves it from the region. */
-  readonly destinationEndpoint?: string;
-  /** The destination partition's STS endpoint (assume-role mode); undefined means resolved from the region. */
-  readonly destinationStsEndpoint?: string;
   readonly destinationKmsKeyArn?: string;
   /** Undefined means: keep the source object's storage class. */
   readonly destinationStorageClass?: string;
@@ -121,16 +139,11 @@ export function replicatorEnvironment(settings: ReplicatorSettings): Record<stri
     [ENV.sourceBucket]: settings.sourceBucket,
     [ENV.prefixes]: JSON.stringify(settings.prefixes),
     [ENV.tableName]: settings.tableName,
-    [ENV.credentialsSecretId]: settings.credentialsSecretId,
-    [ENV.destinationBucket]: settings.destinationBucket,
-    [ENV.destinationRegion]: settings.destinationRegion,
-    [ENV.destinationPartition]: settings.destinationPartition,
+    ...destinationEnvironment(settings),
     [ENV.replicateDeleteMarkers]: String(settings.replicateDeleteMarkers),
     [ENV.replicateVersionDeletes]: String(settings.replicateVersionDeletes),
     [ENV.replicateTags]: String(settings.replicateTags),
   };
-  if (settings.destinationEndpoint) env[ENV.destinationEndpoint] = settings.destinationEndpoint;
-  if (settings.destinationStsEndpoint) env[ENV.destinationStsEndpoint] = settings.destinationStsEndpoint;
   if (settings.destinationKmsKeyArn) env[ENV.destinationKmsKeyArn] = settings.destinationKmsKeyArn;
   if (settings.destinationStorageClass) env[ENV.destinationStorageClass] = settings.destinationStorageClass;
   return env;
@@ -155,12 +168,7 @@ export function readReplicatorSettings(env: Env): ReplicatorSettings {
     sourceBucket: read.required(ENV.sourceBucket),
     prefixes: read.prefixes(),
     tableName: read.required(ENV.tableName),
-    credentialsSecretId: read.required(ENV.credentialsSecretId),
-    destinationBucket: read.required(ENV.destinationBucket),
-    destinationRegion: read.required(ENV.destinationRegion),
-    destinationPartition: read.required(ENV.destinationPartition),
-    destinationEndpoint: read.optional(ENV.destinationEndpoint),
-    destinationStsEndpoint: read.optional(ENV.destinationStsEndpoint),
+    ...read.destination(),
     destinationKmsKeyArn: read.optional(ENV.destinationKmsKeyArn),
     destinationStorageClass: read.optional(ENV.destinationStorageClass),
     replicateDeleteMarkers: read.flag(ENV.replicateDeleteMarkers),
@@ -178,9 +186,18 @@ function reader(env: Env) {
     if (!value) problems.push(`${name} is not set`);
     return value ?? '';
   };
+  const optional = (name: string): string | undefined => env[name] || undefined;
   return {
     required,
-    optional: (name: string): string | undefined => env[name] || undefined,
+    optional,
+    destination: (): DestinationSettings => ({
+      credentialsSecretId: required(ENV.credentialsSecretId),
+      destinationBucket: required(ENV.destinationBucket),
+      destinationRegion: required(ENV.destinationRegion),
+      destinationPartition: required(ENV.destinationPartition),
+      destinationEndpoint: optional(ENV.destinationEndpoint),
+      destinationStsEndpoint: optional(ENV.destinationStsEndpoint),
+    }),
     flag: (name: string): boolean => {
       const value = required(name);
       if (value && value !== 'true' && value !== 'false') problems.push(`${name} must be "true" or "false", got "${value}"`);

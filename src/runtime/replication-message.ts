@@ -38,6 +38,13 @@ export interface ObjectCreatedMessage extends MessageBase, VersionOrder {
   readonly eTag?: string;
   /** PutObject, POST Object, CopyObject, CompleteMultipartUpload; Backfill. */
   readonly reason: string;
+  /**
+   * Set by a reconcile run: the destination version the version map records for this source
+   * version, which the destination lost or changed. The replicator copies the version again only
+   * while that is still its recorded replica and it is still the key's newest, so a repeated
+   * message repairs once and never puts an older version over a newer one.
+   */
+  readonly staleReplica?: string;
 }
 
 export const DELETE_MARKER_CREATED = 'Delete Marker Created';
@@ -109,6 +116,7 @@ export function parseReplicationMessage(body: string): ReplicationMessage {
         reason: requireString(fields, 'reason'),
         size: optionalNumber(fields, 'size'),
         eTag: optionalString(fields, 'eTag'),
+        ...(typeof fields.staleReplica === 'string' ? { staleReplica: fields.staleReplica } : {}),
       };
     case 'ObjectDeleted':
       return {

@@ -5,8 +5,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BackfillRuns, OutcomeRecord } from './backfill-runs';
-import { DestinationClients } from './destination-client';
-import { CredentialsSecret } from './destination-credentials';
+import { destinationClientsFor } from './destination-client';
 import { ReplicatorSettings } from './replication-environment';
 import { parseReplicationMessage, ReplicationMessage } from './replication-message';
 import { createReplicator, Outcome } from './replicator';
@@ -31,10 +30,7 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
     destinationBucket: settings.destinationBucket,
     source: clients.s3,
     table: new VersionTable(clients.dynamodb, settings.tableName),
-    destination: new DestinationClients(
-      new CredentialsSecret(clients.secretsManager, settings.credentialsSecretId, settings.destinationPartition),
-      { region: settings.destinationRegion, endpoint: settings.destinationEndpoint, stsEndpoint: settings.destinationStsEndpoint, now: clock },
-    ),
+    destination: destinationClientsFor(settings, clients.secretsManager, clock),
     options: {
       prefixes: settings.prefixes,
       replicateDeleteMarkers: settings.replicateDeleteMarkers,

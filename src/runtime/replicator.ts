@@ -64,7 +64,8 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         await table.recordVersion(key, state.head!);
         return { action: decision.action, destinationVersionId: state.head!.destinationVersionId };
 
-      case 'copy': {
+      case 'copy':
+      case 'repair-replica': {
         let written;
         try {
           written = await destination.run((s3) => copyVersion(source, sourceBucket, key, versionId, s3, destinationOptions));
@@ -72,13 +73,17 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
           throw error;
         }
-        await table.commitReplica(key, { sourceVersionId: versionId, kind: 'object', state: 'replicated', sequencer, ...written }, state.head, backfill);
-        return { action: 'copy', bytes: written.size, destinationVersionId: written.destinationVersionId };
+        // A repair keeps the place in the key's history the version was first applied with.
+        const repair = decision.action === 'repair-replica' && message.kind === 'ObjectCreated' ? message.staleReplica : undefined;
+        const order = repair ? { sequencer: state.head?.sequencer, backfill: state.head?.backfill } : { sequencer, backfill };
+        const record = { sourceVersionId: versionId, kind: 'object' as const, state: 'replicated' as const, sequencer: order.sequencer, ...written };
+        await table.commitReplica(key, record, state.head, { backfill: order.backfill, replacesReplica: repair });
+        return { action: decision.action, bytes: written.size, destinationVersionId: written.destinationVersionId };
       }
 
       case 'create-delete-marker': {
         const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key));
-        await table.commitReplica(key, { sourceVersionId: versionId, kind: 'deleteMarker', state: 'replicated', sequencer, ...written }, state.head, backfill);
+        await table.commitReplica(key, { sourceVersionId: versionId, kind: 'deleteMarker', state: 'replicated', sequencer, ...written }, state.head, { backfill });
         return { action: decision.action, destinationVersionId: written.destinationVersionId };
       }
 

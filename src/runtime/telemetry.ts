@@ -29,6 +29,7 @@ export interface MetricPoint {
 
 const ACTION_METRICS: Record<Exclude<Outcome['action'], 'skip'>, string> = {
   'copy': 'ObjectsReplicated',
+  'repair-replica': 'ReplicasRepaired',
   'create-delete-marker': 'DeleteMarkersReplicated',
   'delete-destination-version': 'VersionDeletesReplicated',
   'sync-tags': 'TagSetsReplicated',
@@ -46,7 +47,7 @@ export function metricsForOutcome(outcome: Outcome): MetricPoint[] {
     return points;
   }
   const points: MetricPoint[] = [{ name: ACTION_METRICS[outcome.action], unit: MetricUnit.Count, value: 1 }];
-  if (outcome.action === 'copy' && outcome.bytes !== undefined) {
+  if ((outcome.action === 'copy' || outcome.action === 'repair-replica') && outcome.bytes !== undefined) {
     points.push({ name: 'BytesReplicated', unit: MetricUnit.Bytes, value: outcome.bytes });
   }
   return points;

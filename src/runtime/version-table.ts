@@ -29,6 +29,14 @@ export class ConcurrentReplicationError extends Error {
   }
 }
 
+/** How a replica is committed. */
+export interface CommitOptions {
+  /** When a backfill applied the version: its run and listing position. */
+  readonly backfill?: KeyHead['backfill'];
+  /** A repair: the version's item is replaced if it still records this destination version. */
+  readonly replacesReplica?: string;
+}
+
 const HEAD = 'head';
 const partitionKey = (key: string) => `object#${key}`;
 const versionSortKey = (versionId: string) => `version#${versionId}`;
@@ -61,7 +69,8 @@ export class VersionTable {
    * two writes is repaired on redelivery (`record-replica`). Two single-item writes, not a
    * transaction: half the write cost, and no table-wide work on stores that emulate transactions.
    */
-  async commitReplica(key: string, record: ReplicaRecord, previousHead: KeyHead | undefined, backfill?: KeyHead['backfill']): Promise<void> {
+  async commitReplica(key: string, record: ReplicaRecord, previousHead: KeyHead | undefined, options: CommitOptions = {}): Promise<void> {
+    const { backfill, replacesReplica } = options;
     const now = new Date().toISOString();
     const head: Record<string, AttributeValue> = {
       ...versionItem(key, record, now),
@@ -71,16 +80,21 @@ export class VersionTable {
     await this.putConditionally(key, head, previousHead
       ? { ConditionExpression: 'sourceVersionId = :previous', ExpressionAttributeValues: { ':previous': { S: previousHead.sourceVersionId } } }
       : { ConditionExpression: 'attribute_not_exists(pk)' });
-    await this.recordVersion(key, record);
+    await this.recordVersion(key, record, replacesReplica);
   }
 
-  /** Writes a version's item unless it exists (a redelivered message may find it written). */
-  async recordVersion(key: string, record: ReplicaRecord): Promise<void> {
+  /**
+   * Writes a version's item unless it exists (a redelivered message may find it written); with
+   * `replacesReplica`, over the item that still records that replica (a repair).
+   */
+  async recordVersion(key: string, record: ReplicaRecord, replacesReplica?: string): Promise<void> {
     try {
       await this.client.send(new PutItemCommand({
         TableName: this.tableName,
         Item: versionItem(key, record, new Date().toISOString()),
-        ConditionExpression: 'attribute_not_exists(pk)',
+        ...(replacesReplica === undefined
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: 'destinationVersionId = :stale', ExpressionAttributeValues: { ':stale': { S: replacesReplica } } }),
       }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -156,7 +170,8 @@ function toHead(item: Record<string, AttributeValue>): KeyHead {
   };
 }
 
-function toVersionRecord(item: Record<string, AttributeValue>): ReplicaRecord {
+/** A version item as a record (also read by the backfill, in batches). */
+export function toVersionRecord(item: Record<string, AttributeValue>): ReplicaRecord {
   return {
     sourceVersionId: item.sourceVersionId?.S ?? '',
     kind: item.kind?.S === 'deleteMarker' ? 'deleteMarker' : 'object',

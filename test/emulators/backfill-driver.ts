@@ -39,16 +39,14 @@ export class BackfillDriver {
     const config = sourceClientConfig(this.fixture.emulators.sourceEndpoint, this.fixture.emulators.sourceAdmin);
     return createBackfillHandler(
       {
-        sourceBucket: this.fixture.sourceBucket,
-        prefixes: this.fixture.settings.prefixes,
-        tableName: this.fixture.tableName,
+        ...this.fixture.settings,
         queueUrl: this.fixture.queueUrl,
         backfillQueueUrl: this.queueUrl,
         backfillMode: 'all-versions',
         reportBucket: this.reportBucket,
         reportPrefix: 'reports/',
       },
-      { s3: this.fixture.sourceS3, sqs: sqs ?? new SQSClient(config), dynamodb: this.fixture.dynamodb },
+      { s3: this.fixture.sourceS3, sqs: sqs ?? new SQSClient(config), dynamodb: this.fixture.dynamodb, secretsManager: this.fixture.secretsManager },
       createTelemetry('backfill', 'ERROR'),
       // Small pages keep moto's queue short: its SQS slows down with every message it holds.
       { pollDelaySeconds: 0, pageSize: 200 },

@@ -28,9 +28,12 @@ const deleteMarker = (sequencer = '0000000000000010', reason = 'DeleteObject'): 
 const permanentDelete = (reason = 'DeleteObject'): ObjectDeletedMessage =>
   ({ ...base, kind: 'ObjectDeleted', sequencer: '0000000000000010', reason, deletionType: 'Permanently Deleted' });
 const tags = (): ObjectTagsChangedMessage => ({ ...base, kind: 'ObjectTagsChanged' });
+const repair = (staleReplica: string): ObjectCreatedMessage =>
+  ({ ...base, kind: 'ObjectCreated', lastModified: '2024-01-01T00:00:00Z', reason: 'Backfill', staleReplica });
 
 const head = (sequencer: string): KeyHead => ({ sequencer, sourceVersionId: 'v-other', kind: 'object', state: 'replicated', destinationVersionId: 'dest-other' });
 const replicatedObject: VersionRecord = { sourceVersionId: 'v-self', kind: 'object', state: 'replicated', destinationVersionId: 'dest-v1' };
+const selfHead: KeyHead = { ...replicatedObject, sequencer: '0000000000000010' };
 const replicatedMarker: VersionRecord = { sourceVersionId: 'v-self', kind: 'deleteMarker', state: 'replicated', destinationVersionId: 'dest-dm1' };
 const tombstone: VersionRecord = { sourceVersionId: 'v-self', kind: 'object', state: 'deleted' };
 const tombstoneMarker: VersionRecord = { sourceVersionId: 'v-self', kind: 'deleteMarker', state: 'deleted' };
@@ -76,6 +79,13 @@ describe('decide', () => {
     ['created, equal to head after right padding', created('ABC'), { head: head('abc0') }, ALL_ON, skip('older-than-replica')],
     ['created, newer than head', created('0000000000000021'), { head: head('0000000000000020') }, ALL_ON, { action: 'copy' }],
     ['created, newer than head in the 20th digit', created('FFFFFFFFFFFFFFFFFFF1'), { head: head('FFFFFFFFFFFFFFFFFFF0') }, ALL_ON, { action: 'copy' }],
+
+    // ObjectCreated from a reconcile: the replica it names is missing or changed on the destination.
+    ['repair, replica as recorded, version is the head', repair('dest-v1'), { head: selfHead, version: replicatedObject }, ALL_ON, { action: 'repair-replica' }],
+    ['repair, mapping already re-pointed (repeated message)', repair('dest-v0'), { head: selfHead, version: replicatedObject }, ALL_ON, skip('duplicate')],
+    ['repair, a newer version replicated since', repair('dest-v1'), { head: head('FF'), version: replicatedObject }, ALL_ON, skip('older-than-replica')],
+    ['repair, version deleted at the source since', repair('dest-v1'), { head: selfHead, version: tombstone }, ALL_ON, skip('source-version-deleted')],
+    ['repair, version not in the map: an ordinary copy', repair('dest-v1'), {}, ALL_ON, { action: 'copy' }],
     ['created, older than head in the 20th digit', created('FFFFFFFFFFFFFFFFFFF0'), { head: head('FFFFFFFFFFFFFFFFFFF1') }, ALL_ON, skip('older-than-replica')],
 
     // ObjectTagsChanged

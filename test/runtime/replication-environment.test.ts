@@ -1,5 +1,8 @@
 import {
+  BackfillFunctionSettings,
+  backfillEnvironment,
   ENV,
+  readBackfillSettings,
   readReplicatorSettings,
   readRouterSettings,
   ReplicatorSettings,
@@ -166,6 +169,37 @@ describe('router settings', () => {
   test('rejects bad prefixes JSON', () => {
     const env = { ...routerEnvironment(router), [ENV.prefixes]: '[logs/]' };
     expect(() => readRouterSettings(env)).toThrow(`${ENV.prefixes} must be a JSON array of strings`);
+  });
+});
+
+describe('backfill settings', () => {
+  const backfill: BackfillFunctionSettings = {
+    sourceBucket: 'source-bucket',
+    prefixes: ['logs/'],
+    tableName: 'ReplicationTable',
+    queueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/replication.fifo',
+    backfillQueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/backfill',
+    backfillMode: 'reconcile',
+    reportBucket: 'reports',
+    reportPrefix: 'backfill-reports/',
+    credentialsSecretId: minimalReplicator.credentialsSecretId,
+    destinationBucket: 'destination-bucket',
+    destinationRegion: 'us-gov-west-1',
+    destinationPartition: 'aws-us-gov',
+    destinationEndpoint: 'https://s3.us-gov-west-1.amazonaws.com',
+    destinationStsEndpoint: undefined,
+  };
+
+  test('round trip, with the destination a reconcile lists', () => {
+    expect(readBackfillSettings(backfillEnvironment(backfill))).toStrictEqual(backfill);
+  });
+
+  test('the destination and the queues are required', () => {
+    const { [ENV.destinationBucket]: _bucket, [ENV.credentialsSecretId]: _secret, ...env } = backfillEnvironment(backfill);
+    const error = thrownBy(() => readBackfillSettings(env));
+    expect(error.message).toContain(`${ENV.destinationBucket} is not set`);
+    expect(error.message).toContain(`${ENV.credentialsSecretId} is not set`);
+    expect(() => readBackfillSettings({})).toThrow(`${ENV.backfillQueueUrl} is not set`);
   });
 });
 

@@ -130,6 +130,12 @@ describe('parseReplicationMessage', () => {
     ['ObjectDeleted (delete marker)', deleted],
     ['ObjectDeleted (permanently deleted)', { ...deleted, deletionType: 'Permanently Deleted' }],
     ['ObjectTagsChanged', tagsChanged],
+    ['ObjectCreated from a backfill', {
+      ...created, sequencer: undefined, lastModified: '2021-11-12T00:00:00.000Z', backfillRun: 'run-1', backfillIndex: 7, reason: 'Backfill',
+    }],
+    ['ObjectCreated from a reconcile (a repair)', {
+      ...created, sequencer: undefined, lastModified: '2021-11-12T00:00:00.000Z', backfillRun: 'run-2', reason: 'Backfill', staleReplica: 'dest-v1',
+    }],
   ])('round-trips %s through JSON.stringify', (_kind, message) => {
     expect(parseReplicationMessage(JSON.stringify(message))).toEqual(message);
   });

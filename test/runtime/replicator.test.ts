@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'crypto';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { messageGroupId, ObjectCreatedMessage } from '../../src/runtime/replication-message';
 import { VersionTable } from '../../src/runtime/version-table';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 import { S3Event } from '../emulators/s3-events';
@@ -85,6 +87,57 @@ describe('object versions', () => {
         expect(replica?.body.toString()).toBe(await sourceCurrentBody(fixture, key));
       }
     }
+  });
+});
+
+describe('reconcile repairs', () => {
+  /** A reconcile's repair message, as the backfill enqueues it for a replica found missing or changed. */
+  async function sendRepair(fixture: ReplicationFixture, key: string, versionId: string, staleReplica: string, runId: string) {
+    const message: ObjectCreatedMessage = {
+      v: 1,
+      kind: 'ObjectCreated',
+      bucket: fixture.sourceBucket,
+      key,
+      versionId,
+      time: new Date().toISOString(),
+      requestId: `backfill-${runId}`,
+      lastModified: new Date().toISOString(),
+      reason: 'Backfill',
+      staleReplica,
+    };
+    await fixture.sqs.send(new SendMessageCommand({
+      QueueUrl: fixture.queueUrl,
+      MessageBody: JSON.stringify(message),
+      MessageGroupId: messageGroupId(fixture.sourceBucket, key),
+      MessageDeduplicationId: runId,
+    }));
+  }
+
+  test('a repair delivered twice copies once and re-points the mapping; once a newer version is replicated it copies nothing', async () => {
+    const fixture = await ReplicationFixture.create();
+    const table = new VersionTable(fixture.dynamodb, fixture.tableName);
+    const first = await fixture.events.put('healed.txt', 'first');
+    await fixture.replicate([first]);
+    const lost = (await table.load('healed.txt', versionIdOf(first))).version!.destinationVersionId!;
+    await fixture.adminS3.send(new DeleteObjectCommand({ Bucket: fixture.destinationBucket, Key: 'healed.txt' }));
+
+    await sendRepair(fixture, 'healed.txt', versionIdOf(first), lost, 'run-1');
+    await sendRepair(fixture, 'healed.txt', versionIdOf(first), lost, 'run-2');
+    expect(await fixture.drain()).toEqual({ processed: 2, failures: 0 });
+
+    const repaired = await fixture.destinationObject('healed.txt');
+    expect(repaired?.body.toString()).toBe('first');
+    expect((await fixture.destinationVersions('healed.txt')).versions).toHaveLength(2);
+    const { version, head } = await table.load('healed.txt', versionIdOf(first));
+    expect(version?.destinationVersionId).toBe(repaired?.versionId);
+    expect(head?.destinationVersionId).toBe(repaired?.versionId);
+
+    const second = await fixture.events.put('healed.txt', 'second');
+    await fixture.replicate([second]);
+    await sendRepair(fixture, 'healed.txt', versionIdOf(first), repaired!.versionId!, 'run-3');
+    await fixture.drain();
+    expect((await fixture.destinationObject('healed.txt'))?.body.toString()).toBe('second');
+    expect((await fixture.destinationVersions('healed.txt')).versions).toHaveLength(3);
   });
 });
 

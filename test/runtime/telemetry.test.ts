@@ -13,6 +13,7 @@ describe('metricsForOutcome: actions', () => {
     ['sync-tags', 'TagSetsReplicated'],
     ['remember-source-deleted', 'SourceVersionsDeletedBeforeCopy'],
     ['forget-version', 'VersionMappingsExpired'],
+    ['repair-replica', 'ReplicasRepaired'],
   ])('%s -> %s', (action, metric) => {
     expect(metricsForOutcome({ action } as Outcome)).toStrictEqual([count(metric)]);
   });
@@ -21,6 +22,13 @@ describe('metricsForOutcome: actions', () => {
     expect(metricsForOutcome({ action: 'copy', bytes: 1048576, destinationVersionId: 'd1' })).toStrictEqual([
       count('ObjectsReplicated'),
       { name: 'BytesReplicated', unit: MetricUnit.Bytes, value: 1048576 },
+    ]);
+  });
+
+  test('a repair adds the bytes it copied again', () => {
+    expect(metricsForOutcome({ action: 'repair-replica', bytes: 5 })).toStrictEqual([
+      count('ReplicasRepaired'),
+      { name: 'BytesReplicated', unit: MetricUnit.Bytes, value: 5 },
     ]);
   });
 
