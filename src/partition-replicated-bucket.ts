@@ -3,35 +3,28 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct, IConstruct } from 'constructs';
-import { BackfillFunction } from './backfill-function';
 import { BackfillMode } from './backfill-mode';
-import { addNagSuppressions, flattenCfnReference } from './private/nag-suppressions';
+import { addNagSuppressions, BASIC_EXECUTION_ROLE_FINDING, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
 import { Settings, validate } from './private/props-validation';
+import { queueDefaults } from './private/queue-defaults';
+import { ReplicationBackfill } from './replication-backfill';
 import { ReplicatorFunction } from './replicator-function';
 import { RouterFunction } from './router-function';
-import { backfillEnvironment, DestinationSettings, replicatorEnvironment, routerEnvironment } from './runtime/replication-environment';
+import { DestinationSettings, replicatorEnvironment, routerEnvironment } from './runtime/replication-environment';
 import { OBJECT_DETAIL_TYPES, TAG_DETAIL_TYPES } from './runtime/s3-eventbridge-event';
-
-/** Backfill reports go under this prefix of the report bucket. */
-const REPORT_PREFIX = 'backfill-reports/';
 
 /** The id of the warning about an imported source bucket; pass it to `Annotations.acknowledgeWarning`. */
 const IMPORTED_BUCKET_WARNING = 'cdk-partition-replicated-bucket:importedBucketPrerequisites';
 
 /** aws-cdk-lib's stack-wide Lambda that applies bucket notification settings (one per stack). */
 const BUCKET_NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
-
-/** The managed policy aws-cdk-lib attaches to every Lambda role, as cdk-nag names the finding. */
-const BASIC_EXECUTION_ROLE_FINDING = 'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
 
 /**
  * Properties of a `PartitionReplicatedBucket`.
@@ -305,12 +298,11 @@ export class PartitionReplicatedBucket extends Construct {
 
     // --- Queues --------------------------------------------------------------------------------
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      ...queueDefaults,
       fifo: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
     });
     this.queue = new sqs.Queue(this, 'Queue', {
+      ...queueDefaults,
       fifo: true,
       contentBasedDeduplication: false,
       // High-throughput FIFO: ordering (and deduplication) per object key is all replication needs.
@@ -320,15 +312,8 @@ export class PartitionReplicatedBucket extends Construct {
       // throttled batch do not make a message visible again while it is still being copied.
       visibilityTimeout: Duration.seconds(settings.replicatorTimeout.toSeconds() * 6),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
     });
-    this.routerDeadLetterQueue = new sqs.Queue(this, 'RouterDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.routerDeadLetterQueue = new sqs.Queue(this, 'RouterDeadLetterQueue', queueDefaults);
 
     // --- Credentials ---------------------------------------------------------------------------
     this.credentialsSecret = props.credentialsSecret ?? new secretsmanager.Secret(this, 'CredentialsSecret', {
@@ -412,60 +397,23 @@ export class PartitionReplicatedBucket extends Construct {
     this.replicator = replicator;
 
     // --- Backfill ------------------------------------------------------------------------------
-    this.reportBucket = props.reportBucket ?? new s3.Bucket(this, 'ReportBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      removalPolicy,
-    });
-    const backfillTimeout = Duration.minutes(15);
-    this.backfillQueue = new sqs.Queue(this, 'BackfillQueue', {
-      // A step runs until its time is nearly up; the message must stay hidden that long and more.
-      visibilityTimeout: Duration.seconds(backfillTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.routerDeadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const backfill = new BackfillFunction(this, 'Backfill', {
-      description: 'Replicates the objects that existed before replication was switched on (invoke with {"mode": ...})',
-      timeout: backfillTimeout,
-      memorySize: 512,
-      logGroup: new logs.LogGroup(this, 'BackfillLogs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy }),
-    });
-    addEnvironment(backfill, backfillEnvironment({
-      sourceBucket: this.bucket.bucketName,
+    const backfill = new ReplicationBackfill(this, 'Backfill', {
+      sourceBucket: this.bucket,
       prefixes: settings.prefixes,
-      tableName: this.table.tableName,
-      queueUrl: this.queue.queueUrl,
-      backfillQueueUrl: this.backfillQueue.queueUrl,
-      backfillMode: props.backfillOnDeploy ?? BackfillMode.ALL_VERSIONS,
-      reportBucket: this.reportBucket.bucketName,
-      reportPrefix: REPORT_PREFIX,
-      ...destination,
-    }));
-    backfill.addEventSource(new SqsEventSource(this.backfillQueue, { batchSize: 1 }));
-    // Listing only: the backfill never reads object contents.
-    backfill.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
-      resources: [this.bucket.bucketArn],
-    }));
-    this.table.grantReadWriteData(backfill);
-    this.queue.grantSendMessages(backfill);
-    this.backfillQueue.grantSendMessages(backfill);
-    this.reportBucket.grantPut(backfill, `${REPORT_PREFIX}*`);
-    // Reconcile runs list the destination bucket with the replicator's credentials.
-    this.credentialsSecret.grantRead(backfill);
-    this.backfill = backfill;
-    if (props.backfillOnDeploy) {
-      // Once, when the construct is created (not on every code change): later runs are on demand.
-      new triggers.Trigger(this, 'BackfillOnDeploy', {
-        handler: backfill,
-        invocationType: triggers.InvocationType.EVENT,
-        executeOnHandlerChange: false,
-        executeAfter: [this.queue, this.table, replicator],
-      });
-    }
+      table: this.table,
+      replicationQueue: this.queue,
+      deadLetterQueue: this.routerDeadLetterQueue,
+      maxReceiveCount: settings.maxReceiveCount,
+      credentialsSecret: this.credentialsSecret,
+      destination,
+      backfillOnDeploy: props.backfillOnDeploy,
+      reportBucket: props.reportBucket,
+      removalPolicy,
+      startAfter: [this.queue, this.table, replicator],
+    });
+    this.backfill = backfill.function;
+    this.backfillQueue = backfill.queue;
+    this.reportBucket = backfill.reportBucket;
 
     // --- Alarm ---------------------------------------------------------------------------------
     const depth = (queue: sqs.Queue) => queue.metricApproximateNumberOfMessagesVisible({
@@ -487,7 +435,7 @@ export class PartitionReplicatedBucket extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    this.suppressNagFindings(router, replicator, backfill, objectPatterns, props);
+    this.suppressNagFindings(router, replicator, objectPatterns, props);
   }
 
   private createBucket(removalPolicy: RemovalPolicy): s3.Bucket {
@@ -508,25 +456,12 @@ export class PartitionReplicatedBucket extends Construct {
   private suppressNagFindings(
     router: lambda.Function,
     replicator: lambda.Function,
-    backfill: lambda.Function,
     objectPatterns: string[],
     props: PartitionReplicatedBucketProps,
   ) {
     const stack = Stack.of(this);
-    const runtime = {
-      id: 'AwsSolutions-L1',
-      reason: 'Node.js 22 is pinned: it is the newest Lambda runtime offered in every partition, China and GovCloud included, ' +
-        'and pinning keeps the template stable when aws-cdk-lib learns a newer runtime.',
-    };
-    const basicExecutionRole = {
-      id: 'AwsSolutions-IAM4',
-      reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; it is the standard Lambda logging policy.',
-      appliesTo: [BASIC_EXECUTION_ROLE_FINDING],
-    };
-    for (const fn of [router, replicator, backfill]) {
-      addNagSuppressions(fn.node.defaultChild!, [runtime]);
-      addNagSuppressions(fn.role!, [basicExecutionRole]);
-    }
+    lambdaFunctionSuppressions(router);
+    lambdaFunctionSuppressions(replicator);
 
     const sourceObjects = objectPatterns.map((pattern) => `Resource::${flattenCfnReference(stack.resolve(this.bucket.arnForObjects(pattern)))}`);
     addNagSuppressions(replicator.role!, [{
@@ -537,27 +472,11 @@ export class PartitionReplicatedBucket extends Construct {
       appliesTo: ['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', ...sourceObjects],
     }]);
 
-    const reports = `Resource::${flattenCfnReference(stack.resolve(this.reportBucket.arnForObjects(`${REPORT_PREFIX}*`)))}`;
-    addNagSuppressions(backfill.role!, [{
-      id: 'AwsSolutions-IAM5',
-      reason: 'The backfill writes one report per run under backfill-reports/ of the report bucket (run ids are not known ' +
-        'at deployment), and aws-cdk-lib\'s grantPut includes s3:Abort* so an interrupted multipart report upload can be cleaned up.',
-      appliesTo: ['Action::s3:Abort*', reports],
-    }]);
-
     if (!props.bucket) {
       addNagSuppressions(this.bucket.node.defaultChild!, [{
         id: 'AwsSolutions-S1',
         reason: 'Server access logging needs a log bucket and retention policy that belong to the bucket owner; ' +
           'pass your own bucket (with logging) as the bucket prop to have it.',
-      }]);
-    }
-
-    if (!props.reportBucket) {
-      addNagSuppressions(this.reportBucket.node.defaultChild!, [{
-        id: 'AwsSolutions-S1',
-        reason: 'Only the backfill writes here (its reports); access logging needs a log bucket of the owner\'s choosing: ' +
-          'pass your own bucket (with logging) as the reportBucket prop to have it.',
       }]);
     }
 

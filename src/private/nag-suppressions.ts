@@ -1,4 +1,5 @@
 import { CfnResource } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 
 /**
@@ -74,4 +75,21 @@ export function flattenCfnReference(value: unknown): string {
   if (node['Fn::ImportValue']) return flattenCfnReference(node['Fn::ImportValue']);
   if (node.Ref) return `<${flattenCfnReference(node.Ref)}>`;
   return JSON.stringify(value);
+}
+
+/** The managed policy aws-cdk-lib attaches to every Lambda role, as cdk-nag names the finding. */
+export const BASIC_EXECUTION_ROLE_FINDING = 'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
+
+/** The findings every function of the constructs has for the same reasons: the pinned runtime and the logging policy. */
+export function lambdaFunctionSuppressions(fn: lambda.Function): void {
+  addNagSuppressions(fn.node.defaultChild!, [{
+    id: 'AwsSolutions-L1',
+    reason: 'Node.js 22 is pinned: it is the newest Lambda runtime offered in every partition, China and GovCloud included, ' +
+      'and pinning keeps the template stable when aws-cdk-lib learns a newer runtime.',
+  }]);
+  addNagSuppressions(fn.role!, [{
+    id: 'AwsSolutions-IAM4',
+    reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch Logs; it is the standard Lambda logging policy.',
+    appliesTo: [BASIC_EXECUTION_ROLE_FINDING],
+  }]);
 }

@@ -69,9 +69,15 @@ export function createBackfillHandler(
       if (isSqsEvent(event)) {
         for (const record of event.Records) {
           const { runId } = JSON.parse(record.body) as { runId: string };
-          const { result, counts, listed, enqueued } = await backfill.step(runId, remaining);
+          const { result, counts, listed, enqueued, outcomes } = await backfill.step(runId, remaining);
           metrics.addMetric('BackfillVersionsListed', MetricUnit.Count, listed);
           metrics.addMetric('BackfillVersionsEnqueued', MetricUnit.Count, enqueued);
+          if (outcomes) {
+            // Once, when the report is written: failures are final only then (the replicator retries).
+            metrics.addMetric('BackfillVersionsFailed', MetricUnit.Count, outcomes.failed ?? 0);
+            metrics.addMetric('BackfillExtraObjectsOnDestination', MetricUnit.Count, outcomes['extra-on-destination'] ?? 0);
+            logger.info('backfill finished', { runId, outcomes });
+          }
           logger.info('backfill step', { runId, result, counts });
           if (result !== 'done') await next(runId, result === 'wait' ? options.pollDelaySeconds ?? 30 : 0);
         }

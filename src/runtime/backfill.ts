@@ -57,6 +57,8 @@ export type StepResult = 'continue' | 'wait' | 'done';
 /** A step's result, with the run's counts after it and what this step added to them. */
 export interface StepReport {
   readonly result: StepResult;
+  /** When this step finished the run: the report's counts by outcome. */
+  readonly outcomes?: Readonly<Record<string, number>>;
   readonly counts: BackfillCounts;
   readonly listed: number;
   readonly enqueued: number;
@@ -108,9 +110,11 @@ export class Backfill {
     while (run.status === 'listing' && remaining() > SAFETY_MARGIN_MS) {
       run = await this.listPage(run);
     }
-    const result = run.status === 'listing' ? 'continue' : run.status === 'done' ? 'done' : await this.finishWhenReplicated(run);
+    const { result, outcomes } = run.status === 'listing' ? { result: 'continue' as const }
+      : run.status === 'done' ? { result: 'done' as const } : await this.finishWhenReplicated(run);
     return {
       result,
+      outcomes,
       counts: run.counts,
       listed: run.counts.listed - start.counts.listed,
       enqueued: run.counts.enqueued - start.counts.enqueued,
@@ -239,19 +243,20 @@ export class Backfill {
     }
   }
 
-  private async finishWhenReplicated(run: BackfillRun): Promise<StepResult> {
+  private async finishWhenReplicated(run: BackfillRun): Promise<{ result: StepResult; outcomes?: Readonly<Record<string, number>> }> {
     // First pass: counts only, so memory stays flat whatever the number of versions.
     const tally = new ReportTally();
     for await (const record of this.runs.outcomes(run.runId)) tally.add(record);
     const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
-    if (tally.pending > 0 && !waitedOut) return 'wait';
+    if (tally.pending > 0 && !waitedOut) return { result: 'wait' };
     const finishedAt = new Date(this.now()).toISOString();
-    await this.writeReport(run, tally, finishedAt);
+    const summary = tally.summary(run, this.settings.prefixes, finishedAt);
+    await this.writeReport(run, summary);
     await this.runs.checkpoint(run, { ...run, status: 'done', finishedAt });
-    return 'done';
+    return { result: 'done', outcomes: summary.outcomes };
   }
 
-  private async writeReport(run: BackfillRun, tally: ReportTally, finishedAt: string): Promise<void> {
+  private async writeReport(run: BackfillRun, summary: ReturnType<ReportTally['summary']>): Promise<void> {
     const prefix = `${this.settings.reportPrefix}${run.runId}/`;
     // Second pass: the lines stream from the table into a multipart upload.
     const runs = this.runs;
@@ -265,7 +270,7 @@ export class Backfill {
     await this.clients.s3.send(new PutObjectCommand({
       Bucket: this.settings.reportBucket,
       Key: `${prefix}summary.json`,
-      Body: JSON.stringify(tally.summary(run, this.settings.prefixes, finishedAt), undefined, 2),
+      Body: JSON.stringify(summary, undefined, 2),
       ContentType: 'application/json',
     }));
   }

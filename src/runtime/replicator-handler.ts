@@ -47,7 +47,11 @@ export function createReplicatorHandler(settings: ReplicatorSettings, clients: S
     try {
       message = parseReplicationMessage(record.body);
       const outcome = await replicate(message);
-      if (message.backfillRun) await backfillRuns.recordOutcome(message.backfillRun, backfillOutcome(message, outcome));
+      if (message.backfillRun) {
+        const forRun = backfillOutcome(message, outcome);
+        await backfillRuns.recordOutcome(message.backfillRun, forRun);
+        if (forRun.outcome === 'replicated') metrics.addMetric('BackfillVersionsReplicated', MetricUnit.Count, 1);
+      }
       const details = { key: message.key, versionId: message.versionId, kind: message.kind, outcome };
       if (outcome.action === 'skip' && outcome.reason === 'source-version-gone') {
         logger.warn('source version no longer exists; nothing to replicate', details);

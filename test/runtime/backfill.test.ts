@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BackfillDriver, budgetOfPages } from '../emulators/backfill-driver';
+import { captureOutput, emittedMetrics } from '../emulators/capture-output';
 import { DESTINATION_PARTITION } from '../emulators/partitions';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 
@@ -22,9 +23,13 @@ test('a small bucket: every version lands oldest first, the report is right, and
   const driver = await BackfillDriver.create(fixture);
 
   const runId = await driver.start('all-versions');
-  await driver.drive();
+  const { lines: output } = await captureOutput(() => driver.drive());
   const { lines, summary } = await driver.report(runId);
 
+  // Progress metrics: listed and enqueued by the backfill, replicated by the replicator, failed at the end.
+  expect(emittedMetrics(output)).toMatchObject({
+    BackfillVersionsListed: 6, BackfillVersionsEnqueued: 5, BackfillVersionsReplicated: 5, BackfillVersionsFailed: 0,
+  });
   expect((await fixture.destinationVersions('in/a')).versions).toHaveLength(3);
   expect((await fixture.destinationObject('in/a'))?.body.toString()).toBe('3');
   expect(await fixture.destinationObject('in/b')).toBeUndefined();

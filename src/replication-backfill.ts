@@ -1,0 +1,128 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as triggers from 'aws-cdk-lib/triggers';
+import { Construct } from 'constructs';
+import { BackfillFunction } from './backfill-function';
+import { BackfillMode } from './backfill-mode';
+import { addNagSuppressions, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
+import { queueDefaults } from './private/queue-defaults';
+import { backfillEnvironment, DestinationSettings } from './runtime/replication-environment';
+
+/** Backfill reports go under this prefix of the report bucket. */
+export const REPORT_PREFIX = 'backfill-reports/';
+
+/** What the backfill is wired to (internal: `PartitionReplicatedBucket` creates it). */
+export interface ReplicationBackfillProps {
+  readonly sourceBucket: s3.IBucket;
+  readonly prefixes: string[];
+  readonly table: dynamodb.ITable;
+  /** The replication FIFO queue the backfill feeds. */
+  readonly replicationQueue: sqs.IQueue;
+  /** Where backfill steps go after `maxReceiveCount` failed receives. */
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly maxReceiveCount: number;
+  readonly credentialsSecret: secretsmanager.ISecret;
+  /** The destination, which reconcile runs list. */
+  readonly destination: DestinationSettings;
+  readonly backfillOnDeploy?: BackfillMode;
+  readonly reportBucket?: s3.IBucket;
+  readonly removalPolicy: RemovalPolicy;
+  /** What must exist before a run on deployment starts. */
+  readonly startAfter: Construct[];
+}
+
+/**
+ * The backfill of a `PartitionReplicatedBucket`: its function, the queue that carries a run from
+ * one invocation to the next, the report bucket and, optionally, the run on deployment.
+ */
+export class ReplicationBackfill extends Construct {
+  public readonly function: lambda.Function;
+  public readonly queue: sqs.Queue;
+  public readonly reportBucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: ReplicationBackfillProps) {
+    super(scope, id);
+    this.reportBucket = props.reportBucket ?? new s3.Bucket(this, 'ReportBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      removalPolicy: props.removalPolicy,
+    });
+    const timeout = Duration.minutes(15);
+    this.queue = new sqs.Queue(this, 'Queue', {
+      ...queueDefaults,
+      // A step runs until its time is nearly up; the message must stay hidden that long and more.
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      deadLetterQueue: { queue: props.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+    });
+    const backfill = new BackfillFunction(this, 'Function', {
+      description: 'Replicates the objects that existed before replication was switched on (invoke with {"mode": ...})',
+      timeout,
+      memorySize: 512,
+      logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: props.removalPolicy }),
+    });
+    const environment = backfillEnvironment({
+      sourceBucket: props.sourceBucket.bucketName,
+      prefixes: props.prefixes,
+      tableName: props.table.tableName,
+      queueUrl: props.replicationQueue.queueUrl,
+      backfillQueueUrl: this.queue.queueUrl,
+      backfillMode: props.backfillOnDeploy ?? BackfillMode.ALL_VERSIONS,
+      reportBucket: this.reportBucket.bucketName,
+      reportPrefix: REPORT_PREFIX,
+      ...props.destination,
+    });
+    for (const [name, value] of Object.entries(environment)) backfill.addEnvironment(name, value);
+    backfill.addEventSource(new SqsEventSource(this.queue, { batchSize: 1 }));
+
+    // Listing only: the backfill never reads object contents.
+    backfill.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+      resources: [props.sourceBucket.bucketArn],
+    }));
+    props.table.grantReadWriteData(backfill);
+    props.replicationQueue.grantSendMessages(backfill);
+    this.queue.grantSendMessages(backfill);
+    this.reportBucket.grantPut(backfill, `${REPORT_PREFIX}*`);
+    // Reconcile runs list the destination bucket with the replicator's credentials.
+    props.credentialsSecret.grantRead(backfill);
+    this.function = backfill;
+
+    if (props.backfillOnDeploy) {
+      // Once, when the construct is created (not on every code change): later runs are on demand.
+      new triggers.Trigger(this, 'OnDeploy', {
+        handler: backfill,
+        invocationType: triggers.InvocationType.EVENT,
+        executeOnHandlerChange: false,
+        executeAfter: props.startAfter,
+      });
+    }
+    this.suppressNagFindings(!props.reportBucket);
+  }
+
+  /** Deliberate cdk-nag findings, recorded as metadata with the reason (see `addNagSuppressions`). */
+  private suppressNagFindings(ownReportBucket: boolean) {
+    lambdaFunctionSuppressions(this.function);
+    const reports = `Resource::${flattenCfnReference(Stack.of(this).resolve(this.reportBucket.arnForObjects(`${REPORT_PREFIX}*`)))}`;
+    addNagSuppressions(this.function.role!, [{
+      id: 'AwsSolutions-IAM5',
+      reason: 'The backfill writes one report per run under backfill-reports/ of the report bucket (run ids are not known ' +
+        'at deployment), and aws-cdk-lib\'s grantPut includes s3:Abort* so an interrupted multipart report upload can be cleaned up.',
+      appliesTo: ['Action::s3:Abort*', reports],
+    }]);
+    if (ownReportBucket) {
+      addNagSuppressions(this.reportBucket.node.defaultChild!, [{
+        id: 'AwsSolutions-S1',
+        reason: 'Only the backfill writes here (its reports); access logging needs a log bucket of the owner\'s choosing: ' +
+          'pass your own bucket (with logging) as the reportBucket prop to have it.',
+      }]);
+    }
+  }
+}
