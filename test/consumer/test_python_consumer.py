@@ -186,8 +186,9 @@ def _env_vars(function: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _replicator(template: Dict[str, Any]) -> Dict[str, Any]:
-    functions = [f for f in _resources(template, "AWS::Lambda::Function").values() if "DESTINATION_REGION" in _env_vars(f)]
-    assert len(functions) == 1, f"expected exactly one replicator function (with DESTINATION_REGION), found {len(functions)}"
+    # The replicator alone writes: it alone has the write options (the backfill also knows the destination, to list it).
+    functions = [f for f in _resources(template, "AWS::Lambda::Function").values() if "REPLICATE_TAGS" in _env_vars(f)]
+    assert len(functions) == 1, f"expected exactly one replicator function (with REPLICATE_TAGS), found {len(functions)}"
     return functions[0]
 
 
@@ -296,13 +297,15 @@ def test_router_replicator_and_backfill_run_on_nodejs22(synthesized: Dict[str, A
     functions = _resources(synthesized[GOV_STACK], "AWS::Lambda::Function")
     node22 = {k: v for k, v in functions.items() if v["Properties"].get("Runtime") == "nodejs22.x"}
     assert len(node22) == 3, f"expected the router, the replicator and the backfill on nodejs22.x, found {list(node22)}"
-    # The replicator alone knows the destination; the router and the backfill feed the queue.
+    # The replicator and the backfill (for reconcile runs) know the destination; the router and the
+    # backfill feed the queue; the router never sees the destination.
     with_destination = [k for k, v in node22.items() if "DESTINATION_REGION" in _env_vars(v)]
     with_queue = [k for k, v in node22.items() if "REPLICATION_QUEUE_URL" in _env_vars(v)]
     with_backfill_queue = [k for k, v in node22.items() if "BACKFILL_QUEUE_URL" in _env_vars(v)]
-    assert len(with_destination) == 1, with_destination
-    assert len(with_queue) == 2 and not set(with_queue) & set(with_destination), (with_queue, with_destination)
-    assert len(with_backfill_queue) == 1 and with_backfill_queue[0] in with_queue, with_backfill_queue
+    router = [k for k in with_queue if k not in with_backfill_queue]
+    assert len(with_destination) == 2, with_destination
+    assert len(with_queue) == 2 and len(router) == 1 and router[0] not in with_destination, (with_queue, with_destination)
+    assert len(with_backfill_queue) == 1 and with_backfill_queue[0] in with_queue and with_backfill_queue[0] in with_destination
     assert _replicator(synthesized[GOV_STACK])["Properties"]["Runtime"] == "nodejs22.x"
 
 
