@@ -293,6 +293,8 @@ export class PartitionReplicatedBucket extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Checkpoints of multipart uploads whose message was dead-lettered expire on their own.
+      timeToLiveAttribute: 'expiresAt',
       removalPolicy,
     });
 
@@ -379,6 +381,8 @@ export class PartitionReplicatedBucket extends Construct {
       sourceBucket: this.bucket.bucketName,
       prefixes: settings.prefixes,
       tableName: this.table.tableName,
+      queueUrl: this.queue.queueUrl,
+      maxReceiveCount: settings.maxReceiveCount,
       ...destination,
       destinationKmsKeyArn: props.destinationKmsKeyArn,
       destinationStorageClass: props.destinationStorageClass?.value,
@@ -393,6 +397,8 @@ export class PartitionReplicatedBucket extends Construct {
       this.bucket.grantRead(replicator, pattern);
     }
     this.table.grantReadWriteData(replicator);
+    // A large copy that needs another invocation queues its own continuation.
+    this.queue.grantSendMessages(replicator);
     this.credentialsSecret.grantRead(replicator);
     this.replicator = replicator;
 

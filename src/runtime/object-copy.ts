@@ -2,16 +2,19 @@ import { Readable } from 'stream';
 import {
   DeleteObjectCommand,
   DeleteObjectTaggingCommand,
-  GetObjectCommand,
   GetObjectCommandOutput,
-  GetObjectTaggingCommand,
+  PutObjectCommand,
   PutObjectCommandInput,
   PutObjectTaggingCommand,
   S3Client,
   StorageClass,
   Tag,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { SourceCheck, sourceCheckFor } from './copy-verification';
+import { CopyLimits, multipartCopy } from './multipart-copy';
+import { isSinglePartCopy } from './part-plan';
+import { getVersion, readTags, SourceVersion } from './source-reads';
+import { UploadCheckpoints } from './upload-checkpoints';
 
 /** Where and how replicas are written. */
 export interface DestinationOptions {
@@ -29,64 +32,77 @@ export interface WrittenVersion {
   readonly size?: number;
 }
 
-/** The source version no longer exists (deleted or expired before its event was processed). */
-export class SourceVersionGoneError extends Error {
-  constructor(key: string, versionId: string, cause: unknown) {
-    super(`source version ${versionId} of "${key}" no longer exists (${(cause as { name?: string }).name ?? 'not found'})`);
-    this.name = 'SourceVersionGoneError';
+/** What the engine may spend, and where it records uploads that continue in a later invocation. */
+export interface CopyEngine {
+  readonly checkpoints: UploadCheckpoints;
+  readonly limits: CopyLimits;
+}
+
+export type CopyResult =
+  | {
+    readonly status: 'completed';
+    readonly written: WrittenVersion;
+    readonly verifiedBy: SourceCheck['kind'] | 'checksum';
+    readonly resumedParts: number;
   }
-}
-
-/** Parts above this size go through multipart upload; memory stays at most QUEUE_SIZE parts. */
-export const MIN_PART_SIZE = 8 * 1024 * 1024;
-const QUEUE_SIZE = 4;
-const MAX_PARTS = 10_000;
-
-/** The part size for an object: at least 8 MiB, and large enough that the part count stays within S3's 10,000. */
-export function partSizeFor(size: number): number {
-  const needed = Math.ceil(size / MAX_PARTS);
-  const mib = 1024 * 1024;
-  return Math.max(MIN_PART_SIZE, Math.ceil(needed / mib) * mib);
-}
-
-const GONE = new Set(['NoSuchKey', 'NoSuchVersion', 'NotFound', 'MethodNotAllowed']);
+  | { readonly status: 'suspended'; readonly partsDone: number; readonly partCount: number };
 
 /**
- * Streams exactly one source version to the destination: never "latest", so an overwrite during
- * the copy cannot produce a wrong or mixed object. Metadata, tags (in the same request), storage
- * class and KMS settings travel with it; the destination version id comes from the PUT or the
- * Complete response. Memory is bounded by the parts in flight, whatever the object size.
+ * Copies exactly one source version (never "latest", so an overwrite during the copy cannot
+ * produce a wrong or mixed object), with its metadata, tags (in the same request), storage class
+ * and KMS settings. Up to 8 MiB: one GET streamed into one PUT, which the destination checks
+ * against the source's MD5 ETag or stored checksum. Larger: the multipart engine (parallel ranged
+ * GETs and UploadParts, memory bounded by the parts in flight, resumable across invocations).
  */
 export async function copyVersion(
-  source: S3Client,
-  sourceBucket: string,
-  key: string,
-  versionId: string,
-  destination: S3Client,
-  options: DestinationOptions,
-): Promise<WrittenVersion> {
-  const object = await getVersion(source, sourceBucket, key, versionId);
+  source: SourceVersion, destination: S3Client, options: DestinationOptions, engine: CopyEngine,
+): Promise<CopyResult> {
+  const object = await getVersion(source);
   const body = object.Body as Readable;
   try {
-    const tagging = options.replicateTags && (object.TagCount ?? 0) > 0
-      ? encodeTags(await readTags(source, sourceBucket, key, versionId))
-      : undefined;
+    const tags = options.replicateTags && (object.TagCount ?? 0) > 0 ? encodeTags(await readTags(source)) : undefined;
     const size = object.ContentLength ?? 0;
-    const upload = new Upload({
-      client: destination,
-      params: { ...replicaParams(object, options), Bucket: options.bucket, Key: key, Body: body, Tagging: tagging },
-      partSize: partSizeFor(size),
-      queueSize: QUEUE_SIZE,
-      leavePartsOnError: false,
-    });
-    const result = await upload.done();
-    if (!result.VersionId) {
-      throw new Error(`destination bucket ${options.bucket} returned no version id: enable versioning on it`);
+    const replica = { ...replicaParams(object, options), Bucket: options.bucket, Key: source.key, Tagging: tags };
+    if (isSinglePartCopy(size)) {
+      const verification = sourceDigestHeaders(object);
+      const result = await destination.send(new PutObjectCommand({ ...replica, ...verification.headers, Body: body, ContentLength: size }));
+      if (!result.VersionId) throw new Error(`destination bucket ${options.bucket} returned no version id: enable versioning on it`);
+      const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size };
+      return { status: 'completed', written, verifiedBy: verification.verifiedBy, resumedParts: 0 };
     }
-    return { destinationVersionId: result.VersionId, eTag: result.ETag, size };
+    body.destroy();
+    const copied = await multipartCopy({
+      source,
+      object: { size, eTag: object.ETag ?? '', serverSideEncryption: object.ServerSideEncryption },
+      destination,
+      upload: replica,
+      ...engine,
+    });
+    if (copied.status === 'suspended') return copied;
+    const { destinationVersionId, eTag, verifiedBy, resumedParts } = copied;
+    return { status: 'completed', written: { destinationVersionId, eTag, size }, verifiedBy, resumedParts };
   } finally {
     body.destroy();
   }
+}
+
+/** Full-object checksums S3 may store with a version, as the GET returns them and a PUT takes them. */
+const CHECKSUMS = ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256'] as const;
+
+/**
+ * Headers that make the destination itself refuse a single-request replica whose bytes differ from
+ * the source's: the MD5 of a plain ETag, else a full-object checksum the source stores.
+ */
+export function sourceDigestHeaders(object: GetObjectCommandOutput): { headers: Partial<PutObjectCommandInput>; verifiedBy: 'md5' | 'checksum' | 'transit' } {
+  const check = sourceCheckFor(object.ETag, object.ServerSideEncryption);
+  if (check.kind === 'md5') return { headers: { ContentMD5: Buffer.from(check.md5Hex, 'hex').toString('base64') }, verifiedBy: 'md5' };
+  if (object.ChecksumType === 'FULL_OBJECT' || object.ChecksumType === undefined) {
+    for (const name of CHECKSUMS) {
+      const value = object[name];
+      if (value && !value.includes('-')) return { headers: { [name]: value }, verifiedBy: 'checksum' };
+    }
+  }
+  return { headers: {}, verifiedBy: 'transit' };
 }
 
 /** The metadata, storage class and encryption a replica is written with. */
@@ -121,46 +137,15 @@ export async function deleteVersion(destination: S3Client, bucket: string, key: 
 }
 
 /** Sets the source version's current tags on its replica. */
-export async function syncTags(
-  source: S3Client,
-  sourceBucket: string,
-  key: string,
-  versionId: string,
-  destination: S3Client,
-  destinationBucket: string,
-  destinationVersionId: string,
-): Promise<void> {
-  const tags = await readTags(source, sourceBucket, key, versionId);
-  const target = { Bucket: destinationBucket, Key: key, VersionId: destinationVersionId };
+export async function syncTags(source: SourceVersion, destination: S3Client, destinationBucket: string, destinationVersionId: string): Promise<void> {
+  const tags = await readTags(source);
+  const target = { Bucket: destinationBucket, Key: source.key, VersionId: destinationVersionId };
   // An empty tag set is a delete: DeleteObjectTagging says so to every S3-compatible store.
   if (tags.length > 0) {
     await destination.send(new PutObjectTaggingCommand({ ...target, Tagging: { TagSet: tags } }));
   } else {
     await destination.send(new DeleteObjectTaggingCommand(target));
   }
-}
-
-async function getVersion(source: S3Client, bucket: string, key: string, versionId: string): Promise<GetObjectCommandOutput> {
-  try {
-    return await source.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-  } catch (error) {
-    throw asGone(error, key, versionId);
-  }
-}
-
-async function readTags(source: S3Client, bucket: string, key: string, versionId: string): Promise<Tag[]> {
-  try {
-    const result = await source.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
-    return result.TagSet ?? [];
-  } catch (error) {
-    throw asGone(error, key, versionId);
-  }
-}
-
-function asGone(error: unknown, key: string, versionId: string): unknown {
-  const name = (error as { name?: string }).name ?? '';
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return GONE.has(name) || status === 404 ? new SourceVersionGoneError(key, versionId, error) : error;
 }
 
 /** Tags as the `x-amz-tagging` header wants them: URL-encoded query string. */

@@ -27,6 +27,7 @@ export const ENV = {
   backfillMode: 'BACKFILL_DEFAULT_MODE',
   reportBucket: 'BACKFILL_REPORT_BUCKET',
   reportPrefix: 'BACKFILL_REPORT_PREFIX',
+  maxReceiveCount: 'MAX_RECEIVE_COUNT',
 } as const;
 
 /** Where the destination is and how to reach it: the replicator writes there, a reconcile lists it. */
@@ -114,6 +115,10 @@ export interface ReplicatorSettings extends DestinationSettings {
   readonly sourceBucket: string;
   readonly prefixes: string[];
   readonly tableName: string;
+  /** The replication FIFO queue: a large copy that needs another invocation continues through it. */
+  readonly queueUrl: string;
+  /** Receives before the queue dead-letters a message: the last one aborts a failed upload. */
+  readonly maxReceiveCount: number;
   readonly destinationKmsKeyArn?: string;
   /** Undefined means: keep the source object's storage class. */
   readonly destinationStorageClass?: string;
@@ -139,6 +144,8 @@ export function replicatorEnvironment(settings: ReplicatorSettings): Record<stri
     [ENV.sourceBucket]: settings.sourceBucket,
     [ENV.prefixes]: JSON.stringify(settings.prefixes),
     [ENV.tableName]: settings.tableName,
+    [ENV.queueUrl]: settings.queueUrl,
+    [ENV.maxReceiveCount]: String(settings.maxReceiveCount),
     ...destinationEnvironment(settings),
     [ENV.replicateDeleteMarkers]: String(settings.replicateDeleteMarkers),
     [ENV.replicateVersionDeletes]: String(settings.replicateVersionDeletes),
@@ -168,6 +175,8 @@ export function readReplicatorSettings(env: Env): ReplicatorSettings {
     sourceBucket: read.required(ENV.sourceBucket),
     prefixes: read.prefixes(),
     tableName: read.required(ENV.tableName),
+    queueUrl: read.required(ENV.queueUrl),
+    maxReceiveCount: read.positiveInteger(ENV.maxReceiveCount),
     ...read.destination(),
     destinationKmsKeyArn: read.optional(ENV.destinationKmsKeyArn),
     destinationStorageClass: read.optional(ENV.destinationStorageClass),
@@ -202,6 +211,12 @@ function reader(env: Env) {
       const value = required(name);
       if (value && value !== 'true' && value !== 'false') problems.push(`${name} must be "true" or "false", got "${value}"`);
       return value === 'true';
+    },
+    positiveInteger: (name: string): number => {
+      const value = required(name);
+      const parsed = Number(value);
+      if (value && !(Number.isInteger(parsed) && parsed > 0)) problems.push(`${name} must be a positive integer, got "${value}"`);
+      return parsed;
     },
     prefixes: (): string[] => {
       const raw = env[ENV.prefixes] || '[]';

@@ -45,6 +45,11 @@ export interface ObjectCreatedMessage extends MessageBase, VersionOrder {
    * message repairs once and never puts an older version over a newer one.
    */
   readonly staleReplica?: string;
+  /**
+   * Set by the replicator when a large copy needed another invocation: how many times it has
+   * continued. The copy resumes from the parts recorded in the table.
+   */
+  readonly continuation?: number;
 }
 
 export const DELETE_MARKER_CREATED = 'Delete Marker Created';
@@ -84,7 +89,10 @@ export function messageGroupId(bucket: string, key: string): string {
  */
 export function messageDeduplicationId(message: ReplicationMessage): string {
   const sequencer = message.kind === 'ObjectTagsChanged' ? '' : message.sequencer ?? '';
-  return sha256([message.kind, message.bucket, message.key, message.versionId, sequencer, message.requestId].join('\n'));
+  const parts = [message.kind, message.bucket, message.key, message.versionId, sequencer, message.requestId];
+  // A continuation is a new message of the same event: within FIFO's five-minute window too.
+  if (message.kind === 'ObjectCreated' && message.continuation !== undefined) parts.push(`continuation ${message.continuation}`);
+  return sha256(parts.join('\n'));
 }
 
 /** Parses and validates a queue message body; throws InvalidMessageError saying what is wrong. */
@@ -117,6 +125,7 @@ export function parseReplicationMessage(body: string): ReplicationMessage {
         size: optionalNumber(fields, 'size'),
         eTag: optionalString(fields, 'eTag'),
         ...(typeof fields.staleReplica === 'string' ? { staleReplica: fields.staleReplica } : {}),
+        ...(Number.isInteger(fields.continuation) && (fields.continuation as number) > 0 ? { continuation: fields.continuation as number } : {}),
       };
     case 'ObjectDeleted':
       return {

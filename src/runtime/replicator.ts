@@ -1,15 +1,23 @@
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DestinationClients } from './destination-client';
-import { copyVersion, createDeleteMarker, deleteVersion, SourceVersionGoneError, syncTags } from './object-copy';
+import { CopyLimits, abandonUpload } from './multipart-copy';
+import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from './object-copy';
 import { decide, Decision, SkipReason } from './replication-decision';
-import { InvalidMessageError, ReplicationMessage } from './replication-message';
+import { InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
+import { SourceVersionGoneError } from './source-reads';
+import { UploadCheckpoints } from './upload-checkpoints';
 import { ListedVersion, newerInListing } from './version-order';
 import { VersionTable } from './version-table';
 
 /** What replicating one message did. */
 export type Outcome =
   | { readonly action: Exclude<Decision['action'], 'skip' | 'resolve-order'>; readonly bytes?: number; readonly destinationVersionId?: string }
-  | { readonly action: 'skip'; readonly reason: SkipReason | 'source-version-gone' };
+  | { readonly action: 'skip'; readonly reason: SkipReason | 'source-version-gone' }
+  /** A large copy ran out of invocation time: its parts are recorded and a continuation is queued. */
+  | { readonly action: 'copy-continued'; readonly partsDone: number; readonly partCount: number };
+
+/** What one delivery of a message may spend. */
+export interface DeliveryLimits extends Omit<CopyLimits, 'memoryBudget'> {}
 
 export interface ReplicatorDependencies {
   readonly sourceBucket: string;
@@ -17,6 +25,11 @@ export interface ReplicatorDependencies {
   readonly source: S3Client;
   readonly destination: DestinationClients;
   readonly table: VersionTable;
+  readonly checkpoints: UploadCheckpoints;
+  /** Bytes of part buffers a large copy may hold. */
+  readonly memoryBudget: number;
+  /** Queues a copy's continuation behind the key's other messages. */
+  readonly continueLater: (message: ObjectCreatedMessage) => Promise<void>;
   readonly options: Parameters<typeof decide>[2] & {
     readonly kmsKeyArn?: string;
     readonly storageClass?: string;
@@ -28,8 +41,8 @@ export interface ReplicatorDependencies {
  * destination and records it. Throws to have the message retried (and, after the queue's
  * maxReceiveCount, dead-lettered).
  */
-export function createReplicator(deps: ReplicatorDependencies): (message: ReplicationMessage) => Promise<Outcome> {
-  const { source, destination, table, options, sourceBucket, destinationBucket } = deps;
+export function createReplicator(deps: ReplicatorDependencies): (message: ReplicationMessage, limits: DeliveryLimits) => Promise<Outcome> {
+  const { source, destination, table, checkpoints, options, sourceBucket, destinationBucket } = deps;
   const destinationOptions = {
     bucket: destinationBucket,
     kmsKeyArn: options.kmsKeyArn,
@@ -37,11 +50,12 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     replicateTags: options.replicateTags,
   };
 
-  return async (message) => {
+  return async (message, limits) => {
     if (message.bucket !== sourceBucket) {
       throw new InvalidMessageError(`message is for bucket "${message.bucket}", this replicator serves "${sourceBucket}"`);
     }
     const { key, versionId } = message;
+    const sourceVersion = { client: source, bucket: sourceBucket, key, versionId };
     let state = await table.load(key, versionId);
     let decision = decide(message, state, options);
     if (decision.action === 'resolve-order') {
@@ -55,6 +69,10 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
 
     switch (decision.action) {
       case 'skip':
+        // A continued copy that is no longer wanted (a newer version was replicated meanwhile, say).
+        if (message.kind === 'ObjectCreated' && message.continuation !== undefined) {
+          await destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
+        }
         return decision;
 
       case 'resolve-order':
@@ -66,13 +84,20 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
 
       case 'copy':
       case 'repair-replica': {
-        let written;
+        let copied;
         try {
-          written = await destination.run((s3) => copyVersion(source, sourceBucket, key, versionId, s3, destinationOptions));
+          const engine = { checkpoints, limits: { ...limits, memoryBudget: deps.memoryBudget } };
+          copied = await destination.run((s3) => copyVersion(sourceVersion, s3, destinationOptions, engine));
         } catch (error) {
           if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
           throw error;
         }
+        if (copied.status === 'suspended') {
+          const created = message as ObjectCreatedMessage;
+          await deps.continueLater({ ...created, continuation: (created.continuation ?? 0) + 1 });
+          return { action: 'copy-continued', partsDone: copied.partsDone, partCount: copied.partCount };
+        }
+        const written = copied.written;
         // A repair keeps the place in the key's history the version was first applied with.
         const repair = decision.action === 'repair-replica' && message.kind === 'ObjectCreated' ? message.staleReplica : undefined;
         const order = repair ? { sequencer: state.head?.sequencer, backfill: state.head?.backfill } : { sequencer, backfill };
@@ -102,7 +127,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
 
       case 'sync-tags':
         try {
-          await destination.run((s3) => syncTags(source, sourceBucket, key, versionId, s3, destinationBucket, decision.destinationVersionId));
+          await destination.run((s3) => syncTags(sourceVersion, s3, destinationBucket, decision.destinationVersionId));
         } catch (error) {
           if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
           throw error;

@@ -28,6 +28,7 @@ export interface MetricPoint {
 }
 
 const ACTION_METRICS: Record<Exclude<Outcome['action'], 'skip'>, string> = {
+  'copy-continued': 'CopiesContinued',
   'copy': 'ObjectsReplicated',
   'repair-replica': 'ReplicasRepaired',
   'create-delete-marker': 'DeleteMarkersReplicated',

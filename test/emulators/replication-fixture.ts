@@ -25,7 +25,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
   AccessKey,
   DESTINATION_PARTITION,
@@ -48,6 +48,13 @@ export type FixtureOptions = Partial<Pick<ReplicatorSettings,
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** The replicator's clock (milliseconds), to expire role sessions in tests. */
   readonly clock?: () => number;
+  /**
+   * Each replicator invocation's time (the Lambda context's remaining time) and the clock the copy
+   * engine judges it by; unset: no time limit.
+   */
+  readonly invocation?: { readonly timeMs: number; readonly now: () => number; readonly reserveMs: number };
+  /** Bytes of part buffers a large copy may hold; default 64 MiB. */
+  readonly memoryBudget?: number;
 };
 
 /** A destination identity built from synthesized policies (see `installDestinationIdentity`). */
@@ -106,7 +113,7 @@ export class ReplicationFixture {
   private readonly receiving = new Mutex();
   queueUrl = '';
   settings!: ReplicatorSettings;
-  replicatorHandler!: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  replicatorHandler!: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
   routerHandler!: (event: unknown) => Promise<{ routed: boolean }>;
 
   private constructor(private readonly options: FixtureOptions) {}
@@ -156,7 +163,7 @@ export class ReplicationFixture {
           awsRegion: SOURCE_REGION,
         })),
       };
-      const response = await handler(event);
+      const response = await handler(event, this.invocationContext());
       const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
       const succeeded = messages.filter((message) => !failed.has(message.MessageId!));
       result.processed += succeeded.length;
@@ -186,6 +193,14 @@ export class ReplicationFixture {
         }));
       }
     }
+  }
+
+  /** A Lambda context whose remaining time runs down on the invocation clock, when one is set. */
+  private invocationContext(): Context | undefined {
+    const invocation = this.options.invocation;
+    if (!invocation) return undefined;
+    const deadline = invocation.now() + invocation.timeMs;
+    return { getRemainingTimeInMillis: () => deadline - invocation.now() } as Context;
   }
 
   /** Several `drain` loops at once, as Lambda runs several batches of different message groups in parallel. */
@@ -275,8 +290,14 @@ export class ReplicationFixture {
         s3: new S3Client({ ...config, forcePathStyle: true }),
         dynamodb: new DynamoDBClient(config),
         secretsManager: new SecretsManagerClient(config),
+        sqs: new SQSClient(config),
       },
       createTelemetry('replicator', logLevel),
+      {
+        memoryBudget: this.options.memoryBudget ?? 64 * 1024 * 1024,
+        now: this.options.invocation?.now,
+        reserveMs: this.options.invocation?.reserveMs,
+      },
       this.options.clock,
     );
     this.routerHandler = createRouterHandler(
@@ -375,6 +396,9 @@ export class ReplicationFixture {
       sourceBucket: this.sourceBucket,
       prefixes: this.options.prefixes ?? [],
       tableName: this.tableName,
+      queueUrl: this.queueUrl,
+      // What `drain` plays: its third failed receive dead-letters the message.
+      maxReceiveCount: 3,
       credentialsSecretId: this.secretArn,
       destinationBucket: this.destinationBucket,
       destinationRegion: DESTINATION_REGION,

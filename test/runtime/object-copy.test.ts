@@ -1,74 +1,5 @@
 import { GetObjectCommandOutput } from '@aws-sdk/client-s3';
-import { DestinationOptions, encodeTags, MIN_PART_SIZE, partSizeFor, replicaParams } from '../../src/runtime/object-copy';
-
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
-const TiB = 1024 * GiB;
-const MAX_OBJECT_SIZE = 5 * TiB;
-
-describe('partSizeFor', () => {
-  const sizes = [
-    0,
-    1,
-    MIN_PART_SIZE - 1,
-    MIN_PART_SIZE,
-    MIN_PART_SIZE + 1,
-    10_000 * MIN_PART_SIZE - 1,
-    10_000 * MIN_PART_SIZE,
-    10_000 * MIN_PART_SIZE + 1,
-    100 * GiB,
-    TiB,
-    TiB + 1,
-    MAX_OBJECT_SIZE - 1,
-    MAX_OBJECT_SIZE,
-  ];
-
-  test('MIN_PART_SIZE is 8 MiB', () => {
-    expect(MIN_PART_SIZE).toBe(8 * MiB);
-  });
-
-  test.each(sizes)('size %d: >= 8 MiB, a whole number of MiB, at most 10,000 parts', (size) => {
-    const part = partSizeFor(size);
-    expect(part).toBeGreaterThanOrEqual(8 * MiB);
-    expect(part % MiB).toBe(0);
-    expect(Math.ceil(size / part)).toBeLessThanOrEqual(10_000);
-    // S3's largest part is 5 GiB.
-    expect(part).toBeLessThanOrEqual(5 * GiB);
-  });
-
-  test('small objects use the minimum part size', () => {
-    expect(partSizeFor(0)).toBe(8 * MiB);
-    expect(partSizeFor(5 * MiB)).toBe(8 * MiB);
-    expect(partSizeFor(10_000 * 8 * MiB)).toBe(8 * MiB);
-  });
-
-  test('just above 10,000 minimum parts, the part grows by one MiB', () => {
-    expect(partSizeFor(10_000 * 8 * MiB + 1)).toBe(9 * MiB);
-  });
-
-  test('5 TiB uses the smallest whole-MiB part that fits in 10,000 parts', () => {
-    const part = partSizeFor(MAX_OBJECT_SIZE);
-    expect(part).toBe(525 * MiB);
-    expect(Math.ceil(MAX_OBJECT_SIZE / (part - MiB))).toBeGreaterThan(10_000);
-  });
-
-  test('never more than 10,000 parts for random sizes up to 5 TiB, and non-decreasing in size', () => {
-    let seed = 12345;
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed / 2 ** 31;
-    };
-    const sample = Array.from({ length: 1000 }, () => Math.floor(random() * MAX_OBJECT_SIZE)).sort((a, b) => a - b);
-    let previous = 0;
-    for (const size of sample) {
-      const part = partSizeFor(size);
-      expect(Math.ceil(size / part)).toBeLessThanOrEqual(10_000);
-      expect(part % MiB).toBe(0);
-      expect(part).toBeGreaterThanOrEqual(previous);
-      previous = part;
-    }
-  });
-});
+import { DestinationOptions, encodeTags, replicaParams, sourceDigestHeaders } from '../../src/runtime/object-copy';
 
 describe('encodeTags', () => {
   test('undefined for no tags', () => {
@@ -167,5 +98,24 @@ describe('replicaParams', () => {
     expect(params.Metadata).toBeUndefined();
     expect(params.StorageClass).toBeUndefined();
     expect(params.Expires).toBeUndefined();
+  });
+});
+
+describe('sourceDigestHeaders', () => {
+  const md5 = '9e107d9d372bb6826bd81d3542a419d6';
+
+  test('a plain MD5 ETag becomes Content-MD5, so the destination refuses other bytes', () => {
+    const result = sourceDigestHeaders({ ETag: `"${md5}"`, $metadata: {} } as GetObjectCommandOutput);
+    expect(result).toEqual({ headers: { ContentMD5: Buffer.from(md5, 'hex').toString('base64') }, verifiedBy: 'md5' });
+  });
+
+  test('a KMS-encrypted source with a stored full-object checksum passes the checksum on', () => {
+    const result = sourceDigestHeaders({ ETag: `"${md5}"`, ServerSideEncryption: 'aws:kms', ChecksumCRC64NVME: 'AAAAAAAAAAA=', ChecksumType: 'FULL_OBJECT', $metadata: {} } as GetObjectCommandOutput);
+    expect(result).toEqual({ headers: { ChecksumCRC64NVME: 'AAAAAAAAAAA=' }, verifiedBy: 'checksum' });
+  });
+
+  test('a composite checksum of parts is not a whole-object checksum: nothing is claimed', () => {
+    const result = sourceDigestHeaders({ ETag: `"${md5}-2"`, ChecksumCRC32: 'JoWfLw==-2', ChecksumType: 'COMPOSITE', $metadata: {} } as GetObjectCommandOutput);
+    expect(result).toEqual({ headers: {}, verifiedBy: 'transit' });
   });
 });

@@ -16,6 +16,8 @@ const minimalReplicator: ReplicatorSettings = {
   sourceBucket: 'source-bucket',
   prefixes: [],
   tableName: 'ReplicationTable',
+  queueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/replication.fifo',
+  maxReceiveCount: 5,
   credentialsSecretId: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:dest-creds-AbCdEf',
   destinationBucket: 'destination-bucket',
   destinationRegion: 'us-gov-west-1',
@@ -44,6 +46,8 @@ const fullReplicator: ReplicatorSettings = {
 const REQUIRED_REPLICATOR_VARIABLES = [
   ENV.sourceBucket,
   ENV.tableName,
+  ENV.queueUrl,
+  ENV.maxReceiveCount,
   ENV.credentialsSecretId,
   ENV.destinationBucket,
   ENV.destinationRegion,
@@ -129,6 +133,11 @@ describe('replicator settings', () => {
     const error = thrownBy(() => readReplicatorSettings(env));
     expect(error.message).toContain(`${ENV.sourceBucket} is not set`);
     expect(error.message).toContain(`${ENV.replicateVersionDeletes} must be "true" or "false", got "on"`);
+  });
+
+  test.each(['0', '-1', '2.5', 'five'])('rejects max receive count %j', (value) => {
+    const env = { ...replicatorEnvironment(minimalReplicator), [ENV.maxReceiveCount]: value };
+    expect(() => readReplicatorSettings(env)).toThrow(`${ENV.maxReceiveCount} must be a positive integer, got "${value}"`);
   });
 
   test.each(['not json', '{"a":"b"}', '"logs/"', '[1, 2]', '["logs/", null]', 'null'])('rejects prefixes %j', (value) => {

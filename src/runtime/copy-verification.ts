@@ -1,0 +1,59 @@
+import { createHash } from 'crypto';
+import { crc32 } from 'zlib';
+
+/**
+ * How the bytes of one copy are checked against the source version. Every part is always sent with
+ * the CRC32 of the bytes read from the source, so the destination refuses a part that arrives
+ * different (`transit`). On top of that, where the source's ETag is an MD5 the engine can compute:
+ *
+ * - `md5`: a single-request upload, not KMS-encrypted: the ETag is the MD5 of the whole object.
+ * - `multipart-md5`: a multipart upload, not KMS-encrypted, whose parts (all but the last) share one
+ *   size: the ETag is the MD5 of the parts' MD5s, "-" and the part count. The engine copies with the
+ *   source's part size, so each replica part is a source part.
+ *
+ * A mismatch is found before the upload is completed, so a wrong object is never committed.
+ */
+export type SourceCheck =
+  | { readonly kind: 'md5'; readonly md5Hex: string }
+  | { readonly kind: 'multipart-md5'; readonly eTag: string; readonly partCount: number }
+  | { readonly kind: 'transit' };
+
+/** The source version's bytes differ from what its ETag says: nothing was committed. */
+export class ContentMismatchError extends Error {
+  constructor(key: string, versionId: string, detail: string) {
+    super(`bytes read from version ${versionId} of "${key}" do not match the source's ETag (${detail}); the upload was aborted and the message will be retried`);
+    this.name = 'ContentMismatchError';
+  }
+}
+
+const PLAIN_MD5 = /^[0-9a-f]{32}$/;
+const MULTIPART_MD5 = /^[0-9a-f]{32}-([0-9]+)$/;
+
+/** What a source version's ETag and encryption allow checking. */
+export function sourceCheckFor(eTag: string | undefined, serverSideEncryption: string | undefined): SourceCheck {
+  const bare = (eTag ?? '').replace(/"/g, '').toLowerCase();
+  // With SSE-KMS (and SSE-C, which the replicator cannot read) the ETag is not an MD5 of the content.
+  if (serverSideEncryption !== undefined && serverSideEncryption !== 'AES256') return { kind: 'transit' };
+  if (PLAIN_MD5.test(bare)) return { kind: 'md5', md5Hex: bare };
+  const multipart = MULTIPART_MD5.exec(bare);
+  if (multipart) return { kind: 'multipart-md5', eTag: bare, partCount: Number(multipart[1]) };
+  return { kind: 'transit' };
+}
+
+/** The base64 CRC32 S3 expects in `x-amz-checksum-crc32`. */
+export function crc32Base64(bytes: Uint8Array): string {
+  const value = Buffer.alloc(4);
+  value.writeUInt32BE(crc32(bytes));
+  return value.toString('base64');
+}
+
+export function md5Hex(bytes: Uint8Array): string {
+  return createHash('md5').update(bytes).digest('hex');
+}
+
+/** The ETag S3 gives a multipart upload: MD5 of the concatenated part MD5s, "-", the part count. */
+export function multipartETag(partMd5Hex: readonly string[]): string {
+  const digest = createHash('md5');
+  for (const part of partMd5Hex) digest.update(Buffer.from(part, 'hex'));
+  return `${digest.digest('hex')}-${partMd5Hex.length}`;
+}

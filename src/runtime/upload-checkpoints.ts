@@ -1,0 +1,129 @@
+import {
+  AttributeValue,
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/**
+ * The multipart uploads in progress, in the version-map table, so a copy continues in the next
+ * invocation where this one stopped: `pk` = `upload#<key>\u0000<version id>`, `sk` = `upload` for
+ * the upload (its id and plan) and `sk` = `part#<number>` for each part the destination accepted,
+ * written as soon as it is, so a crash loses only the parts in flight. Items carry `expiresAt`
+ * (the table's TTL attribute), a backstop for uploads whose message ended in the dead-letter queue.
+ */
+export interface UploadPlan {
+  readonly uploadId: string;
+  /** The source version's ETag when the upload started: a different one means a different object. */
+  readonly sourceETag: string;
+  readonly size: number;
+  readonly partSize: number;
+}
+
+export interface CompletedPart {
+  readonly partNumber: number;
+  readonly eTag: string;
+  /** Base64 CRC32 of the part's bytes, as sent to and verified by the destination. */
+  readonly checksumCRC32: string;
+  /** Hex MD5 of the part, when the source's ETag is checked part by part. */
+  readonly md5?: string;
+}
+
+export interface UploadCheckpoint extends UploadPlan {
+  readonly parts: CompletedPart[];
+}
+
+/** How long checkpoint items live when nothing deletes them: past the dead-letter queue's retention. */
+const RETENTION_SECONDS = 30 * 24 * 3600;
+const UPLOAD = 'upload';
+const partSortKey = (partNumber: number) => `part#${String(partNumber).padStart(5, '0')}`;
+const partitionKey = (key: string, versionId: string) => `upload#${key}\u0000${versionId}`;
+
+export class UploadCheckpoints {
+  constructor(private readonly client: DynamoDBClient, private readonly tableName: string, private readonly now: () => number = Date.now) {}
+
+  /** The upload in progress for a source version, with its accepted parts; undefined when none. */
+  async load(key: string, versionId: string): Promise<UploadCheckpoint | undefined> {
+    const items = await this.items(key, versionId);
+    const upload = items.find((item) => item.sk.S === UPLOAD);
+    if (!upload) return undefined;
+    return {
+      uploadId: upload.uploadId.S!,
+      sourceETag: upload.sourceETag.S!,
+      size: Number(upload.size.N),
+      partSize: Number(upload.partSize.N),
+      parts: items.filter((item) => item.sk.S !== UPLOAD).map((item) => ({
+        partNumber: Number(item.partNumber.N),
+        eTag: item.eTag.S!,
+        checksumCRC32: item.checksumCRC32.S!,
+        md5: item.md5?.S,
+      })),
+    };
+  }
+
+  async start(key: string, versionId: string, plan: UploadPlan): Promise<void> {
+    await this.put(key, versionId, UPLOAD, {
+      uploadId: { S: plan.uploadId },
+      sourceETag: { S: plan.sourceETag },
+      size: { N: String(plan.size) },
+      partSize: { N: String(plan.partSize) },
+    });
+  }
+
+  async recordPart(key: string, versionId: string, part: CompletedPart): Promise<void> {
+    await this.put(key, versionId, partSortKey(part.partNumber), {
+      partNumber: { N: String(part.partNumber) },
+      eTag: { S: part.eTag },
+      checksumCRC32: { S: part.checksumCRC32 },
+      ...(part.md5 ? { md5: { S: part.md5 } } : {}),
+    });
+  }
+
+  /** Forgets the upload (completed or aborted): its parts first, the upload item last. */
+  async clear(key: string, versionId: string): Promise<void> {
+    const pk = { S: partitionKey(key, versionId) };
+    const parts = (await this.items(key, versionId)).filter((item) => item.sk.S !== UPLOAD);
+    for (let start = 0; start < parts.length; start += 25) {
+      let requests: Record<string, { DeleteRequest: { Key: Record<string, AttributeValue> } }[]> = {
+        [this.tableName]: parts.slice(start, start + 25).map((item) => ({ DeleteRequest: { Key: { pk, sk: item.sk } } })),
+      };
+      for (let attempt = 0; Object.keys(requests).length > 0; attempt++) {
+        if (attempt === 5) throw new Error('DynamoDB did not accept the checkpoint deletes (throttled); the message will be retried');
+        const result = await this.client.send(new BatchWriteItemCommand({ RequestItems: requests }));
+        requests = (result.UnprocessedItems ?? {}) as typeof requests;
+      }
+    }
+    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk, sk: { S: UPLOAD } } }));
+  }
+
+  private async put(key: string, versionId: string, sk: string, fields: Record<string, AttributeValue>): Promise<void> {
+    await this.client.send(new PutItemCommand({
+      TableName: this.tableName,
+      Item: {
+        pk: { S: partitionKey(key, versionId) },
+        sk: { S: sk },
+        expiresAt: { N: String(Math.floor(this.now() / 1000) + RETENTION_SECONDS) },
+        ...fields,
+      },
+    }));
+  }
+
+  private async items(key: string, versionId: string): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: partitionKey(key, versionId) } },
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }));
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
