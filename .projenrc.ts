@@ -47,7 +47,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // Typed linting of src, test and scripts against tsconfig.dev.json (which includes them all).
   eslintOptions: {
     dirs: ['src'],
-    devdirs: ['test', 'scripts', 'projenrc'],
+    devdirs: ['test', 'scripts', 'projenrc', 'bench'],
     tsconfigPath: './tsconfig.dev.json',
     projectService: false,
   },
@@ -89,6 +89,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     `@aws-lambda-powertools/metrics@${POWERTOOLS_VERSION}`,
     `@aws-lambda-powertools/batch@${POWERTOOLS_VERSION}`,
     '@types/aws-lambda@^8.10.0',
+    // The benchmark's S3 clients use keep-alive agents sized for the engine's concurrency.
+    '@smithy/node-http-handler@^4.0.0',
     'cdk-nag@^2.37.0',
   ],
 
@@ -102,13 +104,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/.venv/', '/dist-consumer/', '/cdk.out/', '__pycache__/', '/.pytest_cache/'],
+  gitignore: ['/.venv/', '/.bench/', '/dist-consumer/', '/cdk.out/', '__pycache__/', '/.pytest_cache/'],
 });
 
 // The registry lacks some non-Linux builds of unrs-resolver 1.13 (pulled in by eslint-import-resolver),
 // which breaks `npm ci` on a fresh lockfile.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
-project.npmignore?.exclude('/scripts/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
+project.npmignore?.exclude('/scripts/', '/bench/', '/.bench/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
 
 // The handlers and their runtime are bundled (esbuild) with pinned devDependencies, and the runtime
 // must never pull aws-cdk-lib into a Lambda bundle.
@@ -146,6 +148,17 @@ const testPython = project.addTask('test:python', {
     { exec: '.venv/bin/python -m pytest -q test/consumer' },
   ],
 });
+
+// --- Benchmark (not part of the tests) -----------------------------------------------------------
+// Two MinIO servers (built from the Go module proxy) and rclone (Debian) on loopback, moto for the
+// table and queue; `scripts/setup-bench.sh` installs what is missing.
+const bench = project.addTask('bench', {
+  description: 'Benchmark the copy engine against the physical limit, rclone and a naive copy; prints a table',
+  env: { NODE_NO_WARNINGS: '1' },
+  exec: 'ts-node --project tsconfig.dev.json bench/run.ts',
+});
+bench.prependExec('bash scripts/setup-bench.sh');
+bench.prependSpawn(setupEmulators);
 
 const testAll = project.addTask('test:all', {
   description: 'Every test: construct and runtime tests (jest), then the Python consumer test',
