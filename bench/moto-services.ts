@@ -14,6 +14,7 @@ export interface MotoAddress {
 }
 
 export interface MotoServices extends MotoAddress {
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
@@ -24,6 +25,7 @@ export async function startMoto(): Promise<MotoServices> {
   process.on('exit', killOnExit);
   return {
     endpoint: moto.endpoint,
+    pid: moto.process.pid,
     stop: async () => {
       process.off('exit', killOnExit);
       await moto.stop();

@@ -36,3 +36,37 @@ export class RequestCounter {
     return this.counts.get(name) ?? 0;
   }
 }
+
+interface Sender {
+  send(command: object, ...rest: unknown[]): Promise<unknown>;
+  readonly config: { region: () => Promise<string> };
+}
+
+/**
+ * The requests every SDK client of the given classes sent while `run` ran, by
+ * `<service>@<region>:<command>`, except those of the `excluded` clients (a test's own). The
+ * clients are spied on, not mocked: every request still goes to the server.
+ */
+export async function requestsDuring(
+  classes: Record<string, { prototype: object }>, excluded: readonly object[], run: () => Promise<unknown>,
+): Promise<Record<string, number>> {
+  const spies = Object.entries(classes).map(([service, type]) => ({
+    service,
+    spy: jest.spyOn(type.prototype as Sender, 'send'),
+  }));
+  try {
+    await run();
+    const counts: Record<string, number> = {};
+    for (const { service, spy } of spies) {
+      for (const [index, [command]] of spy.mock.calls.entries()) {
+        const client = spy.mock.contexts[index] as Sender;
+        if (excluded.includes(client)) continue;
+        const name = `${service}@${await client.config.region()}:${command.constructor.name.replace(/Command$/, '')}`;
+        counts[name] = (counts[name] ?? 0) + 1;
+      }
+    }
+    return counts;
+  } finally {
+    spies.forEach(({ spy }) => spy.mockRestore());
+  }
+}

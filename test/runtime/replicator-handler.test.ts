@@ -1,8 +1,15 @@
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { messageGroupId } from '../../src/runtime/replication-message';
+import { UploadCheckpoints } from '../../src/runtime/upload-checkpoints';
+import { VersionTable } from '../../src/runtime/version-table';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
+import { DESTINATION_REGION, SOURCE_REGION } from '../emulators/partitions';
 import { ReplicationFixture } from '../emulators/replication-fixture';
+import { requestsDuring } from '../request-counter';
 
 // The SQS FIFO handler with partial batch responses, run against the moto partitions.
 
@@ -56,5 +63,80 @@ describe('batches', () => {
     const { lines } = await captureOutput(() => fixture.replicate(events));
 
     expect(emittedMetrics(lines)).toMatchObject({ ObjectsReplicated: 2, BytesReplicated: 12 });
+  });
+});
+
+describe('requests per object', () => {
+  const clients = { s3: S3Client, dynamodb: DynamoDBClient, sqs: SQSClient, secretsmanager: SecretsManagerClient };
+
+  test.each([
+    ['an untagged', {}, {}],
+    ['a tagged', { Tagging: 'team=storage' }, { [`s3@${SOURCE_REGION}:GetObjectTagging`]: 1 }],
+  ])('in steady state %s small object costs one GET, one PUT, one table read and two table writes, plus its tags', async (_, params, extra) => {
+    const fixture = await ReplicationFixture.create();
+    // The first message reads the credentials secret once; later ones use the cached key.
+    await fixture.replicate([await fixture.events.put('warm-up.txt', 'x')]);
+    await fixture.routerHandler(await fixture.events.put('steady.txt', 'payload', params));
+
+    const requests = await requestsDuring(clients, [fixture.sqs], () => fixture.drain());
+
+    expect(requests).toEqual({
+      [`s3@${SOURCE_REGION}:GetObject`]: 1,
+      [`s3@${DESTINATION_REGION}:PutObject`]: 1,
+      [`dynamodb@${SOURCE_REGION}:BatchGetItem`]: 1,
+      [`dynamodb@${SOURCE_REGION}:PutItem`]: 2,
+      ...extra,
+    });
+    expect((await fixture.destinationObject('steady.txt'))?.body.toString()).toBe('payload');
+  });
+});
+
+describe('large objects across invocations', () => {
+  const MiB = 1024 * 1024;
+  /** An invocation clock that moves a second per reading: a few parts fit in a 12-second invocation. */
+  const slowInvocations = () => {
+    let clock = 0;
+    return { invocation: { timeMs: 12_000, now: () => (clock += 1_000), reserveMs: 0 }, memoryBudget: 8 * MiB };
+  };
+
+  test('a copy that outlasts its invocation continues through the queue; every part is sent once', async () => {
+    const fixture = await ReplicationFixture.create(slowInvocations());
+    const body = randomBytes(5 * 8 * MiB + 3);
+    const created = await fixture.events.put('long.bin', body);
+
+    let drained: { processed: number } | undefined;
+    const { lines } = await captureOutput(async () => {
+      const requests = await requestsDuring({ s3: S3Client }, [fixture.sourceS3, fixture.adminS3], async () => {
+        drained = await fixture.replicate([created]);
+      });
+      expect(requests[`s3@${DESTINATION_REGION}:UploadPart`]).toBe(6);
+      expect(requests[`s3@${DESTINATION_REGION}:CreateMultipartUpload`]).toBe(1);
+    });
+
+    const continued = emittedMetrics(lines).CopiesContinued;
+    expect(continued).toBeGreaterThanOrEqual(2);
+    // The original message and each continuation were processed once, none failed.
+    expect(drained).toEqual({ processed: continued + 1, failures: 0 });
+    const replica = await fixture.destinationObject('long.bin');
+    expect(replica?.body.equals(body)).toBe(true);
+    const { version } = await new VersionTable(fixture.dynamodb, fixture.tableName).load('long.bin', created.detail.object['version-id'] as string);
+    expect(version?.destinationVersionId).toBe(replica?.versionId);
+  });
+
+  test('a continued copy overtaken by a newer version of the key is dropped and its upload aborted', async () => {
+    const fixture = await ReplicationFixture.create(slowInvocations());
+    const older = await fixture.events.put('raced.bin', randomBytes(5 * 8 * MiB));
+    const newer = await fixture.events.put('raced.bin', 'small and newer');
+
+    // The older copy suspends; its continuation queues behind the newer event, which replicates first.
+    const result = await fixture.replicate([older, newer]);
+
+    expect(result.failures).toBe(0);
+    expect((await fixture.destinationObject('raced.bin'))?.body.toString()).toBe('small and newer');
+    expect((await fixture.destinationVersions('raced.bin')).versions).toHaveLength(1);
+    const uploads = await fixture.adminS3.send(new ListMultipartUploadsCommand({ Bucket: fixture.destinationBucket }));
+    expect(uploads.Uploads ?? []).toHaveLength(0);
+    const checkpoints = new UploadCheckpoints(fixture.dynamodb, fixture.tableName);
+    expect(await checkpoints.load('raced.bin', older.detail.object['version-id'] as string)).toBeUndefined();
   });
 });
