@@ -12,16 +12,22 @@ export interface CpuSnapshot {
   /** Busy and total jiffies of the whole machine (all cores). */
   readonly machineBusy: number;
   readonly machineTotal: number;
-  /** utime + stime in jiffies per watched pid, and this process's own CPU in microseconds. */
+  /** utime + stime in jiffies per watched pid. */
   readonly perProcess: Record<string, number>;
-  readonly self: NodeJS.CpuUsage;
+  /** This process (utime + stime) and its finished children (cutime + cstime: rclone, workers), jiffies. */
+  readonly self: number;
+  readonly children: number;
 }
 
 /** Percent of one core (so 200 % = both cores of a 2-core machine). */
 export interface CpuShares {
   readonly self: number;
+  /** Child processes that ran and exited meanwhile (rclone, peak-memory workers). */
+  readonly children: number;
   readonly processes: Record<string, number>;
-  /** Everything on the machine, children (rclone, worker processes) included. */
+  /** Everything on the machine that isn't this benchmark: other jobs sharing the cores. */
+  readonly others: number;
+  /** Everything on the machine. */
   readonly machine: number;
   readonly cores: number;
 }
@@ -34,26 +40,49 @@ export function cpuSnapshot(watched: WatchedProcesses): CpuSnapshot {
   const idle = fields[3] + fields[4];
   const perProcess: Record<string, number> = {};
   for (const [label, pid] of Object.entries(watched)) perProcess[label] = processJiffies(pid);
-  return { at: performance.now(), machineBusy: total - idle, machineTotal: total, perProcess, self: process.cpuUsage() };
+  const own = processTimes('self');
+  return { at: performance.now(), machineBusy: total - idle, machineTotal: total, perProcess, self: own[0] + own[1], children: own[2] + own[3] };
 }
 
 export function cpuSince(start: CpuSnapshot, watched: WatchedProcesses): CpuShares {
   const end = cpuSnapshot(watched);
   const seconds = (end.at - start.at) / 1000;
   const cores = os.cpus().length;
-  const self = process.cpuUsage(start.self);
+  const share = (jiffies: number) => pct(jiffies / TICKS_PER_SECOND, seconds);
   const processes: Record<string, number> = {};
+  let ours = (end.self - start.self) + (end.children - start.children);
   for (const label of Object.keys(watched)) {
-    processes[label] = pct((end.perProcess[label] - start.perProcess[label]) / TICKS_PER_SECOND, seconds);
+    const used = end.perProcess[label] - start.perProcess[label];
+    ours += used;
+    processes[label] = share(used);
   }
   const machineShare = (end.machineBusy - start.machineBusy) / Math.max(1, end.machineTotal - start.machineTotal);
-  return { self: pct((self.user + self.system) / 1e6, seconds), processes, machine: Math.round(machineShare * cores * 100), cores };
+  const machine = Math.round(machineShare * cores * 100);
+  return {
+    self: share(end.self - start.self),
+    children: share(end.children - start.children),
+    processes,
+    others: Math.max(0, machine - share(ours)),
+    machine,
+    cores,
+  };
 }
 
-/** "node 96 %, minio-src 40 %, … machine 191 % of 200 %" */
-export function formatCpu(shares: CpuShares, selfLabel = 'node'): string {
-  const parts = [`${selfLabel} ${shares.self}`, ...Object.entries(shares.processes).map(([label, value]) => `${label} ${value}`)];
-  return `CPU % of a core: ${parts.join(', ')}; machine ${shares.machine}/${shares.cores * 100}`;
+/** "CPU % of a core: node 96, MinIO A 40, …; not this bench 3; machine 191/200" */
+export function formatCpu(shares: CpuShares, selfLabel = 'node', childrenLabel = 'child'): string {
+  const parts = [
+    `${selfLabel} ${shares.self}`,
+    ...(shares.children > 0 ? [`${childrenLabel} ${shares.children}`] : []),
+    ...Object.entries(shares.processes).map(([label, value]) => `${label} ${value}`),
+  ];
+  return `CPU % of a core: ${parts.join(', ')}; not this bench ${shares.others}; machine ${shares.machine}/${shares.cores * 100}`;
+}
+
+/** Share of the machine (percent of one core) busy over `ms`: to wait for other jobs to finish before measuring. */
+export async function machineBusy(ms: number): Promise<number> {
+  const start = cpuSnapshot({});
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return cpuSince(start, {}).machine;
 }
 
 /** Pids of the running MinIO servers, found by their data dirs on the command line. */
@@ -71,13 +100,19 @@ export function findServerPid(dataDir: string): number | undefined {
 }
 
 function processJiffies(pid: number): number {
+  const [utime, stime] = processTimes(String(pid));
+  return utime + stime;
+}
+
+/** utime, stime, cutime, cstime of a process, in jiffies; zeros once it is gone. */
+function processTimes(pid: string): [number, number, number, number] {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces: fields are counted after its closing parenthesis.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[11]) + Number(rest[12]);
+    return [Number(rest[11]), Number(rest[12]), Number(rest[13]), Number(rest[14])];
   } catch {
-    return 0;
+    return [0, 0, 0, 0];
   }
 }
 

@@ -38,8 +38,8 @@ export class RequestCounter {
 }
 
 interface Sender {
-  send(command: object, ...rest: unknown[]): Promise<unknown>;
   readonly config: { region: () => Promise<string> };
+  send(command: object, ...rest: unknown[]): Promise<unknown>;
 }
 
 /**
