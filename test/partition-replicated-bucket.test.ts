@@ -275,6 +275,8 @@ describe('functions', () => {
       [ENV.sourceBucket]: { Ref: logicalId(stack, construct.bucket) },
       [ENV.prefixes]: '[]',
       [ENV.tableName]: { Ref: logicalId(stack, construct.table) },
+      [ENV.queueUrl]: { Ref: logicalId(stack, construct.queue) },
+      [ENV.maxReceiveCount]: '5',
       [ENV.credentialsSecretId]: { Ref: logicalId(stack, construct.credentialsSecret) },
       [ENV.destinationBucket]: 'dest-bucket',
       [ENV.destinationRegion]: 'us-gov-west-1',
@@ -350,6 +352,13 @@ describe('table', () => {
       DeletionPolicy: 'Retain',
     });
   });
+
+  test('expires the checkpoints of uploads whose message was dead-lettered (TTL on expiresAt)', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
 });
 
 describe('permissions', () => {
@@ -398,6 +407,14 @@ describe('permissions', () => {
         Resource: { 'Fn::GetAtt': [logicalId(stack, construct.queue), 'Arn'] },
       }),
     ]));
+  });
+
+  test('the replicator may send to its own queue: a large copy queues its continuation', () => {
+    const { template, stack, construct } = synth();
+    expect(policyStatements(template, stack, construct.replicator)).toEqual(expect.arrayContaining([expect.objectContaining({
+      Action: expect.arrayContaining(['sqs:SendMessage']),
+      Resource: { 'Fn::GetAtt': [logicalId(stack, construct.queue), 'Arn'] },
+    })]));
   });
 
   test('the router may send to the FIFO queue and may not touch the bucket', () => {

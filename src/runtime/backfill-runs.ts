@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { BackfillMode } from './backfill-plan';
 import { RecordedReplica } from './reconcile';
-import { toVersionRecord } from './version-table';
+import { HEAD, partitionKey, versionRecordOf, versionSortKey } from './version-table';
 
 /**
  * A backfill run's state and its per-version outcomes, in the version-map table:
@@ -184,10 +184,24 @@ export class BackfillRuns {
     return new Set(items.filter((item) => item.outcome?.S === 'replicated').map((item) => versionKey(item.sourceKey.S!, item.sourceVersionId.S!)));
   }
 
-  /** What the version map records of these source versions (replicated or known deleted), by `versionKey`. */
+  /**
+   * What the version map records of these source versions (replicated or known deleted), by
+   * `versionKey`: their own items and, for the newest version of each key, its key's head.
+   */
   async versionRecords(versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Map<string, RecordedReplica>> {
-    const items = await this.batchGet(versions.map(({ key, versionId }) => ({ pk: { S: `object#${key}` }, sk: { S: `version#${versionId}` } })));
-    return new Map(items.map((item) => [versionKey(item.sourceKey.S!, item.sourceVersionId.S!), toVersionRecord(item)]));
+    const keys = [...new Set(versions.map(({ key }) => key))];
+    const items = await this.batchGet([
+      ...versions.map(({ key, versionId }) => ({ pk: { S: partitionKey(key) }, sk: { S: versionSortKey(versionId) } })),
+      ...keys.map((key) => ({ pk: { S: partitionKey(key) }, sk: { S: HEAD } })),
+    ]);
+    const itemsByKey = new Map<string, Array<Record<string, AttributeValue>>>();
+    for (const item of items) itemsByKey.set(item.pk.S!, [...itemsByKey.get(item.pk.S!) ?? [], item]);
+    const records = new Map<string, RecordedReplica>();
+    for (const { key, versionId } of versions) {
+      const record = versionRecordOf(itemsByKey.get(partitionKey(key)) ?? [], versionId);
+      if (record) records.set(versionKey(key, versionId), record);
+    }
+    return records;
   }
 
   /** Consistent reads of many items, 100 a request, retrying what DynamoDB leaves unprocessed. */

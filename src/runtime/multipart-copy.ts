@@ -77,6 +77,8 @@ async function copyOnce(request: MultipartCopyRequest): Promise<MultipartCopyRes
     await abort(request, saved);
     saved = undefined;
   }
+  // Late in an invocation (after other messages of the batch), hand over before creating anything.
+  if (!saved && !hasTimeForPart(request.limits)) return { status: 'suspended', partsDone: 0, partCount: partCount(object.size, partSizeFor(object.size)) };
   const { plan, check } = saved ? { plan: saved, check: resumedCheck(object, saved) } : await start(request);
   const parts = new Map((saved?.parts ?? []).map((part) => [part.partNumber, part]));
   try {
@@ -153,8 +155,7 @@ async function copyParts(
   const worker = async () => {
     let buffer: Buffer | undefined;
     while (failure === undefined && next < pending.length) {
-      const { deadline, reserveMs } = limits;
-      if (deadline !== undefined && !canStartPart({ now: limits.now(), deadline, slowestPartMs, reserveMs })) return;
+      if (!hasTimeForPart(limits, slowestPartMs)) return;
       const range = partRange(plan.size, plan.partSize, pending[next++]);
       const started = limits.now();
       try {
@@ -188,6 +189,11 @@ async function copyParts(
   const workers = Math.min(partsInFlight(plan.partSize, limits.memoryBudget), pending.length);
   await Promise.all(Array.from({ length: workers }, worker));
   if (failure !== undefined) throw failure;
+}
+
+function hasTimeForPart(limits: CopyLimits, slowestPartMs?: number): boolean {
+  const { deadline, reserveMs } = limits;
+  return deadline === undefined || canStartPart({ now: limits.now(), deadline, slowestPartMs, reserveMs });
 }
 
 /** Checks the copied bytes against the source's ETag, where it is an MD5 the engine can compute. */

@@ -57,7 +57,6 @@ export type Decision =
   | { readonly action: 'forget-version' }
   | { readonly action: 'sync-tags'; readonly destinationVersionId: string }
   | { readonly action: 'resolve-order' }
-  | { readonly action: 'record-replica' }
   | { readonly action: 'skip'; readonly reason: SkipReason };
 
 const skip = (reason: SkipReason): Decision => ({ action: 'skip', reason });
@@ -89,13 +88,6 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
     if (state.newerByListing === undefined) return 'resolve';
     return state.newerByListing ? 'newer' : 'older';
   };
-
-  // The head moved to this version but its own item was not written (a crash between the two
-  // writes): write it from the head, copy nothing.
-  const appliesVersion = message.kind === 'ObjectCreated' || (message.kind === 'ObjectDeleted' && message.deletionType !== PERMANENTLY_DELETED);
-  if (appliesVersion && !version && head?.sourceVersionId === message.versionId && head.state === 'replicated') {
-    return { action: 'record-replica' };
-  }
 
   switch (message.kind) {
     case 'ObjectCreated': {

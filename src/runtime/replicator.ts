@@ -78,10 +78,6 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       case 'resolve-order':
         throw new Error(`the order of version ${versionId} of "${key}" could not be resolved`);
 
-      case 'record-replica':
-        await table.recordVersion(key, state.head!);
-        return { action: decision.action, destinationVersionId: state.head!.destinationVersionId };
-
       case 'copy':
       case 'repair-replica': {
         let copied;

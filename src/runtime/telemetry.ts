@@ -36,7 +36,6 @@ const ACTION_METRICS: Record<Exclude<Outcome['action'], 'skip'>, string> = {
   'sync-tags': 'TagSetsReplicated',
   'remember-source-deleted': 'SourceVersionsDeletedBeforeCopy',
   'forget-version': 'VersionMappingsExpired',
-  'record-replica': 'VersionMappingsRepaired',
 };
 
 /** The metrics one outcome adds. */

@@ -9,8 +9,11 @@ import {
 import { KeyHead, ReplicationState, VersionRecord } from './replication-decision';
 
 /**
- * The version map: one item per source version (source key and version -> destination version,
- * ETag, size, sequencer, time) and one `head` item per key holding the highest sequencer applied.
+ * The version map: per key, one `head` item holding the newest version applied (its sequencer and
+ * its whole replica record), and one item per older source version (source key and version ->
+ * destination version, ETag, size, sequencer, time). A version's own item is written when the head
+ * moves past it, so replicating a new key is one table write; a version's record is its own item
+ * when there is one, else the head's when the head is that version.
  *
  * Layout: partition key `pk` = `object#<source key>`, sort key `sk` = `head` or
  * `version#<source version id>`. The prefixes leave room for other item kinds in the same table.
@@ -37,9 +40,9 @@ export interface CommitOptions {
   readonly replacesReplica?: string;
 }
 
-const HEAD = 'head';
-const partitionKey = (key: string) => `object#${key}`;
-const versionSortKey = (versionId: string) => `version#${versionId}`;
+export const HEAD = 'head';
+export const partitionKey = (key: string) => `object#${key}`;
+export const versionSortKey = (versionId: string) => `version#${versionId}`;
 
 export class VersionTable {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
@@ -55,23 +58,21 @@ export class VersionTable {
     }
     const items = result.Responses?.[this.tableName] ?? [];
     const head = items.find((item) => item.sk?.S === HEAD);
-    const version = items.find((item) => item.sk?.S !== HEAD);
-    return {
-      head: head ? toHead(head) : undefined,
-      version: version ? toVersionRecord(version) : undefined,
-    };
+    return { head: head ? toHead(head) : undefined, version: versionRecordOf(items, versionId) };
   }
 
   /**
-   * Records a new replica: first the key's head moves to it, conditionally on being the head the
-   * decision was made on (so two racing invocations cannot both win, and nothing older follows),
-   * then the version's own item. The head carries the whole replica record, so a crash between the
-   * two writes is repaired on redelivery (`record-replica`). Two single-item writes, not a
-   * transaction: half the write cost, and no table-wide work on stores that emulate transactions.
+   * Records a new replica by moving the key's head to it, conditionally on being the head the
+   * decision was made on (so two racing invocations cannot both win, and nothing older follows).
+   * The version the head leaves gets its own item first (unless it has one), so no record is ever
+   * only in a head that moved on; a crash between the two writes leaves that item and the old head,
+   * both true. A new key costs one write, an overwrite two; no transaction, which would double the
+   * write cost and make stores that emulate transactions do table-wide work.
    */
   async commitReplica(key: string, record: ReplicaRecord, previousHead: KeyHead | undefined, options: CommitOptions = {}): Promise<void> {
     const { backfill, replacesReplica } = options;
     const now = new Date().toISOString();
+    if (previousHead && previousHead.sourceVersionId !== record.sourceVersionId) await this.recordVersion(key, previousHead);
     const head: Record<string, AttributeValue> = {
       ...versionItem(key, record, now),
       sk: { S: HEAD },
@@ -80,14 +81,15 @@ export class VersionTable {
     await this.putConditionally(key, head, previousHead
       ? { ConditionExpression: 'sourceVersionId = :previous', ExpressionAttributeValues: { ':previous': { S: previousHead.sourceVersionId } } }
       : { ConditionExpression: 'attribute_not_exists(pk)' });
-    await this.recordVersion(key, record, replacesReplica);
+    // A repaired version may also have its own item (written by an earlier release): it must not keep the stale replica.
+    if (replacesReplica !== undefined) await this.recordVersion(key, record, replacesReplica);
   }
 
   /**
-   * Writes a version's item unless it exists (a redelivered message may find it written); with
-   * `replacesReplica`, over the item that still records that replica (a repair).
+   * Writes a version's item unless it exists; with `replacesReplica`, over the item that still
+   * records that replica (a repair).
    */
-  async recordVersion(key: string, record: ReplicaRecord, replacesReplica?: string): Promise<void> {
+  private async recordVersion(key: string, record: ReplicaRecord, replacesReplica?: string): Promise<void> {
     try {
       await this.client.send(new PutItemCommand({
         TableName: this.tableName,
@@ -170,8 +172,19 @@ function toHead(item: Record<string, AttributeValue>): KeyHead {
   };
 }
 
-/** A version item as a record (also read by the backfill, in batches). */
-export function toVersionRecord(item: Record<string, AttributeValue>): ReplicaRecord {
+/**
+ * The record of `versionId` among a key's items: its own item, else the head's record when the
+ * head is that version (also used by the backfill's batch reads).
+ */
+export function versionRecordOf(items: ReadonlyArray<Record<string, AttributeValue>>, versionId: string): ReplicaRecord | undefined {
+  const own = items.find((item) => item.sk?.S === versionSortKey(versionId));
+  if (own) return toVersionRecord(own);
+  const head = items.find((item) => item.sk?.S === HEAD && item.sourceVersionId?.S === versionId);
+  return head ? toVersionRecord(head) : undefined;
+}
+
+/** A version item as a record. */
+function toVersionRecord(item: Record<string, AttributeValue>): ReplicaRecord {
   return {
     sourceVersionId: item.sourceVersionId?.S ?? '',
     kind: item.kind?.S === 'deleteMarker' ? 'deleteMarker' : 'object',

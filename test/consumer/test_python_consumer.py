@@ -297,15 +297,17 @@ def test_router_replicator_and_backfill_run_on_nodejs22(synthesized: Dict[str, A
     functions = _resources(synthesized[GOV_STACK], "AWS::Lambda::Function")
     node22 = {k: v for k, v in functions.items() if v["Properties"].get("Runtime") == "nodejs22.x"}
     assert len(node22) == 3, f"expected the router, the replicator and the backfill on nodejs22.x, found {list(node22)}"
-    # The replicator and the backfill (for reconcile runs) know the destination; the router and the
-    # backfill feed the queue; the router never sees the destination.
+    # The replicator and the backfill (for reconcile runs) know the destination; all three feed the
+    # queue (the replicator with continuations of large copies); the router never sees the destination.
     with_destination = [k for k, v in node22.items() if "DESTINATION_REGION" in _env_vars(v)]
     with_queue = [k for k, v in node22.items() if "REPLICATION_QUEUE_URL" in _env_vars(v)]
     with_backfill_queue = [k for k, v in node22.items() if "BACKFILL_QUEUE_URL" in _env_vars(v)]
-    router = [k for k in with_queue if k not in with_backfill_queue]
+    router = [k for k in with_queue if k not in with_destination]
+    replicator = [k for k in with_destination if k not in with_backfill_queue]
     assert len(with_destination) == 2, with_destination
-    assert len(with_queue) == 2 and len(router) == 1 and router[0] not in with_destination, (with_queue, with_destination)
-    assert len(with_backfill_queue) == 1 and with_backfill_queue[0] in with_queue and with_backfill_queue[0] in with_destination
+    assert len(with_queue) == 3 and len(router) == 1, (with_queue, with_destination)
+    assert len(with_backfill_queue) == 1 and with_backfill_queue[0] in with_destination
+    assert len(replicator) == 1 and _env_vars(node22[replicator[0]])["MAX_RECEIVE_COUNT"] == "5"
     assert _replicator(synthesized[GOV_STACK])["Properties"]["Runtime"] == "nodejs22.x"
 
 

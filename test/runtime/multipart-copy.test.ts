@@ -181,6 +181,17 @@ describe('resuming', () => {
     expect(md5((await setup.fixture.destinationObject('slow.bin'))!.body)).toBe(md5(body));
   });
 
+  test('with no time left for one part, nothing is created: the copy hands over at once', async () => {
+    const setup = await setUp();
+    const versionId = await putSource(setup, 'late.bin', randomBytes(2 * MIN_PART_SIZE));
+
+    const result = await copy(setup, 'late.bin', versionId, limits({ now: () => 0, deadline: 1_000 }));
+
+    expect(result).toEqual({ status: 'suspended', partsDone: 0, partCount: 2 });
+    expect(setup.counter.count('destination:CreateMultipartUploadCommand')).toBe(0);
+    expect(await setup.checkpoints.load('late.bin', versionId)).toBeUndefined();
+  });
+
   test('a failure mid-copy keeps the recorded parts: the retry sends only the parts that were in flight', async () => {
     const setup = await setUp();
     const body = randomBytes(6 * MIN_PART_SIZE + 5);

@@ -72,7 +72,7 @@ describe('requests per object', () => {
   test.each([
     ['an untagged', {}, {}],
     ['a tagged', { Tagging: 'team=storage' }, { [`s3@${SOURCE_REGION}:GetObjectTagging`]: 1 }],
-  ])('in steady state %s small object costs one GET, one PUT, one table read and two table writes, plus its tags', async (_, params, extra) => {
+  ])('in steady state %s new small object costs one GET, one PUT, one table read and one table write, plus its tags', async (_, params, extra) => {
     const fixture = await ReplicationFixture.create();
     // The first message reads the credentials secret once; later ones use the cached key.
     await fixture.replicate([await fixture.events.put('warm-up.txt', 'x')]);
@@ -84,10 +84,25 @@ describe('requests per object', () => {
       [`s3@${SOURCE_REGION}:GetObject`]: 1,
       [`s3@${DESTINATION_REGION}:PutObject`]: 1,
       [`dynamodb@${SOURCE_REGION}:BatchGetItem`]: 1,
-      [`dynamodb@${SOURCE_REGION}:PutItem`]: 2,
+      [`dynamodb@${SOURCE_REGION}:PutItem`]: 1,
       ...extra,
     });
     expect((await fixture.destinationObject('steady.txt'))?.body.toString()).toBe('payload');
+  });
+
+  test('an overwrite adds one table write: the replaced version gets its own item', async () => {
+    const fixture = await ReplicationFixture.create();
+    await fixture.replicate([await fixture.events.put('over.txt', 'first')]);
+    await fixture.routerHandler(await fixture.events.put('over.txt', 'second'));
+
+    const requests = await requestsDuring(clients, [fixture.sqs], () => fixture.drain());
+
+    expect(requests).toEqual({
+      [`s3@${SOURCE_REGION}:GetObject`]: 1,
+      [`s3@${DESTINATION_REGION}:PutObject`]: 1,
+      [`dynamodb@${SOURCE_REGION}:BatchGetItem`]: 1,
+      [`dynamodb@${SOURCE_REGION}:PutItem`]: 2,
+    });
   });
 });
 
