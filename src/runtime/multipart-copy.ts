@@ -78,7 +78,9 @@ async function copyOnce(request: MultipartCopyRequest): Promise<MultipartCopyRes
     saved = undefined;
   }
   // Late in an invocation (after other messages of the batch), hand over before creating anything.
-  if (!saved && !hasTimeForPart(request.limits)) return { status: 'suspended', partsDone: 0, partCount: partCount(object.size, partSizeFor(object.size)) };
+  if (!saved && !hasTimeForPart(request.limits)) {
+    return { status: 'suspended', partsDone: 0, partCount: partCount(object.size, partSizeFor(object.size)) };
+  }
   const { plan, check } = saved ? { plan: saved, check: resumedCheck(object, saved) } : await start(request);
   const parts = new Map((saved?.parts ?? []).map((part) => [part.partNumber, part]));
   try {
@@ -114,7 +116,8 @@ async function start(request: MultipartCopyRequest): Promise<{ plan: UploadPlan;
     else partSize = sourcePartSize;
   }
   const created = await destination.send(new CreateMultipartUploadCommand({ ...upload, ChecksumAlgorithm: 'CRC32' }));
-  const plan = { uploadId: created.UploadId!, sourceETag: object.eTag, size: object.size, partSize };
+  const partETagsAreMd5 = created.ServerSideEncryption === undefined || created.ServerSideEncryption === 'AES256';
+  const plan = { uploadId: created.UploadId!, sourceETag: object.eTag, size: object.size, partSize, partETagsAreMd5 };
   await checkpoints.start(source.key, source.versionId, plan);
   return { plan, check };
 }
@@ -162,8 +165,11 @@ async function copyParts(
         buffer ??= Buffer.allocUnsafe(plan.partSize);
         const bytes = await readRange(source, object.eTag, range, buffer);
         const checksumCRC32 = crc32Base64(bytes);
-        const md5 = check.kind === 'multipart-md5' ? md5Hex(bytes) : undefined;
-        const [uploaded] = await Promise.all([
+        // Hashing is the engine's costliest CPU work: skipped where the destination's part ETag is the MD5.
+        const computedMd5 = check.kind === 'multipart-md5' && !plan.partETagsAreMd5 ? md5Hex(bytes) : undefined;
+        // Both settle before the worker moves on: a part the destination accepted is always recorded,
+        // and no request outlives the copy, even when another part's failure stops the digest.
+        const [uploading, hashing] = await Promise.allSettled([
           destination.send(new UploadPartCommand({
             Bucket: upload.Bucket,
             Key: upload.Key,
@@ -175,9 +181,13 @@ async function copyParts(
           })),
           digest?.feed(range.partNumber, bytes),
         ]);
+        if (uploading.status === 'rejected') throw uploading.reason;
+        const uploaded = uploading.value;
+        const md5 = check.kind === 'multipart-md5' ? computedMd5 ?? md5OfETag(uploaded.ETag) : undefined;
         const part = { partNumber: range.partNumber, eTag: uploaded.ETag!, checksumCRC32, md5 };
         await checkpoints.recordPart(source.key, source.versionId, part);
         parts.set(part.partNumber, part);
+        if (hashing.status === 'rejected') throw hashing.reason;
         slowestPartMs = Math.max(slowestPartMs ?? 0, limits.now() - started);
       } catch (error) {
         failure ??= error;
@@ -205,6 +215,8 @@ async function verify(
     const actual = digest!.hex();
     if (actual !== check.md5Hex) throw new ContentMismatchError(key, versionId, `MD5 ${actual}, ETag ${check.md5Hex}`);
   } else if (check.kind === 'multipart-md5') {
+    // A destination that answered a part with something other than an MD5 leaves only the CRC32s.
+    if (sorted(parts).some((part) => !part.md5)) return 'transit';
     const actual = multipartETag(sorted(parts).map((part) => part.md5!));
     if (actual !== check.eTag) {
       // Part 1's size predicted the layout; parts of unequal size make the ETag incomparable, not wrong.
@@ -261,6 +273,12 @@ async function abortUpload(destination: S3Client, bucket: string, key: string, u
   } catch (error) {
     if (!isNoSuchUpload(error)) throw error;
   }
+}
+
+/** The MD5 a part's ETag carries, if it is one. */
+function md5OfETag(eTag: string | undefined): string | undefined {
+  const bare = (eTag ?? '').replace(/"/g, '').toLowerCase();
+  return /^[0-9a-f]{32}$/.test(bare) ? bare : undefined;
 }
 
 function sorted(parts: Map<number, CompletedPart>): CompletedPart[] {

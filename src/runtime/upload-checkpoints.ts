@@ -20,6 +20,11 @@ export interface UploadPlan {
   readonly sourceETag: string;
   readonly size: number;
   readonly partSize: number;
+  /**
+   * The destination answers each part with its MD5 as ETag (no SSE-KMS), so the engine need not
+   * hash the parts itself to check a multipart source's ETag.
+   */
+  readonly partETagsAreMd5: boolean;
 }
 
 export interface CompletedPart {
@@ -27,7 +32,7 @@ export interface CompletedPart {
   readonly eTag: string;
   /** Base64 CRC32 of the part's bytes, as sent to and verified by the destination. */
   readonly checksumCRC32: string;
-  /** Hex MD5 of the part, when the source's ETag is checked part by part. */
+  /** Hex MD5 of the part (computed, or the destination's ETag), when the source's ETag is checked part by part. */
   readonly md5?: string;
 }
 
@@ -54,6 +59,7 @@ export class UploadCheckpoints {
       sourceETag: upload.sourceETag.S!,
       size: Number(upload.size.N),
       partSize: Number(upload.partSize.N),
+      partETagsAreMd5: upload.partETagsAreMd5?.BOOL === true,
       parts: items.filter((item) => item.sk.S !== UPLOAD).map((item) => ({
         partNumber: Number(item.partNumber.N),
         eTag: item.eTag.S!,
@@ -69,6 +75,7 @@ export class UploadCheckpoints {
       sourceETag: { S: plan.sourceETag },
       size: { N: String(plan.size) },
       partSize: { N: String(plan.partSize) },
+      partETagsAreMd5: { BOOL: plan.partETagsAreMd5 },
     });
   }
 

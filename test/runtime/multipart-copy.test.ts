@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'crypto';
 import { Readable } from 'stream';
 import { DeleteObjectCommand, GetObjectCommandInput, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import * as verification from '../../src/runtime/copy-verification';
 import { ContentMismatchError } from '../../src/runtime/copy-verification';
 import { CopyLimits } from '../../src/runtime/multipart-copy';
 import { copyVersion, CopyResult } from '../../src/runtime/object-copy';
@@ -44,14 +45,20 @@ async function putSource(setup: Setup, key: string, body: Buffer): Promise<strin
   return put.VersionId!;
 }
 
-function copy(setup: Setup, key: string, versionId: string, copyLimits: CopyLimits = limits()): Promise<CopyResult> {
+function copy(setup: Setup, key: string, versionId: string, copyLimits: CopyLimits = limits(), kmsKeyArn?: string): Promise<CopyResult> {
   const { fixture, source, destination, checkpoints } = setup;
   return copyVersion(
     { client: source, bucket: fixture.sourceBucket, key, versionId },
     destination,
-    { bucket: fixture.destinationBucket, replicateTags: true },
+    { bucket: fixture.destinationBucket, replicateTags: true, kmsKeyArn },
     { checkpoints, limits: copyLimits },
   );
+}
+
+/** A source written as the SDK's Upload writes large objects: 5 MiB parts. */
+async function putMultipartSource(setup: Setup, key: string, body: Buffer): Promise<{ VersionId?: string; ETag?: string }> {
+  const params = { Bucket: setup.fixture.sourceBucket, Key: key, Body: body };
+  return new Upload({ client: setup.fixture.sourceS3, params, partSize: 5 * MiB }).done();
 }
 
 async function pendingUploads(setup: Setup): Promise<number> {
@@ -90,8 +97,8 @@ describe('large objects', () => {
   test('a multipart source keeps its layout, so the replica has the source\'s own ETag', async () => {
     const setup = await setUp();
     const body = randomBytes(3 * 5 * MiB + 777);
-    const upload = new Upload({ client: setup.fixture.sourceS3, params: { Bucket: setup.fixture.sourceBucket, Key: 'parts.bin', Body: body }, partSize: 5 * MiB });
-    const uploaded = await upload.done();
+    const uploaded = await putMultipartSource(setup, 'parts.bin', body);
+    const hashing = jest.spyOn(verification, 'md5Hex');
 
     const result = await copy(setup, 'parts.bin', uploaded.VersionId!);
 
@@ -99,6 +106,22 @@ describe('large objects', () => {
     const written = (result as Extract<CopyResult, { status: 'completed' }>).written;
     expect(written.eTag).toBe(uploaded.ETag);
     expect(md5((await setup.fixture.destinationObject('parts.bin'))!.body)).toBe(md5(body));
+    // The destination's part ETags are the parts' MD5s: the engine hashed nothing itself.
+    expect(hashing).not.toHaveBeenCalled();
+    hashing.mockRestore();
+  });
+
+  test('to an SSE-KMS destination, whose part ETags are no MD5s, the engine hashes the parts itself', async () => {
+    const setup = await setUp();
+    const body = randomBytes(2 * 5 * MiB + 5);
+    const uploaded = await putMultipartSource(setup, 'kms.bin', body);
+    const hashing = jest.spyOn(verification, 'md5Hex');
+
+    const result = await copy(setup, 'kms.bin', uploaded.VersionId!, limits(), `arn:aws-us-gov:kms:us-gov-west-1:123456789012:key/${'1'.repeat(8)}-1111-1111-1111-${'1'.repeat(12)}`);
+
+    expect(result).toMatchObject({ status: 'completed', verifiedBy: 'multipart-md5' });
+    expect(hashing).toHaveBeenCalledTimes(3);
+    hashing.mockRestore();
   });
 
   test.each([
@@ -107,9 +130,7 @@ describe('large objects', () => {
   ])('%s: a part read wrong is never committed', async (_, multipart) => {
     const setup = await setUp();
     const body = randomBytes(3 * (multipart ? 5 * MiB : MIN_PART_SIZE) + 99);
-    const versionId = multipart
-      ? (await new Upload({ client: setup.fixture.sourceS3, params: { Bucket: setup.fixture.sourceBucket, Key: 'flip.bin', Body: body }, partSize: 5 * MiB }).done()).VersionId!
-      : await putSource(setup, 'flip.bin', body);
+    const versionId = multipart ? (await putMultipartSource(setup, 'flip.bin', body)).VersionId! : await putSource(setup, 'flip.bin', body);
     // Fault injection: a bit flips in the second part's bytes on the way from the source.
     setup.source.middlewareStack.add((next) => async (args) => {
       const result = await next(args);
