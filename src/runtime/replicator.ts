@@ -11,7 +11,13 @@ import { VersionTable } from './version-table';
 
 /** What replicating one message did. */
 export type Outcome =
-  | { readonly action: Exclude<Decision['action'], 'skip' | 'resolve-order'>; readonly bytes?: number; readonly destinationVersionId?: string }
+  | {
+    readonly action: Exclude<Decision['action'], 'skip' | 'resolve-order'>;
+    readonly bytes?: number;
+    readonly destinationVersionId?: string;
+    /** For a copy: what the bytes were checked against (logged with the outcome). */
+    readonly verifiedBy?: string;
+  }
   | { readonly action: 'skip'; readonly reason: SkipReason | 'source-version-gone' }
   /** A large copy ran out of invocation time: its parts are recorded and a continuation is queued. */
   | { readonly action: 'copy-continued'; readonly partsDone: number; readonly partCount: number };
@@ -99,7 +105,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         const order = repair ? { sequencer: state.head?.sequencer, backfill: state.head?.backfill } : { sequencer, backfill };
         const record = { sourceVersionId: versionId, kind: 'object' as const, state: 'replicated' as const, sequencer: order.sequencer, ...written };
         await table.commitReplica(key, record, state.head, { backfill: order.backfill, replacesReplica: repair });
-        return { action: decision.action, bytes: written.size, destinationVersionId: written.destinationVersionId };
+        return { action: decision.action, bytes: written.size, destinationVersionId: written.destinationVersionId, verifiedBy: copied.verifiedBy };
       }
 
       case 'create-delete-marker': {

@@ -64,6 +64,18 @@ describe('batches', () => {
 
     expect(emittedMetrics(lines)).toMatchObject({ ObjectsReplicated: 2, BytesReplicated: 12 });
   });
+
+  test('the log of each copy says what its bytes were checked against', async () => {
+    const fixture = await ReplicationFixture.create({ logLevel: 'INFO' });
+    const created = await fixture.events.put('checked.txt', 'abc');
+    const { lines } = await captureOutput(() => fixture.replicate([created]));
+
+    const processed = lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
+      .filter((entry) => entry.message === 'replication event processed');
+    expect(processed).toHaveLength(1);
+    // A single-request source's ETag is its MD5: the PUT carried it as Content-MD5.
+    expect(processed[0]).toMatchObject({ key: 'checked.txt', outcome: { action: 'copy', bytes: 3, verifiedBy: 'md5' } });
+  });
 });
 
 describe('requests per object', () => {
