@@ -10,6 +10,7 @@ import { ContentMismatchError, crc32Base64, md5Hex, multipartETag, SourceCheck, 
 import { OrderedDigest } from './ordered-digest';
 import { canStartPart, partCount, partRange, partSizeFor, partsInFlight } from './part-plan';
 import { headPart, readRange, SourceVersion, SourceVersionGoneError } from './source-reads';
+import { retryTransient } from './transient-retry';
 import { CompletedPart, UploadCheckpoint, UploadCheckpoints, UploadPlan } from './upload-checkpoints';
 
 /** What the engine may spend: memory for part buffers, and time before it must hand over. */
@@ -163,14 +164,14 @@ async function copyParts(
       const started = limits.now();
       try {
         buffer ??= Buffer.allocUnsafe(plan.partSize);
-        const bytes = await readRange(source, object.eTag, range, buffer);
+        const bytes = await retryTransient(() => readRange(source, object.eTag, range, buffer!));
         const checksumCRC32 = crc32Base64(bytes);
         // Hashing is the engine's costliest CPU work: skipped where the destination's part ETag is the MD5.
         const computedMd5 = check.kind === 'multipart-md5' && !plan.partETagsAreMd5 ? md5Hex(bytes) : undefined;
         // Both settle before the worker moves on: a part the destination accepted is always recorded,
         // and no request outlives the copy, even when another part's failure stops the digest.
         const [uploading, hashing] = await Promise.allSettled([
-          destination.send(new UploadPartCommand({
+          retryTransient(() => destination.send(new UploadPartCommand({
             Bucket: upload.Bucket,
             Key: upload.Key,
             UploadId: plan.uploadId,
@@ -178,7 +179,7 @@ async function copyParts(
             Body: bytes,
             ContentLength: bytes.length,
             ChecksumCRC32: checksumCRC32,
-          })),
+          }))),
           digest?.feed(range.partNumber, bytes),
         ]);
         if (uploading.status === 'rejected') throw uploading.reason;
