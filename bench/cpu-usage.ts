@@ -119,3 +119,12 @@ function processTimes(pid: string): [number, number, number, number] {
 function pct(cpuSeconds: number, seconds: number): number {
   return Math.round((cpuSeconds / Math.max(seconds, 1e-9)) * 100);
 }
+
+/**
+ * CPU time this benchmark's processes spent per GiB moved (core-seconds per GiB): unlike a rate,
+ * it doesn't depend on how much of the machine other jobs took meanwhile.
+ */
+export function cpuSecondsPerGiB(shares: CpuShares, seconds: number, bytes: number): number {
+  const percent = shares.self + shares.children + Object.values(shares.processes).reduce((a, b) => a + b, 0);
+  return ((percent / 100) * seconds) / (bytes / 2 ** 30);
+}

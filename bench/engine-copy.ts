@@ -43,6 +43,27 @@ export async function engineCopy(request: EngineCopyRequest): Promise<EngineCopy
   return { seconds: (performance.now() - start) / 1000, result };
 }
 
+/**
+ * Adds to an S3 error which request failed, on which part, after how long and how many attempts:
+ * an intermittent failure is only worth reporting with those.
+ */
+export function annotateErrors(client: S3Client, label: string): S3Client {
+  client.middlewareStack.add((next, context) => async (args) => {
+    const start = performance.now();
+    try {
+      return await next(args);
+    } catch (error) {
+      const input = args.input as { PartNumber?: number; Range?: string; Key?: string };
+      const metadata = (error as { $metadata?: { attempts?: number; httpStatusCode?: number } }).$metadata;
+      const where = input.PartNumber !== undefined ? ` part ${input.PartNumber}` : input.Range ? ` ${input.Range}` : '';
+      (error as Error).message += ` [${label} ${context.commandName}${where} of ${input.Key}: HTTP ${metadata?.httpStatusCode ?? '-'}, `
+        + `${metadata?.attempts ?? '?'} attempt(s), ${(performance.now() - start).toFixed(0)} ms, at ${new Date().toISOString()}]`;
+      throw error;
+    }
+  }, { step: 'initialize', name: 'benchAnnotateErrors' });
+  return client;
+}
+
 /** Deletes every version and delete marker under a prefix: the servers keep all versions, and RAM is finite. */
 export async function deleteAllVersions(client: S3Client, bucket: string, prefix = ''): Promise<number> {
   let deleted = 0;

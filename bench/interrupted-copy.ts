@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { engineCopy } from './engine-copy';
 import { abandonUpload } from '../src/runtime/multipart-copy';
 import { UploadCheckpoints } from '../src/runtime/upload-checkpoints';
-import { engineCopy } from './engine-copy';
 
 export interface InterruptedCopyRequest {
   readonly source: { client: S3Client; bucket: string; key: string; versionId: string };
@@ -19,6 +19,8 @@ export interface InterruptedCopyRequest {
   readonly budgetMs: number;
   /** How much faster than real time the engine's clock runs (1: real time). */
   readonly clockSpeedup: number;
+  /** The object's part count, for the report. */
+  readonly partCount: number;
   readonly maxInvocations?: number;
 }
 
@@ -40,21 +42,24 @@ export async function interruptedCopy(request: InterruptedCopyRequest): Promise<
   const origin = Date.now();
   const now = () => origin + (Date.now() - origin) * clockSpeedup;
   const partsDoneAfter: number[] = [];
-  let partCount = 0;
   const start = performance.now();
   for (let invocation = 1; ; invocation++) {
     if (invocation > maxInvocations) throw new Error(`not completed after ${maxInvocations} calls (parts done: ${partsDoneAfter.join(', ')})`);
     const run = await engineCopy({ ...request, deadline: now() + budgetMs, reserveMs: 0, now });
     if (run.result.status === 'completed') {
       const seconds = (performance.now() - start) / 1000;
-      partsDoneAfter.push(partCount);
+      partsDoneAfter.push(request.partCount);
       const check = await compareBytes(request, run.result.written.destinationVersionId);
       return {
-        invocations: invocation, partsDoneAfter, partCount, seconds,
-        resumedParts: run.result.resumedParts, verifiedBy: run.result.verifiedBy, ...check,
+        invocations: invocation,
+        partsDoneAfter,
+        partCount: request.partCount,
+        seconds,
+        resumedParts: run.result.resumedParts,
+        verifiedBy: run.result.verifiedBy,
+        ...check,
       };
     }
-    partCount = run.result.partCount;
     partsDoneAfter.push(run.result.partsDone);
     const previous = partsDoneAfter.at(-2) ?? 0;
     if (partsDoneAfter.length >= 3 && run.result.partsDone === previous && partsDoneAfter.at(-3) === previous) {
@@ -67,7 +72,7 @@ export async function interruptedCopy(request: InterruptedCopyRequest): Promise<
  * One call with a real-time deadline `budgetMs` ahead: what a continuation gets when little of
  * its invocation is left. Returns the parts it copied; the upload is abandoned afterwards.
  */
-export async function shortDeadlineProbe(request: Omit<InterruptedCopyRequest, 'clockSpeedup'>): Promise<{ status: string; partsDone: number; partCount: number; seconds: number }> {
+export async function shortDeadlineProbe(request: Omit<InterruptedCopyRequest, 'clockSpeedup' | 'partCount'>): Promise<{ status: string; partsDone: number; partCount: number; seconds: number }> {
   const run = await engineCopy({ ...request, deadline: Date.now() + request.budgetMs, reserveMs: 0 });
   const { source, destination, destinationBucket, checkpoints } = request;
   await abandonUpload(checkpoints, destination, destinationBucket, { key: source.key, versionId: source.versionId });

@@ -2,9 +2,12 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { rcloneVersion } from './rclone';
 import { minioBinary } from './s3-servers';
 import { GiB, formatBytes } from './test-data';
+
+const REPO_ROOT = path.resolve(__dirname, '..');
 
 export async function machineContext(dataDir: string): Promise<string[]> {
   const cpuModel = /^model name\s*:\s*(.+)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
@@ -12,7 +15,19 @@ export async function machineContext(dataDir: string): Promise<string[]> {
     `CPU: ${cpuModel}, ${os.cpus().length} cores; RAM ${(os.totalmem() / GiB).toFixed(1)} GiB; ${os.type()} ${os.release()}`,
     `Node ${process.version}; MinIO ${minioModuleVersion()}; ${await rcloneVersion()}`,
     `Server data: ${dataDir} (${isTmpfs(dataDir) ? 'tmpfs: no disk, no fsync cost' : 'disk'}); everything on 127.0.0.1`,
+    `Engine under test: ${sourceRevision()}`,
   ];
+}
+
+/** The commit the engine's code comes from, and whether src/ has uncommitted changes (read-only git commands). */
+function sourceRevision(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const changed = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
+    return `src/ at commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` with ${changed} uncommitted file change(s) in src/` : ', no uncommitted changes'}`;
+  } catch {
+    return 'not a git checkout';
+  }
 }
 
 /** The module version the MinIO binary was built from (scripts/setup-bench.sh pins it). */

@@ -2,8 +2,7 @@
 // copy can do (one GET from the source, one PUT to the destination), and what it sends to each service.
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { BatchGetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -11,15 +10,17 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { MOTO_REGION, MotoAddress, createFifoQueue, createSecret, createTable, dynamoDbFor, motoConfig } from './moto-services';
+import { RequestCounter, ServiceCount } from './request-counter';
+import { S3ServerAddress, createVersionedBucket, s3ClientFor } from './s3-servers';
 import { copyVersion } from '../src/runtime/object-copy';
 import { messageDeduplicationId, messageGroupId, ObjectCreatedMessage } from '../src/runtime/replication-message';
 import { createReplicatorHandler } from '../src/runtime/replicator-handler';
 import { createTelemetry } from '../src/runtime/telemetry';
 import { UploadCheckpoints } from '../src/runtime/upload-checkpoints';
-import { MOTO_REGION, MotoAddress, createFifoQueue, createSecret, createTable, dynamoDbFor, motoConfig } from './moto-services';
-import { RequestCounter, ServiceCount } from './request-counter';
-import { S3ServerAddress, createVersionedBucket, s3ClientFor } from './s3-servers';
 
 export interface SmallObject {
   readonly key: string;
@@ -51,6 +52,9 @@ export interface SmallObjectsResult {
   readonly commandsPerObject: Record<string, Record<string, number>>;
   /** Time inside each service's requests, ms per object: where the replicator's time goes. */
   readonly serviceMsPerObject: Record<string, number>;
+  /** The emulator's own latency, sequential requests on an otherwise idle table client: ms per request. */
+  readonly motoPutItemMs: number;
+  readonly motoBatchGetItemMs: number;
 }
 
 const SOURCE_SERVICE = 'S3 source';
@@ -69,7 +73,8 @@ export async function measureSmallObjects(options: SmallObjectsOptions): Promise
     const rawGetPutMs = await rawGetPut(options, source, srcBucket, warmUp, objects);
     const copyVersionMs = await copyVersionAlone(options, source, srcBucket, warmUp, objects);
     const replicator = await throughReplicator(options, srcBucket, warmUp, objects);
-    return { count: objects.length, rawGetPutMs, copyVersionMs, ...replicator };
+    const moto = await motoLatency(options.moto, `bench-${variant}-versions`);
+    return { count: objects.length, rawGetPutMs, copyVersionMs, ...replicator, ...moto };
   } finally {
     source.destroy();
   }
@@ -92,7 +97,9 @@ async function uploadSmallObjects(
 }
 
 /** The floor: one GET of the version into memory, one PUT of those bytes, sequentially per object. */
-async function rawGetPut(options: SmallObjectsOptions, source: S3Client, srcBucket: string, warmUp: SmallObject, objects: SmallObject[]): Promise<number> {
+async function rawGetPut(
+  options: SmallObjectsOptions, source: S3Client, srcBucket: string, warmUp: SmallObject, objects: SmallObject[],
+): Promise<number> {
   const dstBucket = `bench-small-${options.variant}-raw`;
   const destination = s3ClientFor(options.dst, 16);
   try {
@@ -116,7 +123,9 @@ async function rawGetPut(options: SmallObjectsOptions, source: S3Client, srcBuck
  * src/runtime/destination-client.ts). Objects of at most 8 MiB never touch the checkpoints, so
  * they point at a table that doesn't exist: any use would fail the run.
  */
-async function copyVersionAlone(options: SmallObjectsOptions, source: S3Client, srcBucket: string, warmUp: SmallObject, objects: SmallObject[]): Promise<number> {
+async function copyVersionAlone(
+  options: SmallObjectsOptions, source: S3Client, srcBucket: string, warmUp: SmallObject, objects: SmallObject[],
+): Promise<number> {
   const dstBucket = `bench-small-${options.variant}-copyversion`;
   const destination = replicatorLikeDestination(options.dst);
   const dynamodb = dynamoDbFor(options.moto);
@@ -158,7 +167,7 @@ function replicatorLikeDestination(server: S3ServerAddress): S3Client {
  */
 async function throughReplicator(
   options: SmallObjectsOptions, srcBucket: string, warmUp: SmallObject, objects: SmallObject[],
-): Promise<Omit<SmallObjectsResult, 'count' | 'rawGetPutMs' | 'copyVersionMs'>> {
+): Promise<Omit<SmallObjectsResult, 'count' | 'rawGetPutMs' | 'copyVersionMs' | 'motoPutItemMs' | 'motoBatchGetItemMs'>> {
   const { variant, moto } = options;
   const dstBucket = `bench-small-${variant}-replica`;
   const admin = s3ClientFor(options.dst, 4);
@@ -231,6 +240,32 @@ async function throughReplicator(
     restore();
     for (const client of Object.values(clients)) client.destroy();
     admin.destroy();
+  }
+}
+
+/**
+ * What one DynamoDB request costs on moto, items shaped like the version map's: the replicator makes
+ * three per object (BatchGetItem, two PutItems), and in AWS their latency doesn't land on these cores.
+ */
+async function motoLatency(moto: MotoAddress, tableName: string): Promise<{ motoPutItemMs: number; motoBatchGetItemMs: number }> {
+  const client = dynamoDbFor(moto);
+  const iterations = 100;
+  const item = (i: number) => ({ pk: { S: `object#latency/${i}` }, sk: { S: 'head' }, sourceVersionId: { S: `v${i}` }, eTag: { S: '"0123456789abcdef"' } });
+  try {
+    await client.send(new PutItemCommand({ TableName: tableName, Item: item(-1) }));
+    let start = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      await client.send(new PutItemCommand({ TableName: tableName, Item: item(i), ConditionExpression: 'attribute_not_exists(pk)' }));
+    }
+    const motoPutItemMs = (performance.now() - start) / iterations;
+    start = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      const keys = [{ pk: { S: `object#latency/${i}` }, sk: { S: 'head' } }, { pk: { S: `object#latency/${i}` }, sk: { S: 'version#v' } }];
+      await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
+    }
+    return { motoPutItemMs, motoBatchGetItemMs: (performance.now() - start) / iterations };
+  } finally {
+    client.destroy();
   }
 }
 

@@ -1,0 +1,31 @@
+// The engine's checkpoints kept in this process instead of the table: a diagnostic only. moto runs
+// on the same two cores as everything else and answers a PutItem in milliseconds of Python; in AWS
+// the table's work happens elsewhere. Copying with these isolates what the emulator costs the
+// engine here; the engine's code path is the same (UploadCheckpoints' interface, every call made).
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CompletedPart, UploadCheckpoint, UploadCheckpoints, UploadPlan } from '../src/runtime/upload-checkpoints';
+
+export class InMemoryCheckpoints extends UploadCheckpoints {
+  private readonly uploads = new Map<string, { plan: UploadPlan; parts: Map<number, CompletedPart> }>();
+
+  constructor() {
+    super(undefined as unknown as DynamoDBClient, 'in-memory');
+  }
+
+  async load(key: string, versionId: string): Promise<UploadCheckpoint | undefined> {
+    const upload = this.uploads.get(`${key}\u0000${versionId}`);
+    return upload && { ...upload.plan, parts: [...upload.parts.values()] };
+  }
+
+  async start(key: string, versionId: string, plan: UploadPlan): Promise<void> {
+    this.uploads.set(`${key}\u0000${versionId}`, { plan, parts: new Map() });
+  }
+
+  async recordPart(key: string, versionId: string, part: CompletedPart): Promise<void> {
+    this.uploads.get(`${key}\u0000${versionId}`)?.parts.set(part.partNumber, part);
+  }
+
+  async clear(key: string, versionId: string): Promise<void> {
+    this.uploads.delete(`${key}\u0000${versionId}`);
+  }
+}
