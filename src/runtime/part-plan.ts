@@ -61,14 +61,13 @@ export interface TimeBudget {
   readonly reserveMs: number;
 }
 
-/** A part's duration assumed before one has finished: 8 MiB at a slow 2 MiB/s. */
-const FIRST_PART_ESTIMATE_MS = 4_000;
-
 /**
  * Whether to start another part: it must be able to finish (at twice the slowest part seen, since
  * a part started now shares the link with the parts still in flight) before the reserve begins.
+ * Before any part has finished, a part starts whenever the reserve is still ahead: every
+ * invocation that has more than its reserve makes progress, however short the function's timeout.
  */
 export function canStartPart(budget: TimeBudget): boolean {
-  const estimate = 2 * (budget.slowestPartMs ?? FIRST_PART_ESTIMATE_MS);
-  return budget.now + estimate + budget.reserveMs <= budget.deadline;
+  const estimate = 2 * (budget.slowestPartMs ?? 0);
+  return budget.now + estimate + budget.reserveMs < budget.deadline;
 }

@@ -223,11 +223,20 @@ describe('resuming', () => {
     expect(md5((await setup.fixture.destinationObject('slow.bin'))!.body)).toBe(md5(body));
   });
 
+  test('an invocation with just more than its reserve left still copies: short timeouts make progress', async () => {
+    const setup = await setUp();
+    const versionId = await putSource(setup, 'short.bin', randomBytes(2 * MIN_PART_SIZE));
+
+    const result = await copy(setup, 'short.bin', versionId, limits({ now: () => 0, deadline: 16_000, reserveMs: 15_000 }));
+
+    expect(result).toMatchObject({ status: 'completed' });
+  });
+
   test('with no time left for one part, nothing is created: the copy hands over at once', async () => {
     const setup = await setUp();
     const versionId = await putSource(setup, 'late.bin', randomBytes(2 * MIN_PART_SIZE));
 
-    const result = await copy(setup, 'late.bin', versionId, limits({ now: () => 0, deadline: 1_000 }));
+    const result = await copy(setup, 'late.bin', versionId, limits({ now: () => 0, deadline: 1_000, reserveMs: 1_000 }));
 
     expect(result).toEqual({ status: 'suspended', partsDone: 0, partCount: 2 });
     expect(setup.counter.count('destination:CreateMultipartUploadCommand')).toBe(0);
