@@ -154,7 +154,8 @@ export interface PartitionReplicatedBucketProps {
    * The timeout of the replicator function; one message (one object version) must be copied
    * within it. The replication queue's visibility timeout is six times this.
    *
-   * Between 1 second and 15 minutes.
+   * Between 30 seconds and 15 minutes: every invocation keeps 15 seconds back to hand a large copy
+   * over to the next invocation, and needs at least as long again to copy.
    *
    * @default Duration.minutes(15)
    */

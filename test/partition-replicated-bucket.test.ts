@@ -6,7 +6,7 @@ import { NagSuppressions } from 'cdk-nag';
 import { nagFindings } from './nag-findings';
 import { BackfillMode, PartitionReplicatedBucket, PartitionReplicatedBucketProps } from '../src';
 import { addNagSuppressions } from '../src/private/nag-suppressions';
-import { ENV } from '../src/runtime/replication-environment';
+import { COPY_HANDOVER_RESERVE_SECONDS, ENV } from '../src/runtime/replication-environment';
 
 const FIXED_ENV: Environment = { account: '111111111111', region: 'us-east-1' };
 const REQUIRED: PartitionReplicatedBucketProps = { destinationBucketName: 'dest-bucket', destinationRegion: 'us-gov-west-1' };
@@ -536,8 +536,11 @@ describe('validation', () => {
     ['duplicate prefix', { prefixes: ['a/', 'a/'] }, 'prefixes contains "a/" more than once'],
     ['too many prefixes', { prefixes: manyPrefixes }, 'prefixes has 11 entries; at most 10 are supported'],
     ['wildcard in a prefix', { prefixes: ['logs/*/'] }, 'prefixes entry "logs/*/" contains * or ?'],
-    ['timeout too long', { replicatorTimeout: Duration.minutes(16) }, 'replicatorTimeout is 16 minutes; it must be a whole number of seconds between 1 second and 15 minutes'],
+    ['timeout too long', { replicatorTimeout: Duration.minutes(16) }, 'replicatorTimeout is 16 minutes; it must be a whole number of seconds between 30 seconds and 15 minutes'],
     ['timeout too short', { replicatorTimeout: Duration.millis(500) }, 'replicatorTimeout is 500 millis; it must be'],
+    ['timeout within the hand-over reserve', { replicatorTimeout: Duration.seconds(15) },
+      'replicatorTimeout is 15 seconds; it must be a whole number of seconds between 30 seconds and 15 minutes (every invocation keeps 15 s back to hand a large copy over'],
+    ['timeout leaving less copy time than the reserve', { replicatorTimeout: Duration.seconds(29) }, 'replicatorTimeout is 29 seconds; it must be'],
     ['timeout not whole seconds', { replicatorTimeout: Duration.millis(1500) }, 'replicatorTimeout is 1 second 500 millis; it must be a whole number of seconds'],
     ['memory too small', { replicatorMemorySize: 64 }, 'replicatorMemorySize is 64; it must be a whole number between 128 and 10240 (MiB)'],
     ['memory too large', { replicatorMemorySize: 10241 }, 'replicatorMemorySize is 10241'],
@@ -545,6 +548,11 @@ describe('validation', () => {
     ['receive count too large', { maxReceiveCount: 1001 }, 'maxReceiveCount is 1001'],
   ])('%s', (_name, props, message) => {
     expect(() => build(props)).toThrow(`PartitionReplicatedBucket: ${message}`);
+  });
+
+  test('the shortest accepted replicatorTimeout is twice the hand-over reserve', () => {
+    const { template, stack, construct } = synth({ replicatorTimeout: Duration.seconds(2 * COPY_HANDOVER_RESERVE_SECONDS) });
+    expect(template.toJSON().Resources[logicalId(stack, construct.replicator)].Properties).toMatchObject({ Timeout: 30 });
   });
 
   test('a token region needs an explicit partition', () => {

@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import type { PartitionReplicatedBucketProps } from '../partition-replicated-bucket';
 import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from '../runtime/partitions';
+import { COPY_HANDOVER_RESERVE_SECONDS } from '../runtime/replication-environment';
 
 /** The most key prefixes one construct replicates (see `PartitionReplicatedBucketProps.prefixes`). */
 const MAX_PREFIXES = 10;
@@ -80,8 +81,12 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     fail('replicatorTimeout must be a concrete duration (the queue\'s visibility timeout is computed from it)');
   }
   const timeoutMillis = replicatorTimeout.toMilliseconds();
-  if (timeoutMillis < 1000 || timeoutMillis > 15 * 60 * 1000 || timeoutMillis % 1000 !== 0) {
-    fail(`replicatorTimeout is ${replicatorTimeout.toHumanString()}; it must be a whole number of seconds between 1 second and 15 minutes`);
+  const shortestTimeoutSeconds = 2 * COPY_HANDOVER_RESERVE_SECONDS;
+  if (timeoutMillis < shortestTimeoutSeconds * 1000 || timeoutMillis > 15 * 60 * 1000 || timeoutMillis % 1000 !== 0) {
+    // Shorter, an invocation would keep (nearly) all its time back for handing a large copy over.
+    fail(`replicatorTimeout is ${replicatorTimeout.toHumanString()}; it must be a whole number of seconds between ` +
+      `${shortestTimeoutSeconds} seconds and 15 minutes (every invocation keeps ${COPY_HANDOVER_RESERVE_SECONDS} s back ` +
+      'to hand a large copy over to the next one, and needs at least as long again to copy)');
   }
 
   const replicatorMemorySize = props.replicatorMemorySize ?? 1024;

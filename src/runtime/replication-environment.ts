@@ -30,6 +30,13 @@ export const ENV = {
   maxReceiveCount: 'MAX_RECEIVE_COUNT',
 } as const;
 
+/**
+ * The time every replicator invocation keeps back to record a large copy's parts and queue its
+ * continuation. The construct requires a `replicatorTimeout` of at least twice this, so an
+ * invocation always has as long again for copying and a large copy cannot hand over without progress.
+ */
+export const COPY_HANDOVER_RESERVE_SECONDS = 15;
+
 /** Where the destination is and how to reach it: the replicator writes there, a reconcile lists it. */
 export interface DestinationSettings {
   readonly credentialsSecretId: string;

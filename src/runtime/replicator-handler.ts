@@ -7,7 +7,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BackfillRuns, OutcomeRecord } from './backfill-runs';
 import { destinationClientsFor } from './destination-client';
-import { ReplicatorSettings } from './replication-environment';
+import { COPY_HANDOVER_RESERVE_SECONDS, ReplicatorSettings } from './replication-environment';
 import { messageDeduplicationId, messageGroupId, parseReplicationMessage, ReplicationMessage } from './replication-message';
 import { createReplicator, DeliveryLimits, Outcome } from './replicator';
 import { metricsForOutcome, Telemetry } from './telemetry';
@@ -35,8 +35,6 @@ export interface CopyRuntime {
 export function copyMemoryBudget(functionMemoryMb: number): number {
   return Math.max(16, Math.floor(functionMemoryMb / 2)) * 1024 * 1024;
 }
-
-const DEFAULT_RESERVE_MS = 15_000;
 
 /**
  * The replicator's SQS FIFO handler. Records are processed one at a time in queue order with
@@ -113,7 +111,7 @@ export function createReplicatorHandler(
     const remaining = context?.getRemainingTimeInMillis();
     return {
       deadline: remaining === undefined ? undefined : now() + remaining,
-      reserveMs: runtime.reserveMs ?? DEFAULT_RESERVE_MS,
+      reserveMs: runtime.reserveMs ?? COPY_HANDOVER_RESERVE_SECONDS * 1000,
       now,
       finalAttempt: Number(record.attributes?.ApproximateReceiveCount ?? 1) >= settings.maxReceiveCount,
     };
