@@ -109,13 +109,18 @@ async function rawGetPut(
       const body = await got.Body!.transformToByteArray();
       await destination.send(new PutObjectCommand({ Bucket: dstBucket, Key: object.key, Body: body }));
     };
-    await copy(warmUp);
-    const start = performance.now();
-    for (const object of objects) await copy(object);
-    return (performance.now() - start) / objects.length;
+    return await millisPerObject(copy, warmUp, objects);
   } finally {
     destination.destroy();
   }
+}
+
+/** Mean milliseconds per object of `copy`, run one object at a time after one warm-up call. */
+async function millisPerObject(copy: (object: SmallObject) => Promise<void>, warmUp: SmallObject, objects: SmallObject[]): Promise<number> {
+  await copy(warmUp);
+  const start = performance.now();
+  for (const object of objects) await copy(object);
+  return (performance.now() - start) / objects.length;
 }
 
 /**
@@ -140,10 +145,7 @@ async function copyVersionAlone(
       );
       if (result.status !== 'completed') throw new Error(`copyVersion of ${object.key} ended ${result.status}`);
     };
-    await copy(warmUp);
-    const start = performance.now();
-    for (const object of objects) await copy(object);
-    return (performance.now() - start) / objects.length;
+    return await millisPerObject(copy, warmUp, objects);
   } finally {
     destination.destroy();
     dynamodb.destroy();
