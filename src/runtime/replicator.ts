@@ -149,9 +149,9 @@ async function isNewerAtSource(source: S3Client, bucket: string, key: string, ca
     const page = await source.send(new ListObjectVersionsCommand({
       Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker,
     }));
-    const ofKey = <T extends { Key?: string; VersionId?: string; LastModified?: Date }>(entries: T[] | undefined) => (entries ?? [])
+    const ofKey = <T extends { Key?: string; VersionId?: string; LastModified?: Date; IsLatest?: boolean }>(entries: T[] | undefined) => (entries ?? [])
       .filter((entry) => entry.Key === key)
-      .map((entry) => ({ versionId: entry.VersionId ?? '', lastModified: entry.LastModified ?? new Date(0) }));
+      .map((entry) => ({ versionId: entry.VersionId ?? '', lastModified: entry.LastModified ?? new Date(0), isLatest: entry.IsLatest }));
     versions.push(...ofKey(page.Versions));
     deleteMarkers.push(...ofKey(page.DeleteMarkers));
     const found = (id: string) => [...versions, ...deleteMarkers].some((entry) => entry.versionId === id);

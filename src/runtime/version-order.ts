@@ -31,14 +31,18 @@ export function compareVersions(message: OrderedVersion, applied: OrderedVersion
 export interface ListedVersion {
   readonly versionId: string;
   readonly lastModified: Date;
+  /** S3's `IsLatest`: this entry is the key's current state at the source. */
+  readonly isLatest?: boolean;
 }
 
 /**
  * Whether `candidate` is newer than `applied` by the source's listing of the key's versions and
  * delete markers (each list newest first, as S3 returns them). S3 orders each list exactly; between
  * the two lists only the timestamps (whole seconds) can tell, and in the same second the delete
- * marker is taken as the later one (put, then delete), as the backfill's plan does. A version no
- * longer listed counts as not newer: an older replica must never be written over a newer one.
+ * marker is taken as the later one (put, then delete), as the backfill's plan does. A candidate no
+ * longer listed is not newer. When the applied version is gone from the source (deleted for good or
+ * expired), only the key's current entry is newer: the destination follows the source's current
+ * state, and the key is never stuck behind a head nothing can be compared with.
  */
 export function newerInListing(
   versions: readonly ListedVersion[],
@@ -54,7 +58,8 @@ export function newerInListing(
   const find = (id: string) => [...versions, ...deleteMarkers].find((entry) => entry.versionId === id);
   const c = find(candidate);
   const a = find(applied);
-  if (!c || !a) return false;
+  if (!c) return false;
+  if (!a) return c.isLatest === true;
   const difference = c.lastModified.getTime() - a.lastModified.getTime();
   return difference > 0 || (difference === 0 && deleteMarkers.includes(c));
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'crypto';
-import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { messageGroupId, ObjectCreatedMessage } from '../../src/runtime/replication-message';
 import { VersionTable } from '../../src/runtime/version-table';
@@ -22,6 +22,31 @@ async function sourceCurrentBody(fixture: ReplicationFixture, key: string): Prom
     throw error;
   }
 }
+
+/** A copy message as a backfill run enqueues it (with `staleReplica`, a reconcile's repair). */
+async function sendBackfillCopy(fixture: ReplicationFixture, key: string, versionId: string, runId: string, fields: Partial<ObjectCreatedMessage> = {}) {
+  const message: ObjectCreatedMessage = {
+    v: 1,
+    kind: 'ObjectCreated',
+    bucket: fixture.sourceBucket,
+    key,
+    versionId,
+    time: new Date().toISOString(),
+    requestId: `backfill-${runId}`,
+    lastModified: new Date().toISOString(),
+    reason: 'Backfill',
+    ...fields,
+  };
+  await fixture.sqs.send(new SendMessageCommand({
+    QueueUrl: fixture.queueUrl,
+    MessageBody: JSON.stringify(message),
+    MessageGroupId: messageGroupId(fixture.sourceBucket, key),
+    MessageDeduplicationId: runId,
+  }));
+}
+
+const sendRepair = (fixture: ReplicationFixture, key: string, versionId: string, staleReplica: string, runId: string) =>
+  sendBackfillCopy(fixture, key, versionId, runId, { staleReplica });
 
 describe('object versions', () => {
   test('an overwrite chain replicates every version in order and maps each to its replica', async () => {
@@ -67,6 +92,25 @@ describe('object versions', () => {
     expect((await fixture.destinationVersions('late.txt')).versions).toHaveLength(1);
   });
 
+  test('a key whose backfilled head was deleted for good at the source keeps replicating', async () => {
+    const fixture = await ReplicationFixture.create({ replicateVersionDeletes: true });
+    const first = await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'replaced.txt', Body: 'backfilled' }));
+    await sendBackfillCopy(fixture, 'replaced.txt', first.VersionId!, 'run-1', { backfillRun: 'run-1', backfillIndex: 0 });
+    expect(await fixture.drain()).toEqual({ processed: 1, failures: 0 });
+
+    // "Replace": the backfilled version is deleted for good, then a new one is put. Its sequencer
+    // cannot be compared with a backfilled head, and the source no longer lists that head.
+    const deleted = await fixture.events.deleteVersion('replaced.txt', first.VersionId!);
+    const second = await fixture.events.put('replaced.txt', 'live');
+    expect(await fixture.replicate([second, deleted])).toEqual({ processed: 2, failures: 0 });
+    expect((await fixture.destinationObject('replaced.txt'))?.body.toString()).toBe('live');
+
+    const third = await fixture.events.put('replaced.txt', 'live again');
+    await fixture.replicate([third]);
+    expect((await fixture.destinationObject('replaced.txt'))?.body.toString()).toBe('live again');
+    expect((await fixture.destinationVersions('replaced.txt')).versions).toHaveLength(2);
+  });
+
   test('events delivered in many random orders end in the same destination state as in order', async () => {
     const random = prng(20261122);
     for (let round = 0; round < 12; round++) {
@@ -91,28 +135,6 @@ describe('object versions', () => {
 });
 
 describe('reconcile repairs', () => {
-  /** A reconcile's repair message, as the backfill enqueues it for a replica found missing or changed. */
-  async function sendRepair(fixture: ReplicationFixture, key: string, versionId: string, staleReplica: string, runId: string) {
-    const message: ObjectCreatedMessage = {
-      v: 1,
-      kind: 'ObjectCreated',
-      bucket: fixture.sourceBucket,
-      key,
-      versionId,
-      time: new Date().toISOString(),
-      requestId: `backfill-${runId}`,
-      lastModified: new Date().toISOString(),
-      reason: 'Backfill',
-      staleReplica,
-    };
-    await fixture.sqs.send(new SendMessageCommand({
-      QueueUrl: fixture.queueUrl,
-      MessageBody: JSON.stringify(message),
-      MessageGroupId: messageGroupId(fixture.sourceBucket, key),
-      MessageDeduplicationId: runId,
-    }));
-  }
-
   test('a repair delivered twice copies once and re-points the mapping; once a newer version is replicated it copies nothing', async () => {
     const fixture = await ReplicationFixture.create();
     const table = new VersionTable(fixture.dynamodb, fixture.tableName);
