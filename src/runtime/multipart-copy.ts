@@ -119,7 +119,13 @@ async function start(request: MultipartCopyRequest): Promise<{ plan: UploadPlan;
   const created = await destination.send(new CreateMultipartUploadCommand({ ...upload, ChecksumAlgorithm: 'CRC32' }));
   const partETagsAreMd5 = created.ServerSideEncryption === undefined || created.ServerSideEncryption === 'AES256';
   const plan = { uploadId: created.UploadId!, sourceETag: object.eTag, size: object.size, partSize, partETagsAreMd5 };
-  await checkpoints.start(source.key, source.versionId, plan);
+  try {
+    await checkpoints.start(source.key, source.versionId, plan);
+  } catch (error) {
+    // Not recorded, the upload could never be resumed or found again.
+    await abortUpload(destination, upload.Bucket, upload.Key, plan.uploadId);
+    throw error;
+  }
   return { plan, check };
 }
 

@@ -91,7 +91,17 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           const engine = { checkpoints, limits: { ...limits, memoryBudget: deps.memoryBudget } };
           copied = await destination.run((s3) => copyVersion(sourceVersion, s3, destinationOptions, engine));
         } catch (error) {
-          if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
+          // The engine aborts its own upload on failures inside the copy; these happen before it
+          // (the version vanished before a continuation, or reading it failed on the last delivery).
+          if (error instanceof SourceVersionGoneError) {
+            await destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
+            return { action: 'skip', reason: 'source-version-gone' };
+          }
+          if (limits.finalAttempt) {
+            // Best effort: the message goes to the dead-letter queue with the original error either
+            // way, and the destination's lifecycle rule is the backstop for an upload left behind.
+            await destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message)).catch(() => undefined);
+          }
           throw error;
         }
         if (copied.status === 'suspended') {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'crypto';
 import { Readable } from 'stream';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommandInput, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import * as verification from '../../src/runtime/copy-verification';
@@ -306,5 +307,27 @@ describe('resuming', () => {
 
     expect(await pendingUploads(setup)).toBe(0);
     expect((await setup.fixture.destinationVersions('gone.bin')).versions).toHaveLength(0);
+  });
+
+  test('an upload the table could not record is aborted at once', async () => {
+    const setup = await setUp();
+    const versionId = await putSource(setup, 'unrecorded.bin', randomBytes(2 * MIN_PART_SIZE));
+    // Fault injection: DynamoDB refuses the upload item (throttling, say), which moto cannot be made to do.
+    const dynamodb = new DynamoDBClient(sourceClientConfig(setup.fixture.emulators.sourceEndpoint, setup.fixture.emulators.sourceAdmin));
+    dynamodb.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'PutItemCommand') throw Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ThrottlingException' });
+      return next(args);
+    }, { step: 'initialize', name: 'refusePutItem' });
+    const checkpoints = new UploadCheckpoints(dynamodb, setup.fixture.tableName);
+
+    await expect(copyVersion(
+      { client: setup.source, bucket: setup.fixture.sourceBucket, key: 'unrecorded.bin', versionId },
+      setup.destination,
+      { bucket: setup.fixture.destinationBucket, replicateTags: true },
+      { checkpoints, limits: limits() },
+    )).rejects.toThrow('Throughput exceeds the current capacity');
+
+    expect(setup.counter.count('destination:CreateMultipartUploadCommand')).toBe(1);
+    expect(await pendingUploads(setup)).toBe(0);
   });
 });

@@ -4,10 +4,12 @@ import { DeleteObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { messageGroupId } from '../../src/runtime/replication-message';
+import { createReplicatorHandler } from '../../src/runtime/replicator-handler';
+import { createTelemetry } from '../../src/runtime/telemetry';
 import { UploadCheckpoints } from '../../src/runtime/upload-checkpoints';
 import { VersionTable } from '../../src/runtime/version-table';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
-import { DESTINATION_REGION, SOURCE_REGION } from '../emulators/partitions';
+import { DESTINATION_REGION, SOURCE_REGION, sourceClientConfig } from '../emulators/partitions';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 import { requestsDuring } from '../request-counter';
 
@@ -148,6 +150,63 @@ describe('large objects across invocations', () => {
     expect(replica?.body.equals(body)).toBe(true);
     const { version } = await new VersionTable(fixture.dynamodb, fixture.tableName).load('long.bin', created.detail.object['version-id'] as string);
     expect(version?.destinationVersionId).toBe(replica?.versionId);
+  });
+
+  test('a continued copy whose source version disappeared meanwhile is dropped and its upload aborted', async () => {
+    const fixture = await ReplicationFixture.create(slowInvocations());
+    const created = await fixture.events.put('vanished.bin', randomBytes(5 * 8 * MiB));
+    const versionId = created.detail.object['version-id'] as string;
+    await fixture.routerHandler(created);
+    // After the first invocation the version is deleted for good; its event has not arrived (lifecycle, say).
+    let invocations = 0;
+    const result = await fixture.drain(3, async (event, context) => {
+      const response = await fixture.replicatorHandler(event, context);
+      if (++invocations === 1) await fixture.sourceS3.send(new DeleteObjectCommand({ Bucket: fixture.sourceBucket, Key: 'vanished.bin', VersionId: versionId }));
+      return response;
+    });
+
+    expect(invocations).toBe(2);
+    expect(result.failures).toBe(0);
+    expect((await fixture.destinationVersions('vanished.bin')).versions).toHaveLength(0);
+    const uploads = await fixture.adminS3.send(new ListMultipartUploadsCommand({ Bucket: fixture.destinationBucket }));
+    expect(uploads.Uploads ?? []).toHaveLength(0);
+    expect(await new UploadCheckpoints(fixture.dynamodb, fixture.tableName).load('vanished.bin', versionId)).toBeUndefined();
+  });
+
+  test('a continued copy that fails before the engine runs aborts its upload on the message\'s last delivery', async () => {
+    const options = slowInvocations();
+    const fixture = await ReplicationFixture.create(options);
+    const created = await fixture.events.put('failing.bin', randomBytes(5 * 8 * MiB));
+    await fixture.routerHandler(created);
+    // Fault injection: once the copy has continued, the source answers the continuation's first GET
+    // with a 500 on every delivery, which moto cannot be made to do.
+    let failing = false;
+    const source = new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin), forcePathStyle: true });
+    source.middlewareStack.add((next, context) => async (args) => {
+      const range = (args as { input: { Range?: string } }).input.Range;
+      if (failing && context.commandName === 'GetObjectCommand' && range === undefined) {
+        throw Object.assign(new Error('We encountered an internal error'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'failWholeGets' });
+    const handler = createReplicatorHandler(
+      fixture.settings,
+      { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
+      createTelemetry('replicator', 'ERROR'),
+      { memoryBudget: options.memoryBudget, now: options.invocation.now, reserveMs: options.invocation.reserveMs },
+    );
+
+    const { result, lines } = await captureOutput(() => fixture.drain(3, async (event, context) => {
+      const response = await handler(event, context);
+      failing = true;
+      return response;
+    }));
+
+    expect(result.deadLettered).toHaveLength(1);
+    expect(emittedMetrics(lines).ReplicationFailures).toBe(3);
+    expect(await new UploadCheckpoints(fixture.dynamodb, fixture.tableName).load('failing.bin', created.detail.object['version-id'] as string)).toBeUndefined();
+    const uploads = await fixture.adminS3.send(new ListMultipartUploadsCommand({ Bucket: fixture.destinationBucket }));
+    expect(uploads.Uploads ?? []).toHaveLength(0);
   });
 
   test('a continued copy overtaken by a newer version of the key is dropped and its upload aborted', async () => {
