@@ -40,6 +40,8 @@ export async function engineCopy(request: EngineCopyRequest): Promise<EngineCopy
       },
     },
   );
+  // What the replicator does once it has recorded the replica: forget the completed upload.
+  if (result.status === 'completed' && result.uploadRecorded) await request.checkpoints.clear(request.source.key, request.source.versionId);
   return { seconds: (performance.now() - start) / 1000, result };
 }
 

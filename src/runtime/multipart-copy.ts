@@ -40,6 +40,11 @@ export interface MultipartCopyRequest {
   readonly upload: Omit<CreateMultipartUploadCommandInput, 'ChecksumAlgorithm'> & { Bucket: string; Key: string };
   readonly checkpoints: UploadCheckpoints;
   readonly limits: CopyLimits;
+  /**
+   * A destination version being replaced (a reconcile's repair): a completed upload that produced
+   * it is not taken as this copy's result.
+   */
+  readonly replacing?: string;
 }
 
 export type MultipartCopyResult =
@@ -61,6 +66,7 @@ class UploadVanishedError extends Error {}
  * is checked (CRC32 sent with it; the source's ETag where it is an MD5, before completing) and
  * recorded in the table as soon as the destination accepts it. When the time left would not cover
  * another part it stops and says `suspended`: the next call continues from the recorded parts.
+ * A completed upload stays recorded until the caller `clear`s it after recording the replica.
  */
 export async function multipartCopy(request: MultipartCopyRequest): Promise<MultipartCopyResult> {
   try {
@@ -78,6 +84,14 @@ async function copyOnce(request: MultipartCopyRequest): Promise<MultipartCopyRes
     await abort(request, saved);
     saved = undefined;
   }
+  if (saved?.completed) {
+    // An earlier delivery completed the upload but failed before the replica was recorded.
+    if (saved.completed.destinationVersionId !== request.replacing) {
+      return { status: 'completed', ...saved.completed, resumedParts: partCount(saved.size, saved.partSize) };
+    }
+    await checkpoints.clear(source.key, source.versionId);
+    saved = undefined;
+  }
   // Late in an invocation (after other messages of the batch), hand over before creating anything.
   if (!saved && !hasTimeForPart(request.limits)) {
     return { status: 'suspended', partsDone: 0, partCount: partCount(object.size, partSizeFor(object.size)) };
@@ -91,7 +105,7 @@ async function copyOnce(request: MultipartCopyRequest): Promise<MultipartCopyRes
     if (parts.size < total) return { status: 'suspended', partsDone: parts.size, partCount: total };
     const verifiedBy = await verify(request, plan, check, parts, digest);
     const completed = await complete(request, plan, parts);
-    await checkpoints.clear(source.key, source.versionId);
+    await checkpoints.markCompleted(source.key, source.versionId, { ...completed, verifiedBy });
     return { status: 'completed', ...completed, verifiedBy, resumedParts: saved?.parts.length ?? 0 };
   } catch (error) {
     if (isNoSuchUpload(error)) {

@@ -36,6 +36,8 @@ export interface WrittenVersion {
 export interface CopyEngine {
   readonly checkpoints: UploadCheckpoints;
   readonly limits: CopyLimits;
+  /** The destination version a repair replaces: never taken as the copy's result. */
+  readonly replacing?: string;
 }
 
 export type CopyResult =
@@ -44,6 +46,8 @@ export type CopyResult =
     readonly written: WrittenVersion;
     readonly verifiedBy: SourceCheck['kind'] | 'checksum';
     readonly resumedParts: number;
+    /** A multipart upload's record is kept: `checkpoints.clear` it once the replica is recorded. */
+    readonly uploadRecorded: boolean;
   }
   | { readonly status: 'suspended'; readonly partsDone: number; readonly partCount: number };
 
@@ -68,7 +72,7 @@ export async function copyVersion(
       const result = await destination.send(new PutObjectCommand({ ...replica, ...verification.headers, Body: body, ContentLength: size }));
       if (!result.VersionId) throw new Error(`destination bucket ${options.bucket} returned no version id: enable versioning on it`);
       const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size };
-      return { status: 'completed', written, verifiedBy: verification.verifiedBy, resumedParts: 0 };
+      return { status: 'completed', written, verifiedBy: verification.verifiedBy, resumedParts: 0, uploadRecorded: false };
     }
     body.destroy();
     const copied = await multipartCopy({
@@ -80,7 +84,7 @@ export async function copyVersion(
     });
     if (copied.status === 'suspended') return copied;
     const { destinationVersionId, eTag, verifiedBy, resumedParts } = copied;
-    return { status: 'completed', written: { destinationVersionId, eTag, size }, verifiedBy, resumedParts };
+    return { status: 'completed', written: { destinationVersionId, eTag, size }, verifiedBy, resumedParts, uploadRecorded: true };
   } finally {
     body.destroy();
   }

@@ -86,9 +86,11 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
 
       case 'copy':
       case 'repair-replica': {
+        // A repair keeps the place in the key's history the version was first applied with.
+        const repair = decision.action === 'repair-replica' && message.kind === 'ObjectCreated' ? message.staleReplica : undefined;
         let copied;
         try {
-          const engine = { checkpoints, limits: { ...limits, memoryBudget: deps.memoryBudget } };
+          const engine = { checkpoints, limits: { ...limits, memoryBudget: deps.memoryBudget }, replacing: repair };
           copied = await destination.run((s3) => copyVersion(sourceVersion, s3, destinationOptions, engine));
         } catch (error) {
           // The engine aborts its own upload on failures inside the copy; these happen before it
@@ -110,11 +112,10 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           return { action: 'copy-continued', partsDone: copied.partsDone, partCount: copied.partCount };
         }
         const written = copied.written;
-        // A repair keeps the place in the key's history the version was first applied with.
-        const repair = decision.action === 'repair-replica' && message.kind === 'ObjectCreated' ? message.staleReplica : undefined;
         const order = repair ? { sequencer: state.head?.sequencer, backfill: state.head?.backfill } : { sequencer, backfill };
         const record = { sourceVersionId: versionId, kind: 'object' as const, state: 'replicated' as const, sequencer: order.sequencer, ...written };
         await table.commitReplica(key, record, state.head, { backfill: order.backfill, replacesReplica: repair });
+        if (copied.uploadRecorded) await checkpoints.clear(key, versionId);
         return { action: decision.action, bytes: written.size, destinationVersionId: written.destinationVersionId, verifiedBy: copied.verifiedBy };
       }
 

@@ -5,6 +5,7 @@ import {
   DynamoDBClient,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 
 /**
@@ -36,8 +37,18 @@ export interface CompletedPart {
   readonly md5?: string;
 }
 
+/** What completing the upload produced: kept until the replica is recorded in the version map. */
+export interface CompletedUpload {
+  readonly destinationVersionId: string;
+  readonly eTag?: string;
+  /** What the bytes were checked against (see `SourceCheck`). */
+  readonly verifiedBy: 'md5' | 'multipart-md5' | 'transit';
+}
+
 export interface UploadCheckpoint extends UploadPlan {
   readonly parts: CompletedPart[];
+  /** Set once the upload is completed: a retry takes this replica instead of copying again. */
+  readonly completed?: CompletedUpload;
 }
 
 /** How long checkpoint items live when nothing deletes them: past the dead-letter queue's retention. */
@@ -60,6 +71,11 @@ export class UploadCheckpoints {
       size: Number(upload.size.N),
       partSize: Number(upload.partSize.N),
       partETagsAreMd5: upload.partETagsAreMd5?.BOOL === true,
+      completed: upload.destinationVersionId?.S ? {
+        destinationVersionId: upload.destinationVersionId.S,
+        eTag: upload.completedETag?.S,
+        verifiedBy: (upload.verifiedBy?.S ?? 'transit') as CompletedUpload['verifiedBy'],
+      } : undefined,
       parts: items.filter((item) => item.sk.S !== UPLOAD).map((item) => ({
         partNumber: Number(item.partNumber.N),
         eTag: item.eTag.S!,
@@ -88,8 +104,33 @@ export class UploadCheckpoints {
     });
   }
 
+  /**
+   * Records that the upload was completed, then drops its parts. The upload item stays until the
+   * caller has recorded the replica (then `clear`), so a failure in between (a throttled table, a
+   * timeout) costs a retry that takes this replica, never a second copy of the object.
+   */
+  async markCompleted(key: string, versionId: string, completed: CompletedUpload): Promise<void> {
+    await this.client.send(new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: { pk: { S: partitionKey(key, versionId) }, sk: { S: UPLOAD } },
+      ConditionExpression: 'attribute_exists(pk)',
+      UpdateExpression: 'SET destinationVersionId = :version, verifiedBy = :verifiedBy' + (completed.eTag ? ', completedETag = :eTag' : ''),
+      ExpressionAttributeValues: {
+        ':version': { S: completed.destinationVersionId },
+        ':verifiedBy': { S: completed.verifiedBy },
+        ...(completed.eTag ? { ':eTag': { S: completed.eTag } } : {}),
+      },
+    }));
+    await this.deleteParts(key, versionId);
+  }
+
   /** Forgets the upload (completed or aborted): its parts first, the upload item last. */
   async clear(key: string, versionId: string): Promise<void> {
+    await this.deleteParts(key, versionId);
+    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: partitionKey(key, versionId) }, sk: { S: UPLOAD } } }));
+  }
+
+  private async deleteParts(key: string, versionId: string): Promise<void> {
     const pk = { S: partitionKey(key, versionId) };
     const parts = (await this.items(key, versionId)).filter((item) => item.sk.S !== UPLOAD);
     for (let start = 0; start < parts.length; start += 25) {
@@ -102,7 +143,6 @@ export class UploadCheckpoints {
         requests = (result.UnprocessedItems ?? {}) as typeof requests;
       }
     }
-    await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key: { pk, sk: { S: UPLOAD } } }));
   }
 
   private async put(key: string, versionId: string, sk: string, fields: Record<string, AttributeValue>): Promise<void> {

@@ -113,7 +113,8 @@ describe('large objects', () => {
     // Ranged GETs of the exact version: the one streamed GET that found the size, then one per part.
     expect(setup.counter.count('source:GetObjectCommand')).toBe(4);
     expect(await pendingUploads(setup)).toBe(0);
-    expect(await setup.checkpoints.load('big.bin', versionId)).toBeUndefined();
+    // The parts are forgotten; the completed upload is kept until the caller has recorded the replica.
+    expect(await setup.checkpoints.load('big.bin', versionId)).toMatchObject({ parts: [], completed: { destinationVersionId: replica!.versionId, verifiedBy: 'md5' } });
   });
 
   test('a multipart source keeps its layout, so the replica has the source\'s own ETag', async () => {
@@ -231,6 +232,37 @@ describe('resuming', () => {
     const result = await copy(setup, 'short.bin', versionId, limits({ now: () => 0, deadline: 16_000, reserveMs: 15_000 }));
 
     expect(result).toMatchObject({ status: 'completed' });
+  });
+
+  test('a copy completed by a delivery that failed before recording its replica is taken by the retry, not copied again', async () => {
+    const setup = await setUp();
+    const versionId = await putSource(setup, 'twice.bin', randomBytes(2 * MIN_PART_SIZE));
+    const first = await copy(setup, 'twice.bin', versionId);
+    // The replicator failed here (a throttled table, a timeout): the message is delivered again.
+    const retried = await copy(setup, 'twice.bin', versionId);
+
+    expect(retried).toEqual(first.status === 'completed' ? { ...first, resumedParts: 2 } : undefined);
+    expect(setup.counter.count('destination:CreateMultipartUploadCommand')).toBe(1);
+    expect(setup.counter.count('destination:UploadPartCommand')).toBe(2);
+    expect((await setup.fixture.destinationVersions('twice.bin')).versions).toHaveLength(1);
+  });
+
+  test('a repair is never answered with the replica it replaces: it copies again', async () => {
+    const setup = await setUp();
+    const versionId = await putSource(setup, 'repaired.bin', randomBytes(2 * MIN_PART_SIZE));
+    const first = await copy(setup, 'repaired.bin', versionId);
+    const stale = first.status === 'completed' ? first.written.destinationVersionId : '';
+
+    const { fixture, source, destination, checkpoints } = setup;
+    const repaired = await copyVersion(
+      { client: source, bucket: fixture.sourceBucket, key: 'repaired.bin', versionId },
+      destination, { bucket: fixture.destinationBucket, replicateTags: true }, { checkpoints, limits: limits(), replacing: stale },
+    );
+
+    expect(repaired).toMatchObject({ status: 'completed', resumedParts: 0 });
+    expect(repaired.status === 'completed' && repaired.written.destinationVersionId).not.toBe(stale);
+    expect(setup.counter.count('destination:CreateMultipartUploadCommand')).toBe(2);
+    expect((await setup.fixture.destinationVersions('repaired.bin')).versions).toHaveLength(2);
   });
 
   test('with no time left for one part, nothing is created: the copy hands over at once', async () => {

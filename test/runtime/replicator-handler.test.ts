@@ -150,6 +150,8 @@ describe('large objects across invocations', () => {
     expect(replica?.body.equals(body)).toBe(true);
     const { version } = await new VersionTable(fixture.dynamodb, fixture.tableName).load('long.bin', created.detail.object['version-id'] as string);
     expect(version?.destinationVersionId).toBe(replica?.versionId);
+    // Recorded in the version map, the completed upload is forgotten.
+    expect(await new UploadCheckpoints(fixture.dynamodb, fixture.tableName).load('long.bin', created.detail.object['version-id'] as string)).toBeUndefined();
   });
 
   test('a continued copy whose source version disappeared meanwhile is dropped and its upload aborted', async () => {
