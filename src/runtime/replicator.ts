@@ -112,6 +112,11 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           return { action: 'copy-continued', partsDone: copied.partsDone, partCount: copied.partCount };
         }
         const written = copied.written;
+        if (options.replicateTags && copied.resumedParts > 0) {
+          // Tags went with the upload when it started; a tag change queued before this continuation
+          // was skipped as not yet replicated, so the replica takes the version's tags as they are now.
+          await destination.run((s3) => syncTags(sourceVersion, s3, destinationBucket, written.destinationVersionId));
+        }
         const order = repair ? { sequencer: state.head?.sequencer, backfill: state.head?.backfill } : { sequencer, backfill };
         const record = { sourceVersionId: versionId, kind: 'object' as const, state: 'replicated' as const, sequencer: order.sequencer, ...written };
         await table.commitReplica(key, record, state.head, { backfill: order.backfill, replacesReplica: repair });

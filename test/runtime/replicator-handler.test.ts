@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectTaggingCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { messageGroupId } from '../../src/runtime/replication-message';
@@ -128,6 +128,16 @@ describe('large objects across invocations', () => {
     return { invocation: { timeMs: 12_000, now: () => (clock += 1_000), reserveMs: 0 }, memoryBudget: 8 * MiB };
   };
 
+  const sourceAdminClient = (fixture: ReplicationFixture) =>
+    new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin), forcePathStyle: true });
+  /** The fixture's replicator reading the source through `source`, whose middleware changes or breaks it mid-copy. */
+  const replicatorReadingThrough = (fixture: ReplicationFixture, options: ReturnType<typeof slowInvocations>, source: S3Client) => createReplicatorHandler(
+    fixture.settings,
+    { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
+    createTelemetry('replicator', 'ERROR'),
+    { memoryBudget: options.memoryBudget, now: options.invocation.now, reserveMs: options.invocation.reserveMs },
+  );
+
   test('a copy that outlasts its invocation continues through the queue; every part is sent once', async () => {
     const fixture = await ReplicationFixture.create(slowInvocations());
     const body = randomBytes(5 * 8 * MiB + 3);
@@ -183,7 +193,7 @@ describe('large objects across invocations', () => {
     // Fault injection: once the copy has continued, the source answers the continuation's first GET
     // with a 500 on every delivery, which moto cannot be made to do.
     let failing = false;
-    const source = new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin), forcePathStyle: true });
+    const source = sourceAdminClient(fixture);
     source.middlewareStack.add((next, context) => async (args) => {
       const range = (args as { input: { Range?: string } }).input.Range;
       if (failing && context.commandName === 'GetObjectCommand' && range === undefined) {
@@ -191,12 +201,7 @@ describe('large objects across invocations', () => {
       }
       return next(args);
     }, { step: 'initialize', name: 'failWholeGets' });
-    const handler = createReplicatorHandler(
-      fixture.settings,
-      { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
-      createTelemetry('replicator', 'ERROR'),
-      { memoryBudget: options.memoryBudget, now: options.invocation.now, reserveMs: options.invocation.reserveMs },
-    );
+    const handler = replicatorReadingThrough(fixture, options, source);
 
     const { result, lines } = await captureOutput(() => fixture.drain(3, async (event, context) => {
       const response = await handler(event, context);
@@ -209,6 +214,34 @@ describe('large objects across invocations', () => {
     expect(await new UploadCheckpoints(fixture.dynamodb, fixture.tableName).load('failing.bin', created.detail.object['version-id'] as string)).toBeUndefined();
     const uploads = await fixture.adminS3.send(new ListMultipartUploadsCommand({ Bucket: fixture.destinationBucket }));
     expect(uploads.Uploads ?? []).toHaveLength(0);
+  });
+
+  test('a tag change queued while a copy continues reaches the replica', async () => {
+    const options = slowInvocations();
+    const fixture = await ReplicationFixture.create(options);
+    const created = await fixture.events.put('tagged.bin', randomBytes(5 * 8 * MiB), { Tagging: 'stage=draft' });
+    const versionId = created.detail.object['version-id'] as string;
+    await fixture.routerHandler(created);
+    // The tags change after the upload started with the old ones, and their event is queued ahead
+    // of the copy's continuation. Not a mock: the source's first ranged read triggers a real change.
+    let changed = false;
+    const source = sourceAdminClient(fixture);
+    source.middlewareStack.add((next, context) => async (args) => {
+      const range = (args as { input: { Range?: string } }).input.Range;
+      if (!changed && context.commandName === 'GetObjectCommand' && range !== undefined) {
+        changed = true;
+        await fixture.routerHandler(await fixture.events.tag('tagged.bin', versionId, [{ Key: 'stage', Value: 'final' }]));
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'changeTagsMidCopy' });
+    const handler = replicatorReadingThrough(fixture, options, source);
+
+    const result = await fixture.drain(3, handler);
+
+    expect(result.failures).toBe(0);
+    const replica = await fixture.destinationObject('tagged.bin');
+    const tags = await fixture.adminS3.send(new GetObjectTaggingCommand({ Bucket: fixture.destinationBucket, Key: 'tagged.bin', VersionId: replica!.versionId }));
+    expect(tags.TagSet).toEqual([{ Key: 'stage', Value: 'final' }]);
   });
 
   test('a continued copy overtaken by a newer version of the key is dropped and its upload aborted', async () => {
