@@ -112,8 +112,8 @@ export function parseReplicationMessage(body: string): ReplicationMessage {
     versionId: requireString(fields, 'versionId'),
     time: requireString(fields, 'time'),
     requestId: requireString(fields, 'requestId'),
-    ...(typeof fields.backfillRun === 'string' ? { backfillRun: fields.backfillRun } : {}),
-    ...(typeof fields.backfillIndex === 'number' ? { backfillIndex: fields.backfillIndex } : {}),
+    ...optional<string>(fields, 'backfillRun', isNonEmptyString, 'a non-empty string'),
+    ...optional<number>(fields, 'backfillIndex', isWholeNumberFrom(0), 'a whole number from 0'),
   };
   switch (fields.kind) {
     case 'ObjectCreated':
@@ -124,8 +124,8 @@ export function parseReplicationMessage(body: string): ReplicationMessage {
         reason: requireString(fields, 'reason'),
         size: optionalNumber(fields, 'size'),
         eTag: optionalString(fields, 'eTag'),
-        ...(typeof fields.staleReplica === 'string' ? { staleReplica: fields.staleReplica } : {}),
-        ...(Number.isInteger(fields.continuation) && (fields.continuation as number) > 0 ? { continuation: fields.continuation as number } : {}),
+        ...optional<string>(fields, 'staleReplica', isNonEmptyString, 'a non-empty string'),
+        ...optional<number>(fields, 'continuation', isWholeNumberFrom(1), 'a whole number from 1'),
       };
     case 'ObjectDeleted':
       return {
@@ -141,6 +141,20 @@ export function parseReplicationMessage(body: string): ReplicationMessage {
       throw new InvalidMessageError(`queue message has unknown kind ${JSON.stringify(fields.kind)}`);
   }
 }
+
+/**
+ * An optional field of a queue message: absent is fine, present must be valid. Each one changes what
+ * the replicator does (repair, resume, report to a run), so a wrong one is an error, never ignored.
+ */
+function optional<T>(fields: Record<string, unknown>, name: string, isValid: (value: unknown) => boolean, what: string): { [name: string]: T } {
+  const value = fields[name];
+  if (value === undefined) return {};
+  if (!isValid(value)) throw new InvalidMessageError(`${name} is ${JSON.stringify(value)}; when present it must be ${what}`);
+  return { [name]: value as T };
+}
+
+const isNonEmptyString = (value: unknown) => typeof value === 'string' && value.length > 0;
+const isWholeNumberFrom = (min: number) => (value: unknown) => Number.isInteger(value) && (value as number) >= min;
 
 /** A message's place in its key's history: a sequencer, or (from a backfill) a last-modified time. */
 function requireOrder(fields: Record<string, unknown>): VersionOrder {

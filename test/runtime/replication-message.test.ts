@@ -189,6 +189,12 @@ describe('parseReplicationMessage', () => {
     ['missing reason on ObjectDeleted', without(deleted, 'reason'), /^reason is missing/],
     ['bad deletionType', withFields(deleted, { deletionType: 'Soft Deleted' }), /deletion type "Soft Deleted" is neither/],
     ['missing deletionType', without(deleted, 'deletionType'), /deletion type undefined is neither/],
+    ['a non-string staleReplica', withFields(created, { staleReplica: 123 }), /^staleReplica is 123; when present it must be a non-empty string/],
+    ['an empty backfillRun', withFields(created, { backfillRun: '' }), /^backfillRun is ""; when present it must be a non-empty string/],
+    ['a backfillIndex as a string', withFields(created, { backfillIndex: '3' }), /^backfillIndex is "3"; when present it must be a whole number from 0/],
+    ['a negative backfillIndex', withFields(deleted, { backfillIndex: -1 }), /^backfillIndex is -1/],
+    ['a continuation of 0', withFields(created, { continuation: 0 }), /^continuation is 0; when present it must be a whole number from 1/],
+    ['a fractional continuation', withFields(created, { continuation: 1.5 }), /^continuation is 1.5/],
   ])('rejects %s with InvalidMessageError naming the problem', (_label, body, message) => {
     let thrown: unknown;
     try {
