@@ -73,6 +73,10 @@ export class VersionTable {
     const { backfill, replacesReplica } = options;
     const now = new Date().toISOString();
     if (previousHead && previousHead.sourceVersionId !== record.sourceVersionId) await this.recordVersion(key, previousHead);
+    // A repaired version may also have its own item (written when the head moved past it, or by an
+    // earlier release): it must not keep the stale replica. First, so that a crash before the head
+    // write leaves a record a redelivered repair recognises as done.
+    if (replacesReplica !== undefined) await this.recordVersion(key, record, replacesReplica);
     const head: Record<string, AttributeValue> = {
       ...versionItem(key, record, now),
       sk: { S: HEAD },
@@ -81,8 +85,6 @@ export class VersionTable {
     await this.putConditionally(key, head, previousHead
       ? { ConditionExpression: 'sourceVersionId = :previous', ExpressionAttributeValues: { ':previous': { S: previousHead.sourceVersionId } } }
       : { ConditionExpression: 'attribute_not_exists(pk)' });
-    // A repaired version may also have its own item (written by an earlier release): it must not keep the stale replica.
-    if (replacesReplica !== undefined) await this.recordVersion(key, record, replacesReplica);
   }
 
   /**
