@@ -117,6 +117,25 @@ describe('large objects', () => {
     expect(await setup.checkpoints.load('big.bin', versionId)).toMatchObject({ parts: [], completed: { destinationVersionId: replica!.versionId, verifiedBy: 'md5' } });
   });
 
+  test('every part carries the CRC32 of its bytes, which S3 checks before accepting it', async () => {
+    const setup = await setUp();
+    const versionId = await putSource(setup, 'crc.bin', randomBytes(2 * MIN_PART_SIZE + 7));
+    // Observes the requests as sent (moto does not verify additional checksums; AWS and MinIO do).
+    const sent: { header?: string; crc32: string }[] = [];
+    setup.destination.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'UploadPartCommand') {
+        const request = args.request as { headers: Record<string, string>; body: Uint8Array };
+        sent.push({ header: request.headers['x-amz-checksum-crc32'], crc32: verification.crc32Base64(Buffer.from(request.body)) });
+      }
+      return next(args);
+    }, { step: 'finalizeRequest', name: 'observeParts' });
+
+    await copy(setup, 'crc.bin', versionId);
+
+    expect(sent).toHaveLength(3);
+    for (const part of sent) expect(part.header).toBe(part.crc32);
+  });
+
   test('a multipart source keeps its layout, so the replica has the source\'s own ETag', async () => {
     const setup = await setUp();
     const body = randomBytes(3 * 5 * MiB + 777);
