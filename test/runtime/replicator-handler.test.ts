@@ -4,7 +4,9 @@ import { DeleteObjectCommand, GetObjectTaggingCommand, ListMultipartUploadsComma
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { messageGroupId } from '../../src/runtime/replication-message';
-import { createReplicatorHandler } from '../../src/runtime/replicator-handler';
+import { PART_ATTEMPTS } from '../../src/runtime/transient-retry';
+import { partSizeFor, partsInFlight } from '../../src/runtime/part-plan';
+import { copyMemoryBudget, createReplicatorHandler } from '../../src/runtime/replicator-handler';
 import { createTelemetry } from '../../src/runtime/telemetry';
 import { UploadCheckpoints } from '../../src/runtime/upload-checkpoints';
 import { VersionTable } from '../../src/runtime/version-table';
@@ -76,7 +78,26 @@ describe('batches', () => {
       .filter((entry) => entry.message === 'replication event processed');
     expect(processed).toHaveLength(1);
     // A single-request source's ETag is its MD5: the PUT carried it as Content-MD5.
-    expect(processed[0]).toMatchObject({ key: 'checked.txt', outcome: { action: 'copy', bytes: 3, verifiedBy: 'md5' } });
+    expect(processed[0]).toMatchObject({
+      key: 'checked.txt', versionId: created.detail.object['version-id'], outcome: { action: 'copy', bytes: 3, verifiedBy: 'md5' },
+    });
+  });
+});
+
+describe('copyMemoryBudget', () => {
+  const MiB = 1024 * 1024;
+
+  test('part buffers get half the function\'s memory, and never less than two 8 MiB parts', () => {
+    expect(copyMemoryBudget(1024)).toBe(512 * MiB);
+    expect(copyMemoryBudget(128)).toBe(64 * MiB);
+    expect(copyMemoryBudget(20)).toBe(16 * MiB);
+  });
+
+  test('with it, 8 parts are in flight up to 78 GiB objects, fewer when half the memory cannot hold 8 larger parts', () => {
+    const GiB = 1024 * MiB;
+    expect(partsInFlight(partSizeFor(78 * GiB), copyMemoryBudget(128))).toBe(8);
+    expect(partsInFlight(partSizeFor(1024 * GiB), copyMemoryBudget(1024))).toBe(4);
+    expect(partsInFlight(partSizeFor(1024 * GiB), copyMemoryBudget(128))).toBe(1);
   });
 });
 
@@ -242,6 +263,48 @@ describe('large objects across invocations', () => {
     const replica = await fixture.destinationObject('tagged.bin');
     const tags = await fixture.adminS3.send(new GetObjectTaggingCommand({ Bucket: fixture.destinationBucket, Key: 'tagged.bin', VersionId: replica!.versionId }));
     expect(tags.TagSet).toEqual([{ Key: 'stage', Value: 'final' }]);
+  });
+
+  test('continuations do not count against maxReceiveCount: a failure after many of them is retried, not final', async () => {
+    const options = slowInvocations();
+    const fixture = await ReplicationFixture.create(options);
+    const body = randomBytes(10 * 8 * MiB);
+    const created = await fixture.events.put('patient.bin', body);
+    await fixture.routerHandler(created);
+    // Fault injection: once more continuations ran than maxReceiveCount allows receives, one part
+    // read fails every in-place attempt (a 503 moto cannot be made to give), so the delivery fails.
+    let invocations = 0;
+    let failuresLeft = PART_ATTEMPTS;
+    const source = sourceAdminClient(fixture);
+    source.middlewareStack.add((next, context) => async (args) => {
+      const range = (args as { input: { Range?: string } }).input.Range;
+      if (invocations > fixture.settings.maxReceiveCount && range !== undefined && failuresLeft > 0 && context.commandName === 'GetObjectCommand') {
+        failuresLeft--;
+        throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'failOneDelivery' });
+    const handler = replicatorReadingThrough(fixture, options, source);
+
+    let result: Awaited<ReturnType<typeof fixture.drain>> | undefined;
+    const { lines } = await captureOutput(async () => {
+      const requests = await requestsDuring({ s3: S3Client }, [fixture.sourceS3, fixture.adminS3], async () => {
+        result = await fixture.drain(3, async (event, context) => {
+          invocations++;
+          return handler(event, context);
+        });
+      });
+      // The failed delivery was not taken for a last one: its upload survived and was resumed.
+      expect(requests[`s3@${DESTINATION_REGION}:CreateMultipartUpload`]).toBe(1);
+      expect(requests[`s3@${DESTINATION_REGION}:AbortMultipartUpload`]).toBeUndefined();
+    });
+
+    expect(failuresLeft).toBe(0);
+    expect(emittedMetrics(lines).CopiesContinued).toBeGreaterThan(fixture.settings.maxReceiveCount);
+    expect(result).toEqual({ processed: expect.any(Number), failures: 1 });
+    expect((await fixture.destinationObject('patient.bin'))?.body.equals(body)).toBe(true);
+    const uploads = await fixture.adminS3.send(new ListMultipartUploadsCommand({ Bucket: fixture.destinationBucket }));
+    expect(uploads.Uploads ?? []).toHaveLength(0);
   });
 
   test('a continued copy overtaken by a newer version of the key is dropped and its upload aborted', async () => {
