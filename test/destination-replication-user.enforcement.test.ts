@@ -1,5 +1,6 @@
 import { DeleteAccessKeyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -9,6 +10,7 @@ import { captureOutput } from './emulators/capture-output';
 import { AccessKey, DESTINATION_PARTITION, DESTINATION_REGION, destinationS3 } from './emulators/partitions';
 import { FixtureOptions, ReplicationFixture } from './emulators/replication-fixture';
 import { attachedPolicies, logicalIdOf, resolve, ResolutionContext } from './emulators/template-policies';
+import { requestsDuring } from './request-counter';
 
 // The destination side's least privilege, proven: the policies of DestinationReplicationUser are
 // taken from its synthesized template (never retyped), installed in the destination partition's
@@ -190,5 +192,24 @@ describe('assume-role mode', () => {
     expect(await fixture.replicate([third])).toEqual({ processed: 1, failures: 0 });
     expect((await fixture.destinationObject(`${PREFIX}3.txt`))?.body.toString()).toBe('3');
   });
-});
 
+  test('a session is still reused 54 minutes in, outside the five-minute renewal margin', async () => {
+    let now = Date.now();
+    const fixture = await fixtureFor({ clock: () => now });
+    const { userName, key } = await installFromTemplate(fixture, { prefixes: [PREFIX], assumeRole: { externalId: 'ext' } });
+    await fixture.replicate([await fixture.events.put(`${PREFIX}1.txt`, '1')]);
+    // Without the user's key, a new AssumeRole would fail: only the cached session can replicate.
+    await fixture.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.accessKeyId }));
+
+    now += 54 * 60 * 1000;
+    const second = await fixture.events.put(`${PREFIX}2.txt`, '2');
+    let result: unknown;
+    const requests = await requestsDuring({ sts: STSClient }, [], async () => {
+      result = await fixture.replicate([second]);
+    });
+
+    expect(result).toEqual({ processed: 1, failures: 0 });
+    expect(requests).toEqual({});
+    expect((await fixture.destinationObject(`${PREFIX}2.txt`))?.body.toString()).toBe('2');
+  });
+});

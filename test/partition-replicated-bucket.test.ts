@@ -519,6 +519,14 @@ describe('validation', () => {
     ['bucket name ending in a hyphen', { destinationBucketName: 'bucket-' }, 'destinationBucketName "bucket-" must start and end with a lowercase letter or a digit'],
     ['bucket name with adjacent dots', { destinationBucketName: 'my..bucket' }, 'destinationBucketName "my..bucket" must not contain two adjacent dots'],
     ['bucket name like an IP address', { destinationBucketName: '192.168.10.20' }, 'destinationBucketName "192.168.10.20" must not be formatted as an IP address'],
+    ['bucket name with the reserved prefix xn--', { destinationBucketName: 'xn--abc' },
+      'destinationBucketName "xn--abc" must not start with the reserved prefix "xn--" or "sthree-"'],
+    ['bucket name with the reserved prefix sthree-', { destinationBucketName: 'sthree-abc' },
+      'destinationBucketName "sthree-abc" must not start with the reserved prefix "xn--" or "sthree-"'],
+    ['bucket name with the reserved suffix -s3alias', { destinationBucketName: 'abc-s3alias' },
+      'destinationBucketName "abc-s3alias" must not end with the reserved suffix "-s3alias" or "--ol-s3"'],
+    ['bucket name with the reserved suffix --ol-s3', { destinationBucketName: 'abc--ol-s3' },
+      'destinationBucketName "abc--ol-s3" must not end with the reserved suffix "-s3alias" or "--ol-s3"'],
     ['region without number', { destinationRegion: 'us-gov-west' }, 'destinationRegion "us-gov-west" is not a region name (for example "us-gov-west-1")'],
     ['unknown partition', { destinationPartition: 'aws-mars' }, 'destinationPartition "aws-mars" is not a known partition'],
     ['partition of another region', { destinationPartition: 'aws-cn' },
@@ -553,6 +561,13 @@ describe('validation', () => {
   test('the shortest accepted replicatorTimeout is twice the hand-over reserve', () => {
     const { template, stack, construct } = synth({ replicatorTimeout: Duration.seconds(2 * COPY_HANDOVER_RESERVE_SECONDS) });
     expect(template.toJSON().Resources[logicalId(stack, construct.replicator)].Properties).toMatchObject({ Timeout: 30 });
+  });
+
+  test('an unresolved (token) replicatorTimeout is rejected', () => {
+    const stack = new Stack();
+    const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number' }).valueAsNumber;
+    expect(() => new PartitionReplicatedBucket(stack, 'R', { ...REQUIRED, replicatorTimeout: Duration.seconds(seconds) }))
+      .toThrow('PartitionReplicatedBucket: replicatorTimeout must be a concrete duration');
   });
 
   test('a token region needs an explicit partition', () => {

@@ -1,7 +1,11 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { REPORT_PREFIX } from '../../src/replication-backfill';
+import { BackfillStarted, createBackfillHandler } from '../../src/runtime/backfill-handler';
+import { createTelemetry } from '../../src/runtime/telemetry';
 import { BackfillDriver, budgetOfPages } from '../emulators/backfill-driver';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
-import { DESTINATION_PARTITION } from '../emulators/partitions';
+import { DESTINATION_PARTITION, sourceClientConfig } from '../emulators/partitions';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 
 // The backfill against the emulated partitions: the real backfill handler lists the source bucket
@@ -43,6 +47,74 @@ test('a small bucket: every version lands oldest first, the report is right, and
   expect(again.summary.enqueued).toBe(0);
   expect(again.summary.outcomes).toMatchObject({ 'replicated': 0, 'already-present': 5, 'skipped-by-filter': 1 });
   expect((await fixture.destinationVersions('in/a')).versions).toHaveLength(3);
+});
+
+test('invoking the function returns the run id, the mode and the report location under backfill-reports/', async () => {
+  const fixture = await ReplicationFixture.create();
+  await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'k', Body: 'v' }));
+  const driver = await BackfillDriver.create(fixture);
+  // The handler as the construct deploys it: reports under its report prefix (the driver's own uses reports/).
+  const handler = createBackfillHandler(
+    {
+      ...fixture.settings,
+      queueUrl: fixture.queueUrl,
+      backfillQueueUrl: driver.queueUrl,
+      backfillMode: 'all-versions',
+      reportBucket: driver.reportBucket,
+      reportPrefix: REPORT_PREFIX,
+    },
+    {
+      s3: fixture.sourceS3,
+      sqs: new SQSClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin)),
+      dynamodb: fixture.dynamodb,
+      secretsManager: fixture.secretsManager,
+    },
+    createTelemetry('backfill', 'ERROR'),
+    { pollDelaySeconds: 0, pageSize: 200 },
+  );
+
+  const started = await handler({ mode: 'current-versions' }) as BackfillStarted;
+
+  expect(started).toStrictEqual({
+    runId: expect.any(String),
+    mode: 'current-versions',
+    report: `s3://${driver.reportBucket}/backfill-reports/${started.runId}/`,
+  });
+  expect(started.runId.length).toBeGreaterThan(0);
+  // The report is written where the response says.
+  driver.handler = () => handler;
+  await driver.drive();
+  const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(started.report)!;
+  const summary = await fixture.sourceS3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}summary.json` }));
+  expect(JSON.parse(await summary.Body!.transformToString())).toMatchObject({ runId: started.runId, mode: 'current-versions' });
+});
+
+test('the run summary names the mode, prefixes, start and end, counts by outcome, bytes replicated and listing requests', async () => {
+  const fixture = await ReplicationFixture.create({ prefixes: ['in/'] });
+  await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'in/a', Body: 'abc' }));
+  await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'in/b', Body: 'defgh' }));
+  await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'out/c', Body: 'c' }));
+  const driver = await BackfillDriver.create(fixture);
+
+  const runId = await driver.start('all-versions');
+  await driver.drive();
+  const { summary } = await driver.report(runId);
+
+  expect(summary).toMatchObject({
+    runId,
+    mode: 'all-versions',
+    prefixes: ['in/'],
+    outcomes: { 'replicated': 2, 'already-present': 0, 'skipped-by-filter': 1, 'skipped': 0, 'failed': 0, 'extra-on-destination': 0 },
+    versions: 3,
+    enqueued: 2,
+    bytesReplicated: 8,
+    destinationListRequests: 0,
+  });
+  // Start and end are ISO timestamps, in order.
+  expect(summary.startedAt).toEqual(new Date(summary.startedAt).toISOString());
+  expect(summary.finishedAt).toEqual(new Date(summary.finishedAt).toISOString());
+  expect(Date.parse(summary.finishedAt)).toBeGreaterThanOrEqual(Date.parse(summary.startedAt));
+  expect(summary.listRequests).toBeGreaterThanOrEqual(1);
 });
 
 test('current-versions copies only what is current', async () => {
@@ -159,6 +231,22 @@ describe('reconcile', () => {
     expect(new Set(lines.map((line) => line.key)).size).toBe(lines.length);
     for (const key of lost) expect((await fixture.destinationObject(key))?.body.toString()).toBe(key);
   }, 300_000);
+
+  test('a reconcile emits BackfillExtraObjectsOnDestination with the number of extra destination objects', async () => {
+    const fixture = await ReplicationFixture.create();
+    await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'kept', Body: 'kept' }));
+    const driver = await BackfillDriver.create(fixture);
+    await driver.start('current-versions');
+    await driver.drive();
+    const strays = ['stray-1', 'stray-2', 'stray-3'];
+    for (const key of strays) await fixture.adminS3.send(new PutObjectCommand({ Bucket: fixture.destinationBucket, Key: key, Body: 's' }));
+
+    const runId = await driver.start('reconcile');
+    const { lines: output } = await captureOutput(() => driver.drive());
+
+    expect(emittedMetrics(output).BackfillExtraObjectsOnDestination).toBe(strays.length);
+    expect((await driver.report(runId)).summary.outcomes['extra-on-destination']).toBe(strays.length);
+  });
 
   test('without the destination listing right, a reconcile is refused when it starts, saying what to deploy', async () => {
     const fixture = await ReplicationFixture.create();

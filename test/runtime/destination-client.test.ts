@@ -1,5 +1,7 @@
 import { DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import { captureOutput } from '../emulators/capture-output';
+import { DESTINATION_PARTITION } from '../emulators/partitions';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 
 // Credentials against the destination partition, where moto enforces IAM authentication.
@@ -54,4 +56,53 @@ test('a rotated secret is picked up without a redeploy: the old key is deleted a
 
   expect(result).toEqual({ processed: 1, failures: 0 });
   expect((await fixture.destinationObject('after.txt'))?.body.toString()).toBe('new key');
+});
+
+test('at DEBUG, a successful copy in assume-role mode logs neither the secret access key nor the session token', async () => {
+  const fixture = await ReplicationFixture.create({ logLevel: 'DEBUG' });
+  const account = '123456789012';
+  const userName = `${fixture.id}-debug`;
+  const roleArn = `arn:${DESTINATION_PARTITION}:iam::${account}:role/${userName}-role`;
+  const bucketArn = `arn:${DESTINATION_PARTITION}:s3:::${fixture.destinationBucket}`;
+  const { key } = await fixture.installDestinationIdentity('debug', {
+    userPolicies: { assume: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }] } },
+    role: {
+      trustPolicy: {
+        Version: '2012-10-17',
+        Statement: [{
+          Effect: 'Allow',
+          Principal: { AWS: `arn:${DESTINATION_PARTITION}:iam::${account}:user/${userName}` },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'sts:ExternalId': 'debug-ext' } },
+        }],
+      },
+      policies: { write: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`] }] } },
+      externalId: 'debug-ext',
+    },
+  });
+  const created = await fixture.events.put('debug.txt', 'payload');
+
+  // Observed, not mocked: every AssumeRole still goes to the server; the spy keeps the session it returned.
+  const stsSend = jest.spyOn(STSClient.prototype, 'send');
+  let captured: Awaited<ReturnType<typeof captureOutput<unknown>>>;
+  let sessions: AssumeRoleCommandOutput[];
+  try {
+    captured = await captureOutput(() => fixture.replicate([created]));
+    sessions = await Promise.all(stsSend.mock.results.map((call) => call.value as Promise<AssumeRoleCommandOutput>));
+  } finally {
+    stsSend.mockRestore();
+  }
+
+  expect(captured.result).toEqual({ processed: 1, failures: 0 });
+  expect((await fixture.destinationObject('debug.txt'))?.body.toString()).toBe('payload');
+  expect(sessions).toHaveLength(1);
+  const { SecretAccessKey: sessionSecret, SessionToken: sessionToken } = sessions[0].Credentials!;
+  expect(sessionSecret).toBeTruthy();
+  expect(sessionToken).toBeTruthy();
+  // The capture saw the handler's logs.
+  expect(captured.lines.some((line) => line.includes('"service":"replicator"') && line.includes('debug.txt'))).toBe(true);
+  const output = captured.lines.join('\n');
+  expect(output).not.toContain(key.secretAccessKey);
+  expect(output).not.toContain(sessionSecret);
+  expect(output).not.toContain(sessionToken);
 });

@@ -1,7 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SkipReason } from '../../src/runtime/replication-decision';
 import type { Outcome } from '../../src/runtime/replicator';
-import { metricsForOutcome, METRICS_NAMESPACE } from '../../src/runtime/telemetry';
+import { createTelemetry, metricsForOutcome, METRICS_NAMESPACE } from '../../src/runtime/telemetry';
+import { captureOutput } from '../emulators/capture-output';
 
 const count = (name: string) => ({ name, unit: MetricUnit.Count, value: 1 });
 
@@ -68,4 +69,18 @@ describe('metricsForOutcome: skips', () => {
 
 test('the metrics namespace', () => {
   expect(METRICS_NAMESPACE).toBe('PartitionReplicatedBucket');
+});
+
+test('EMF metrics carry the service dimension in the PartitionReplicatedBucket namespace', async () => {
+  const { metrics } = createTelemetry('replicator');
+  metrics.addMetric('ObjectsReplicated', MetricUnit.Count, 1);
+  const { lines } = await captureOutput(async () => metrics.publishStoredMetrics());
+
+  const emf = lines.map((line) => JSON.parse(line)).find((parsed) => parsed._aws !== undefined);
+  expect(emf).toBeDefined();
+  expect(emf.service).toBe('replicator');
+  expect(emf.ObjectsReplicated).toBe(1);
+  expect(emf._aws.CloudWatchMetrics).toStrictEqual([
+    expect.objectContaining({ Namespace: 'PartitionReplicatedBucket', Dimensions: [['service']] }),
+  ]);
 });
