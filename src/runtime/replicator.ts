@@ -165,7 +165,8 @@ async function isNewerAtSource(source: S3Client, bucket: string, key: string, ca
     const page = await source.send(new ListObjectVersionsCommand({
       Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker,
     }));
-    const ofKey = <T extends { Key?: string; VersionId?: string; LastModified?: Date; IsLatest?: boolean }>(entries: T[] | undefined) => (entries ?? [])
+    type Entry = { Key?: string; VersionId?: string; LastModified?: Date; IsLatest?: boolean };
+    const ofKey = (entries: Entry[] | undefined) => (entries ?? [])
       .filter((entry) => entry.Key === key)
       .map((entry) => ({ versionId: entry.VersionId ?? '', lastModified: entry.LastModified ?? new Date(0), isLatest: entry.IsLatest }));
     versions.push(...ofKey(page.Versions));

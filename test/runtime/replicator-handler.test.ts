@@ -3,11 +3,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectTaggingCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { messageGroupId } from '../../src/runtime/replication-message';
-import { PART_ATTEMPTS } from '../../src/runtime/transient-retry';
 import { partSizeFor, partsInFlight } from '../../src/runtime/part-plan';
+import { messageGroupId } from '../../src/runtime/replication-message';
 import { copyMemoryBudget, createReplicatorHandler } from '../../src/runtime/replicator-handler';
 import { createTelemetry } from '../../src/runtime/telemetry';
+import { PART_ATTEMPTS } from '../../src/runtime/transient-retry';
 import { UploadCheckpoints } from '../../src/runtime/upload-checkpoints';
 import { VersionTable } from '../../src/runtime/version-table';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
@@ -152,7 +152,9 @@ describe('large objects across invocations', () => {
   const sourceAdminClient = (fixture: ReplicationFixture) =>
     new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin), forcePathStyle: true });
   /** The fixture's replicator reading the source through `source`, whose middleware changes or breaks it mid-copy. */
-  const replicatorReadingThrough = (fixture: ReplicationFixture, options: ReturnType<typeof slowInvocations>, source: S3Client) => createReplicatorHandler(
+  const replicatorReadingThrough = (
+    fixture: ReplicationFixture, options: ReturnType<typeof slowInvocations>, source: S3Client,
+  ) => createReplicatorHandler(
     fixture.settings,
     { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
     createTelemetry('replicator', 'ERROR'),

@@ -24,7 +24,9 @@ async function sourceCurrentBody(fixture: ReplicationFixture, key: string): Prom
 }
 
 /** A copy message as a backfill run enqueues it (with `staleReplica`, a reconcile's repair). */
-async function sendBackfillCopy(fixture: ReplicationFixture, key: string, versionId: string, runId: string, fields: Partial<ObjectCreatedMessage> = {}) {
+async function sendBackfillCopy(
+  fixture: ReplicationFixture, key: string, versionId: string, runId: string, fields: Partial<ObjectCreatedMessage> = {},
+) {
   const message: ObjectCreatedMessage = {
     v: 1,
     kind: 'ObjectCreated',
