@@ -49,17 +49,14 @@ test('a small bucket: every version lands oldest first, the report is right, and
   expect((await fixture.destinationVersions('in/a')).versions).toHaveLength(3);
 });
 
-test('invoking the function returns the run id, the mode and the report location under backfill-reports/', async () => {
-  const fixture = await ReplicationFixture.create();
-  await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'k', Body: 'v' }));
-  const driver = await BackfillDriver.create(fixture);
-  // The handler as the construct deploys it: reports under its report prefix (the driver's own uses reports/).
-  const handler = createBackfillHandler(
+/** The backfill handler as the construct deploys it: reports under its report prefix (the driver's own uses reports/). */
+function deployedHandler(fixture: ReplicationFixture, driver: BackfillDriver, backfillMode: 'all-versions' | 'current-versions') {
+  return createBackfillHandler(
     {
       ...fixture.settings,
       queueUrl: fixture.queueUrl,
       backfillQueueUrl: driver.queueUrl,
-      backfillMode: 'all-versions',
+      backfillMode,
       reportBucket: driver.reportBucket,
       reportPrefix: REPORT_PREFIX,
     },
@@ -72,6 +69,13 @@ test('invoking the function returns the run id, the mode and the report location
     createTelemetry('backfill', 'ERROR'),
     { pollDelaySeconds: 0, pageSize: 200 },
   );
+}
+
+test('invoking the function returns the run id, the mode and the report location under backfill-reports/', async () => {
+  const fixture = await ReplicationFixture.create();
+  await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'k', Body: 'v' }));
+  const driver = await BackfillDriver.create(fixture);
+  const handler = deployedHandler(fixture, driver, 'all-versions');
 
   const started = await handler({ mode: 'current-versions' }) as BackfillStarted;
 
@@ -87,6 +91,38 @@ test('invoking the function returns the run id, the mode and the report location
   const [, bucket, prefix] = /^s3:\/\/([^/]+)\/(.*)$/.exec(started.report)!;
   const summary = await fixture.sourceS3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}summary.json` }));
   expect(JSON.parse(await summary.Body!.transformToString())).toMatchObject({ runId: started.runId, mode: 'current-versions' });
+});
+
+test('invoked without a mode (as the deploy-time trigger does), a run takes the configured mode', async () => {
+  const fixture = await ReplicationFixture.create();
+  for (const body of ['old', 'new']) await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'k', Body: body }));
+  const driver = await BackfillDriver.create(fixture);
+  const handler = deployedHandler(fixture, driver, 'current-versions');
+
+  const started = await handler({}) as BackfillStarted;
+  driver.handler = () => handler;
+  await driver.drive();
+
+  expect(started.mode).toBe('current-versions');
+  expect((await fixture.destinationVersions('k')).versions).toHaveLength(1);
+});
+
+test('a version the replicator cannot copy is reported failed with its reason, and counted', async () => {
+  const fixture = await ReplicationFixture.create();
+  const bucketArn = `arn:${DESTINATION_PARTITION}:s3:::${fixture.destinationBucket}`;
+  await fixture.installDestinationIdentity('narrow', {
+    userPolicies: { write: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:PutObject', Resource: `${bucketArn}/allowed/*` }] } },
+  });
+  for (const key of ['allowed/a', 'denied/b']) await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: key, Body: key }));
+  const driver = await BackfillDriver.create(fixture);
+
+  const runId = await driver.start('all-versions');
+  const { lines: output } = await captureOutput(() => driver.drive());
+  const { lines, summary } = await driver.report(runId);
+
+  expect(summary.outcomes).toMatchObject({ replicated: 1, failed: 1 });
+  expect(emittedMetrics(output).BackfillVersionsFailed).toBe(1);
+  expect(lines.find((line) => line.key === 'denied/b')).toMatchObject({ outcome: 'failed', reason: expect.stringContaining('AccessDenied') });
 });
 
 test('the run summary names the mode, prefixes, start and end, counts by outcome, bytes replicated and listing requests', async () => {
