@@ -29,12 +29,22 @@ export class ContentMismatchError extends Error {
 const PLAIN_MD5 = /^[0-9a-f]{32}$/;
 const MULTIPART_MD5 = /^[0-9a-f]{32}-([0-9]+)$/;
 
+/** An ETag without its quotes, lower case. */
+const bareETag = (eTag: string | undefined) => (eTag ?? '').replace(/"/g, '').toLowerCase();
+
+/** The hex MD5 an ETag is, when it has an MD5's form (a single-request upload's or part's ETag). */
+export function plainMd5Of(eTag: string | undefined): string | undefined {
+  const bare = bareETag(eTag);
+  return PLAIN_MD5.test(bare) ? bare : undefined;
+}
+
 /** What a source version's ETag and encryption allow checking. */
 export function sourceCheckFor(eTag: string | undefined, serverSideEncryption: string | undefined): SourceCheck {
-  const bare = (eTag ?? '').replace(/"/g, '').toLowerCase();
   // With SSE-KMS (and SSE-C, which the replicator cannot read) the ETag is not an MD5 of the content.
   if (serverSideEncryption !== undefined && serverSideEncryption !== 'AES256') return { kind: 'transit' };
-  if (PLAIN_MD5.test(bare)) return { kind: 'md5', md5Hex: bare };
+  const plainMd5 = plainMd5Of(eTag);
+  if (plainMd5) return { kind: 'md5', md5Hex: plainMd5 };
+  const bare = bareETag(eTag);
   const multipart = MULTIPART_MD5.exec(bare);
   if (multipart) return { kind: 'multipart-md5', eTag: bare, partCount: Number(multipart[1]) };
   return { kind: 'transit' };

@@ -6,7 +6,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { ContentMismatchError, crc32Base64, md5Hex, multipartETag, SourceCheck, sourceCheckFor } from './copy-verification';
+import { ContentMismatchError, crc32Base64, md5Hex, multipartETag, plainMd5Of, SourceCheck, sourceCheckFor } from './copy-verification';
 import { OrderedDigest } from './ordered-digest';
 import { canStartPart, partCount, partRange, partSizeFor, partsInFlight } from './part-plan';
 import { headPart, readRange, SourceVersion, SourceVersionGoneError } from './source-reads';
@@ -204,7 +204,7 @@ async function copyParts(
         ]);
         if (uploading.status === 'rejected') throw uploading.reason;
         const uploaded = uploading.value;
-        const md5 = check.kind === 'multipart-md5' ? computedMd5 ?? md5OfETag(uploaded.ETag) : undefined;
+        const md5 = check.kind === 'multipart-md5' ? computedMd5 ?? plainMd5Of(uploaded.ETag) : undefined;
         const part = { partNumber: range.partNumber, eTag: uploaded.ETag!, checksumCRC32, md5 };
         await checkpoints.recordPart(source.key, source.versionId, part);
         parts.set(part.partNumber, part);
@@ -294,12 +294,6 @@ async function abortUpload(destination: S3Client, bucket: string, key: string, u
   } catch (error) {
     if (!isNoSuchUpload(error)) throw error;
   }
-}
-
-/** The MD5 a part's ETag carries, if it is one. */
-function md5OfETag(eTag: string | undefined): string | undefined {
-  const bare = (eTag ?? '').replace(/"/g, '').toLowerCase();
-  return /^[0-9a-f]{32}$/.test(bare) ? bare : undefined;
 }
 
 function sorted(parts: Map<number, CompletedPart>): CompletedPart[] {
