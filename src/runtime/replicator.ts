@@ -56,6 +56,10 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     replicateTags: options.replicateTags,
   };
 
+  /** Aborts the version's recorded multipart upload, if any. */
+  const abandonUploadOf = (message: ReplicationMessage) =>
+    destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
+
   return async (message, limits) => {
     if (message.bucket !== sourceBucket) {
       throw new InvalidMessageError(`message is for bucket "${message.bucket}", this replicator serves "${sourceBucket}"`);
@@ -76,9 +80,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     switch (decision.action) {
       case 'skip':
         // A continued copy that is no longer wanted (a newer version was replicated meanwhile, say).
-        if (message.kind === 'ObjectCreated' && message.continuation !== undefined) {
-          await destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
-        }
+        if (message.kind === 'ObjectCreated' && message.continuation !== undefined) await abandonUploadOf(message);
         return decision;
 
       case 'resolve-order':
@@ -96,13 +98,13 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           // The engine aborts its own upload on failures inside the copy; these happen before it
           // (the version vanished before a continuation, or reading it failed on the last delivery).
           if (error instanceof SourceVersionGoneError) {
-            await destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
+            await abandonUploadOf(message);
             return { action: 'skip', reason: 'source-version-gone' };
           }
           if (limits.finalAttempt) {
             // Best effort: the message goes to the dead-letter queue with the original error either
             // way, and the destination's lifecycle rule is the backstop for an upload left behind.
-            await destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message)).catch(() => undefined);
+            await abandonUploadOf(message).catch(() => undefined);
           }
           throw error;
         }
