@@ -1,10 +1,10 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PartitionReplicatedBucket } from '../src';
-import { SOURCE_REGION, sourceClientConfig } from './emulators/partitions';
+import { SOURCE_REGION, sourceS3 } from './emulators/partitions';
 import { ReplicationFixture } from './emulators/replication-fixture';
 import { attachedPolicies, logicalIdOf, ResolutionContext, adaptForMoto } from './emulators/template-policies';
 
@@ -81,7 +81,7 @@ test('the replicator identity cannot read another bucket or write to the source 
   const other = await ReplicationFixture.create();
   await other.events.put('secret.txt', 'not yours');
   const { replicator } = await sourceIdentities(fixture);
-  const client = new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, replicator), forcePathStyle: true });
+  const client = sourceS3(fixture.emulators.sourceEndpoint, replicator);
 
   await expect(client.send(new GetObjectCommand({ Bucket: other.sourceBucket, Key: 'secret.txt' }))).rejects.toMatchObject({ name: 'AccessDenied' });
   await expect(client.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'x', Body: 'x' }))).rejects.toMatchObject({ name: 'AccessDenied' });
@@ -93,7 +93,7 @@ test('with prefixes, the replicator identity cannot read source objects outside 
   const inside = await fixture.events.put('in/public.txt', 'inside');
   const { replicator, router } = await sourceIdentities(fixture, ['in/']);
   fixture.useSourceIdentity(replicator, router);
-  const client = new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, replicator), forcePathStyle: true });
+  const client = sourceS3(fixture.emulators.sourceEndpoint, replicator);
 
   await expect(client.send(new GetObjectCommand({ Bucket: fixture.sourceBucket, Key: 'out/private.txt' }))).rejects.toMatchObject({ name: 'AccessDenied' });
   expect(await fixture.replicate([inside])).toEqual({ processed: 1, failures: 0 });

@@ -53,6 +53,10 @@ export function destinationClientConfig(endpoint: string, key: AccessKey) {
   return { region: DESTINATION_REGION, endpoint, credentials: key };
 }
 
+export function sourceS3(endpoint: string, key: AccessKey): S3Client {
+  return new S3Client({ ...sourceClientConfig(endpoint, key), forcePathStyle: true });
+}
+
 export function destinationS3(endpoint: string, key: AccessKey): S3Client {
   return new S3Client({ ...destinationClientConfig(endpoint, key), forcePathStyle: true });
 }

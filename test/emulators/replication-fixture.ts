@@ -15,7 +15,6 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -35,6 +34,7 @@ import {
   emulators,
   SOURCE_REGION,
   sourceClientConfig,
+  sourceS3,
 } from './partitions';
 import { S3Event, S3EventSource } from './s3-events';
 import { ReplicatorSettings } from '../../src/runtime/replication-environment';
@@ -101,7 +101,7 @@ export class ReplicationFixture {
   readonly tableName = `${this.id}-versions`;
   readonly userName = `${this.id}-replicator`;
   readonly emulators = emulators();
-  readonly sourceS3 = new S3Client({ ...sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin), forcePathStyle: true });
+  readonly sourceS3 = sourceS3(this.emulators.sourceEndpoint, this.emulators.sourceAdmin);
   readonly dynamodb = new DynamoDBClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
   readonly secretsManager = new SecretsManagerClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
   readonly sqs = new SQSClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
@@ -287,7 +287,7 @@ export class ReplicationFixture {
     this.replicatorHandler = createReplicatorHandler(
       this.settings,
       {
-        s3: new S3Client({ ...config, forcePathStyle: true }),
+        s3: sourceS3(this.emulators.sourceEndpoint, key),
         dynamodb: new DynamoDBClient(config),
         secretsManager: new SecretsManagerClient(config),
         sqs: new SQSClient(config),

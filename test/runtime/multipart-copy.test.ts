@@ -11,7 +11,7 @@ import { MIN_PART_SIZE } from '../../src/runtime/part-plan';
 import { SourceVersionGoneError } from '../../src/runtime/source-reads';
 import { PART_ATTEMPTS } from '../../src/runtime/transient-retry';
 import { UploadCheckpoints } from '../../src/runtime/upload-checkpoints';
-import { destinationS3, sourceClientConfig } from '../emulators/partitions';
+import { destinationS3, sourceClientConfig, sourceS3 } from '../emulators/partitions';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 import { RequestCounter } from '../request-counter';
 
@@ -33,7 +33,7 @@ interface Setup {
 async function setUp(): Promise<Setup> {
   const fixture = await ReplicationFixture.create();
   const counter = new RequestCounter();
-  const source = counter.attach(new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin), forcePathStyle: true }), 'source');
+  const source = counter.attach(sourceS3(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin), 'source');
   const destination = counter.attach(destinationS3(fixture.emulators.destinationEndpoint, fixture.emulators.destinationAdmin), 'destination');
   return { fixture, source, destination, checkpoints: new UploadCheckpoints(fixture.dynamodb, fixture.tableName), counter };
 }

@@ -11,7 +11,7 @@ import { PART_ATTEMPTS } from '../../src/runtime/transient-retry';
 import { UploadCheckpoints } from '../../src/runtime/upload-checkpoints';
 import { VersionTable } from '../../src/runtime/version-table';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
-import { DESTINATION_REGION, SOURCE_REGION, sourceClientConfig } from '../emulators/partitions';
+import { DESTINATION_REGION, SOURCE_REGION, sourceS3 } from '../emulators/partitions';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 import { requestsDuring } from '../request-counter';
 
@@ -149,8 +149,7 @@ describe('large objects across invocations', () => {
     return { invocation: { timeMs: 12_000, now: () => (clock += 1_000), reserveMs: 0 }, memoryBudget: 8 * MiB };
   };
 
-  const sourceAdminClient = (fixture: ReplicationFixture) =>
-    new S3Client({ ...sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin), forcePathStyle: true });
+  const sourceAdminClient = (fixture: ReplicationFixture) => sourceS3(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin);
   /** The fixture's replicator reading the source through `source`, whose middleware changes or breaks it mid-copy. */
   const replicatorReadingThrough = (
     fixture: ReplicationFixture, options: ReturnType<typeof slowInvocations>, source: S3Client,
