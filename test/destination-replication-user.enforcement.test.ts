@@ -170,17 +170,25 @@ describe('assume-role mode', () => {
     expect(await fixture.destinationObject(`${PREFIX}refused.txt`)).toBeUndefined();
   });
 
-  test('a session is reused until shortly before it expires, then renewed', async () => {
-    let now = Date.now();
-    const fixture = await fixtureFor({ clock: () => now });
+  /**
+   * A replicator in assume-role mode on `clock`, with a role session cached by one replication and
+   * its user's key deleted since: from then on only the cached session can replicate.
+   */
+  async function cachedSessionWithoutUserKey(clock: { now: number }) {
+    const fixture = await fixtureFor({ clock: () => clock.now });
     const { userName, key } = await installFromTemplate(fixture, { prefixes: [PREFIX], assumeRole: { externalId: 'ext' } });
     await fixture.replicate([await fixture.events.put(`${PREFIX}1.txt`, '1')]);
-    // The user's key goes away; the cached role session does not need it.
     await fixture.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.accessKeyId }));
+    return { fixture, userName };
+  }
+
+  test('a session is reused until shortly before it expires, then renewed', async () => {
+    const clock = { now: Date.now() };
+    const { fixture, userName } = await cachedSessionWithoutUserKey(clock);
     expect(await fixture.replicate([await fixture.events.put(`${PREFIX}2.txt`, '2')])).toEqual({ processed: 1, failures: 0 });
 
     // 56 minutes later the one-hour session is within its renewal margin: renewing needs the key.
-    now += 56 * 60 * 1000;
+    clock.now += 56 * 60 * 1000;
     const third = await fixture.events.put(`${PREFIX}3.txt`, '3');
     const failed = await fixture.replicate([third], { allowDeadLetters: true });
     expect(failed.deadLettered).toHaveLength(1);
@@ -194,14 +202,10 @@ describe('assume-role mode', () => {
   });
 
   test('a session is still reused 54 minutes in, outside the five-minute renewal margin', async () => {
-    let now = Date.now();
-    const fixture = await fixtureFor({ clock: () => now });
-    const { userName, key } = await installFromTemplate(fixture, { prefixes: [PREFIX], assumeRole: { externalId: 'ext' } });
-    await fixture.replicate([await fixture.events.put(`${PREFIX}1.txt`, '1')]);
-    // Without the user's key, a new AssumeRole would fail: only the cached session can replicate.
-    await fixture.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.accessKeyId }));
+    const clock = { now: Date.now() };
+    const { fixture } = await cachedSessionWithoutUserKey(clock);
 
-    now += 54 * 60 * 1000;
+    clock.now += 54 * 60 * 1000;
     const second = await fixture.events.put(`${PREFIX}2.txt`, '2');
     let result: unknown;
     const requests = await requestsDuring({ sts: STSClient }, [], async () => {
