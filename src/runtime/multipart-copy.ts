@@ -10,6 +10,7 @@ import { ContentMismatchError, crc32Base64, md5Hex, multipartETag, plainMd5Of, S
 import { OrderedDigest } from './ordered-digest';
 import { canStartPart, partCount, partRange, partSizeFor, partsInFlight } from './part-plan';
 import { headPart, readRange, SourceVersion, SourceVersionGoneError } from './source-reads';
+import { sentOnceUnlessRefused } from './single-attempt';
 import { retryTransient } from './transient-retry';
 import { CompletedPart, UploadCheckpoint, UploadCheckpoints, UploadPlan } from './upload-checkpoints';
 
@@ -260,12 +261,13 @@ async function complete(
   request: MultipartCopyRequest, plan: UploadPlan, parts: Map<number, CompletedPart>,
 ): Promise<{ destinationVersionId: string; eTag?: string }> {
   const { Bucket, Key } = request.upload;
-  const result = await request.destination.send(new CompleteMultipartUploadCommand({
+  // A retried Complete whose first response was lost finds no upload: the claim's recovery finds the replica.
+  const result = await request.destination.send(sentOnceUnlessRefused(new CompleteMultipartUploadCommand({
     Bucket,
     Key,
     UploadId: plan.uploadId,
     MultipartUpload: { Parts: sorted(parts).map((part) => ({ PartNumber: part.partNumber, ETag: part.eTag, ChecksumCRC32: part.checksumCRC32 })) },
-  }));
+  }), 'CompleteMultipartUpload'));
   if (!result.VersionId) throw new Error(`destination bucket ${Bucket} returned no version id: enable versioning on it`);
   return { destinationVersionId: result.VersionId, eTag: result.ETag };
 }
@@ -287,8 +289,8 @@ export async function abandonUpload(
   return true;
 }
 
-/** An upload already gone (aborted by a lifecycle rule, say) is as good as aborted. */
-async function abortUpload(destination: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
+/** Aborts one upload; one already gone (aborted by a lifecycle rule, say) is as good as aborted. */
+export async function abortUpload(destination: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
   try {
     await destination.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
   } catch (error) {

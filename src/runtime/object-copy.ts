@@ -13,6 +13,7 @@ import {
 import { SourceCheck, sourceCheckFor } from './copy-verification';
 import { CopyLimits, multipartCopy } from './multipart-copy';
 import { isSinglePartCopy } from './part-plan';
+import { sentOnceUnlessRefused } from './single-attempt';
 import { getVersion, readTags, SourceVersion } from './source-reads';
 import { UploadCheckpoints } from './upload-checkpoints';
 
@@ -69,7 +70,10 @@ export async function copyVersion(
     const replica = { ...replicaParams(object, options), Bucket: options.bucket, Key: source.key, Tagging: tags };
     if (isSinglePartCopy(size)) {
       const verification = sourceDigestHeaders(object);
-      const result = await destination.send(new PutObjectCommand({ ...replica, ...verification.headers, Body: body, ContentLength: size }));
+      // In memory (at most 8 MiB), so the SDK can send it again after a 503 Slow Down or a throttle.
+      const bytes = await readAll(body, size);
+      const put = new PutObjectCommand({ ...replica, ...verification.headers, Body: bytes, ContentLength: size });
+      const result = await destination.send(sentOnceUnlessRefused(put, 'PutObject'));
       if (!result.VersionId) throw new Error(`destination bucket ${options.bucket} returned no version id: enable versioning on it`);
       const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size };
       return { status: 'completed', written, verifiedBy: verification.verifiedBy, resumedParts: 0, uploadRecorded: false };
@@ -88,6 +92,15 @@ export async function copyVersion(
   } finally {
     body.destroy();
   }
+}
+
+/** The whole body of a small version; a short or long body is an error, never a short replica. */
+async function readAll(body: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (bytes.length !== size) throw new Error(`the source returned ${bytes.length} of the ${size} bytes of the version`);
+  return bytes;
 }
 
 /** Full-object checksums S3 may store with a version, as the GET returns them and a PUT takes them. */
@@ -131,7 +144,7 @@ export function replicaParams(object: GetObjectCommandOutput, options: Destinati
  * nothing and return no id, which leaves the destination equally "deleted".
  */
 export async function createDeleteMarker(destination: S3Client, bucket: string, key: string): Promise<{ destinationVersionId?: string }> {
-  const result = await destination.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  const result = await destination.send(sentOnceUnlessRefused(new DeleteObjectCommand({ Bucket: bucket, Key: key }), 'DeleteObject'));
   return { destinationVersionId: result.VersionId };
 }
 

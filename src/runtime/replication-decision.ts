@@ -1,3 +1,4 @@
+import type { KeyClaim } from './replica-claim';
 import { LIFECYCLE_EXPIRATION, ObjectCreatedMessage, PERMANENTLY_DELETED, ReplicationMessage } from './replication-message';
 import { compareVersions, Ordering } from './version-order';
 
@@ -28,6 +29,8 @@ export interface ReplicationState {
    * by the replicator after a `resolve-order` decision, when no sequencers could tell.
    */
   readonly newerByListing?: boolean;
+  /** The key's claim, when a delivery holds or held it (see `replica-claim.ts`). */
+  readonly claim?: KeyClaim;
 }
 
 export interface ReplicationOptions {

@@ -1,8 +1,11 @@
+import { randomUUID } from 'crypto';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DestinationClients } from './destination-client';
-import { CopyLimits, abandonUpload } from './multipart-copy';
+import { destinationUploads, latestDestinationEntry } from './destination-latest';
+import { abandonUpload, abortUpload, CopyLimits } from './multipart-copy';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from './object-copy';
-import { decide, Decision, SkipReason } from './replication-decision';
+import { claimStatus, KeyClaim, KeyClaimedError, leaseEnd, ReplicaIntent, unrecordedReplica, unrecordedUploads } from './replica-claim';
+import { decide, Decision, ReplicationState, SkipReason } from './replication-decision';
 import { InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
 import { SourceVersionGoneError } from './source-reads';
 import { UploadCheckpoints } from './upload-checkpoints';
@@ -60,6 +63,71 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
   const abandonUploadOf = (message: ReplicationMessage) =>
     destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
 
+  /** Takes the key's claim for writing the intent's replica (see `replica-claim.ts`). */
+  const claimKey = async (key: string, state: ReplicationState, intent: ReplicaIntent, limits: DeliveryLimits): Promise<KeyClaim> => {
+    const claim = { token: randomUUID(), expiresAt: leaseEnd(limits.now(), limits.deadline), claimedAt: Date.now(), intent };
+    await table.claim(key, claim, state);
+    return claim;
+  };
+
+  /**
+   * Runs the writes made under a claim. On a failure the write may have happened (a lost response,
+   * a failed commit), so the claim is given up as such: the next delivery looks before writing.
+   */
+  const underClaim = async <T>(key: string, claim: KeyClaim, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      await table.releaseClaim(key, claim.token, { mayHaveWritten: true }).catch(() => undefined);
+      throw error;
+    }
+  };
+
+  /**
+   * A claim found on the key: wait while its holder may still be writing; once it is stale, take it
+   * over, record the replica its holder wrote and never recorded (if the destination has one), and
+   * read the key's state again.
+   */
+  const settleClaim = async (key: string, versionId: string, state: ReplicationState, limits: DeliveryLimits): Promise<ReplicationState> => {
+    const stale = state.claim!;
+    if (claimStatus(stale, limits.now()) === 'held') throw new KeyClaimedError(key, stale);
+    const takeover = await claimKey(key, state, stale.intent, limits);
+    const latest = await destination.run((s3) => latestDestinationEntry(s3, destinationBucket, key));
+    const replica = unrecordedReplica(stale, state.head?.destinationVersionId, latest);
+    if (stale.intent.kind === 'object') await abortUnrecordedUploads(key, stale);
+    if (!replica) {
+      await table.releaseClaim(key, takeover.token, { mayHaveWritten: false });
+    } else {
+      const { intent } = stale;
+      const record = {
+        sourceVersionId: intent.sourceVersionId, kind: intent.kind, state: 'replicated' as const, sequencer: intent.sequencer,
+        destinationVersionId: replica.versionId, eTag: replica.eTag, size: replica.size,
+      };
+      await table.commitReplica(key, record, state.head, { backfill: intent.backfill, replacesReplica: intent.replacing, claimToken: takeover.token });
+      if (intent.kind === 'object') {
+        // A completed upload's record, if the lost write was a CompleteMultipartUpload.
+        await checkpoints.clear(key, intent.sourceVersionId);
+        // Tags changed while the replica was unrecorded were skipped as not replicated yet.
+        if (options.replicateTags) {
+          const version = { client: source, bucket: sourceBucket, key, versionId: intent.sourceVersionId };
+          await destination.run((s3) => syncTags(version, s3, destinationBucket, replica.versionId)).catch((error) => {
+            if (!(error instanceof SourceVersionGoneError)) throw error;
+          });
+        }
+      }
+    }
+    return table.load(key, versionId);
+  };
+
+  /** Aborts the uploads a stale claim's holder left unrecorded; the recorded one is resumed. */
+  const abortUnrecordedUploads = async (key: string, stale: KeyClaim) => {
+    const recorded = await checkpoints.load(key, stale.intent.sourceVersionId);
+    await destination.run(async (s3) => {
+      const uploads = unrecordedUploads(stale, await destinationUploads(s3, destinationBucket, key), recorded?.uploadId);
+      for (const upload of uploads) await abortUpload(s3, destinationBucket, key, upload.uploadId);
+    });
+  };
+
   return async (message, limits) => {
     if (message.bucket !== sourceBucket) {
       throw new InvalidMessageError(`message is for bucket "${message.bucket}", this replicator serves "${sourceBucket}"`);
@@ -67,6 +135,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     const { key, versionId } = message;
     const sourceVersion = { client: source, bucket: sourceBucket, key, versionId };
     let state = await table.load(key, versionId);
+    if (state.claim) state = await settleClaim(key, versionId, state, limits);
     let decision = decide(message, state, options);
     if (decision.action === 'resolve-order') {
       // A backfill's version meets a live one (or the other way round): the source's listing says which is newer.
@@ -90,46 +159,56 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       case 'repair-replica': {
         // A repair keeps the place in the key's history the version was first applied with.
         const repair = decision.action === 'repair-replica' && message.kind === 'ObjectCreated' ? message.staleReplica : undefined;
-        let copied;
-        try {
-          const engine = { checkpoints, limits: { ...limits, memoryBudget: deps.memoryBudget }, replacing: repair };
-          copied = await destination.run((s3) => copyVersion(sourceVersion, s3, destinationOptions, engine));
-        } catch (error) {
-          // The engine aborts its own upload on failures inside the copy; these happen before it
-          // (the version vanished before a continuation, or reading it failed on the last delivery).
-          if (error instanceof SourceVersionGoneError) {
-            await abandonUploadOf(message);
-            return { action: 'skip', reason: 'source-version-gone' };
-          }
-          if (limits.finalAttempt) {
-            // Best effort: the message goes to the dead-letter queue with the original error either
-            // way, and the destination's lifecycle rule is the backstop for an upload left behind.
-            await abandonUploadOf(message).catch(() => undefined);
-          }
-          throw error;
-        }
-        if (copied.status === 'suspended') {
-          const created = message as ObjectCreatedMessage;
-          await deps.continueLater({ ...created, continuation: (created.continuation ?? 0) + 1 });
-          return { action: 'copy-continued', partsDone: copied.partsDone, partCount: copied.partCount };
-        }
-        const written = copied.written;
-        if (options.replicateTags && copied.resumedParts > 0) {
-          // Tags went with the upload when it started; a tag change queued before this continuation
-          // was skipped as not yet replicated, so the replica takes the version's tags as they are now.
-          await destination.run((s3) => syncTags(sourceVersion, s3, destinationBucket, written.destinationVersionId));
-        }
         const order = repair ? { sequencer: state.head?.sequencer, backfill: state.head?.backfill } : { sequencer, backfill };
-        const record = { sourceVersionId: versionId, kind: 'object' as const, state: 'replicated' as const, sequencer: order.sequencer, ...written };
-        await table.commitReplica(key, record, state.head, { backfill: order.backfill, replacesReplica: repair });
-        if (copied.uploadRecorded) await checkpoints.clear(key, versionId);
-        return { action: decision.action, bytes: written.size, destinationVersionId: written.destinationVersionId, verifiedBy: copied.verifiedBy };
+        const claim = await claimKey(key, state, { sourceVersionId: versionId, kind: 'object', size: message.kind === 'ObjectCreated' ? message.size : undefined, ...order, replacing: repair }, limits);
+        return underClaim(key, claim, async (): Promise<Outcome> => {
+          let copied;
+          try {
+            const engine = { checkpoints, limits: { ...limits, memoryBudget: deps.memoryBudget }, replacing: repair };
+            copied = await destination.run((s3) => copyVersion(sourceVersion, s3, destinationOptions, engine));
+          } catch (error) {
+            // The engine aborts its own upload on failures inside the copy; these happen before it
+            // (the version vanished before a continuation, or reading it failed on the last delivery).
+            if (error instanceof SourceVersionGoneError) {
+              await abandonUploadOf(message);
+              await table.releaseClaim(key, claim.token, { mayHaveWritten: false });
+              return { action: 'skip', reason: 'source-version-gone' };
+            }
+            if (limits.finalAttempt) {
+              // Best effort: the message goes to the dead-letter queue with the original error either
+              // way, and the destination's lifecycle rule is the backstop for an upload left behind.
+              await abandonUploadOf(message).catch(() => undefined);
+            }
+            throw error;
+          }
+          if (copied.status === 'suspended') {
+            const created = message as ObjectCreatedMessage;
+            await deps.continueLater({ ...created, continuation: (created.continuation ?? 0) + 1 });
+            // Nothing is completed yet: the continuation claims the key again.
+            await table.releaseClaim(key, claim.token, { mayHaveWritten: false });
+            return { action: 'copy-continued', partsDone: copied.partsDone, partCount: copied.partCount };
+          }
+          const written = copied.written;
+          if (options.replicateTags && copied.resumedParts > 0) {
+            // Tags went with the upload when it started; a tag change queued before this continuation
+            // was skipped as not yet replicated, so the replica takes the version's tags as they are now.
+            await destination.run((s3) => syncTags(sourceVersion, s3, destinationBucket, written.destinationVersionId));
+          }
+          const record = { sourceVersionId: versionId, kind: 'object' as const, state: 'replicated' as const, sequencer: order.sequencer, ...written };
+          await table.commitReplica(key, record, state.head, { backfill: order.backfill, replacesReplica: repair, claimToken: claim.token });
+          if (copied.uploadRecorded) await checkpoints.clear(key, versionId);
+          return { action: decision.action, bytes: written.size, destinationVersionId: written.destinationVersionId, verifiedBy: copied.verifiedBy };
+        });
       }
 
       case 'create-delete-marker': {
-        const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key));
-        await table.commitReplica(key, { sourceVersionId: versionId, kind: 'deleteMarker', state: 'replicated', sequencer, ...written }, state.head, { backfill });
-        return { action: decision.action, destinationVersionId: written.destinationVersionId };
+        const claim = await claimKey(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', sequencer, backfill }, limits);
+        return underClaim(key, claim, async () => {
+          const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key));
+          const record = { sourceVersionId: versionId, kind: 'deleteMarker' as const, state: 'replicated' as const, sequencer, ...written };
+          await table.commitReplica(key, record, state.head, { backfill, claimToken: claim.token });
+          return { action: decision.action, destinationVersionId: written.destinationVersionId };
+        });
       }
 
       case 'delete-destination-version':

@@ -5,7 +5,9 @@ import {
   PutItemCommand,
   ConditionalCheckFailedException,
   AttributeValue,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { KeyClaim, parseIntent, serializeIntent } from './replica-claim';
 import { KeyHead, ReplicationState, VersionRecord } from './replication-decision';
 
 /**
@@ -38,6 +40,8 @@ export interface CommitOptions {
   readonly backfill?: KeyHead['backfill'];
   /** A repair: the version's item is replaced if it still records this destination version. */
   readonly replacesReplica?: string;
+  /** The key's claim the replica was written under: the commit succeeds only while it is still held. */
+  readonly claimToken?: string;
 }
 
 export const HEAD = 'head';
@@ -58,7 +62,66 @@ export class VersionTable {
     }
     const items = result.Responses?.[this.tableName] ?? [];
     const head = items.find((item) => item.sk?.S === HEAD);
-    return { head: head ? toHead(head) : undefined, version: versionRecordOf(items, versionId) };
+    return {
+      // A key's first claim creates its head item before any replica is recorded in it.
+      head: head?.sourceVersionId?.S ? toHead(head) : undefined,
+      version: versionRecordOf(items, versionId),
+      claim: head ? claimOf(head) : undefined,
+    };
+  }
+
+  /**
+   * Claims the key for writing the intent's replica (see `replica-claim.ts`): conditional on the
+   * head and the claim the decision was made on, so of two racing deliveries one wins, and the other
+   * retries with a ConcurrentReplicationError. The item's other attributes are kept.
+   */
+  async claim(key: string, claim: KeyClaim, seen: Pick<ReplicationState, 'head' | 'claim'>): Promise<void> {
+    const values: Record<string, AttributeValue> = {
+      ':token': { S: claim.token },
+      ':expires': { N: String(claim.expiresAt) },
+      ':at': { N: String(claim.claimedAt) },
+      ':intent': { S: serializeIntent(claim.intent) },
+    };
+    const conditions = [seen.head ? 'sourceVersionId = :previous' : 'attribute_not_exists(sourceVersionId)'];
+    if (seen.head) values[':previous'] = { S: seen.head.sourceVersionId };
+    // The SDK's retry of a claim whose response was lost finds its own token.
+    if (seen.claim) {
+      conditions.push('(claimToken = :seen OR claimToken = :token)');
+      values[':seen'] = { S: seen.claim.token };
+    } else {
+      conditions.push('(attribute_not_exists(claimToken) OR claimToken = :token)');
+    }
+    try {
+      await this.client.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: partitionKey(key) }, sk: { S: HEAD } },
+        UpdateExpression: 'SET claimToken = :token, claimExpiresAt = :expires, claimedAt = :at, claimIntent = :intent',
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeValues: values,
+      }));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new ConcurrentReplicationError(key);
+      throw error;
+    }
+  }
+
+  /**
+   * Ends a claim that wrote nothing: removed, or with `mayHaveWritten` kept but expired, so the next
+   * delivery looks for an unrecorded replica at once instead of waiting for the lease. A claim that
+   * is no longer this token's is left alone.
+   */
+  async releaseClaim(key: string, token: string, { mayHaveWritten }: { mayHaveWritten: boolean }): Promise<void> {
+    try {
+      await this.client.send(new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: partitionKey(key) }, sk: { S: HEAD } },
+        UpdateExpression: mayHaveWritten ? 'SET claimExpiresAt = :zero' : 'REMOVE claimToken, claimExpiresAt, claimedAt, claimIntent',
+        ConditionExpression: 'claimToken = :token',
+        ExpressionAttributeValues: { ':token': { S: token }, ...(mayHaveWritten ? { ':zero': { N: '0' } } : {}) },
+      }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /**
@@ -70,7 +133,7 @@ export class VersionTable {
    * write cost and make stores that emulate transactions do table-wide work.
    */
   async commitReplica(key: string, record: ReplicaRecord, previousHead: KeyHead | undefined, options: CommitOptions = {}): Promise<void> {
-    const { backfill, replacesReplica } = options;
+    const { backfill, replacesReplica, claimToken } = options;
     const now = new Date().toISOString();
     if (previousHead && previousHead.sourceVersionId !== record.sourceVersionId) await this.recordVersion(key, previousHead);
     // A repaired version may also have its own item (written when the head moved past it, or by an
@@ -82,9 +145,17 @@ export class VersionTable {
       sk: { S: HEAD },
     };
     if (backfill) head.backfill = { M: { run: { S: backfill.run }, index: { N: String(backfill.index) } } };
-    await this.putConditionally(key, head, previousHead
-      ? { ConditionExpression: 'sourceVersionId = :previous', ExpressionAttributeValues: { ':previous': { S: previousHead.sourceVersionId } } }
-      : { ConditionExpression: 'attribute_not_exists(pk)' });
+    // The new head replaces the whole item, so the claim it was written under ends with it.
+    const values: Record<string, AttributeValue> = {};
+    const conditions = [previousHead ? 'sourceVersionId = :previous' : 'attribute_not_exists(sourceVersionId)'];
+    if (previousHead) values[':previous'] = { S: previousHead.sourceVersionId };
+    if (claimToken !== undefined) {
+      conditions.push('claimToken = :token');
+      values[':token'] = { S: claimToken };
+    } else {
+      conditions.push('attribute_not_exists(claimToken)');
+    }
+    await this.putConditionally(key, head, { ConditionExpression: conditions.join(' AND '), ExpressionAttributeValues: values });
   }
 
   /**
@@ -108,10 +179,11 @@ export class VersionTable {
   private async putConditionally(
     key: string,
     item: Record<string, AttributeValue>,
-    condition: { ConditionExpression: string; ExpressionAttributeValues?: Record<string, AttributeValue> },
+    condition: { ConditionExpression: string; ExpressionAttributeValues: Record<string, AttributeValue> },
   ): Promise<void> {
+    const values = Object.keys(condition.ExpressionAttributeValues).length > 0 ? condition.ExpressionAttributeValues : undefined;
     try {
-      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ...condition }));
+      await this.client.send(new PutItemCommand({ TableName: this.tableName, Item: item, ...condition, ExpressionAttributeValues: values }));
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new ConcurrentReplicationError(key);
       throw error;
@@ -164,6 +236,16 @@ function versionItem(key: string, record: ReplicaRecord, now: string): Record<st
   if (record.eTag) item.eTag = { S: record.eTag };
   if (record.size !== undefined) item.size = { N: String(record.size) };
   return item;
+}
+
+function claimOf(item: Record<string, AttributeValue>): KeyClaim | undefined {
+  if (!item.claimToken?.S || !item.claimIntent?.S) return undefined;
+  return {
+    token: item.claimToken.S,
+    expiresAt: Number(item.claimExpiresAt?.N ?? 0),
+    claimedAt: Number(item.claimedAt?.N ?? 0),
+    intent: parseIntent(item.claimIntent.S),
+  };
 }
 
 function toHead(item: Record<string, AttributeValue>): KeyHead {

@@ -107,7 +107,7 @@ describe('requests per object', () => {
   test.each([
     ['an untagged', {}, {}],
     ['a tagged', { Tagging: 'team=storage' }, { [`s3@${SOURCE_REGION}:GetObjectTagging`]: 1 }],
-  ])('in steady state %s new small object costs one GET, one PUT, one table read and one table write, plus its tags', async (_, params, extra) => {
+  ])('in steady state %s new small object costs one GET, one PUT, one table read, the key\'s claim and one table write, plus its tags', async (_, params, extra) => {
     const fixture = await ReplicationFixture.create();
     // The first message reads the credentials secret once; later ones use the cached key.
     await fixture.replicate([await fixture.events.put('warm-up.txt', 'x')]);
@@ -119,6 +119,7 @@ describe('requests per object', () => {
       [`s3@${SOURCE_REGION}:GetObject`]: 1,
       [`s3@${DESTINATION_REGION}:PutObject`]: 1,
       [`dynamodb@${SOURCE_REGION}:BatchGetItem`]: 1,
+      [`dynamodb@${SOURCE_REGION}:UpdateItem`]: 1,
       [`dynamodb@${SOURCE_REGION}:PutItem`]: 1,
       ...extra,
     });
@@ -136,6 +137,7 @@ describe('requests per object', () => {
       [`s3@${SOURCE_REGION}:GetObject`]: 1,
       [`s3@${DESTINATION_REGION}:PutObject`]: 1,
       [`dynamodb@${SOURCE_REGION}:BatchGetItem`]: 1,
+      [`dynamodb@${SOURCE_REGION}:UpdateItem`]: 1,
       [`dynamodb@${SOURCE_REGION}:PutItem`]: 2,
     });
   });
