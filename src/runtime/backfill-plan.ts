@@ -1,4 +1,5 @@
 import { isReplicatedKey } from './replication-decision';
+import { oldestFirst } from './version-order';
 
 /**
  * What a backfill copies: every version of every key (oldest first), only the current ones, or
@@ -25,51 +26,33 @@ export interface KeyListing {
 }
 
 /**
- * Groups a ListObjectVersions page by key, each key's versions and delete markers oldest first.
- * S3 returns the two kinds in separate lists, each newest first; between them only the timestamps
- * order (a delete marker and a version in the same second: the marker is taken as the later one,
- * the usual put-then-delete). When the page is truncated, the last key may continue on the next
- * page, so it is held back: `complete` has the keys whose every version is on this page.
+ * Groups a ListObjectVersions page by key, each key's versions and delete markers oldest first
+ * (`oldestFirst`: S3's order within each kind, the key's `IsLatest` entry last, timestamps between
+ * the kinds). When the page is truncated, the last key may continue on the next page, so it is held
+ * back: `complete` has the keys whose every version is on this page.
  */
 export function groupPageByKey(
   versions: readonly ListedEntry[],
   deleteMarkers: readonly ListedEntry[],
   truncated: boolean,
 ): { complete: KeyListing[]; heldBack?: string } {
-  const byKey = new Map<string, ListedEntry[]>();
-  for (const entry of [...versions, ...deleteMarkers]) {
-    const list = byKey.get(entry.key) ?? [];
-    list.push(entry);
-    byKey.set(entry.key, list);
-  }
+  const byKey = new Map<string, { versions: ListedEntry[]; deleteMarkers: ListedEntry[] }>();
+  const add = (entry: ListedEntry, kind: 'versions' | 'deleteMarkers') => {
+    const lists = byKey.get(entry.key) ?? { versions: [], deleteMarkers: [] };
+    lists[kind].push(entry);
+    byKey.set(entry.key, lists);
+  };
+  versions.forEach((entry) => add(entry, 'versions'));
+  deleteMarkers.forEach((entry) => add(entry, 'deleteMarkers'));
   // Keys in listing order (S3 sorts keys by their UTF-8 bytes, as the page does).
-  const keys = [...new Set([...versions, ...deleteMarkers].map((entry) => entry.key))].sort(compareKeys);
-  const rank = (entry: ListedEntry) => (entry.kind === 'object' ? 0 : 1);
-  const listings = keys.map((key) => {
-    const entries = byKey.get(key)!;
-    // Stable oldest-first: within one kind S3's order is exact (newest first), so reverse it.
-    const ordered = [
-      ...entries.filter((e) => e.kind === 'object').reverse(),
-      ...entries.filter((e) => e.kind === 'deleteMarker').reverse(),
-    ].sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime() || rank(a) - rank(b));
-    return { key, entries: keepKindOrder(ordered, entries) };
+  const listings = [...byKey.keys()].sort(compareKeys).map((key) => {
+    const lists = byKey.get(key)!;
+    return { key, entries: oldestFirst(lists.versions, lists.deleteMarkers) };
   });
   if (!truncated || listings.length === 0) return { complete: listings };
   // A single key with more versions than a page holds cannot be held back forever: it goes page by page.
   if (listings.length === 1) return { complete: listings };
   return { complete: listings.slice(0, -1), heldBack: listings[listings.length - 1].key };
-}
-
-/**
- * Sorting by timestamp must not reorder entries of the same kind, whose order S3 gives exactly
- * (two versions written in the same second): put them back in S3's order within each kind.
- */
-function keepKindOrder(sorted: ListedEntry[], original: ListedEntry[]): ListedEntry[] {
-  const queues = {
-    object: original.filter((e) => e.kind === 'object').reverse(),
-    deleteMarker: original.filter((e) => e.kind === 'deleteMarker').reverse(),
-  };
-  return sorted.map((entry) => queues[entry.kind].shift()!);
 }
 
 /** S3 orders keys by their UTF-8 bytes. */

@@ -95,7 +95,7 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
   switch (message.kind) {
     case 'ObjectCreated': {
       if (version?.state === 'deleted') return skip('source-version-deleted');
-      if (version) return decideRepair(message, state);
+      if (version) return decideRepair(message, state, ordering);
       const order = ordering();
       if (order === 'resolve') return { action: 'resolve-order' };
       if (order !== 'newer') return skip('older-than-replica');
@@ -127,11 +127,17 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
  * A version already replicated: a duplicate, unless a reconcile found its replica missing or
  * changed. Then it is copied again only while that replica is still the one recorded (a repeated
  * repair message finds the new one) and the version is still the key's newest (a newer version
- * replicated since must not be covered by an older one).
+ * replicated since must not be covered by an older one). A head that is another version is not
+ * final: when the source's listing says this version is newer (the head was applied out of order,
+ * as backfills before the `IsLatest` rule did within one second), the repair makes it the head.
  */
-function decideRepair(message: ObjectCreatedMessage, { head, version }: ReplicationState): Decision {
+function decideRepair(message: ObjectCreatedMessage, { head, version }: ReplicationState, order: () => Ordering | 'resolve'): Decision {
   if (message.staleReplica === undefined || version?.destinationVersionId !== message.staleReplica) return skip('duplicate');
-  return head?.sourceVersionId === message.versionId ? { action: 'repair-replica' } : skip('older-than-replica');
+  if (head?.sourceVersionId === message.versionId) return { action: 'repair-replica' };
+  if (!head) return skip('older-than-replica');
+  const ordering = order();
+  if (ordering === 'resolve') return { action: 'resolve-order' };
+  return ordering === 'newer' ? { action: 'repair-replica' } : skip('older-than-replica');
 }
 
 function decidePermanentDelete(reason: string, version: VersionRecord | undefined, options: ReplicationOptions): Decision {

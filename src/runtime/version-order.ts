@@ -36,13 +36,43 @@ export interface ListedVersion {
 }
 
 /**
+ * Whether listed entry `later` came after `earlier`, when one is a version and the other a delete
+ * marker (S3 lists the two kinds separately, so between them only this can tell). The entry S3 marks
+ * `IsLatest` is the key's current state: it came after every other. Otherwise the timestamps decide;
+ * they have whole seconds only, and in the same second the delete marker is taken as the later one
+ * (the usual put, then delete): a guess, which `IsLatest` overrides for the key's current entry.
+ */
+export function laterAcrossKinds(later: ListedVersion, laterIsDeleteMarker: boolean, earlier: ListedVersion): boolean {
+  if ((later.isLatest === true) !== (earlier.isLatest === true)) return later.isLatest === true;
+  const difference = later.lastModified.getTime() - earlier.lastModified.getTime();
+  return difference > 0 || (difference === 0 && laterIsDeleteMarker);
+}
+
+/**
+ * A key's versions and delete markers, oldest first, from S3's listing of them (each list newest
+ * first). Each list keeps S3's exact order (versions written in the same second stay as listed);
+ * between the lists `laterAcrossKinds` decides, so the key's `IsLatest` entry always comes last and
+ * whoever applies the entries in this order ends with the source's current state.
+ */
+export function oldestFirst<T extends ListedVersion>(versions: readonly T[], deleteMarkers: readonly T[]): T[] {
+  const objects = [...versions].reverse();
+  const markers = [...deleteMarkers].reverse();
+  const merged: T[] = [];
+  let o = 0;
+  let m = 0;
+  while (o < objects.length && m < markers.length) {
+    merged.push(laterAcrossKinds(markers[m], true, objects[o]) ? objects[o++] : markers[m++]);
+  }
+  return [...merged, ...objects.slice(o), ...markers.slice(m)];
+}
+
+/**
  * Whether `candidate` is newer than `applied` by the source's listing of the key's versions and
  * delete markers (each list newest first, as S3 returns them). S3 orders each list exactly; between
- * the two lists only the timestamps (whole seconds) can tell, and in the same second the delete
- * marker is taken as the later one (put, then delete), as the backfill's plan does. A candidate no
- * longer listed is not newer. When the applied version is gone from the source (deleted for good or
- * expired), only the key's current entry is newer: the destination follows the source's current
- * state, and the key is never stuck behind a head nothing can be compared with.
+ * the two lists `laterAcrossKinds` decides (the `IsLatest` entry is the newest, else timestamps). A
+ * candidate no longer listed is not newer. When the applied version is gone from the source (deleted
+ * for good or expired), only the key's current entry is newer: the destination follows the source's
+ * current state, and the key is never stuck behind a head nothing can be compared with.
  */
 export function newerInListing(
   versions: readonly ListedVersion[],
@@ -60,6 +90,5 @@ export function newerInListing(
   const a = find(applied);
   if (!c) return false;
   if (!a) return c.isLatest === true;
-  const difference = c.lastModified.getTime() - a.lastModified.getTime();
-  return difference > 0 || (difference === 0 && deleteMarkers.includes(c));
+  return laterAcrossKinds(c, deleteMarkers.includes(c), a);
 }

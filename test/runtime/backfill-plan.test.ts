@@ -27,6 +27,17 @@ describe('groupPageByKey', () => {
     expect(complete[0].entries.map((e) => e.versionId)).toEqual(['v1', 'm1']);
   });
 
+  test('a key deleted and re-created in the same second ends with its re-created version, which S3 marks IsLatest', () => {
+    // PUT v-old; then, within one second, DELETE (marker m) and PUT v-new: the listing's timestamps tie.
+    const { complete } = groupPageByKey([version('k', 'v-new', 1, true), version('k', 'v-old', 0)], [marker('k', 'm', 1)], false);
+    expect(complete[0].entries.map((e) => e.versionId)).toEqual(['v-old', 'm', 'v-new']);
+  });
+
+  test('without IsLatest to tell, a delete marker in the same second as a version stays the later one', () => {
+    const { complete } = groupPageByKey([version('k', 'v2', 5, true), version('k', 'v1', 1)], [marker('k', 'm1', 1)], false);
+    expect(complete[0].entries.map((e) => e.versionId)).toEqual(['v1', 'm1', 'v2']);
+  });
+
   test('a truncated page holds back its last key, which may continue on the next page', () => {
     const result = groupPageByKey([version('a', 'a1', 1, true), version('b', 'b2', 2, true)], [], true);
     expect(result.complete.map((k) => k.key)).toEqual(['a']);

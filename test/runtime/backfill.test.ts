@@ -1,7 +1,9 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { REPORT_PREFIX } from '../../src/replication-backfill';
+import { toMessage } from '../../src/runtime/backfill';
 import { BackfillStarted, createBackfillHandler } from '../../src/runtime/backfill-handler';
+import { messageDeduplicationId, messageGroupId } from '../../src/runtime/replication-message';
 import { createTelemetry } from '../../src/runtime/telemetry';
 import { BackfillDriver, budgetOfPages } from '../emulators/backfill-driver';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
@@ -70,6 +72,80 @@ function deployedHandler(fixture: ReplicationFixture, driver: BackfillDriver, ba
     { pollDelaySeconds: 0, pageSize: 200 },
   );
 }
+
+/**
+ * PUT `old` on a fresh key, then, within one second, DELETE it and PUT `new`: the delete marker and
+ * the new version have the same LastModified in the listing (whole seconds, on S3 as on moto). Waits
+ * for the start of a second first; a try that straddles a second anyway moves to a fresh key.
+ */
+async function deletedAndRecreatedInOneSecond(fixture: ReplicationFixture, name: string) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const key = `${name}-${attempt}`;
+    await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: key, Body: 'old' }));
+    await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+    await fixture.sourceS3.send(new DeleteObjectCommand({ Bucket: fixture.sourceBucket, Key: key }));
+    await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: key, Body: 'new' }));
+    const listed = await fixture.sourceS3.send(new ListObjectVersionsCommand({ Bucket: fixture.sourceBucket, Prefix: key }));
+    const [current, old] = listed.Versions!;
+    const [marker] = listed.DeleteMarkers!;
+    if (marker.LastModified!.getTime() !== current.LastModified!.getTime()) continue;
+    expect(current).toMatchObject({ IsLatest: true });
+    return { key, old, marker, current };
+  }
+  throw new Error('could not delete and re-create a key within one second');
+}
+
+test('a key deleted and re-created within one second is backfilled with its re-created version current', async () => {
+  const fixture = await ReplicationFixture.create();
+  const { key, current } = await deletedAndRecreatedInOneSecond(fixture, 'same-second');
+  const driver = await BackfillDriver.create(fixture);
+
+  const runId = await driver.start('all-versions');
+  await driver.drive();
+
+  // Applied oldest first with the source's current version last: the replica is current, not deleted.
+  expect((await fixture.destinationObject(key))?.body.toString()).toBe('new');
+  const { versions, deleteMarkers } = await fixture.destinationVersions(key);
+  expect([versions.length, deleteMarkers.length]).toEqual([2, 1]);
+  const { lines } = await driver.report(runId);
+  expect(lines.filter((line) => line.key === key).map((line) => line.outcome)).toEqual(['replicated', 'replicated', 'replicated']);
+  expect(lines.find((line) => line.versionId === current.VersionId)).toMatchObject({ outcome: 'replicated' });
+});
+
+test('reconcile heals a key that an earlier backfill applied out of order within one second', async () => {
+  const fixture = await ReplicationFixture.create();
+  const { key, old, marker, current } = await deletedAndRecreatedInOneSecond(fixture, 'same-second');
+  // What backfills before the IsLatest rule enqueued: the same-second delete marker after the new version.
+  const time = new Date().toISOString();
+  const entry = (listed: { VersionId?: string; LastModified?: Date; Size?: number; ETag?: string }, kind: 'object' | 'deleteMarker') =>
+    ({ key, versionId: listed.VersionId!, kind, isLatest: false, lastModified: listed.LastModified!, size: listed.Size, eTag: listed.ETag?.replace(/"/g, '') });
+  const outOfOrder = [entry(old, 'object'), entry(current, 'object'), entry(marker, 'deleteMarker')];
+  for (const [index, listed] of outOfOrder.entries()) {
+    const message = toMessage(fixture.sourceBucket, 'earlier-run', listed, time, index);
+    await fixture.sqs.send(new SendMessageCommand({
+      QueueUrl: fixture.queueUrl,
+      MessageBody: JSON.stringify(message),
+      MessageGroupId: messageGroupId(message.bucket, message.key),
+      MessageDeduplicationId: messageDeduplicationId(message),
+    }));
+  }
+  await fixture.drain();
+  expect(await fixture.destinationObject(key)).toBeUndefined();
+
+  const driver = await BackfillDriver.create(fixture);
+  const runId = await driver.start('reconcile');
+  await driver.drive();
+
+  const { lines } = await driver.report(runId);
+  expect(lines.filter((line) => line.key === key)).toEqual([
+    expect.objectContaining({ versionId: current.VersionId, outcome: 'replicated', drift: 'missing on the destination' }),
+  ]);
+  expect((await fixture.destinationObject(key))?.body.toString()).toBe('new');
+  // Healed for good: the next reconcile finds the replica as the version map records it.
+  const second = await driver.start('reconcile');
+  await driver.drive();
+  expect((await driver.report(second)).summary).toMatchObject({ enqueued: 0, outcomes: { 'already-present': 1 } });
+});
 
 test('invoking the function returns the run id, the mode and the report location under backfill-reports/', async () => {
   const fixture = await ReplicationFixture.create();
