@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import {
   AttributeValue,
   BatchGetItemCommand,
@@ -17,8 +18,9 @@ import { HEAD, partitionKey, versionRecordOf, versionSortKey } from './version-t
 /**
  * A backfill run's state and its per-version outcomes, in the version-map table:
  * `pk` = `backfill#<run id>`, `sk` = `run` for the state (the listing checkpoint and counts), and
- * `sk` = `outcome#<key>\u0000<version id>` for each listed version's outcome (a reconcile's extra
- * destination object has no source version: an empty one).
+ * `sk` = `outcomeSortKey(key, version id)` for each listed version's outcome (a reconcile's extra
+ * destination object has no source version), with the key and version id as `sourceKey` and
+ * `sourceVersionId`.
  */
 export type BackfillOutcome =
   | 'enqueued' | 'replicated' | 'already-present' | 'skipped-by-filter' | 'skipped' | 'failed' | 'extra-on-destination';
@@ -78,7 +80,33 @@ export class BackfillRunMovedOnError extends Error {
 }
 
 const runKey = (runId: string) => ({ pk: { S: `backfill#${runId}` }, sk: { S: 'run' } });
-const outcomeSortKey = (key: string, versionId = '') => `outcome#${key}\u0000${versionId}`;
+
+/** Bytes of the S3 key that lead an outcome's sort key: room for the digest under DynamoDB's 1,024. */
+export const OUTCOME_KEY_PREFIX_BYTES = 768;
+
+/**
+ * An outcome's sort key: `outcome#`, the S3 key's first 768 bytes (whole characters), NUL, and a
+ * SHA-256 of the key and version id. S3 keys are up to 1,024 bytes of UTF-8 and DynamoDB's sort key
+ * at most 1,024 bytes, so the key cannot be embedded whole; its leading bytes keep the report in key
+ * order, a key's versions together, and the digest tells the versions (and longer keys) apart. At
+ * most 841 bytes.
+ */
+export function outcomeSortKey(key: string, versionId?: string): string {
+  const digest = createHash('sha256').update(JSON.stringify([key, versionId ?? null])).digest('hex');
+  return `outcome#${leadingCharacters(key, OUTCOME_KEY_PREFIX_BYTES)}\u0000${digest}`;
+}
+
+/** The longest start of `text` of at most `bytes` bytes of UTF-8, never splitting a character. */
+function leadingCharacters(text: string, bytes: number): string {
+  let used = 0;
+  let end = 0;
+  for (const character of text) {
+    used += Buffer.byteLength(character, 'utf8');
+    if (used > bytes) break;
+    end += character.length;
+  }
+  return text.slice(0, end);
+}
 
 export class BackfillRuns {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}

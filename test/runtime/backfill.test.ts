@@ -147,6 +147,45 @@ test('reconcile heals a key that an earlier backfill applied out of order within
   expect((await driver.report(second)).summary).toMatchObject({ enqueued: 0, outcomes: { 'already-present': 1 } });
 });
 
+test('keys of 1,024 bytes, ASCII and multi-byte UTF-8, are backfilled and reconciled, and the report names them', async () => {
+  const fixture = await ReplicationFixture.create();
+  const keys = [
+    `long/${'a'.repeat(1019)}`,
+    `long/${'\u00e9'.repeat(509)}x`,
+    `long/${'\u20ac'.repeat(339)}xy`,
+    `long/${'\u{1F600}'.repeat(254)}xyz`,
+  ];
+  for (const key of keys) expect(Buffer.byteLength(key, 'utf8')).toBe(1024);
+  const versionIds = new Map<string, string[]>();
+  for (const key of keys) {
+    for (const body of ['first', 'second']) {
+      const put = await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: key, Body: `${body} ${key.length}` }));
+      versionIds.set(key, [...versionIds.get(key) ?? [], put.VersionId!]);
+    }
+  }
+  await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'short', Body: 'short' }));
+  const driver = await BackfillDriver.create(fixture);
+
+  const runId = await driver.start('all-versions');
+  await driver.drive();
+  const { lines, summary } = await driver.report(runId);
+
+  expect(summary.outcomes).toMatchObject({ replicated: keys.length * 2 + 1, failed: 0 });
+  for (const key of keys) {
+    expect(lines.filter((line) => line.key === key).map(({ versionId, outcome }) => ({ versionId, outcome })))
+      .toEqual(expect.arrayContaining(versionIds.get(key)!.map((versionId) => ({ versionId, outcome: 'replicated' }))));
+    expect(lines.filter((line) => line.key === key)).toHaveLength(2);
+    expect((await fixture.destinationObject(key))?.body.toString()).toBe(`second ${key.length}`);
+  }
+
+  // A reconcile lists both buckets through the long keys and finds every replica as mapped.
+  const reconcile = await driver.start('reconcile');
+  await driver.drive();
+  const reconciled = await driver.report(reconcile);
+  expect(reconciled.summary).toMatchObject({ enqueued: 0, outcomes: { 'already-present': keys.length + 1, 'failed': 0 } });
+  expect(reconciled.lines.map((line) => line.key).sort()).toEqual([...keys, 'short'].sort());
+});
+
 test('invoking the function returns the run id, the mode and the report location under backfill-reports/', async () => {
   const fixture = await ReplicationFixture.create();
   await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'k', Body: 'v' }));
