@@ -49,7 +49,9 @@ export type SkipReason =
   | 'version-deletes-disabled'
   | 'tags-disabled'
   | 'lifecycle-expiration'
-  | 'not-replicated-yet';
+  | 'not-replicated-yet'
+  /** The source version is in GLACIER, DEEP_ARCHIVE or an Intelligent-Tiering archive tier (as S3 Replication, not copied). */
+  | 'archived';
 
 export type Decision =
   | { readonly action: 'copy' }

@@ -86,6 +86,8 @@ export function createReplicatorHandler(
       const details = { key: message.key, versionId: message.versionId, kind: message.kind, outcome };
       if (outcome.action === 'skip' && outcome.reason === 'source-version-gone') {
         logger.warn('source version no longer exists; nothing to replicate', details);
+      } else if (outcome.action === 'skip' && outcome.reason === 'archived') {
+        logger.warn('source version is archived (GLACIER, DEEP_ARCHIVE or an Intelligent-Tiering archive tier); not replicated, as S3 Replication skips it', details);
       } else {
         logger.info('replication event processed', details);
       }

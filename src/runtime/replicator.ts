@@ -7,7 +7,7 @@ import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from './obje
 import { claimStatus, KeyClaim, KeyClaimedError, leaseEnd, ReplicaIntent, unrecordedReplica, unrecordedUploads } from './replica-claim';
 import { decide, Decision, ReplicationState, SkipReason } from './replication-decision';
 import { InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
-import { SourceVersionGoneError } from './source-reads';
+import { confirmSourceVersionGone, skipForSourceRead, SourceKeyEncodedError, withDecodedKeyFallback } from './source-reads';
 import { UploadCheckpoints } from './upload-checkpoints';
 import { ListedVersion, newerInListing } from './version-order';
 import { VersionTable } from './version-table';
@@ -111,7 +111,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         if (options.replicateTags) {
           const version = { client: source, bucket: sourceBucket, key, versionId: intent.sourceVersionId };
           await destination.run((s3) => syncTags(version, s3, destinationBucket, replica.versionId)).catch((error) => {
-            if (!(error instanceof SourceVersionGoneError)) throw error;
+            if (!skipForSourceRead(error)) throw error;
           });
         }
       }
@@ -128,7 +128,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     });
   };
 
-  return async (message, limits) => {
+  return withDecodedKeyFallback(async (message, limits) => {
     if (message.bucket !== sourceBucket) {
       throw new InvalidMessageError(`message is for bucket "${message.bucket}", this replicator serves "${sourceBucket}"`);
     }
@@ -169,11 +169,14 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           } catch (error) {
             // The engine aborts its own upload on failures inside the copy; these happen before it
             // (the version vanished before a continuation, or reading it failed on the last delivery).
-            if (error instanceof SourceVersionGoneError) {
+            const skipped = skipForSourceRead(error);
+            if (skipped) {
               await abandonUploadOf(message);
               await table.releaseClaim(key, claim.token, { mayHaveWritten: false });
-              return { action: 'skip', reason: 'source-version-gone' };
+              return skipped;
             }
+            // Nothing was written under the key as delivered: it is replicated under its decoded form.
+            if (error instanceof SourceKeyEncodedError) await table.releaseClaim(key, claim.token, { mayHaveWritten: false });
             if (limits.finalAttempt) {
               // Best effort: the message goes to the dead-letter queue with the original error either
               // way, and the destination's lifecycle rule is the backstop for an upload left behind.
@@ -212,11 +215,13 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       }
 
       case 'delete-destination-version':
+        await confirmSourceVersionGone(sourceVersion);
         await destination.run((s3) => deleteVersion(s3, destinationBucket, key, decision.destinationVersionId));
         await table.markSourceDeleted(key, { ...state.version!, sequencer });
         return { action: decision.action, destinationVersionId: decision.destinationVersionId };
 
       case 'remember-source-deleted':
+        await confirmSourceVersionGone(sourceVersion);
         await table.rememberSourceDeleted(key, versionId, sequencer);
         return { action: decision.action };
 
@@ -228,12 +233,13 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         try {
           await destination.run((s3) => syncTags(sourceVersion, s3, destinationBucket, decision.destinationVersionId));
         } catch (error) {
-          if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
+          const skipped = skipForSourceRead(error);
+          if (skipped) return skipped;
           throw error;
         }
         return { action: decision.action, destinationVersionId: decision.destinationVersionId };
     }
-  };
+  });
 }
 
 /** Whether `candidate` is newer than `applied` among the source key's listed versions and delete markers. */

@@ -38,15 +38,20 @@ const ACTION_METRICS: Record<Exclude<Outcome['action'], 'skip'>, string> = {
   'forget-version': 'VersionMappingsExpired',
 };
 
-/** The metrics one outcome adds. */
-export function metricsForOutcome(outcome: Outcome): MetricPoint[] {
+/**
+ * The metrics one outcome adds. `decodedKey`: the event's key was URL-encoded and the message was
+ * replicated under its decoded form (`EncodedKeysDecoded`).
+ */
+export function metricsForOutcome(outcome: Outcome & { readonly decodedKey?: string }): MetricPoint[] {
+  const decoded: MetricPoint[] = outcome.decodedKey !== undefined ? [{ name: 'EncodedKeysDecoded', unit: MetricUnit.Count, value: 1 }] : [];
   if (outcome.action === 'skip') {
     const points: MetricPoint[] = [{ name: 'EventsSkipped', unit: MetricUnit.Count, value: 1 }];
     if (outcome.reason === 'source-version-gone') points.push({ name: 'SourceVersionGone', unit: MetricUnit.Count, value: 1 });
+    if (outcome.reason === 'archived') points.push({ name: 'ArchivedVersionsSkipped', unit: MetricUnit.Count, value: 1 });
     if (outcome.reason === 'older-than-replica') points.push({ name: 'StaleEventsSkipped', unit: MetricUnit.Count, value: 1 });
-    return points;
+    return [...points, ...decoded];
   }
-  const points: MetricPoint[] = [{ name: ACTION_METRICS[outcome.action], unit: MetricUnit.Count, value: 1 }];
+  const points: MetricPoint[] = [{ name: ACTION_METRICS[outcome.action], unit: MetricUnit.Count, value: 1 }, ...decoded];
   if ((outcome.action === 'copy' || outcome.action === 'repair-replica') && outcome.bytes !== undefined) {
     points.push({ name: 'BytesReplicated', unit: MetricUnit.Bytes, value: outcome.bytes });
   }
