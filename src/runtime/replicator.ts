@@ -192,7 +192,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
             return { action: 'copy-continued', partsDone: copied.partsDone, partCount: copied.partCount };
           }
           const written = copied.written;
-          if (options.replicateTags && copied.resumedParts > 0) {
+          if (options.replicateTags && (copied.resumedParts > 0 || (message as ObjectCreatedMessage).continuation !== undefined)) {
             // Tags went with the upload when it started; a tag change queued before this continuation
             // was skipped as not yet replicated, so the replica takes the version's tags as they are now.
             await destination.run((s3) => syncTags(sourceVersion, s3, destinationBucket, written.destinationVersionId));

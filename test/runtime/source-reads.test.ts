@@ -1,5 +1,6 @@
+import { randomBytes } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { backfillOutcome, CopyRuntime, createReplicatorHandler } from '../../src/runtime/replicator-handler';
 import {
   formDecoded,
@@ -11,7 +12,7 @@ import {
 import { createTelemetry, metricsForOutcome } from '../../src/runtime/telemetry';
 import { VersionTable } from '../../src/runtime/version-table';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
-import { sourceS3 } from '../emulators/partitions';
+import { sourceClientConfig, sourceS3 } from '../emulators/partitions';
 import { FixtureOptions, ReplicationFixture } from '../emulators/replication-fixture';
 import { S3Event } from '../emulators/s3-events';
 
@@ -245,6 +246,45 @@ describe('"Permanently Deleted" at the trust boundary', () => {
 
     expect(await fixture.replicate([await fixture.events.deleteVersion('really.txt', versionIdOf(v2))])).toEqual({ processed: 1, failures: 0 });
     expect((await fixture.destinationObject('really.txt'))?.body.toString()).toBe('v1');
+  });
+});
+
+describe('a large copy suspended before any part', () => {
+  const MiB = 1024 * 1024;
+
+  test('resumes with the tags a tag event changed meanwhile', async () => {
+    // The invocation clock stands still except when the test moves it.
+    let clock = 0;
+    const invocation = { timeMs: 60_000, now: () => clock, reserveMs: 0 };
+    const fixture = await ReplicationFixture.create({ invocation, memoryBudget: 8 * MiB });
+    const created = await fixture.events.put('paused.bin', randomBytes(2 * 8 * MiB + 1), { Tagging: 'stage=draft' });
+    const versionId = versionIdOf(created);
+    await fixture.routerHandler(created);
+    // Right after the upload is created (with the tags read then) and recorded, the invocation's
+    // time is up, so not one part is copied; the tags change and their event queues ahead of the
+    // copy's continuation. Not a mock: the clock moves and the tag change is real.
+    let moved = false;
+    const dynamodb = new DynamoDBClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin));
+    dynamodb.middlewareStack.add((next, context) => async (args) => {
+      const result = await next(args);
+      const item = (args as { input: { Item?: Record<string, { S?: string }> } }).input.Item;
+      if (!moved && context.commandName === 'PutItemCommand' && item?.sk?.S === 'upload') {
+        moved = true;
+        clock += 10 * invocation.timeMs;
+        await fixture.routerHandler(await fixture.events.tag('paused.bin', versionId, [{ Key: 'stage', Value: 'final' }]));
+      }
+      return result;
+    }, { step: 'initialize', name: 'timeUpAfterUploadStarts' });
+    const handler = replicatorThrough(fixture, { dynamodb }, { memoryBudget: 8 * MiB, now: invocation.now, reserveMs: 0 });
+
+    const { result, lines } = await captureOutput(() => fixture.drain(3, handler));
+
+    expect(moved).toBe(true);
+    expect(result).toEqual({ processed: 3, failures: 0 });
+    expect(emittedMetrics(lines)).toMatchObject({ CopiesContinued: 1, ObjectsReplicated: 1 });
+    const replica = await fixture.destinationObject('paused.bin');
+    const tags = await fixture.adminS3.send(new GetObjectTaggingCommand({ Bucket: fixture.destinationBucket, Key: 'paused.bin', VersionId: replica!.versionId }));
+    expect(tags.TagSet).toEqual([{ Key: 'stage', Value: 'final' }]);
   });
 });
 
