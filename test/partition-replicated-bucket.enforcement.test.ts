@@ -68,9 +68,12 @@ test('the synthesized router and replicator policies are enough for the whole sc
     await fixture.events.put('big.bin', Buffer.alloc(9 * 1024 * 1024, 1)),
     await fixture.events.put('gone.txt', 'soon deleted'),
     await fixture.events.deleteMarker('gone.txt'),
+    // A version delete is checked against the source's version listing first.
+    await fixture.events.deleteVersion('doc.txt', v1.detail.object['version-id'] as string),
   ]);
 
-  expect(result).toEqual({ processed: 6, failures: 0 });
+  expect(result).toEqual({ processed: 7, failures: 0 });
+  expect((await fixture.destinationVersions('doc.txt')).versions).toHaveLength(1);
   expect(await fixture.destinationObject('gone.txt')).toBeUndefined();
   expect(await fixture.destinationObject('doc.txt')).toMatchObject({ body: Buffer.from('two'), tags: { state: 'final' } });
   expect((await fixture.destinationObject('big.bin'))?.body.length).toBe(9 * 1024 * 1024);
