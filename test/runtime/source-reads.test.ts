@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
-import { backfillOutcome, CopyRuntime, createReplicatorHandler } from '../../src/runtime/replicator-handler';
+import { DeleteObjectCommand, GetObjectTaggingCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyRuntime, createReplicatorHandler } from '../../src/runtime/replicator-handler';
 import {
   formDecoded,
   skipForSourceRead,
@@ -11,6 +11,7 @@ import {
 } from '../../src/runtime/source-reads';
 import { createTelemetry, metricsForOutcome } from '../../src/runtime/telemetry';
 import { VersionTable } from '../../src/runtime/version-table';
+import { BackfillDriver } from '../emulators/backfill-driver';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
 import { sourceClientConfig, sourceS3 } from '../emulators/partitions';
 import { FixtureOptions, ReplicationFixture } from '../emulators/replication-fixture';
@@ -204,9 +205,19 @@ describe('archived source versions', () => {
     expect(emittedMetrics(lines).ArchivedVersionsSkipped).toBe(1);
   });
 
-  test('a backfill\'s report gives the same skip reason', () => {
-    const message = { v: 1, kind: 'ObjectCreated', bucket: 'b', key: 'k', versionId: 'v', time: '', requestId: '', reason: 'Backfill', backfillRun: 'r' } as const;
-    expect(backfillOutcome(message, { action: 'skip', reason: 'archived' })).toEqual({ key: 'k', versionId: 'v', outcome: 'skipped', reason: 'archived' });
+  test('a backfill reports an archived version as skipped, archived', async () => {
+    const fixture = await ReplicationFixture.create();
+    await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'cold.bin', Body: 'frozen', StorageClass: 'GLACIER' }));
+    await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'warm.bin', Body: 'warm' }));
+    const driver = await BackfillDriver.create(fixture);
+
+    const runId = await driver.start('all-versions');
+    const { lines: output } = await captureOutput(() => driver.drive());
+    const { lines, summary } = await driver.report(runId);
+
+    expect(summary.outcomes).toMatchObject({ replicated: 1, skipped: 1 });
+    expect(lines.find((line) => line.key === 'cold.bin')).toMatchObject({ outcome: 'skipped', reason: 'archived' });
+    expect(emittedMetrics(output).ArchivedVersionsSkipped).toBe(1);
   });
 });
 
