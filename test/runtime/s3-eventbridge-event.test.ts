@@ -174,6 +174,11 @@ describe('parseS3EventBridgeEvent: replicated events', () => {
     expect(message.kind === 'ObjectCreated' && message.sequencer).toBe('0055AED6DCD90281E5');
   });
 
+  test('accepts a sequencer of 64 hex digits, the longest allowed', () => {
+    const message = parseS3EventBridgeEvent(objectCreated('PutObject', { sequencer: '0055aed6dcd90281e5'.padEnd(64, 'f') }));
+    expect(message.kind === 'ObjectCreated' && message.sequencer).toBe('0055AED6DCD90281E5'.padEnd(64, 'F'));
+  });
+
   test('REPLICATED_DETAIL_TYPES lists the four subscribed types', () => {
     expect([...REPLICATED_DETAIL_TYPES].sort()).toEqual(['Object Created', 'Object Deleted', 'Object Tags Added', 'Object Tags Deleted']);
   });
@@ -201,6 +206,21 @@ describe('parseS3EventBridgeEvent: rejected events', () => {
       /^detail\.object\.sequencer is missing/,
     ],
     ['non-hex sequencer', mutate(objectCreated(), (e) => { e.detail.object.sequencer = 'zz'; }), /^detail\.object\.sequencer: sequencer "zz" is not a hexadecimal string/],
+    [
+      'non-hex sequencer on Object Deleted',
+      mutate(objectDeleted('DeleteObject', 'Delete Marker Created'), (e) => { e.detail.object.sequencer = '617f0837b476e46g'; }),
+      /^detail\.object\.sequencer: sequencer "617f0837b476e46g" is not a hexadecimal string/,
+    ],
+    [
+      'sequencer longer than S3\'s',
+      mutate(objectCreated(), (e) => { e.detail.object.sequencer = '617f08299329d189'.repeat(4) + '0'; }),
+      /^detail\.object\.sequencer: sequencer "617f08299329d189617f\.\.\." is 65 characters long; S3's are hexadecimal strings of at most 64 digits$/,
+    ],
+    [
+      'sequencer longer than S3\'s on Object Deleted',
+      mutate(objectDeleted('DeleteObject', 'Permanently Deleted'), (e) => { e.detail.object.sequencer = '1'.repeat(100000); }),
+      /^detail\.object\.sequencer: sequencer "1{20}\.\.\." is 100000 characters long/,
+    ],
     ['missing bucket name', mutate(objectCreated(), (e) => { delete e.detail.bucket.name; }), /^detail\.bucket\.name is missing/],
     ['missing bucket', mutate(objectCreated(), (e) => { delete e.detail.bucket; }), /^detail\.bucket is not a JSON object/],
     ['missing object', mutate(objectCreated(), (e) => { delete e.detail.object; }), /^detail\.object is not a JSON object/],

@@ -1,4 +1,4 @@
-import { compareSequencers, normalizeSequencer } from '../../src/runtime/sequencer';
+import { compareSequencers, MAX_SEQUENCER_DIGITS, normalizeSequencer } from '../../src/runtime/sequencer';
 import { prng } from '../seeded-random';
 
 function randomHex(random: () => number, length: number): string {
@@ -32,6 +32,29 @@ describe('normalizeSequencer', () => {
     ['negative', '-1F'],
   ])('rejects %s with a message naming the value', (_label, value) => {
     expect(() => normalizeSequencer(value)).toThrow(`sequencer "${value}" is not a hexadecimal string`);
+  });
+
+  test('accepts the longest S3 sequencer the bound allows (64 digits), far above the documented 16 and 18', () => {
+    expect(MAX_SEQUENCER_DIGITS).toBe(64);
+    expect(normalizeSequencer('ab'.repeat(32))).toBe('AB'.repeat(32));
+  });
+
+  test.each([
+    ['one digit too many', 'A'.repeat(65), 65],
+    ['a megabyte of hex', 'f'.repeat(1024 * 1024), 1024 * 1024],
+    ['a long value that is not hex either', 'z'.repeat(100), 100],
+  ])('rejects %s by its length, quoting only its start', (_label, value, length) => {
+    let message = '';
+    try {
+      normalizeSequencer(value);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe(`sequencer "${value.slice(0, 20)}..." is ${length} characters long; S3's are hexadecimal strings of at most 64 digits`);
+  });
+
+  test('counts the length after trimming, so surrounding whitespace does not make a valid value too long', () => {
+    expect(normalizeSequencer(` ${'1'.repeat(64)}\n`)).toBe('1'.repeat(64));
   });
 });
 
