@@ -100,7 +100,7 @@ export interface PartitionReplicatedBucketProps {
 
   /**
    * The endpoint of the destination S3 service, for an S3-compatible store or a private endpoint
-   * (an `http://` or `https://` URL, without credentials in it).
+   * (an `https://` URL, without credentials in it; `http://` only with `allowInsecureEndpoints`).
    *
    * @default - resolved by the AWS SDK from `destinationRegion`
    */
@@ -109,11 +109,20 @@ export interface PartitionReplicatedBucketProps {
   /**
    * The endpoint of the destination partition's STS, used in assume-role mode (when the
    * credentials secret names a `rolearn`), for a private (VPC) endpoint or an S3-compatible store
-   * with its own STS (an `http://` or `https://` URL).
+   * with its own STS (an `https://` URL; `http://` only with `allowInsecureEndpoints`).
    *
    * @default - resolved by the AWS SDK from `destinationRegion`
    */
   readonly destinationStsEndpoint?: string;
+
+  /**
+   * Allow `http://` URLs in `destinationEndpoint` and `destinationStsEndpoint`. For local
+   * emulators and tests only: over plain HTTP the replicas, and in assume-role mode the session
+   * credentials STS returns, travel unencrypted.
+   *
+   * @default false
+   */
+  readonly allowInsecureEndpoints?: boolean;
 
   /**
    * Replicate only the keys that start with one of these prefixes. At most 10 prefixes, each

@@ -540,6 +540,13 @@ describe('validation', () => {
     ['endpoint of another scheme', { destinationEndpoint: 'ftp://s3.example.com' }, 'destinationEndpoint "ftp://s3.example.com" is not an http:// or https:// URL'],
     ['endpoint with credentials', { destinationEndpoint: 'https://key:secret@s3.example.com' }, 'destinationEndpoint must not contain credentials'],
     ['STS endpoint that is not a URL', { destinationStsEndpoint: 'sts.example.com' }, 'destinationStsEndpoint "sts.example.com" is not an http:// or https:// URL'],
+    ['plain-HTTP endpoint', { destinationEndpoint: 'http://s3.example.com' },
+      'destinationEndpoint "http://s3.example.com" uses http://, which sends the replicas (and, for STS, session credentials) unencrypted: ' +
+      'use an https:// URL, or set allowInsecureEndpoints: true for a local emulator or a test'],
+    ['plain-HTTP STS endpoint', { destinationStsEndpoint: 'http://localhost:5000' },
+      'destinationStsEndpoint "http://localhost:5000" uses http://'],
+    ['plain-HTTP endpoint with allowInsecureEndpoints explicitly false', { destinationEndpoint: 'http://localhost:5000', allowInsecureEndpoints: false },
+      'destinationEndpoint "http://localhost:5000" uses http://'],
     ['empty prefix', { prefixes: [''] }, 'prefixes must not contain an empty string'],
     ['duplicate prefix', { prefixes: ['a/', 'a/'] }, 'prefixes contains "a/" more than once'],
     ['too many prefixes', { prefixes: manyPrefixes }, 'prefixes has 11 entries; at most 10 are supported'],
@@ -556,6 +563,18 @@ describe('validation', () => {
     ['receive count too large', { maxReceiveCount: 1001 }, 'maxReceiveCount is 1001'],
   ])('%s', (_name, props, message) => {
     expect(() => build(props)).toThrow(`PartitionReplicatedBucket: ${message}`);
+  });
+
+  test('allowInsecureEndpoints lets http:// endpoints (a local emulator) through to the environment', () => {
+    const { template, stack, construct } = synth({
+      destinationEndpoint: 'http://localhost:5001',
+      destinationStsEndpoint: 'http://localhost:5001',
+      allowInsecureEndpoints: true,
+    });
+    expect(functionEnvironment(template, stack, construct.replicator)).toMatchObject({
+      [ENV.destinationEndpoint]: 'http://localhost:5001',
+      [ENV.destinationStsEndpoint]: 'http://localhost:5001',
+    });
   });
 
   test('the shortest accepted replicatorTimeout is twice the hand-over reserve', () => {

@@ -71,8 +71,9 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     }
   }
 
-  validateEndpoint('destinationEndpoint', props.destinationEndpoint, fail);
-  validateEndpoint('destinationStsEndpoint', props.destinationStsEndpoint, fail);
+  const allowHttp = props.allowInsecureEndpoints ?? false;
+  validateEndpoint('destinationEndpoint', props.destinationEndpoint, allowHttp, fail);
+  validateEndpoint('destinationStsEndpoint', props.destinationStsEndpoint, allowHttp, fail);
 
   const prefixes = validatePrefixes(props.prefixes, 'the replicator\'s read access', fail);
 
@@ -148,8 +149,11 @@ function bucketNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** An endpoint prop must be an http(s) URL without credentials in it. */
-function validateEndpoint(name: string, endpoint: string | undefined, fail: (message: string) => never): void {
+/**
+ * An endpoint prop must be an https URL (http only when `allowHttp`) without credentials in it.
+ * A token is not checked (its scheme is unknown at synth time).
+ */
+function validateEndpoint(name: string, endpoint: string | undefined, allowHttp: boolean, fail: (message: string) => never): void {
   if (endpoint === undefined || Token.isUnresolved(endpoint)) return;
   let url: URL | undefined;
   try {
@@ -161,5 +165,8 @@ function validateEndpoint(name: string, endpoint: string | undefined, fail: (mes
     fail(`${name} "${endpoint}" is not an http:// or https:// URL`);
   } else if (url.username || url.password) {
     fail(`${name} must not contain credentials: put them in credentialsSecret`);
+  } else if (url.protocol === 'http:' && !allowHttp) {
+    fail(`${name} "${endpoint}" uses http://, which sends the replicas (and, for STS, session credentials) unencrypted: ` +
+      'use an https:// URL, or set allowInsecureEndpoints: true for a local emulator or a test');
   }
 }
