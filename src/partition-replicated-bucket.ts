@@ -74,7 +74,9 @@ export interface PartitionReplicatedBucketProps {
    * Its value is a JSON object:
    * `{"accesskey": "AKIA...", "secretaccesskey": "...", "user": "optional user name",
    *   "partition": "optional partition, checked against the destination",
-   *   "accountid": "optional account id, for people and error messages"}`.
+   *   "accountid": "optional: the account that owns the destination bucket"}`. With an
+   * `accountid` (or `destinationAccount`), every destination request carries it as
+   * `ExpectedBucketOwner`, and S3 refuses the request if another account owns the bucket.
    * The replicator reads it at run time (it never appears in the template or in environment
    * variables), so changing the keys needs no deployment.
    *
@@ -123,6 +125,16 @@ export interface PartitionReplicatedBucketProps {
    * @default false
    */
   readonly allowInsecureEndpoints?: boolean;
+
+  /**
+   * The 12-digit id of the account that owns the destination bucket. Every destination request
+   * (writes, deletes, tag changes, reconcile listings) carries it as `ExpectedBucketOwner`, so S3
+   * refuses to write into a bucket of that name owned by anyone else (a deleted and re-created
+   * or mistyped bucket name). Takes precedence over the credentials secret's `accountid`.
+   *
+   * @default - the credentials secret's `accountid`; without it, the owner is not checked
+   */
+  readonly destinationAccount?: string;
 
   /**
    * Replicate only the keys that start with one of these prefixes. At most 10 prefixes, each
@@ -386,6 +398,7 @@ export class PartitionReplicatedBucket extends Construct {
       destinationPartition: settings.destinationPartition,
       destinationEndpoint: props.destinationEndpoint,
       destinationStsEndpoint: props.destinationStsEndpoint,
+      destinationAccount: props.destinationAccount,
     };
     addEnvironment(replicator, replicatorEnvironment({
       sourceBucket: this.bucket.bucketName,

@@ -286,6 +286,7 @@ describe('functions', () => {
       [ENV.replicateTags]: 'true',
     });
     expect(environment).not.toHaveProperty(ENV.destinationEndpoint);
+    expect(environment).not.toHaveProperty(ENV.destinationAccount);
     expect(environment).not.toHaveProperty(ENV.destinationKmsKeyArn);
     expect(environment).not.toHaveProperty(ENV.destinationStorageClass);
   });
@@ -545,6 +546,9 @@ describe('validation', () => {
       'use an https:// URL, or set allowInsecureEndpoints: true for a local emulator or a test'],
     ['plain-HTTP STS endpoint', { destinationStsEndpoint: 'http://localhost:5000' },
       'destinationStsEndpoint "http://localhost:5000" uses http://'],
+    ['destination account of 11 digits', { destinationAccount: '22222222222' },
+      'destinationAccount "22222222222" is not an AWS account id: give the 12 digits of the account that owns the destination bucket'],
+    ['destination account with dashes', { destinationAccount: '2222-2222-2222' }, 'destinationAccount "2222-2222-2222" is not an AWS account id'],
     ['plain-HTTP endpoint with allowInsecureEndpoints explicitly false', { destinationEndpoint: 'http://localhost:5000', allowInsecureEndpoints: false },
       'destinationEndpoint "http://localhost:5000" uses http://'],
     ['empty prefix', { prefixes: [''] }, 'prefixes must not contain an empty string'],
@@ -563,6 +567,12 @@ describe('validation', () => {
     ['receive count too large', { maxReceiveCount: 1001 }, 'maxReceiveCount is 1001'],
   ])('%s', (_name, props, message) => {
     expect(() => build(props)).toThrow(`PartitionReplicatedBucket: ${message}`);
+  });
+
+  test('destinationAccount reaches the replicator and the backfill as the expected bucket owner', () => {
+    const { template, stack, construct } = synth({ destinationAccount: '222222222222' });
+    expect(functionEnvironment(template, stack, construct.replicator)).toMatchObject({ [ENV.destinationAccount]: '222222222222' });
+    expect(functionEnvironment(template, stack, construct.backfill)).toMatchObject({ [ENV.destinationAccount]: '222222222222' });
   });
 
   test('allowInsecureEndpoints lets http:// endpoints (a local emulator) through to the environment', () => {

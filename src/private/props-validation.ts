@@ -75,6 +75,10 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
   validateEndpoint('destinationEndpoint', props.destinationEndpoint, allowHttp, fail);
   validateEndpoint('destinationStsEndpoint', props.destinationStsEndpoint, allowHttp, fail);
 
+  if (props.destinationAccount !== undefined && !Token.isUnresolved(props.destinationAccount) && !/^\d{12}$/.test(props.destinationAccount)) {
+    fail(`destinationAccount "${props.destinationAccount}" is not an AWS account id: give the 12 digits of the account that owns the destination bucket`);
+  }
+
   const prefixes = validatePrefixes(props.prefixes, 'the replicator\'s read access', fail);
 
   const replicatorTimeout = props.replicatorTimeout ?? Duration.minutes(15);

@@ -36,6 +36,11 @@ export interface DestinationClientOptions {
   readonly endpoint?: string;
   /** The destination partition's STS endpoint, for assume-role mode; default resolved from the region. */
   readonly stsEndpoint?: string;
+  /**
+   * The account that owns the destination bucket, sent as `ExpectedBucketOwner` with every request;
+   * default the secret's `accountid`, and without either no owner is expected.
+   */
+  readonly expectedBucketOwner?: string;
   /** The clock, in milliseconds; tests move it to expire sessions. */
   readonly now?: () => number;
 }
@@ -58,7 +63,7 @@ interface Identity {
  * reported as a DestinationAuthenticationError.
  */
 export class DestinationClients {
-  private client?: { identity: Identity; s3: S3Client };
+  private client?: { identity: Identity; owner?: string; s3: S3Client };
   private session?: { user: DestinationCredentials; identity: Identity; expiresAt: number };
   private readonly now: () => number;
 
@@ -87,7 +92,8 @@ export class DestinationClients {
 
   private async s3(): Promise<S3Client> {
     const user = await this.secret.get();
-    return this.clientFor(user.roleArn ? await this.roleSession(user) : user);
+    const owner = this.options.expectedBucketOwner ?? user.accountId;
+    return this.clientFor(user.roleArn ? await this.roleSession(user) : user, owner);
   }
 
   private async roleSession(user: DestinationCredentials): Promise<Identity> {
@@ -126,11 +132,12 @@ export class DestinationClients {
     }
   }
 
-  private clientFor(identity: Identity): S3Client {
+  private clientFor(identity: Identity, owner: string | undefined): S3Client {
     const current = this.client;
     if (current && current.identity.accessKeyId === identity.accessKeyId
       && current.identity.secretAccessKey === identity.secretAccessKey
-      && current.identity.sessionToken === identity.sessionToken) {
+      && current.identity.sessionToken === identity.sessionToken
+      && current.owner === owner) {
       return current.s3;
     }
     current?.s3.destroy();
@@ -140,15 +147,41 @@ export class DestinationClients {
       forcePathStyle: this.options.endpoint !== undefined,
       credentials: identity,
     });
-    this.client = { identity, s3 };
+    if (owner !== undefined) expectBucketOwner(s3, owner);
+    this.client = { identity, owner, s3 };
     return s3;
   }
+}
+
+/** The name of the middleware that adds `ExpectedBucketOwner`; tests find it by this name. */
+export const EXPECTED_BUCKET_OWNER_MIDDLEWARE = 'expectedBucketOwner';
+
+/**
+ * Every request of `s3` that names a bucket expects `owner` to own it (`ExpectedBucketOwner`, the
+ * `x-amz-expected-bucket-owner` header): S3 refuses it with 403 AccessDenied if another account
+ * owns the bucket, so a deleted and re-created (or mistyped) bucket name never receives replicas.
+ * One middleware, so every destination command (from the replicator, the copy engines and
+ * reconcile listings, and lib-storage's multipart calls) carries it without each call site
+ * remembering to. A value a command sets itself is kept.
+ */
+export function expectBucketOwner(s3: S3Client, owner: string): void {
+  s3.middlewareStack.add((next) => async (args) => {
+    const input = args.input as { Bucket?: unknown; ExpectedBucketOwner?: unknown };
+    if (input.Bucket === undefined || input.ExpectedBucketOwner !== undefined) return next(args);
+    return next({ ...args, input: { ...args.input, ExpectedBucketOwner: owner } });
+  }, { step: 'initialize', name: EXPECTED_BUCKET_OWNER_MIDDLEWARE, override: true });
 }
 
 /** The destination clients a handler's settings describe, with credentials from the secret. */
 export function destinationClientsFor(settings: DestinationSettings, secretsManager: SecretsManagerClient, now?: () => number): DestinationClients {
   return new DestinationClients(
     new CredentialsSecret(secretsManager, settings.credentialsSecretId, settings.destinationPartition),
-    { region: settings.destinationRegion, endpoint: settings.destinationEndpoint, stsEndpoint: settings.destinationStsEndpoint, now },
+    {
+      region: settings.destinationRegion,
+      endpoint: settings.destinationEndpoint,
+      stsEndpoint: settings.destinationStsEndpoint,
+      expectedBucketOwner: settings.destinationAccount,
+      now,
+    },
   );
 }

@@ -13,6 +13,10 @@ export interface DestinationCredentials {
   readonly secretAccessKey: string;
   readonly user?: string;
   readonly partition?: string;
+  /**
+   * The account that owns the destination bucket: destination requests carry it as
+   * `ExpectedBucketOwner` (unless the construct's `destinationAccount` names one).
+   */
   readonly accountId?: string;
   /** Assume-role mode: the role in the destination partition that holds the replication rights. */
   readonly roleArn?: string;
@@ -55,6 +59,11 @@ export function parseCredentialsSecret(secretString: string | undefined, secretI
       'store a key pair of the destination partition (or correct the "partition" field)',
     );
   }
+  const accountId = optional('accountid');
+  if (accountId !== undefined && !/^\d{12}$/.test(accountId)) {
+    // An account id is not secret, but this field is checked on every destination request: say what it must be.
+    throw problem('has an "accountid" that is not a 12-digit AWS account id (the destination bucket owner\'s, digits only)');
+  }
   const roleArn = optional('rolearn');
   const rolePartition = roleArn ? /^arn:([a-z-]+):iam::\d{12}:role\/.+$/.exec(roleArn)?.[1] : undefined;
   if (roleArn && !rolePartition) throw problem('has a "rolearn" that is not an IAM role ARN');
@@ -69,7 +78,7 @@ export function parseCredentialsSecret(secretString: string | undefined, secretI
     secretAccessKey: fields.secretaccesskey as string,
     user: optional('user'),
     partition,
-    accountId: optional('accountid'),
+    accountId,
     roleArn,
     externalId: optional('externalid'),
   };

@@ -18,6 +18,7 @@ export const ENV = {
   destinationPartition: 'DESTINATION_PARTITION',
   destinationEndpoint: 'DESTINATION_ENDPOINT',
   destinationStsEndpoint: 'DESTINATION_STS_ENDPOINT',
+  destinationAccount: 'DESTINATION_ACCOUNT_ID',
   destinationKmsKeyArn: 'DESTINATION_KMS_KEY_ARN',
   destinationStorageClass: 'DESTINATION_STORAGE_CLASS',
   replicateDeleteMarkers: 'REPLICATE_DELETE_MARKERS',
@@ -47,6 +48,11 @@ export interface DestinationSettings {
   readonly destinationEndpoint?: string;
   /** The destination partition's STS endpoint (assume-role mode); undefined means resolved from the region. */
   readonly destinationStsEndpoint?: string;
+  /**
+   * The account that owns the destination bucket (12 digits): every destination request carries it
+   * as `ExpectedBucketOwner`. Undefined: the credentials secret's `accountid`, when it has one.
+   */
+  readonly destinationAccount?: string;
 }
 
 /** What the backfill needs (besides the replication queue and the table); the destination, for reconcile runs. */
@@ -88,6 +94,7 @@ function destinationEnvironment(settings: DestinationSettings): Record<string, s
   };
   if (settings.destinationEndpoint) env[ENV.destinationEndpoint] = settings.destinationEndpoint;
   if (settings.destinationStsEndpoint) env[ENV.destinationStsEndpoint] = settings.destinationStsEndpoint;
+  if (settings.destinationAccount) env[ENV.destinationAccount] = settings.destinationAccount;
   return env;
 }
 
@@ -203,6 +210,11 @@ function reader(env: Env) {
     return value ?? '';
   };
   const optional = (name: string): string | undefined => env[name] || undefined;
+  const accountId = (name: string): string | undefined => {
+    const value = optional(name);
+    if (value !== undefined && !/^\d{12}$/.test(value)) problems.push(`${name} must be a 12-digit AWS account id, got "${value}"`);
+    return value;
+  };
   return {
     required,
     optional,
@@ -213,6 +225,7 @@ function reader(env: Env) {
       destinationPartition: required(ENV.destinationPartition),
       destinationEndpoint: optional(ENV.destinationEndpoint),
       destinationStsEndpoint: optional(ENV.destinationStsEndpoint),
+      destinationAccount: accountId(ENV.destinationAccount),
     }),
     flag: (name: string): boolean => {
       const value = required(name);

@@ -1,7 +1,11 @@
 import { DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
+import { destinationClientsFor } from '../../src/runtime/destination-client';
+import { listDestinationRange } from '../../src/runtime/destination-listing';
 import { captureOutput } from '../emulators/capture-output';
-import { DESTINATION_PARTITION } from '../emulators/partitions';
+import { DESTINATION_PARTITION, emulators, sourceClientConfig } from '../emulators/partitions';
+import { RecordingProxy } from '../emulators/recording-proxy';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 
 // Credentials against the destination partition, where moto enforces IAM authentication.
@@ -105,4 +109,84 @@ test('at DEBUG, a successful copy in assume-role mode logs neither the secret ac
   expect(output).not.toContain(key.secretAccessKey);
   expect(output).not.toContain(sessionSecret);
   expect(output).not.toContain(sessionToken);
+});
+
+describe('ExpectedBucketOwner on every destination request', () => {
+  // moto 5.2.5 accepts the header but does not enforce it (a wrong owner is accepted too; its S3
+  // code never compares the header with the bucket's owner), so S3's refusal of a wrong owner
+  // cannot be shown here. What is shown is that every request on the wire carries the header.
+  let proxy: RecordingProxy;
+  beforeEach(async () => {
+    proxy = await RecordingProxy.start(emulators().destinationEndpoint);
+  });
+  afterEach(() => proxy.stop());
+
+  /** A fixture whose destination S3 requests (not STS) go through the recording proxy. */
+  async function proxiedFixture(account?: string): Promise<ReplicationFixture> {
+    const fixture = await ReplicationFixture.create();
+    fixture.settings = { ...fixture.settings, destinationEndpoint: proxy.endpoint, destinationAccount: account };
+    fixture.useSourceIdentity(fixture.emulators.sourceAdmin);
+    return fixture;
+  }
+
+  /** Every kind of destination write: small and multipart PUTs, tags, a tag change, a delete marker. */
+  async function replicateEveryKindOfWrite(fixture: ReplicationFixture): Promise<void> {
+    const small = await fixture.events.put('small.txt', 'x', { Tagging: 'team=a' });
+    const large = await fixture.events.put('large.bin', Buffer.alloc(9 * 1024 * 1024, 1));
+    await fixture.replicate([small, large]);
+    await fixture.replicate([await fixture.events.tag('small.txt', small.detail.object['version-id'] as string, [{ Key: 'team', Value: 'b' }])]);
+    await fixture.replicate([await fixture.events.deleteMarker('large.bin')]);
+  }
+
+  /** The requests by kind (method and query parameter names), with the owner each expected. */
+  function ownersByRequestKind(): Record<string, string[]> {
+    const kinds: Record<string, string[]> = {};
+    for (const { method, url, headers } of proxy.requests) {
+      const query = [...new URL(url, 'http://x').searchParams.keys()].filter((name) => name !== 'x-id').sort().join('&');
+      const kind = `${method}${query ? ` ?${query}` : ''}`;
+      (kinds[kind] ??= []).push(String(headers['x-amz-expected-bucket-owner']));
+    }
+    return kinds;
+  }
+
+  test('the secret\'s accountid is sent with every write: single PUT, multipart, tags and delete marker', async () => {
+    const fixture = await proxiedFixture();
+    await replicateEveryKindOfWrite(fixture);
+
+    const kinds = ownersByRequestKind();
+    // The test saw each kind of write, so "every request" below covers them all.
+    expect(Object.keys(kinds)).toEqual(expect.arrayContaining([
+      'PUT', 'POST ?uploads', 'PUT ?partNumber&uploadId', 'POST ?uploadId', 'PUT ?tagging&versionId', 'DELETE',
+    ]));
+    expect(new Set(Object.values(kinds).flat())).toEqual(new Set([fixture.secretFor({ accessKeyId: '', secretAccessKey: '' }).accountid]));
+  });
+
+  test('the construct\'s destinationAccount takes precedence over the secret\'s accountid', async () => {
+    const fixture = await proxiedFixture('210987654321');
+    await fixture.replicate([await fixture.events.put('owned.txt', 'x')]);
+
+    expect(proxy.requests.length).toBeGreaterThan(0);
+    expect(new Set(proxy.requests.map(({ headers }) => headers['x-amz-expected-bucket-owner']))).toEqual(new Set(['210987654321']));
+  });
+
+  test('a reconcile listing of the destination carries it too', async () => {
+    const fixture = await proxiedFixture('210987654321');
+    const clients = destinationClientsFor(
+      fixture.settings,
+      new SecretsManagerClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin)),
+    );
+    await clients.run((s3) => listDestinationRange(s3, fixture.destinationBucket, { after: undefined, upTo: undefined, prefixes: [] }));
+
+    expect(proxy.requests.map(({ method, headers }) => [method, headers['x-amz-expected-bucket-owner']])).toEqual([['GET', '210987654321']]);
+  });
+
+  test('without an account in the secret or the settings, no owner is expected', async () => {
+    const fixture = await proxiedFixture();
+    const { accountid: _omitted, ...secret } = fixture.secretFor(await fixture.createDestinationKey());
+    await fixture.putSecret(secret);
+    await fixture.replicate([await fixture.events.put('unowned.txt', 'x')]);
+
+    expect(proxy.requests.length).toBeGreaterThan(0);
+    expect(proxy.requests.filter(({ headers }) => 'x-amz-expected-bucket-owner' in headers)).toEqual([]);
+  });
 });

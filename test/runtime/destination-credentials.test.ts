@@ -61,6 +61,10 @@ describe('parseCredentialsSecret', () => {
     ['wrongly cased keys', JSON.stringify({ AccessKey: ACCESS_KEY, SecretAccessKey: SECRET_KEY }), /is missing "accesskey" and "secretaccesskey"/],
     ['empty accesskey', JSON.stringify({ accesskey: '', secretaccesskey: SECRET_KEY }), /is missing "accesskey";/],
     ['non-string accesskey', JSON.stringify({ accesskey: 12345, secretaccesskey: SECRET_KEY }), /is missing "accesskey";/],
+    ['an accountid with dashes', JSON.stringify({ accesskey: ACCESS_KEY, secretaccesskey: SECRET_KEY, accountid: '4444-5555-6666' }),
+      /has an "accountid" that is not a 12-digit AWS account id/],
+    ['an accountid of 11 digits', JSON.stringify({ accesskey: ACCESS_KEY, secretaccesskey: SECRET_KEY, accountid: '44445555666' }),
+      /has an "accountid" that is not a 12-digit AWS account id/],
   ])('rejects %s', (_label, secret, message) => {
     const error = thrownBy(() => parseCredentialsSecret(secret, SECRET_ID, 'aws-us-gov'));
     expect(error).toBeInstanceOf(CredentialsSecretError);

@@ -24,6 +24,7 @@ const minimalReplicator: ReplicatorSettings = {
   destinationPartition: 'aws-us-gov',
   destinationEndpoint: undefined,
   destinationStsEndpoint: undefined,
+  destinationAccount: undefined,
   destinationKmsKeyArn: undefined,
   destinationStorageClass: undefined,
   replicateDeleteMarkers: true,
@@ -36,6 +37,7 @@ const fullReplicator: ReplicatorSettings = {
   prefixes: ['logs/', 'data/with space+plus/', 'caf\u00e9/'],
   destinationEndpoint: 'https://s3.us-gov-west-1.amazonaws.com',
   destinationStsEndpoint: 'https://sts.us-gov-west-1.amazonaws.com',
+  destinationAccount: '444455556666',
   destinationKmsKeyArn: 'arn:aws-us-gov:kms:us-gov-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   destinationStorageClass: 'STANDARD_IA',
   replicateDeleteMarkers: false,
@@ -70,6 +72,7 @@ describe('replicator settings', () => {
     const env = replicatorEnvironment(fullReplicator);
     expect(env[ENV.destinationEndpoint]).toBe('https://s3.us-gov-west-1.amazonaws.com');
     expect(env[ENV.destinationStsEndpoint]).toBe('https://sts.us-gov-west-1.amazonaws.com');
+    expect(env[ENV.destinationAccount]).toBe('444455556666');
     expect(env[ENV.destinationStorageClass]).toBe('STANDARD_IA');
     expect(readReplicatorSettings(env)).toStrictEqual(fullReplicator);
   });
@@ -84,6 +87,11 @@ describe('replicator settings', () => {
     const env = replicatorEnvironment(settings);
     expect(env[ENV.replicateDeleteMarkers]).toBe(String(replicateDeleteMarkers));
     expect(readReplicatorSettings(env)).toStrictEqual(settings);
+  });
+
+  test.each(['44445555666', '4444-5555-6666', 'arn:aws:iam::444455556666:root'])('rejects destination account %j, naming the variable', (account) => {
+    const env = { ...replicatorEnvironment(minimalReplicator), [ENV.destinationAccount]: account };
+    expect(() => readReplicatorSettings(env)).toThrow(`${ENV.destinationAccount} must be a 12-digit AWS account id, got "${account}"`);
   });
 
   test('every value is a string (Lambda environment variables)', () => {
@@ -197,6 +205,7 @@ describe('backfill settings', () => {
     destinationPartition: 'aws-us-gov',
     destinationEndpoint: 'https://s3.us-gov-west-1.amazonaws.com',
     destinationStsEndpoint: undefined,
+    destinationAccount: '444455556666',
   };
 
   test('round trip, with the destination a reconcile lists', () => {
