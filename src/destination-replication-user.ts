@@ -146,7 +146,9 @@ export interface DestinationReplicationUserProps {
  * `s3:DeleteObjectVersionTagging` (tag changes), `s3:DeleteObject` (delete markers) and, with
  * `allowVersionDeletes`, `s3:DeleteObjectVersion`; with `kmsKey`, `kms:GenerateDataKey` and
  * `kms:Decrypt` for this bucket only. Nothing on the bucket itself unless `allowListing` (for
- * reconcile runs) grants `s3:ListBucket`: these credentials can never read an object.
+ * reconcile runs) grants `s3:ListBucket`: these credentials can never read an object. The S3 rights
+ * hold only for buckets of this stack's account (`s3:ResourceAccount`), and writes with a
+ * customer-provided encryption key (SSE-C) are explicitly denied.
  *
  * The rights are in `policyDocument`, attached to the user, or with `assumeRole` to a role that
  * only the user may assume. With `createAccessKey`, the user's access key is stored in
@@ -188,6 +190,10 @@ export class DestinationReplicationUser extends Construct {
       .map((pattern) => bucket.arnForObjects(pattern));
 
     // --- Rights --------------------------------------------------------------------------------
+    // Only on buckets of this stack's account: the rights cannot reach a bucket of the same name in
+    // another account (a deleted and re-created, or mistyped, name). The stack's account token, so
+    // an environment-agnostic stack gets the account it is deployed to.
+    const thisAccount = { 's3:ResourceAccount': Stack.of(this).account };
     // Exactly the calls the replicator makes on the destination, on object ARNs only.
     const statements = [new iam.PolicyStatement({
       sid: 'WriteReplicas',
@@ -201,6 +207,7 @@ export class DestinationReplicationUser extends Construct {
         ...(settings.allowVersionDeletes ? ['s3:DeleteObjectVersion'] : []),
       ],
       resources: objectArns,
+      conditions: { StringEquals: thisAccount },
     })];
     if (props.allowListing) {
       statements.push(new iam.PolicyStatement({
@@ -208,9 +215,10 @@ export class DestinationReplicationUser extends Construct {
         // ListObjectsV2, for reconcile runs; with prefixes, only listings under them.
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        ...(settings.prefixes.length > 0
-          ? { conditions: { StringLike: { 's3:prefix': settings.prefixes.map((prefix) => `${prefix}*`) } } }
-          : {}),
+        conditions: {
+          StringEquals: thisAccount,
+          ...(settings.prefixes.length > 0 ? { StringLike: { 's3:prefix': settings.prefixes.map((prefix) => `${prefix}*`) } } : {}),
+        },
       }));
     }
     if (props.kmsKey) {
@@ -226,6 +234,16 @@ export class DestinationReplicationUser extends Construct {
         },
       }));
     }
+    statements.push(new iam.PolicyStatement({
+      sid: 'DenyCustomerKeyWrites',
+      effect: iam.Effect.DENY,
+      // SSE-C: a replica encrypted with a key the caller supplies can be read by no one else, so
+      // leaked credentials could hold the copies to ransom. The replicator never sends one; an
+      // explicit Deny holds even if another policy grants s3:PutObject.
+      actions: ['s3:PutObject'], // PutObject, CreateMultipartUpload and UploadPart
+      resources: objectArns,
+      conditions: { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } },
+    }));
     this.policyDocument = new iam.PolicyDocument({ statements });
 
     // --- Identity ------------------------------------------------------------------------------

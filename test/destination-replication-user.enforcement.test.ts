@@ -19,6 +19,30 @@ import { requestsDuring } from './request-counter';
 const ACCOUNT = '123456789012';
 const PREFIX = 'data/';
 
+/**
+ * moto 5.2.5 passes no condition keys of an S3 request to its policy engine, so here:
+ * - `s3:ResourceAccount` (StringEquals) on the Allow statements is skipped (no value to compare)
+ *   and lets the request through: that the rights stop at the stack's account is proven on the
+ *   template only (destination-replication-user.test.ts), not here;
+ * - a Deny whose action and resource match denies whatever its condition (moto ignores `Null`),
+ *   so the SSE-C Deny (`s3:x-amz-server-side-encryption-customer-algorithm` present) would deny
+ *   every PutObject. It is taken out before the policies are installed, checked to be exactly that
+ *   one statement, and proven on the template only.
+ */
+const CONDITIONAL_DENIES_MOTO_CANNOT_EVALUATE = ['DenyCustomerKeyWrites'];
+
+function withoutConditionalDenies(policies: Record<string, object>): Record<string, object> {
+  const removed: string[] = [];
+  const kept = Object.fromEntries(Object.entries(policies).map(([name, document]) => {
+    const { Statement: statements, ...rest } = document as { Statement: { Sid?: string; Effect: string; Condition?: object }[] };
+    const [denies, others] = [statements.filter((s) => s.Effect === 'Deny' && s.Condition), statements.filter((s) => !(s.Effect === 'Deny' && s.Condition))];
+    removed.push(...denies.map((s) => s.Sid ?? '(no sid)'));
+    return [name, { ...rest, Statement: others }];
+  }));
+  expect(removed).toEqual(CONDITIONAL_DENIES_MOTO_CANNOT_EVALUATE);
+  return kept;
+}
+
 /** Synthesizes the destination stack and installs its user (and role) in the emulated destination partition. */
 async function installFromTemplate(fixture: ReplicationFixture, props: Omit<DestinationReplicationUserProps, 'bucket'>) {
   const userName = `${fixture.id}-least`;
@@ -46,11 +70,12 @@ async function installFromTemplate(fixture: ReplicationFixture, props: Omit<Dest
     const roleId = logicalIdOf(template, 'AWS::IAM::Role');
     return {
       trustPolicy: resolve(template.Resources[roleId].Properties.AssumeRolePolicyDocument, context) as object,
-      policies: attachedPolicies(template, { roles: roleId }, context),
+      policies: withoutConditionalDenies(attachedPolicies(template, { roles: roleId }, context)),
       externalId: props.assumeRole.externalId,
     };
   })() : undefined;
-  return fixture.installDestinationIdentity('least', { userPolicies: attachedPolicies(template, { users: userId }, context), role });
+  const userPolicies = attachedPolicies(template, { users: userId }, context);
+  return fixture.installDestinationIdentity('least', { userPolicies: role ? userPolicies : withoutConditionalDenies(userPolicies), role });
 }
 
 /** Create, overwrite, tags, multipart, tag change, delete marker and (when allowed) a version delete. */

@@ -107,6 +107,16 @@ function secretJson(template: Template): Record<string, string> {
 const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const bucketArnOf = (stack: Stack, bucket: s3.IBucket) => ({ 'Fn::GetAtt': [logicalId(stack, bucket), 'Arn'] });
 const objectArn = (bucketArn: unknown, pattern: string) => ({ 'Fn::Join': ['', [bucketArn, `/${pattern}`]] });
+/** The condition that keeps the S3 rights to buckets of the stack's account (FIXED_ENV's). */
+const THIS_ACCOUNT = { StringEquals: { 's3:ResourceAccount': '222222222222' } };
+/** The explicit Deny of writes with a customer-provided key (SSE-C), on the given object ARNs. */
+const denyCustomerKeyWrites = (resource: unknown) => ({
+  Sid: 'DenyCustomerKeyWrites',
+  Effect: 'Deny',
+  Action: 's3:PutObject',
+  Resource: resource,
+  Condition: { Null: { 's3:x-amz-server-side-encryption-customer-algorithm': 'false' } },
+});
 
 describe('rights', () => {
   test('by default the user may write, tag and delete-mark any object of the bucket, and nothing more', () => {
@@ -119,7 +129,8 @@ describe('rights', () => {
       Effect: 'Allow',
       Action: WRITE_ACTIONS,
       Resource: objectArn(bucketArnOf(stack, bucket), '*'),
-    }]);
+      Condition: THIS_ACCOUNT,
+    }, denyCustomerKeyWrites(objectArn(bucketArnOf(stack, bucket), '*'))]);
     expect(userPolicies(template, stack, construct)).toEqual([policy]);
     template.hasResource('AWS::IAM::User', { Properties: Match.absent() });
     template.resourceCountIs('AWS::IAM::Role', 0);
@@ -147,10 +158,30 @@ describe('rights', () => {
       Effect: 'Allow',
       Action: 's3:ListBucket',
       Resource: bucketArnOf(stack, bucket),
-      Condition: { StringLike: { 's3:prefix': ['reports/*', 'exports/2024/*'] } },
+      Condition: { ...THIS_ACCOUNT, StringLike: { 's3:prefix': ['reports/*', 'exports/2024/*'] } },
     });
     const { template: everyKey } = synth({ allowListing: true });
-    expect(rightsPolicy(everyKey).Properties.PolicyDocument.Statement[1]).not.toHaveProperty('Condition');
+    expect(rightsPolicy(everyKey).Properties.PolicyDocument.Statement[1].Condition).toEqual(THIS_ACCOUNT);
+  });
+
+  test('every S3 statement holds only for buckets of the stack\'s own account, by the stack\'s account token', () => {
+    // An environment-agnostic stack: the account is AWS::AccountId, resolved at deployment.
+    const { template } = synth(EVERYTHING, {});
+    const s3Allows = rightsPolicy(template).Properties.PolicyDocument.Statement
+      .filter((s: any) => s.Effect === 'Allow' && asArray(s.Action).some((action: string) => action.startsWith('s3:')));
+    expect(s3Allows.map((s: any) => s.Sid)).toEqual(['WriteReplicas', 'ListReplicas']);
+    for (const statement of s3Allows) {
+      expect(statement.Condition.StringEquals).toEqual({ 's3:ResourceAccount': { Ref: 'AWS::AccountId' } });
+    }
+  });
+
+  test('writes with a customer-provided key (SSE-C) are explicitly denied, on every object the user may write', () => {
+    const { template, stack, bucket } = synth(EVERYTHING);
+    const statements = rightsPolicy(template).Properties.PolicyDocument.Statement;
+    const bucketArn = bucketArnOf(stack, bucket);
+    expect(statements.filter((s: any) => s.Effect === 'Deny'))
+      .toEqual([denyCustomerKeyWrites([objectArn(bucketArn, 'reports/*'), objectArn(bucketArn, 'exports/2024/*')])]);
+    expect(statements.find((s: any) => s.Sid === 'WriteReplicas').Resource).toEqual(statements.find((s: any) => s.Effect === 'Deny').Resource);
   });
 
   test('without allowListing nothing may list the bucket', () => {
@@ -205,6 +236,7 @@ describe('rights', () => {
         Resource: keyArn,
         Condition: { StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucketArn, objectArn(bucketArn, 'reports/*')] } },
       },
+      expect.objectContaining({ Sid: 'DenyCustomerKeyWrites' }),
     ]);
   });
 
@@ -264,7 +296,7 @@ describe('assume-role mode', () => {
     const policy = rightsPolicy(template);
     expect(policy.Properties.Roles).toEqual([{ Ref: logicalId(stack, construct.role!) }]);
     expect(policy.Properties.Users).toBeUndefined();
-    expect(policy.Properties.PolicyDocument.Statement.map((s: any) => s.Sid)).toEqual(['WriteReplicas', 'EncryptReplicas']);
+    expect(policy.Properties.PolicyDocument.Statement.map((s: any) => s.Sid)).toEqual(['WriteReplicas', 'EncryptReplicas', 'DenyCustomerKeyWrites']);
     const userActions = userPolicies(template, stack, construct).flatMap((p) => p.Properties.PolicyDocument.Statement)
       .flatMap((s: any) => asArray(s.Action));
     expect(userActions).toEqual(['sts:AssumeRole']);
