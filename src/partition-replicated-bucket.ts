@@ -86,6 +86,17 @@ export interface PartitionReplicatedBucketProps {
   readonly credentialsSecret?: secretsmanager.ISecret;
 
   /**
+   * The secret the backfill function reads, instead of `credentialsSecret`, for reconcile runs:
+   * the backfill only lists the destination bucket (`ListObjectsV2`), so this can hold the key of a
+   * destination IAM user that may do nothing but `s3:ListBucket` on it. The backfill function is
+   * then never granted the replicator's write key. Same JSON shape as `credentialsSecret`.
+   *
+   * @default - the backfill reads `credentialsSecret` (whose user then needs `s3:ListBucket` for
+   * reconcile runs, for example `allowListing` of `DestinationReplicationUser`)
+   */
+  readonly reconcileCredentialsSecret?: secretsmanager.ISecret;
+
+  /**
    * The KMS key that encrypts the copies in the destination bucket (SSE-KMS), as a key or alias
    * ARN in the destination partition and region.
    *
@@ -433,7 +444,8 @@ export class PartitionReplicatedBucket extends Construct {
       replicationQueue: this.queue,
       deadLetterQueue: this.routerDeadLetterQueue,
       maxReceiveCount: settings.maxReceiveCount,
-      credentialsSecret: this.credentialsSecret,
+      // The backfill only lists the destination: with a list-only secret it never holds the write key.
+      credentialsSecret: props.reconcileCredentialsSecret ?? this.credentialsSecret,
       destination,
       backfillOnDeploy: props.backfillOnDeploy,
       reportBucket: props.reportBucket,

@@ -28,6 +28,7 @@ export interface ReplicationBackfillProps {
   /** Where backfill steps go after `maxReceiveCount` failed receives. */
   readonly deadLetterQueue: sqs.IQueue;
   readonly maxReceiveCount: number;
+  /** The secret reconcile runs list the destination with (its ARN replaces the destination's). */
   readonly credentialsSecret: secretsmanager.ISecret;
   /** The destination, which reconcile runs list. */
   readonly destination: DestinationSettings;
@@ -78,6 +79,7 @@ export class ReplicationBackfill extends Construct {
       reportBucket: this.reportBucket.bucketName,
       reportPrefix: REPORT_PREFIX,
       ...props.destination,
+      credentialsSecretId: props.credentialsSecret.secretArn,
     });
     for (const [name, value] of Object.entries(environment)) backfill.addEnvironment(name, value);
     backfill.addEventSource(new SqsEventSource(this.queue, { batchSize: 1 }));
@@ -91,7 +93,7 @@ export class ReplicationBackfill extends Construct {
     props.replicationQueue.grantSendMessages(backfill);
     this.queue.grantSendMessages(backfill);
     this.reportBucket.grantPut(backfill, `${REPORT_PREFIX}*`);
-    // Reconcile runs list the destination bucket with the replicator's credentials.
+    // Reconcile runs list the destination bucket; nothing else the backfill does reaches it.
     props.credentialsSecret.grantRead(backfill);
     this.function = backfill;
 

@@ -1,5 +1,6 @@
-import { DeleteAccessKeyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, PutUserPolicyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -147,6 +148,43 @@ test('allowListing: a reconcile lists the destination and heals a lost replica; 
   // restriction to the prefixes is asserted on the template (destination-replication-user.test.ts).
   await expect(client.send(new ListObjectsV2Command({ Bucket: other.destinationBucket, Prefix: PREFIX }))).rejects.toMatchObject(denied);
   await expect(client.send(new GetObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt` }))).rejects.toMatchObject(denied);
+});
+
+test('reconcileCredentialsSecret: a reconcile heals a lost replica with a key that may only list', async () => {
+  const fixture = await fixtureFor();
+  await installFromTemplate(fixture, { prefixes: [PREFIX] });
+  await fixture.replicate([await fixture.events.put(`${PREFIX}kept.txt`, 'kept'), await fixture.events.put(`${PREFIX}lost.txt`, 'lost')]);
+  await fixture.adminS3.send(new DeleteObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}lost.txt` }));
+
+  // A second destination user that may only list the bucket, and its key in a second source secret.
+  const listerName = `${fixture.id}-lister`;
+  await fixture.iam.send(new CreateUserCommand({ UserName: listerName }));
+  await fixture.iam.send(new PutUserPolicyCommand({
+    UserName: listerName,
+    PolicyName: 'list-only',
+    PolicyDocument: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:${DESTINATION_PARTITION}:s3:::${fixture.destinationBucket}` }],
+    }),
+  }));
+  const { AccessKey: created } = await fixture.iam.send(new CreateAccessKeyCommand({ UserName: listerName }));
+  const listKey = { accessKeyId: created!.AccessKeyId!, secretAccessKey: created!.SecretAccessKey! };
+  const listSecret = await fixture.secretsManager.send(new CreateSecretCommand({
+    Name: `${fixture.id}/reconcile-credentials`,
+    SecretString: JSON.stringify({ ...fixture.secretFor(listKey), user: listerName }),
+  }));
+  // What the construct sets with reconcileCredentialsSecret: the backfill's secret is the list-only
+  // one; the replicator (built before this) keeps the write key.
+  fixture.settings = { ...fixture.settings, credentialsSecretId: listSecret.ARN! };
+
+  const driver = await BackfillDriver.create(fixture);
+  const runId = await driver.start('reconcile');
+  await driver.drive();
+  expect((await driver.report(runId)).summary).toMatchObject({ enqueued: 1, outcomes: { 'replicated': 1, 'already-present': 1, 'failed': 0 } });
+  expect((await fixture.destinationObject(`${PREFIX}lost.txt`))?.body.toString()).toBe('lost');
+
+  const lister = destinationS3(fixture.emulators.destinationEndpoint, listKey);
+  await expect(lister.send(new PutObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}x.txt`, Body: 'x' }))).rejects.toMatchObject(denied);
 });
 
 test('rotation: a new key mid-stream, the old one disabled and deleted; nothing is lost and nothing is redeployed', async () => {

@@ -672,6 +672,24 @@ describe('backfill', () => {
     expect(JSON.stringify(puts[0].Resource)).toContain(logicalId(stack, construct.reportBucket));
   });
 
+  test('with reconcileCredentialsSecret the backfill reads only that secret, never the replicator\'s write key', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack', { env: FIXED_ENV });
+    const listKey = new secretsmanager.Secret(stack, 'ListOnlyKey');
+    const construct = new PartitionReplicatedBucket(stack, 'Replication', { ...REQUIRED, reconcileCredentialsSecret: listKey });
+    const template = Template.fromStack(stack);
+
+    const secretReads = (fn: typeof construct.backfill) => policyStatements(template, stack, fn)
+      .filter((statement) => asArray(statement.Action).some((action: string) => action.startsWith('secretsmanager:')))
+      .map((statement) => statement.Resource);
+    expect(secretReads(construct.backfill)).toEqual([{ Ref: logicalId(stack, listKey) }]);
+    expect(functionEnvironment(template, stack, construct.backfill)[ENV.credentialsSecretId]).toEqual({ Ref: logicalId(stack, listKey) });
+    // The replicator still writes with credentialsSecret.
+    expect(secretReads(construct.replicator)).toEqual([{ Ref: logicalId(stack, construct.credentialsSecret) }]);
+    expect(functionEnvironment(template, stack, construct.replicator)[ENV.credentialsSecretId])
+      .toEqual({ Ref: logicalId(stack, construct.credentialsSecret) });
+  });
+
   test('backfillOnDeploy starts one run, asynchronously, when the construct is created', () => {
     const { template, stack, construct } = synth({ backfillOnDeploy: BackfillMode.CURRENT_VERSIONS });
     expect(functionEnvironment(template, stack, construct.backfill)).toMatchObject({ [ENV.backfillMode]: 'current-versions' });
