@@ -112,8 +112,8 @@ export interface PartitionReplicatedBucketProps {
   readonly destinationStorageClass?: s3.StorageClass;
 
   /**
-   * The endpoint of the destination S3 service, for an S3-compatible store or a private endpoint
-   * (an `https://` URL, without credentials in it; `http://` only with `allowInsecureEndpoints`).
+   * The endpoint of the destination S3 service, for an S3-compatible store or a private endpoint:
+   * an `https://` URL without credentials in it (`http://` only with `allowInsecureEndpoints`).
    *
    * @default - resolved by the AWS SDK from `destinationRegion`
    */
@@ -122,7 +122,7 @@ export interface PartitionReplicatedBucketProps {
   /**
    * The endpoint of the destination partition's STS, used in assume-role mode (when the
    * credentials secret names a `rolearn`), for a private (VPC) endpoint or an S3-compatible store
-   * with its own STS (an `https://` URL; `http://` only with `allowInsecureEndpoints`).
+   * with its own STS: an `https://` URL (`http://` only with `allowInsecureEndpoints`).
    *
    * @default - resolved by the AWS SDK from `destinationRegion`
    */
