@@ -1,5 +1,5 @@
 import { ListMultipartUploadsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import type { DestinationLatest, ListedUpload } from './replica-claim';
+import type { DestinationLatest } from './replica-claim';
 
 /**
  * The destination's newest entry (version or delete marker) for exactly `key`: the first the
@@ -17,15 +17,15 @@ export async function latestDestinationEntry(s3: S3Client, bucket: string, key: 
   return undefined;
 }
 
-/** The multipart uploads in progress for exactly `key` (`s3:ListBucketMultipartUploads`). */
-export async function destinationUploads(s3: S3Client, bucket: string, key: string): Promise<ListedUpload[]> {
-  const uploads: ListedUpload[] = [];
+/** The ids of the multipart uploads in progress for exactly `key` (`s3:ListBucketMultipartUploads`). */
+export async function destinationUploads(s3: S3Client, bucket: string, key: string): Promise<string[]> {
+  const uploads: string[] = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
     const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
     for (const upload of page.Uploads ?? []) {
-      if (upload.Key === key && upload.UploadId) uploads.push({ uploadId: upload.UploadId, initiated: upload.Initiated });
+      if (upload.Key === key && upload.UploadId) uploads.push(upload.UploadId);
     }
     // Keys sort after their own prefix: once the listing passed the key there is nothing more of it.
     if (!page.IsTruncated || (page.NextKeyMarker !== undefined && page.NextKeyMarker !== key)) return uploads;

@@ -96,19 +96,3 @@ export class KeyClaimedError extends Error {
     this.name = 'KeyClaimedError';
   }
 }
-
-/** A multipart upload the destination lists for a key. */
-export interface ListedUpload {
-  readonly uploadId: string;
-  readonly initiated?: Date;
-}
-
-/**
- * Uploads a stale claim's holder created and never recorded (its CreateMultipartUpload's response
- * was lost, or it died before the checkpoint): started under the claim, and not the one recorded
- * for the claimed version, which a continuation resumes. Older uploads belong to earlier claims.
- */
-export function unrecordedUploads(claim: KeyClaim, uploads: readonly ListedUpload[], recordedUploadId: string | undefined): ListedUpload[] {
-  return uploads.filter((upload) => upload.uploadId !== recordedUploadId
-    && upload.initiated !== undefined && upload.initiated.getTime() >= claim.claimedAt - CLOCK_TOLERANCE_MS);
-}

@@ -4,7 +4,7 @@ import { DestinationClients } from './destination-client';
 import { destinationUploads, latestDestinationEntry } from './destination-latest';
 import { abandonUpload, abortUpload, CopyLimits } from './multipart-copy';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from './object-copy';
-import { claimStatus, KeyClaim, KeyClaimedError, leaseEnd, ReplicaIntent, unrecordedReplica, unrecordedUploads } from './replica-claim';
+import { claimStatus, KeyClaim, KeyClaimedError, leaseEnd, ReplicaIntent, unrecordedReplica } from './replica-claim';
 import { decide, Decision, ReplicationState, SkipReason } from './replication-decision';
 import { InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
 import { confirmSourceVersionGone, skipForSourceRead, SourceKeyEncodedError, withDecodedKeyFallback } from './source-reads';
@@ -92,39 +92,47 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     const stale = state.claim!;
     if (claimStatus(stale, limits.now()) === 'held') throw new KeyClaimedError(key, stale);
     const takeover = await claimKey(key, state, stale.intent, limits);
-    const latest = await destination.run((s3) => latestDestinationEntry(s3, destinationBucket, key));
-    const replica = unrecordedReplica(stale, state.head?.destinationVersionId, latest);
-    if (stale.intent.kind === 'object') await abortUnrecordedUploads(key, stale);
-    if (!replica) {
-      await table.releaseClaim(key, takeover.token, { mayHaveWritten: false });
-    } else {
-      const { intent } = stale;
-      const record = {
-        sourceVersionId: intent.sourceVersionId, kind: intent.kind, state: 'replicated' as const, sequencer: intent.sequencer,
-        destinationVersionId: replica.versionId, eTag: replica.eTag, size: replica.size,
-      };
-      await table.commitReplica(key, record, state.head, { backfill: intent.backfill, replacesReplica: intent.replacing, claimToken: takeover.token });
-      if (intent.kind === 'object') {
-        // A completed upload's record, if the lost write was a CompleteMultipartUpload.
-        await checkpoints.clear(key, intent.sourceVersionId);
-        // Tags changed while the replica was unrecorded were skipped as not replicated yet.
-        if (options.replicateTags) {
-          const version = { client: source, bucket: sourceBucket, key, versionId: intent.sourceVersionId };
-          await destination.run((s3) => syncTags(version, s3, destinationBucket, replica.versionId)).catch((error) => {
-            if (!skipForSourceRead(error)) throw error;
-          });
+    await underClaim(key, takeover, async () => {
+      const latest = await destination.run((s3) => latestDestinationEntry(s3, destinationBucket, key));
+      const replica = unrecordedReplica(stale, state.head?.destinationVersionId, latest);
+      if (stale.intent.kind === 'object') await abortUnrecordedUploads(key, [stale.intent.sourceVersionId, versionId]);
+      if (!replica) {
+        await table.releaseClaim(key, takeover.token, { mayHaveWritten: false });
+      } else {
+        const { intent } = stale;
+        const record = {
+          sourceVersionId: intent.sourceVersionId, kind: intent.kind, state: 'replicated' as const, sequencer: intent.sequencer,
+          destinationVersionId: replica.versionId, eTag: replica.eTag, size: replica.size,
+        };
+        await table.commitReplica(key, record, state.head, { backfill: intent.backfill, replacesReplica: intent.replacing, claimToken: takeover.token });
+        if (intent.kind === 'object') {
+          // A completed upload's record, if the lost write was a CompleteMultipartUpload.
+          await checkpoints.clear(key, intent.sourceVersionId);
+          // Tags changed while the replica was unrecorded were skipped as not replicated yet.
+          if (options.replicateTags) {
+            const version = { client: source, bucket: sourceBucket, key, versionId: intent.sourceVersionId };
+            await destination.run((s3) => syncTags(version, s3, destinationBucket, replica.versionId)).catch((error) => {
+              if (!skipForSourceRead(error)) throw error;
+            });
+          }
         }
       }
-    }
+    });
     return table.load(key, versionId);
   };
 
-  /** Aborts the uploads a stale claim's holder left unrecorded; the recorded one is resumed. */
-  const abortUnrecordedUploads = async (key: string, stale: KeyClaim) => {
-    const recorded = await checkpoints.load(key, stale.intent.sourceVersionId);
+  /**
+   * Aborts the key's uploads that are not recorded for the stale claim's version or the message's
+   * (those are resumed): one whose CreateMultipartUpload response was lost can never be found again.
+   * Another version's suspended upload is aborted too: its continuation starts that copy afresh.
+   */
+  const abortUnrecordedUploads = async (key: string, versionIds: readonly string[]) => {
+    const recorded = await Promise.all([...new Set(versionIds)].map((id) => checkpoints.load(key, id)));
+    const kept = new Set(recorded.map((checkpoint) => checkpoint?.uploadId));
     await destination.run(async (s3) => {
-      const uploads = unrecordedUploads(stale, await destinationUploads(s3, destinationBucket, key), recorded?.uploadId);
-      for (const upload of uploads) await abortUpload(s3, destinationBucket, key, upload.uploadId);
+      for (const uploadId of await destinationUploads(s3, destinationBucket, key)) {
+        if (!kept.has(uploadId)) await abortUpload(s3, destinationBucket, key, uploadId);
+      }
     });
   };
 

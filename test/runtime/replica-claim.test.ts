@@ -7,7 +7,6 @@ import {
   parseIntent,
   serializeIntent,
   unrecordedReplica,
-  unrecordedUploads,
 } from '../../src/runtime/replica-claim';
 
 const claimedAt = Date.parse('2026-11-30T10:00:00Z');
@@ -64,19 +63,6 @@ describe('unrecordedReplica', () => {
   test('a repair never takes the replica it replaces', () => {
     expect(unrecordedReplica(claim({ replacing: 'stale' }), 'stale', { versionId: 'stale', isDeleteMarker: false, size: 7 })).toBeUndefined();
     expect(unrecordedReplica(claim({ replacing: 'stale' }), 'other', { versionId: 'stale', isDeleteMarker: false, size: 7 })).toBeUndefined();
-  });
-});
-
-describe('unrecordedUploads', () => {
-  test('uploads started under the claim, except the one recorded for the claimed version', () => {
-    const uploads = [
-      { uploadId: 'recorded', initiated: at(500) },
-      { uploadId: 'lost', initiated: at(800) },
-      { uploadId: 'earlier-claim', initiated: at(-120_000) },
-      { uploadId: 'no-date' },
-    ];
-    expect(unrecordedUploads(claim(), uploads, 'recorded').map((upload) => upload.uploadId)).toEqual(['lost']);
-    expect(unrecordedUploads(claim(), uploads, undefined).map((upload) => upload.uploadId)).toEqual(['recorded', 'lost']);
   });
 });
 
