@@ -145,9 +145,11 @@ export interface DestinationReplicationUserProps {
  * `s3:PutObjectTagging` (tags sent with the object), `s3:PutObjectVersionTagging` and
  * `s3:DeleteObjectVersionTagging` (tag changes), `s3:DeleteObject` (delete markers) and, with
  * `allowVersionDeletes`, `s3:DeleteObjectVersion`; with `kmsKey`, `kms:GenerateDataKey` and
- * `kms:Decrypt` for this bucket only. Nothing on the bucket itself unless `allowListing` (for
- * reconcile runs) grants `s3:ListBucket`: these credentials can never read an object. The S3 rights
- * hold only for buckets of this stack's account (`s3:ResourceAccount`), and writes with a
+ * `kms:Decrypt` for this bucket only. On the bucket, `s3:ListBucketVersions` and
+ * `s3:ListBucketMultipartUploads` (under the prefixes), with which the replicator finds a replica
+ * or an upload it made but could not record before a failure, and with `allowListing` (for
+ * reconcile runs) `s3:ListBucket`: these credentials can never read an object's contents. The S3
+ * rights hold only for buckets of this stack's account (`s3:ResourceAccount`), and writes with a
  * customer-provided encryption key (SSE-C) are explicitly denied.
  *
  * The rights are in `policyDocument`, attached to the user, or with `assumeRole` to a role that
@@ -208,6 +210,16 @@ export class DestinationReplicationUser extends Construct {
       ],
       resources: objectArns,
       conditions: { StringEquals: thisAccount },
+    }), new iam.PolicyStatement({
+      sid: 'FindUnrecordedReplicas',
+      // Versions and multipart uploads of one key, after a delivery failed between writing and
+      // recording: its replica is recorded instead of written twice, and an unrecorded upload aborted.
+      actions: ['s3:ListBucketVersions', 's3:ListBucketMultipartUploads'],
+      resources: [bucket.bucketArn],
+      conditions: {
+        StringEquals: thisAccount,
+        ...(settings.prefixes.length > 0 ? { StringLike: { 's3:prefix': settings.prefixes.map((prefix) => `${prefix}*`) } } : {}),
+      },
     })];
     if (props.allowListing) {
       statements.push(new iam.PolicyStatement({

@@ -119,7 +119,7 @@ const denyCustomerKeyWrites = (resource: unknown) => ({
 });
 
 describe('rights', () => {
-  test('by default the user may write, tag and delete-mark any object of the bucket, and nothing more', () => {
+  test('by default the user may write, tag and delete-mark any object of the bucket, list a key\'s versions and uploads, and nothing more', () => {
     const { template, stack, bucket, construct } = synth();
     const policy = rightsPolicy(template);
     expect(policy.Properties.Users).toEqual([{ Ref: logicalId(stack, construct.user) }]);
@@ -129,6 +129,12 @@ describe('rights', () => {
       Effect: 'Allow',
       Action: WRITE_ACTIONS,
       Resource: objectArn(bucketArnOf(stack, bucket), '*'),
+      Condition: THIS_ACCOUNT,
+    }, {
+      Sid: 'FindUnrecordedReplicas',
+      Effect: 'Allow',
+      Action: ['s3:ListBucketVersions', 's3:ListBucketMultipartUploads'],
+      Resource: bucketArnOf(stack, bucket),
       Condition: THIS_ACCOUNT,
     }, denyCustomerKeyWrites(objectArn(bucketArnOf(stack, bucket), '*'))]);
     expect(userPolicies(template, stack, construct)).toEqual([policy]);
@@ -153,7 +159,7 @@ describe('rights', () => {
 
   test('allowListing adds s3:ListBucket on the bucket, for listings under the prefixes only', () => {
     const { template, stack, bucket } = synth({ allowListing: true, prefixes: ['reports/', 'exports/2024/'] });
-    expect(rightsPolicy(template).Properties.PolicyDocument.Statement[1]).toEqual({
+    expect(rightsPolicy(template).Properties.PolicyDocument.Statement[2]).toEqual({
       Sid: 'ListReplicas',
       Effect: 'Allow',
       Action: 's3:ListBucket',
@@ -161,7 +167,18 @@ describe('rights', () => {
       Condition: { ...THIS_ACCOUNT, StringLike: { 's3:prefix': ['reports/*', 'exports/2024/*'] } },
     });
     const { template: everyKey } = synth({ allowListing: true });
-    expect(rightsPolicy(everyKey).Properties.PolicyDocument.Statement[1].Condition).toEqual(THIS_ACCOUNT);
+    expect(rightsPolicy(everyKey).Properties.PolicyDocument.Statement[2].Condition).toEqual(THIS_ACCOUNT);
+  });
+
+  test('the version and upload listings that find an unrecorded replica are on the bucket, under the prefixes only', () => {
+    const { template, stack, bucket } = synth({ prefixes: ['reports/', 'exports/2024/'] });
+    expect(rightsPolicy(template).Properties.PolicyDocument.Statement[1]).toEqual({
+      Sid: 'FindUnrecordedReplicas',
+      Effect: 'Allow',
+      Action: ['s3:ListBucketVersions', 's3:ListBucketMultipartUploads'],
+      Resource: bucketArnOf(stack, bucket),
+      Condition: { ...THIS_ACCOUNT, StringLike: { 's3:prefix': ['reports/*', 'exports/2024/*'] } },
+    });
   });
 
   test('every S3 statement holds only for buckets of the stack\'s own account, by the stack\'s account token', () => {
@@ -169,7 +186,7 @@ describe('rights', () => {
     const { template } = synth(EVERYTHING, {});
     const s3Allows = rightsPolicy(template).Properties.PolicyDocument.Statement
       .filter((s: any) => s.Effect === 'Allow' && asArray(s.Action).some((action: string) => action.startsWith('s3:')));
-    expect(s3Allows.map((s: any) => s.Sid)).toEqual(['WriteReplicas', 'ListReplicas']);
+    expect(s3Allows.map((s: any) => s.Sid)).toEqual(['WriteReplicas', 'FindUnrecordedReplicas', 'ListReplicas']);
     for (const statement of s3Allows) {
       expect(statement.Condition.StringEquals).toEqual({ 's3:ResourceAccount': { Ref: 'AWS::AccountId' } });
     }
@@ -184,10 +201,10 @@ describe('rights', () => {
     expect(statements.find((s: any) => s.Sid === 'WriteReplicas').Resource).toEqual(statements.find((s: any) => s.Effect === 'Deny').Resource);
   });
 
-  test('without allowListing nothing may list the bucket', () => {
+  test('without allowListing nothing may list the bucket\'s current objects', () => {
     expect(JSON.stringify(synth(EVERYTHING).template.toJSON())).toContain('s3:ListBucket"');
     const actions = allStatements(synth(everything({ allowListing: false })).template).flatMap((s) => asArray(s.Action));
-    expect(actions.filter((action: string) => action.startsWith('s3:List'))).toEqual([]);
+    expect(actions.filter((action: string) => action.startsWith('s3:List'))).toEqual(['s3:ListBucketVersions', 's3:ListBucketMultipartUploads']);
   });
 
   test('with prefixes, the rights cover only objects under them', () => {
@@ -209,18 +226,19 @@ describe('rights', () => {
   test.each<[string, Partial<DestinationReplicationUserProps> | PropsFor]>([
     ['the default', {}],
     ['every option but allowListing', everything({ allowListing: false })],
-  ])('with %s, nothing is granted on the bucket itself, no action is a wildcard and no resource is *', (_name, props) => {
+  ])('with %s, nothing reads an object, the bucket itself is only listed by key, no action is a wildcard and no resource is *', (_name, props) => {
     const { template, stack, bucket } = synth(props);
     const statements = allStatements(template);
     const actions = statements.flatMap((s) => asArray(s.Action ?? []));
     expect(actions.length).toBeGreaterThan(0);
     expect(actions.filter((action: string) => action.includes('*'))).toEqual([]);
-    expect(actions.filter((action: string) => /^s3:(List|Get)/.test(action))).toEqual([]);
+    expect(actions.filter((action: string) => /^s3:Get/.test(action))).toEqual([]);
     const resources = statements.flatMap((s) => asArray(s.Resource ?? []));
     expect(resources).not.toContainEqual('*');
     expect(statements.filter((s) => s.NotAction || s.NotResource)).toEqual([]);
-    // The bucket ARN appears only in the KMS encryption context condition, never as a resource.
-    expect(resources).not.toContainEqual(bucketArnOf(stack, bucket));
+    // The bucket ARN is a resource only of the key listings that find an unrecorded replica.
+    expect(statements.filter((s) => asArray(s.Resource ?? []).some((r) => JSON.stringify(r) === JSON.stringify(bucketArnOf(stack, bucket))))
+      .map((s) => s.Sid)).toEqual(['FindUnrecordedReplicas']);
   });
 
   test('with a KMS key, it may generate data keys and decrypt for this bucket only', () => {
@@ -229,6 +247,7 @@ describe('rights', () => {
     const keyArn = { 'Fn::GetAtt': [logicalId(stack, stack.node.findChild('ReplicaKey') as kms.Key), 'Arn'] };
     expect(rightsPolicy(template).Properties.PolicyDocument.Statement).toEqual([
       expect.objectContaining({ Sid: 'WriteReplicas', Resource: objectArn(bucketArn, 'reports/*') }),
+      expect.objectContaining({ Sid: 'FindUnrecordedReplicas' }),
       {
         Sid: 'EncryptReplicas',
         Effect: 'Allow',
@@ -296,7 +315,7 @@ describe('assume-role mode', () => {
     const policy = rightsPolicy(template);
     expect(policy.Properties.Roles).toEqual([{ Ref: logicalId(stack, construct.role!) }]);
     expect(policy.Properties.Users).toBeUndefined();
-    expect(policy.Properties.PolicyDocument.Statement.map((s: any) => s.Sid)).toEqual(['WriteReplicas', 'EncryptReplicas', 'DenyCustomerKeyWrites']);
+    expect(policy.Properties.PolicyDocument.Statement.map((s: any) => s.Sid)).toEqual(['WriteReplicas', 'FindUnrecordedReplicas', 'EncryptReplicas', 'DenyCustomerKeyWrites']);
     const userActions = userPolicies(template, stack, construct).flatMap((p) => p.Properties.PolicyDocument.Statement)
       .flatMap((s: any) => asArray(s.Action));
     expect(userActions).toEqual(['sts:AssumeRole']);
