@@ -21,6 +21,7 @@ import {
   ChangeMessageVisibilityBatchCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
+  Message,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -140,29 +141,8 @@ export class ReplicationFixture {
     const result: DrainResult = { processed: 0, failures: 0 };
     let failedRounds = 0;
     for (;;) {
-      // moto's server answers concurrent receives without a lock, so two could take the same message
-      // group; SQS's receive is atomic, and serialising the receives (not the processing) restores that.
-      const received = await this.receiving.run(() => this.sqs.send(new ReceiveMessageCommand({
-        QueueUrl: this.queueUrl,
-        MaxNumberOfMessages: 10,
-        MessageSystemAttributeNames: ['All'],
-        VisibilityTimeout: 30,
-      })));
-      const messages = received.Messages ?? [];
+      const { messages, event } = await this.receiveBatch();
       if (messages.length === 0) return result;
-      const event: SQSEvent = {
-        Records: messages.map((message) => ({
-          messageId: message.MessageId!,
-          receiptHandle: message.ReceiptHandle!,
-          body: message.Body!,
-          attributes: message.Attributes as unknown as SQSEvent['Records'][number]['attributes'],
-          messageAttributes: {},
-          md5OfBody: message.MD5OfBody!,
-          eventSource: 'aws:sqs',
-          eventSourceARN: `arn:aws:sqs:${SOURCE_REGION}:123456789012:${this.id}.fifo`,
-          awsRegion: SOURCE_REGION,
-        })),
-      };
       const response = await handler(event, this.invocationContext());
       const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
       const succeeded = messages.filter((message) => !failed.has(message.MessageId!));
@@ -193,6 +173,33 @@ export class ReplicationFixture {
         }));
       }
     }
+  }
+
+  /** Receives up to 10 messages as the Lambda SQS poller does, and the event it would invoke with. */
+  async receiveBatch(): Promise<{ messages: Message[]; event: SQSEvent }> {
+    // moto's server answers concurrent receives without a lock, so two could take the same message
+    // group; SQS's receive is atomic, and serialising the receives (not the processing) restores that.
+    const received = await this.receiving.run(() => this.sqs.send(new ReceiveMessageCommand({
+      QueueUrl: this.queueUrl,
+      MaxNumberOfMessages: 10,
+      MessageSystemAttributeNames: ['All'],
+      VisibilityTimeout: 30,
+    })));
+    const messages = received.Messages ?? [];
+    const event: SQSEvent = {
+      Records: messages.map((message) => ({
+        messageId: message.MessageId!,
+        receiptHandle: message.ReceiptHandle!,
+        body: message.Body!,
+        attributes: message.Attributes as unknown as SQSEvent['Records'][number]['attributes'],
+        messageAttributes: {},
+        md5OfBody: message.MD5OfBody!,
+        eventSource: 'aws:sqs',
+        eventSourceARN: `arn:aws:sqs:${SOURCE_REGION}:123456789012:${this.id}.fifo`,
+        awsRegion: SOURCE_REGION,
+      })),
+    };
+    return { messages, event };
   }
 
   /** A Lambda context whose remaining time runs down on the invocation clock, when one is set. */
