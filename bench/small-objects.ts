@@ -177,6 +177,7 @@ async function throughReplicator(
   const tableName = `bench-${variant}-versions`;
   await createTable(moto, tableName);
   const queueUrl = await createFifoQueue(moto, `bench-${variant}`);
+  const deadLetterQueueUrl = await createFifoQueue(moto, `bench-${variant}-dlq`);
   // The secret's shape as the construct documents it; "partition" must equal destinationPartition.
   const secretArn = await createSecret(moto, `bench-${variant}/destination-credentials`, {
     accesskey: options.dst.accessKeyId, secretaccesskey: options.dst.secretAccessKey, partition: 'aws',
@@ -198,6 +199,7 @@ async function throughReplicator(
       prefixes: [],
       tableName,
       queueUrl,
+      deadLetterQueueUrl,
       maxReceiveCount: 3,
       credentialsSecretId: secretArn,
       destinationBucket: dstBucket,

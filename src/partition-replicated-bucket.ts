@@ -13,7 +13,7 @@ import { Construct, IConstruct } from 'constructs';
 import { BackfillMode } from './backfill-mode';
 import { addNagSuppressions, BASIC_EXECUTION_ROLE_FINDING, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
 import { Settings, validate } from './private/props-validation';
-import { queueDefaults } from './private/queue-defaults';
+import { queueDefaults, queueReceiveLimit } from './private/queue-defaults';
 import { ReplicationBackfill } from './replication-backfill';
 import { ReplicatorFunction } from './replicator-function';
 import { RouterFunction } from './router-function';
@@ -204,8 +204,16 @@ export interface PartitionReplicatedBucketProps {
   readonly replicatorMemorySize?: number;
 
   /**
-   * How often a message may be received from the replication queue before it moves to the
-   * dead-letter queue. Between 1 and 1000.
+   * How many times the replicator attempts a message before it sends it to the dead-letter queue.
+   * Between 1 and 1000.
+   *
+   * Failed attempts are retried after 2, 4, 8, 16 and then every 30 seconds, so the default 5
+   * attempts ride out a fault of about 30 seconds; each attempt beyond the fifth adds 30 seconds.
+   * Errors no retry can cure (a malformed message, a credentials secret that is not valid JSON or
+   * misses a field) are dead-lettered on the first attempt. Receives on which a message was handed
+   * back unattempted, behind an earlier failed message of its key, do not count. The queue's own
+   * redrive policy is a backstop at ten times this (at most 1000 receives) for deliveries the
+   * replicator never sees.
    *
    * @default 5
    */
@@ -344,9 +352,12 @@ export class PartitionReplicatedBucket extends Construct {
       deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       // AWS's guidance for Lambda consumers: six times the function timeout, so retries of a
-      // throttled batch do not make a message visible again while it is still being copied.
+      // throttled batch do not make a message visible again while it is still being copied. Failed
+      // messages do not wait for it: the replicator sets their retry delay (seconds); only a
+      // delivery that ends in a crash or a function timeout does.
       visibilityTimeout: Duration.seconds(settings.replicatorTimeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+      // The replicator dead-letters after `maxReceiveCount` attempts; this is the backstop.
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: queueReceiveLimit(settings.maxReceiveCount) },
     });
     this.routerDeadLetterQueue = new sqs.Queue(this, 'RouterDeadLetterQueue', queueDefaults);
 
@@ -416,6 +427,7 @@ export class PartitionReplicatedBucket extends Construct {
       prefixes: settings.prefixes,
       tableName: this.table.tableName,
       queueUrl: this.queue.queueUrl,
+      deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
       maxReceiveCount: settings.maxReceiveCount,
       ...destination,
       destinationKmsKeyArn: props.destinationKmsKeyArn,
@@ -433,6 +445,8 @@ export class PartitionReplicatedBucket extends Construct {
     this.table.grantReadWriteData(replicator);
     // A large copy that needs another invocation queues its own continuation.
     this.queue.grantSendMessages(replicator);
+    // It dead-letters a message itself (the event source's grant includes ChangeMessageVisibility for retry delays).
+    this.deadLetterQueue.grantSendMessages(replicator);
     this.credentialsSecret.grantRead(replicator);
     this.replicator = replicator;
 

@@ -1,12 +1,15 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PartitionReplicatedBucket } from '../src';
+import { captureOutput } from './emulators/capture-output';
 import { SOURCE_REGION, sourceS3 } from './emulators/partitions';
 import { ReplicationFixture } from './emulators/replication-fixture';
 import { attachedPolicies, logicalIdOf, ResolutionContext, adaptForMoto } from './emulators/template-policies';
+import { messageGroupId } from '../src/runtime/replication-message';
 
 // The source side's least privilege, proven: the router's and replicator's role policies are taken
 // from the synthesized template and enforced by the source partition's IAM (moto). moto cannot run
@@ -39,6 +42,10 @@ async function sourceIdentities(fixture: ReplicationFixture, prefixes?: string[]
       [logicalIdOf(template, 'AWS::SQS::Queue', 'ReplicatedQueue')]: {
         Ref: fixture.queueUrl,
         Arn: `arn:aws:sqs:${SOURCE_REGION}:${ACCOUNT}:${fixture.id}.fifo`,
+      },
+      [logicalIdOf(template, 'AWS::SQS::Queue', 'ReplicatedDeadLetterQueue')]: {
+        Ref: fixture.deadLetterQueueUrl,
+        Arn: `arn:aws:sqs:${SOURCE_REGION}:${ACCOUNT}:${fixture.id}-dlq.fifo`,
       },
       // Not used by the scenario (Lambda itself sends failed invocations there); named for completeness.
       [logicalIdOf(template, 'AWS::SQS::Queue', 'ReplicatedRouterDeadLetterQueue')]: {
@@ -77,6 +84,26 @@ test('the synthesized router and replicator policies are enough for the whole sc
   expect(await fixture.destinationObject('gone.txt')).toBeUndefined();
   expect(await fixture.destinationObject('doc.txt')).toMatchObject({ body: Buffer.from('two'), tags: { state: 'final' } });
   expect((await fixture.destinationObject('big.bin'))?.body.length).toBe(9 * 1024 * 1024);
+});
+
+test('the synthesized replicator policy lets it set retry delays and dead-letter a message itself', async () => {
+  const fixture = await ReplicationFixture.create({ logLevel: 'WARN' });
+  const { replicator, router } = await sourceIdentities(fixture);
+  fixture.useSourceIdentity(replicator, router);
+  await fixture.sqs.send(new SendMessageCommand({
+    QueueUrl: fixture.queueUrl, MessageBody: 'not json', MessageGroupId: messageGroupId(fixture.sourceBucket, 'k.txt'), MessageDeduplicationId: 'bad',
+  }));
+  const created = await fixture.events.put('k.txt', 'behind the bad one');
+  // A key pair the destination rejects: a failure that is retried (ChangeMessageVisibility), not dead-lettered at once.
+  await fixture.putSecret({ ...fixture.secretFor({ accessKeyId: 'AKIAREJECTED00000000', secretAccessKey: 'wrong' }) });
+  await fixture.routerHandler(created);
+  const { event } = await fixture.receiveBatch();
+  const { result, lines } = await captureOutput(() => fixture.replicatorHandler(event));
+
+  expect(event.Records).toHaveLength(2);
+  expect(result.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1].messageId }]);
+  expect(lines.filter((line) => line.includes('not set'))).toEqual([]);
+  expect(await fixture.takeDeadLetters()).toEqual(['not json']);
 });
 
 test('the replicator identity cannot read another bucket or write to the source bucket', async () => {

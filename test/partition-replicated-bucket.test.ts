@@ -197,14 +197,21 @@ describe('queues', () => {
       SqsManagedSseEnabled: true,
       RedrivePolicy: {
         deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack, construct.deadLetterQueue), 'Arn'] },
-        maxReceiveCount: 7,
+        // The replicator dead-letters after 7 attempts itself; the redrive policy is the backstop.
+        maxReceiveCount: 70,
       },
     });
   });
 
-  test('the default visibility timeout is 90 minutes and a message is received at most 5 times', () => {
-    const { template } = synth();
-    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 5400, RedrivePolicy: { maxReceiveCount: 5 } });
+  test('the default visibility timeout is 90 minutes; the redrive backstop is 50 receives, the replicator gives up after 5 attempts', () => {
+    const { template, stack, construct } = synth();
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 5400, RedrivePolicy: { maxReceiveCount: 50 } });
+    expect(functionEnvironment(template, stack, construct.replicator)).toMatchObject({ [ENV.maxReceiveCount]: '5' });
+  });
+
+  test('the redrive backstop is at most the 1000 receives SQS allows', () => {
+    const { template } = synth({ maxReceiveCount: 150 });
+    template.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, RedrivePolicy: { maxReceiveCount: 1000 } });
   });
 
   test('the dead-letter queue of the FIFO queue is FIFO; the router dead-letter queue is standard', () => {
@@ -276,6 +283,7 @@ describe('functions', () => {
       [ENV.prefixes]: '[]',
       [ENV.tableName]: { Ref: logicalId(stack, construct.table) },
       [ENV.queueUrl]: { Ref: logicalId(stack, construct.queue) },
+      [ENV.deadLetterQueueUrl]: { Ref: logicalId(stack, construct.deadLetterQueue) },
       [ENV.maxReceiveCount]: '5',
       [ENV.credentialsSecretId]: { Ref: logicalId(stack, construct.credentialsSecret) },
       [ENV.destinationBucket]: 'dest-bucket',
@@ -416,6 +424,24 @@ describe('permissions', () => {
       Action: expect.arrayContaining(['sqs:SendMessage']),
       Resource: { 'Fn::GetAtt': [logicalId(stack, construct.queue), 'Arn'] },
     })]));
+  });
+
+  test('the replicator may send to the FIFO dead-letter queue and set retry delays on its queue', () => {
+    const { template, stack, construct } = synth();
+    const statements = policyStatements(template, stack, construct.replicator);
+    expect(statements).toEqual(expect.arrayContaining([
+      expect.objectContaining({
+        Action: expect.arrayContaining(['sqs:SendMessage']),
+        Resource: { 'Fn::GetAtt': [logicalId(stack, construct.deadLetterQueue), 'Arn'] },
+      }),
+      expect.objectContaining({
+        Action: expect.arrayContaining(['sqs:ChangeMessageVisibility']),
+        Resource: { 'Fn::GetAtt': [logicalId(stack, construct.queue), 'Arn'] },
+      }),
+    ]));
+    // Sending is all it may do there: the dead-letter queue is read by people redriving it.
+    const onDeadLetters = statements.filter((s) => JSON.stringify(s.Resource).includes(logicalId(stack, construct.deadLetterQueue)));
+    expect(onDeadLetters.flatMap((s) => asArray(s.Action)).sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
   });
 
   test('the router may send to the FIFO queue and may not touch the bucket', () => {

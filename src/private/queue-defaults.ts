@@ -7,3 +7,14 @@ export const queueDefaults: Pick<sqs.QueueProps, 'encryption' | 'enforceSSL' | '
   enforceSSL: true,
   retentionPeriod: Duration.days(14),
 };
+
+/**
+ * The replication queue's redrive `maxReceiveCount`: a backstop, ten times the replicator's own
+ * `maxReceiveCount` (at most SQS's 1000). The replicator dead-letters a message itself after
+ * `maxReceiveCount` attempts; SQS also counts the receives on which a message was handed back
+ * unattempted behind an earlier failure of its key, so the backstop must leave room for those and
+ * catch only what the replicator never sees (a function that cannot start, say).
+ */
+export function queueReceiveLimit(maxReceiveCount: number): number {
+  return Math.min(1000, maxReceiveCount * 10);
+}

@@ -11,6 +11,7 @@ export const ENV = {
   sourceBucket: 'SOURCE_BUCKET_NAME',
   prefixes: 'REPLICATED_PREFIXES',
   queueUrl: 'REPLICATION_QUEUE_URL',
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   tableName: 'REPLICATION_TABLE_NAME',
   credentialsSecretId: 'DESTINATION_CREDENTIALS_SECRET_ARN',
   destinationBucket: 'DESTINATION_BUCKET_NAME',
@@ -131,7 +132,12 @@ export interface ReplicatorSettings extends DestinationSettings {
   readonly tableName: string;
   /** The replication FIFO queue: a large copy that needs another invocation continues through it. */
   readonly queueUrl: string;
-  /** Receives before the queue dead-letters a message: the last one aborts a failed upload. */
+  /** The FIFO dead-letter queue: the replicator itself sends a message there when it gives up on it. */
+  readonly deadLetterQueueUrl: string;
+  /**
+   * Attempts before the replicator dead-letters a message (receives on which it was skipped behind an
+   * earlier failure of its key do not count): the last one aborts a failed upload.
+   */
   readonly maxReceiveCount: number;
   readonly destinationKmsKeyArn?: string;
   /** Undefined means: keep the source object's storage class. */
@@ -159,6 +165,7 @@ export function replicatorEnvironment(settings: ReplicatorSettings): Record<stri
     [ENV.prefixes]: JSON.stringify(settings.prefixes),
     [ENV.tableName]: settings.tableName,
     [ENV.queueUrl]: settings.queueUrl,
+    [ENV.deadLetterQueueUrl]: settings.deadLetterQueueUrl,
     [ENV.maxReceiveCount]: String(settings.maxReceiveCount),
     ...destinationEnvironment(settings),
     [ENV.replicateDeleteMarkers]: String(settings.replicateDeleteMarkers),
@@ -190,6 +197,7 @@ export function readReplicatorSettings(env: Env): ReplicatorSettings {
     prefixes: read.prefixes(),
     tableName: read.required(ENV.tableName),
     queueUrl: read.required(ENV.queueUrl),
+    deadLetterQueueUrl: read.required(ENV.deadLetterQueueUrl),
     maxReceiveCount: read.positiveInteger(ENV.maxReceiveCount),
     ...read.destination(),
     destinationKmsKeyArn: read.optional(ENV.destinationKmsKeyArn),

@@ -1,11 +1,11 @@
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BackfillRuns, OutcomeRecord } from './backfill-runs';
+import { attemptNumber, DeliverySkips, exhaustedBeforeAttempt, FailureDecision, failureDecision, retryDelaySeconds } from './delivery-retry';
 import { destinationClientsFor } from './destination-client';
 import { COPY_HANDOVER_RESERVE_SECONDS, ReplicatorSettings } from './replication-environment';
 import { messageDeduplicationId, messageGroupId, parseReplicationMessage, ReplicationMessage } from './replication-message';
@@ -39,7 +39,9 @@ export function copyMemoryBudget(functionMemoryMb: number): number {
 /**
  * The replicator's SQS FIFO handler. Records are processed one at a time in queue order with
  * partial batch responses: a failed record fails only itself and the later records of its own
- * message group (the same object key), never another group's.
+ * message group (the same object key), never another group's. A failed record comes back after a
+ * short backoff (see `delivery-retry`); a permanent error, or the last allowed attempt, sends it
+ * to the dead-letter queue and the key's later records go on.
  */
 export function createReplicatorHandler(
   settings: ReplicatorSettings, clients: SourceClients, telemetry: Telemetry, runtime: CopyRuntime, clock?: () => number,
@@ -73,11 +75,14 @@ export function createReplicatorHandler(
   });
   const backfillRuns = new BackfillRuns(clients.dynamodb, settings.tableName);
 
-  const processRecord = async (record: SQSRecord, context?: Context) => {
+  const skips = new DeliverySkips(clients.dynamodb, settings.tableName, now);
+
+  /** One attempt at a message: throws when it failed. */
+  const processRecord = async (record: SQSRecord, finalAttempt: boolean, context?: Context) => {
     let message: ReplicationMessage | undefined;
     try {
       message = parseReplicationMessage(record.body);
-      const outcome = await replicate(message, deliveryLimits(record, context));
+      const outcome = await replicate(message, deliveryLimits(finalAttempt, context));
       const forRun = message.backfillRun ? backfillOutcome(message, outcome) : undefined;
       if (message.backfillRun && forRun) {
         await backfillRuns.recordOutcome(message.backfillRun, forRun);
@@ -94,43 +99,150 @@ export function createReplicatorHandler(
       for (const point of metricsForOutcome(outcome)) metrics.addMetric(point.name, point.unit, point.value);
       return outcome;
     } catch (error) {
-      logger.error('replication failed; the message will be retried, then dead-lettered', {
-        messageId: record.messageId,
-        error: { name: (error as Error).name, message: (error as Error).message },
-      });
       metrics.addMetric('ReplicationFailures', MetricUnit.Count, 1);
       if (message?.backfillRun) {
         await backfillRuns.recordOutcome(message.backfillRun, {
           key: message.key, versionId: message.versionId, outcome: 'failed', reason: `${(error as Error).name}: ${(error as Error).message}`,
-        });
+        }).catch(() => undefined);
       }
       throw error;
     }
   };
 
   /** The time this delivery may take (the invocation's), and whether it is the message's last. */
-  function deliveryLimits(record: SQSRecord, context?: Context): DeliveryLimits {
+  function deliveryLimits(finalAttempt: boolean, context?: Context): DeliveryLimits {
     const remaining = context?.getRemainingTimeInMillis();
     return {
       deadline: remaining === undefined ? undefined : now() + remaining,
       reserveMs: runtime.reserveMs ?? COPY_HANDOVER_RESERVE_SECONDS * 1000,
       now,
-      finalAttempt: Number(record.attributes?.ApproximateReceiveCount ?? 1) >= settings.maxReceiveCount,
+      finalAttempt,
     };
+  }
+
+  /** The message's attempt number: its receives, less those on which it was skipped. */
+  async function attemptOf(record: SQSRecord): Promise<number> {
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    // Received once: nothing can have been skipped. Otherwise ask the table; if it cannot answer,
+    // count every receive (at worst a message behind a failure is dead-lettered early, never lost).
+    if (receiveCount <= 1) return 1;
+    const skipped = await skips.count(record.messageId).catch((error) => {
+      logger.warn('could not read the skipped receives of a message; counting every receive as an attempt', {
+        messageId: record.messageId, error: errorDetails(error),
+      });
+      return 0;
+    });
+    return attemptNumber(receiveCount, skipped);
+  }
+
+  /** Sends the message to the FIFO dead-letter queue in its own message group, with why. */
+  async function deadLetter(record: SQSRecord, attempt: number, reason: string): Promise<void> {
+    await clients.sqs.send(new SendMessageCommand({
+      QueueUrl: settings.deadLetterQueueUrl,
+      MessageBody: record.body,
+      MessageGroupId: record.attributes?.MessageGroupId ?? 'unknown-group',
+      // A crash after this send and before the acknowledgement sends it again: SQS drops the copy.
+      MessageDeduplicationId: record.messageId,
+      MessageAttributes: {
+        FailureReason: { DataType: 'String', StringValue: reason.slice(0, 1024) },
+        Attempts: { DataType: 'Number', StringValue: String(attempt) },
+        SourceMessageId: { DataType: 'String', StringValue: record.messageId },
+      },
+    }));
+    metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
+    logger.error('message dead-lettered', { messageId: record.messageId, attempt, reason });
+  }
+
+  /**
+   * One delivery of a message: attempted, and on failure either dead-lettered (then acknowledged)
+   * or handed back to be retried after a delay. Returns the delay, or undefined when it is done.
+   */
+  async function deliver(record: SQSRecord, context?: Context): Promise<number | undefined> {
+    const attempt = await attemptOf(record);
+    const exhausted = exhaustedBeforeAttempt(attempt, settings.maxReceiveCount);
+    let decision: FailureDecision;
+    if (exhausted) {
+      decision = { action: 'dead-letter', reason: exhausted };
+    } else {
+      try {
+        await processRecord(record, attempt >= settings.maxReceiveCount, context);
+        return undefined;
+      } catch (error) {
+        decision = failureDecision(error, attempt, settings.maxReceiveCount);
+        logger.error(decision.action === 'retry'
+          ? `replication failed; retrying in ${decision.delaySeconds} s`
+          : 'replication failed; dead-lettering the message', {
+          messageId: record.messageId, attempt, maxAttempts: settings.maxReceiveCount, error: errorDetails(error),
+        });
+      }
+    }
+    if (decision.action === 'retry') return decision.delaySeconds;
+    try {
+      await deadLetter(record, attempt, decision.reason);
+      return undefined;
+    } catch (error) {
+      // Not in the dead-letter queue, so it stays in the queue: nothing is acknowledged unless it is safe.
+      logger.error('could not send the message to the dead-letter queue; it will be retried', {
+        messageId: record.messageId, error: errorDetails(error),
+      });
+      return retryDelaySeconds(attempt);
+    }
+  }
+
+  /** Makes handed-back messages visible again after their delays (instead of the queue's visibility timeout). */
+  async function handBack(entries: { record: SQSRecord; delaySeconds: number }[]): Promise<void> {
+    // One request per message, not ChangeMessageVisibilityBatch: failures stay per message, and
+    // moto's IAM rejected the batch call under the synthesized policy, which AWS authorizes as
+    // sqs:ChangeMessageVisibility (seen in the policy test).
+    await Promise.all(entries.map(async ({ record, delaySeconds }) => {
+      try {
+        await clients.sqs.send(new ChangeMessageVisibilityCommand({
+          QueueUrl: settings.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds,
+        }));
+      } catch (error) {
+        logger.warn('the retry delay was not set; the message returns after the queue\'s visibility timeout', {
+          messageId: record.messageId, error: errorDetails(error),
+        });
+      }
+    }));
   }
 
   return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     try {
-      // A processor per invocation: it holds the batch's state, so sharing one is not re-entrant.
-      return await processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), new SqsFifoPartialProcessorAsync(), {
-        context,
-        skipGroupOnError: true,
-        throwOnFullBatchFailure: false,
-      });
+      // One record at a time in queue order. After a failure, the later records of the same message
+      // group (the same key) are handed back unattempted, so the key's order holds; other groups go on.
+      const retryAfter = new Map<string, number>();
+      const failed: { record: SQSRecord; delaySeconds: number }[] = [];
+      const skipped: SQSRecord[] = [];
+      for (const record of event.Records) {
+        const group = record.attributes?.MessageGroupId ?? '';
+        const blocked = retryAfter.get(group);
+        if (blocked !== undefined) {
+          skipped.push(record);
+          failed.push({ record, delaySeconds: blocked });
+          continue;
+        }
+        const delaySeconds = await deliver(record, context);
+        if (delaySeconds !== undefined) {
+          retryAfter.set(group, delaySeconds);
+          failed.push({ record, delaySeconds });
+        }
+      }
+      // Skipped receives do not count as attempts. If one cannot be recorded, it counts: the queue
+      // keeps the message either way.
+      await Promise.all(skipped.map((record) => skips.add(record.messageId).catch((error) => {
+        logger.warn('could not record a skipped receive; it will count as an attempt', { messageId: record.messageId, error: errorDetails(error) });
+      })));
+      await handBack(failed);
+      return { batchItemFailures: failed.map(({ record }) => ({ itemIdentifier: record.messageId })) };
     } finally {
       metrics.publishStoredMetrics();
     }
   };
+}
+
+function errorDetails(error: unknown) {
+  return { name: (error as Error)?.name, message: (error as Error)?.message };
 }
 
 /** What one replicated message means for its backfill run's report; undefined while its copy continues. */

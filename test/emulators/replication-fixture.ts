@@ -38,6 +38,7 @@ import {
   sourceS3,
 } from './partitions';
 import { S3Event, S3EventSource } from './s3-events';
+import { queueReceiveLimit } from '../../src/private/queue-defaults';
 import { ReplicatorSettings } from '../../src/runtime/replication-environment';
 import { createReplicatorHandler } from '../../src/runtime/replicator-handler';
 import { createRouterHandler } from '../../src/runtime/router-handler';
@@ -113,6 +114,7 @@ export class ReplicationFixture {
   secretArn = '';
   private readonly receiving = new Mutex();
   queueUrl = '';
+  deadLetterQueueUrl = '';
   settings!: ReplicatorSettings;
   replicatorHandler!: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
   routerHandler!: (event: unknown) => Promise<{ routed: boolean }>;
@@ -138,10 +140,62 @@ export class ReplicationFixture {
    * `maxReceives` rounds of failures have passed.
    */
   async drain(maxReceives = 3, handler = this.replicatorHandler): Promise<DrainResult> {
+    const result = await this.drainQueue(maxReceives, handler);
+    const deadLettered = [...result.deadLettered ?? [], ...await this.takeDeadLetters()];
+    return deadLettered.length > 0 ? { ...result, deadLettered } : result;
+  }
+
+  /**
+   * Receives up to 10 messages as the Lambda SQS poller does, with their system attributes, and
+   * shapes them as the replicator's event. `visibilityTimeout` unset: the queue's own.
+   */
+  async receiveBatch(visibilityTimeout?: number): Promise<{ event: SQSEvent; messages: Message[] }> {
+    // moto's server answers concurrent receives without a lock, so two could take the same message
+    // group; SQS's receive is atomic, and serialising the receives (not the processing) restores that.
+    const received = await this.receiving.run(() => this.sqs.send(new ReceiveMessageCommand({
+      QueueUrl: this.queueUrl,
+      MaxNumberOfMessages: 10,
+      MessageSystemAttributeNames: ['All'],
+      VisibilityTimeout: visibilityTimeout,
+    })));
+    const messages = received.Messages ?? [];
+    const event: SQSEvent = {
+      Records: messages.map((message) => ({
+        messageId: message.MessageId!,
+        receiptHandle: message.ReceiptHandle!,
+        body: message.Body!,
+        attributes: message.Attributes as unknown as SQSEvent['Records'][number]['attributes'],
+        messageAttributes: {},
+        md5OfBody: message.MD5OfBody!,
+        eventSource: 'aws:sqs',
+        eventSourceARN: `arn:aws:sqs:${SOURCE_REGION}:123456789012:${this.id}.fifo`,
+        awsRegion: SOURCE_REGION,
+      })),
+    };
+    return { event, messages };
+  }
+
+  /** Takes (receives and deletes) what the dead-letter queue holds; returns the bodies. */
+  async takeDeadLetters(): Promise<string[]> {
+    const bodies: string[] = [];
+    for (;;) {
+      const { Messages: messages = [] } = await this.sqs.send(new ReceiveMessageCommand({
+        QueueUrl: this.deadLetterQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30,
+      }));
+      if (messages.length === 0) return bodies;
+      bodies.push(...messages.map((message) => message.Body!));
+      await this.sqs.send(new DeleteMessageBatchCommand({
+        QueueUrl: this.deadLetterQueueUrl,
+        Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+      }));
+    }
+  }
+
+  private async drainQueue(maxReceives: number, handler: ReplicationFixture['replicatorHandler']): Promise<DrainResult> {
     const result: DrainResult = { processed: 0, failures: 0 };
     let failedRounds = 0;
     for (;;) {
-      const { messages, event } = await this.receiveBatch();
+      const { event, messages } = await this.receiveBatch(30);
       if (messages.length === 0) return result;
       const response = await handler(event, this.invocationContext());
       const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
@@ -173,33 +227,6 @@ export class ReplicationFixture {
         }));
       }
     }
-  }
-
-  /** Receives up to 10 messages as the Lambda SQS poller does, and the event it would invoke with. */
-  async receiveBatch(): Promise<{ messages: Message[]; event: SQSEvent }> {
-    // moto's server answers concurrent receives without a lock, so two could take the same message
-    // group; SQS's receive is atomic, and serialising the receives (not the processing) restores that.
-    const received = await this.receiving.run(() => this.sqs.send(new ReceiveMessageCommand({
-      QueueUrl: this.queueUrl,
-      MaxNumberOfMessages: 10,
-      MessageSystemAttributeNames: ['All'],
-      VisibilityTimeout: 30,
-    })));
-    const messages = received.Messages ?? [];
-    const event: SQSEvent = {
-      Records: messages.map((message) => ({
-        messageId: message.MessageId!,
-        receiptHandle: message.ReceiptHandle!,
-        body: message.Body!,
-        attributes: message.Attributes as unknown as SQSEvent['Records'][number]['attributes'],
-        messageAttributes: {},
-        md5OfBody: message.MD5OfBody!,
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:${SOURCE_REGION}:123456789012:${this.id}.fifo`,
-        awsRegion: SOURCE_REGION,
-      })),
-    };
-    return { messages, event };
   }
 
   /** A Lambda context whose remaining time runs down on the invocation clock, when one is set. */
@@ -368,9 +395,19 @@ export class ReplicationFixture {
       AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
     }));
+    // As the construct deploys them: a FIFO dead-letter queue, and a redrive policy as the backstop.
+    const fifo = { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' };
+    const deadLetters = await this.sqs.send(new CreateQueueCommand({ QueueName: `${this.id}-dlq.fifo`, Attributes: fifo }));
+    this.deadLetterQueueUrl = deadLetters.QueueUrl!;
     const queue = await this.sqs.send(new CreateQueueCommand({
       QueueName: `${this.id}.fifo`,
-      Attributes: { FifoQueue: 'true', DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' },
+      Attributes: {
+        ...fifo,
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: `arn:aws:sqs:${SOURCE_REGION}:123456789012:${this.id}-dlq.fifo`,
+          maxReceiveCount: queueReceiveLimit(FIXTURE_MAX_RECEIVE_COUNT),
+        }),
+      },
     }));
     this.queueUrl = queue.QueueUrl!;
 
@@ -404,8 +441,10 @@ export class ReplicationFixture {
       prefixes: this.options.prefixes ?? [],
       tableName: this.tableName,
       queueUrl: this.queueUrl,
-      // What `drain` plays: its third failed receive dead-letters the message.
-      maxReceiveCount: 3,
+      deadLetterQueueUrl: this.deadLetterQueueUrl,
+      // The replicator dead-letters a message on its third failed attempt; `drain` plays the queue's
+      // redrive for what it does not dead-letter itself after `maxReceives` rounds of failures.
+      maxReceiveCount: FIXTURE_MAX_RECEIVE_COUNT,
       credentialsSecretId: this.secretArn,
       destinationBucket: this.destinationBucket,
       destinationRegion: DESTINATION_REGION,
@@ -422,10 +461,13 @@ export class ReplicationFixture {
   }
 }
 
+/** The replicator's `maxReceiveCount` in the fixture. */
+const FIXTURE_MAX_RECEIVE_COUNT = 3;
+
 export interface DrainResult {
   processed: number;
   failures: number;
-  /** Message bodies that exhausted their receives (the redrive policy's dead-letter queue). */
+  /** Message bodies that ended in the dead-letter queue (sent there by the replicator, or by `drain` playing the redrive policy). */
   deadLettered?: string[];
 }
 
