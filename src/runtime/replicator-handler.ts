@@ -211,20 +211,21 @@ export function createReplicatorHandler(
     try {
       // One record at a time in queue order. After a failure, the later records of the same message
       // group (the same key) are handed back unattempted, so the key's order holds; other groups go on.
-      const retryAfter = new Map<string, number>();
+      const blockedGroups = new Set<string>();
       const failed: { record: SQSRecord; delaySeconds: number }[] = [];
       const skipped: SQSRecord[] = [];
       for (const record of event.Records) {
         const group = record.attributes?.MessageGroupId ?? '';
-        const blocked = retryAfter.get(group);
-        if (blocked !== undefined) {
+        if (blockedGroups.has(group)) {
+          // Visible again at once: FIFO hands out none of the group while the failed message is in
+          // flight (its delay), and then that one first.
           skipped.push(record);
-          failed.push({ record, delaySeconds: blocked });
+          failed.push({ record, delaySeconds: 0 });
           continue;
         }
         const delaySeconds = await deliver(record, context);
         if (delaySeconds !== undefined) {
-          retryAfter.set(group, delaySeconds);
+          blockedGroups.add(group);
           failed.push({ record, delaySeconds });
         }
       }
