@@ -150,7 +150,7 @@ export function createReplicatorHandler(
       },
     }));
     metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
-    logger.error('message dead-lettered', { messageId: record.messageId, attempt, reason });
+    logger.info('message sent to the dead-letter queue', { messageId: record.messageId, attempt, reason });
   }
 
   /**
@@ -163,6 +163,9 @@ export function createReplicatorHandler(
     let decision: FailureDecision;
     if (exhausted) {
       decision = { action: 'dead-letter', reason: exhausted };
+      logger.error('replication attempts used up without a result; dead-lettering the message', {
+        messageId: record.messageId, attempt, maxAttempts: settings.maxReceiveCount, error: { name: 'AttemptsExhausted', message: exhausted },
+      });
     } else {
       try {
         await processRecord(record, attempt >= settings.maxReceiveCount, context);

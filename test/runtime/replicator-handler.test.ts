@@ -49,6 +49,24 @@ describe('batches', () => {
     expect((await fixture.destinationObject('ordered.txt'))?.body.toString()).toBe('second');
   });
 
+  test('a message whose attempts all ended unseen (function timeouts) is dead-lettered without another attempt', async () => {
+    const fixture = await ReplicationFixture.create();
+    await fixture.routerHandler(await fixture.events.put('timed-out.txt', 'x'));
+    // Three deliveries that never returned: received, then visible again without a response.
+    for (let receive = 0; receive < fixture.settings.maxReceiveCount; receive++) {
+      expect((await fixture.receiveBatch(0)).messages).toHaveLength(1);
+    }
+    const { event } = await fixture.receiveBatch();
+    expect(event.Records[0].attributes.ApproximateReceiveCount).toBe(String(fixture.settings.maxReceiveCount + 1));
+    const { result, lines } = await captureOutput(() => fixture.replicatorHandler(event));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(emittedMetrics(lines)).toMatchObject({ MessagesDeadLettered: 1 });
+    expect(emittedMetrics(lines).ReplicationFailures).toBeUndefined();
+    expect(await fixture.takeDeadLetters()).toEqual([event.Records[0].body]);
+    expect(await fixture.destinationObject('timed-out.txt')).toBeUndefined();
+  });
+
   test('a source version already gone is skipped with a warning and a metric, not a failure', async () => {
     const fixture = await ReplicationFixture.create({ logLevel: 'WARN' });
     const created = await fixture.events.put('vanished.txt', 'x');
