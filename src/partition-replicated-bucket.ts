@@ -81,7 +81,7 @@ export interface PartitionReplicatedBucketProps {
    * variables), so changing the keys needs no deployment.
    *
    * @default - a new secret whose value is `{}`; fill it in after the first deployment. Until then
-   * replication attempts fail and, after `maxReceiveCount` receives, land in `deadLetterQueue`.
+   * replication attempts fail and land in `deadLetterQueue` on their first attempt.
    */
   readonly credentialsSecret?: secretsmanager.ISecret;
 
@@ -268,7 +268,13 @@ export class PartitionReplicatedBucket extends Construct {
   /** The FIFO queue of replication work, one message group per object key. */
   public readonly queue: sqs.Queue;
 
-  /** Where replication messages go after `maxReceiveCount` failed receives (FIFO). */
+  /**
+   * Where the replicator sends a replication message after `maxReceiveCount` failed attempts, or at
+   * once on an error no retry cures (FIFO).
+   *
+   * Each message keeps its message group and carries the reason in its `FailureReason` attribute.
+   * It is also the queue's redrive target, as a backstop, after ten times as many receives.
+   */
   public readonly deadLetterQueue: sqs.Queue;
 
   /**
