@@ -213,7 +213,8 @@ export interface PartitionReplicatedBucketProps {
    * misses a field) are dead-lettered on the first attempt. Receives on which a message was handed
    * back unattempted, behind an earlier failed message of its key, do not count. The queue's own
    * redrive policy is a backstop at ten times this (at most 1000 receives) for deliveries the
-   * replicator never sees.
+   * replicator never sees. The backfill's own queue moves a backfill step to the router's
+   * dead-letter queue after this many receives.
    *
    * @default 5
    */
