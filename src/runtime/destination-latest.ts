@@ -23,7 +23,9 @@ export async function destinationUploads(s3: S3Client, bucket: string, key: stri
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
-    const page = await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+    const page = await s3.send(new ListMultipartUploadsCommand({
+      Bucket: bucket, Prefix: key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker,
+    }));
     for (const upload of page.Uploads ?? []) {
       if (upload.Key === key && upload.UploadId) uploads.push(upload.UploadId);
     }

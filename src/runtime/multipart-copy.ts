@@ -9,8 +9,8 @@ import {
 import { ContentMismatchError, crc32Base64, md5Hex, multipartETag, plainMd5Of, SourceCheck, sourceCheckFor } from './copy-verification';
 import { OrderedDigest } from './ordered-digest';
 import { canStartPart, partCount, partRange, partSizeFor, partsInFlight } from './part-plan';
-import { headPart, readRange, SourceVersion, SourceVersionGoneError } from './source-reads';
 import { sentOnceUnlessRefused } from './single-attempt';
+import { headPart, readRange, SourceVersion, SourceVersionGoneError } from './source-reads';
 import { retryTransient } from './transient-retry';
 import { CompletedPart, UploadCheckpoint, UploadCheckpoints, UploadPlan } from './upload-checkpoints';
 

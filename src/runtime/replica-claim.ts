@@ -67,7 +67,9 @@ export interface DestinationLatest {
  * kind and size, and is not older than the claim. Only a claim holder writes a key, so nothing else
  * can have put it there.
  */
-export function unrecordedReplica(claim: KeyClaim, recordedDestinationVersionId: string | undefined, latest: DestinationLatest | undefined): DestinationLatest | undefined {
+export function unrecordedReplica(
+  claim: KeyClaim, recordedDestinationVersionId: string | undefined, latest: DestinationLatest | undefined,
+): DestinationLatest | undefined {
   if (!latest || latest.versionId === recordedDestinationVersionId) return undefined;
   if (claim.intent.replacing !== undefined && latest.versionId === claim.intent.replacing) return undefined;
   if (latest.isDeleteMarker !== (claim.intent.kind === 'deleteMarker')) return undefined;

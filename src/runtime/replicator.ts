@@ -101,10 +101,16 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       } else {
         const { intent } = stale;
         const record = {
-          sourceVersionId: intent.sourceVersionId, kind: intent.kind, state: 'replicated' as const, sequencer: intent.sequencer,
-          destinationVersionId: replica.versionId, eTag: replica.eTag, size: replica.size,
+          sourceVersionId: intent.sourceVersionId,
+          kind: intent.kind,
+          state: 'replicated' as const,
+          sequencer: intent.sequencer,
+          destinationVersionId: replica.versionId,
+          eTag: replica.eTag,
+          size: replica.size,
         };
-        await table.commitReplica(key, record, state.head, { backfill: intent.backfill, replacesReplica: intent.replacing, claimToken: takeover.token });
+        const commit = { backfill: intent.backfill, replacesReplica: intent.replacing, claimToken: takeover.token };
+        await table.commitReplica(key, record, state.head, commit);
         if (intent.kind === 'object') {
           // A completed upload's record, if the lost write was a CompleteMultipartUpload.
           await checkpoints.clear(key, intent.sourceVersionId);

@@ -96,7 +96,12 @@ describe('fault matrix', () => {
     const config = sourceClientConfig(sourceProxy.endpoint, admin);
     return createReplicatorHandler(
       { ...fixture.settings, destinationEndpoint: destinationProxy.endpoint, destinationStsEndpoint: destinationProxy.endpoint },
-      { s3: sourceS3(sourceProxy.endpoint, admin), dynamodb: new DynamoDBClient(config), secretsManager: new SecretsManagerClient(config), sqs: new SQSClient(config) },
+      {
+        s3: sourceS3(sourceProxy.endpoint, admin),
+        dynamodb: new DynamoDBClient(config),
+        secretsManager: new SecretsManagerClient(config),
+        sqs: new SQSClient(config),
+      },
       createTelemetry('replicator', 'ERROR'),
       { memoryBudget: 64 * MiB, now },
     );
