@@ -53,7 +53,7 @@ export function leaseEnd(now: number, deadline: number | undefined): number {
 }
 
 /** The destination's newest entry for a key (a version or a delete marker), as its listing gives it. */
-export interface DestinationLatest {
+export interface LatestEntry {
   readonly versionId: string;
   readonly isDeleteMarker: boolean;
   readonly size?: number;
@@ -68,8 +68,8 @@ export interface DestinationLatest {
  * can have put it there.
  */
 export function unrecordedReplica(
-  claim: KeyClaim, recordedDestinationVersionId: string | undefined, latest: DestinationLatest | undefined,
-): DestinationLatest | undefined {
+  claim: KeyClaim, recordedDestinationVersionId: string | undefined, latest: LatestEntry | undefined,
+): LatestEntry | undefined {
   if (!latest || latest.versionId === recordedDestinationVersionId) return undefined;
   if (claim.intent.replacing !== undefined && latest.versionId === claim.intent.replacing) return undefined;
   if (latest.isDeleteMarker !== (claim.intent.kind === 'deleteMarker')) return undefined;

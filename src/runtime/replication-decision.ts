@@ -57,7 +57,8 @@ export type Decision =
   | { readonly action: 'copy' }
   | { readonly action: 'repair-replica' }
   | { readonly action: 'create-delete-marker' }
-  | { readonly action: 'delete-destination-version'; readonly destinationVersionId: string }
+  /** Without a destination version id: the store made no marker, so only the map changes. */
+  | { readonly action: 'delete-destination-version'; readonly destinationVersionId?: string }
   | { readonly action: 'remember-source-deleted' }
   | { readonly action: 'forget-version' }
   | { readonly action: 'sync-tags'; readonly destinationVersionId: string }
@@ -98,6 +99,7 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
     case 'ObjectCreated': {
       if (version?.state === 'deleted') return skip('source-version-deleted');
       if (version) return decideRepair(message, state, ordering);
+      if (message.supersedes !== undefined) return supersedes(message.supersedes, head) ? { action: 'copy' } : skip('older-than-replica');
       const order = ordering();
       if (order === 'resolve') return { action: 'resolve-order' };
       if (order !== 'newer') return skip('older-than-replica');
@@ -118,11 +120,17 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
       if (message.reason === LIFECYCLE_EXPIRATION) return skip('lifecycle-expiration');
       if (!options.replicateDeleteMarkers) return skip('delete-markers-disabled');
       if (version) return skip(version.state === 'deleted' ? 'source-version-deleted' : 'duplicate');
+      if (message.supersedes !== undefined) return supersedes(message.supersedes, head) ? { action: 'create-delete-marker' } : skip('older-than-replica');
       const order = ordering();
       if (order === 'resolve') return { action: 'resolve-order' };
       if (order !== 'newer') return skip('older-than-replica');
       return { action: 'create-delete-marker' };
   }
+}
+
+/** Whether a message that supersedes a deleted newest version still may: nothing newer came since. */
+function supersedes(deletedVersionId: string, head: KeyHead | undefined): boolean {
+  return head?.sourceVersionId === deletedVersionId;
 }
 
 /**
@@ -148,11 +156,13 @@ function decidePermanentDelete(reason: string, version: VersionRecord | undefine
   if (version.state === 'deleted') return skip('duplicate');
   // The destination keeps its own lifecycle rules; only our mapping goes.
   if (reason === LIFECYCLE_EXPIRATION) return { action: 'forget-version' };
-  const destinationVersionId = version.destinationVersionId;
-  if (!destinationVersionId) return skip('duplicate');
   // Removing a replicated delete marker ("undelete") destroys no data, but at the destination it is
   // a version delete all the same (IAM's s3:DeleteObjectVersion cannot tell them apart), so it
   // follows the same opt-in as deleting object versions.
   if (!options.replicateVersionDeletes) return skip('version-deletes-disabled');
-  return { action: 'delete-destination-version', destinationVersionId };
+  // A marker some stores never made has no replica to delete, but the key may still need to go back
+  // to an older version, so the delete goes ahead.
+  return version.destinationVersionId
+    ? { action: 'delete-destination-version', destinationVersionId: version.destinationVersionId }
+    : { action: 'delete-destination-version' };
 }

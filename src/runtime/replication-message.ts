@@ -30,6 +30,13 @@ interface MessageBase {
 interface VersionOrder {
   readonly sequencer?: string;
   readonly lastModified?: string;
+  /**
+   * Set by the replicator when the key's newest replicated version was deleted for good at the
+   * source: that version's id. This version (the source's current one now) is written and becomes
+   * the key's newest while that deleted version still is, although it is older, so the destination
+   * does not stay without the object the source still has.
+   */
+  readonly supersedes?: string;
 }
 
 export interface ObjectCreatedMessage extends MessageBase, VersionOrder {
@@ -158,6 +165,10 @@ const isWholeNumberFrom = (min: number) => (value: unknown) => Number.isInteger(
 
 /** A message's place in its key's history: a sequencer, or (from a backfill) a last-modified time. */
 function requireOrder(fields: Record<string, unknown>): VersionOrder {
+  return { ...requireSequencerOrTime(fields), ...optional<string>(fields, 'supersedes', isNonEmptyString, 'a non-empty string') };
+}
+
+function requireSequencerOrTime(fields: Record<string, unknown>): VersionOrder {
   if (fields.sequencer === undefined && typeof fields.lastModified === 'string' && !Number.isNaN(Date.parse(fields.lastModified))) {
     return { lastModified: fields.lastModified };
   }

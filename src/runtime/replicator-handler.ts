@@ -55,7 +55,7 @@ export function createReplicatorHandler(
     table: new VersionTable(clients.dynamodb, settings.tableName),
     checkpoints: new UploadCheckpoints(clients.dynamodb, settings.tableName, now),
     memoryBudget: runtime.memoryBudget,
-    continueLater: async (message) => {
+    enqueue: async (message) => {
       await clients.sqs.send(new SendMessageCommand({
         QueueUrl: settings.queueUrl,
         MessageBody: JSON.stringify(message),

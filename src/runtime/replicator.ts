@@ -1,12 +1,12 @@
 import { randomUUID } from 'crypto';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DestinationClients } from './destination-client';
-import { destinationUploads, latestDestinationEntry } from './destination-latest';
+import { latestEntry, uploadsOf } from './key-listing';
 import { abandonUpload, abortUpload, CopyLimits } from './multipart-copy';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from './object-copy';
 import { claimStatus, KeyClaim, KeyClaimedError, leaseEnd, ReplicaIntent, unrecordedReplica } from './replica-claim';
-import { decide, Decision, ReplicationState, SkipReason } from './replication-decision';
-import { InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
+import { decide, Decision, KeyHead, ReplicationState, SkipReason } from './replication-decision';
+import { DELETE_MARKER_CREATED, InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
 import { confirmSourceVersionGone, skipForSourceRead, SourceKeyEncodedError, withDecodedKeyFallback } from './source-reads';
 import { UploadCheckpoints } from './upload-checkpoints';
 import { ListedVersion, newerInListing } from './version-order';
@@ -37,8 +37,8 @@ export interface ReplicatorDependencies {
   readonly checkpoints: UploadCheckpoints;
   /** Bytes of part buffers a large copy may hold. */
   readonly memoryBudget: number;
-  /** Queues a copy's continuation behind the key's other messages. */
-  readonly continueLater: (message: ObjectCreatedMessage) => Promise<void>;
+  /** Queues a message behind the key's other messages (a copy's continuation, say). */
+  readonly enqueue: (message: ReplicationMessage) => Promise<void>;
   readonly options: Parameters<typeof decide>[2] & {
     readonly kmsKeyArn?: string;
     readonly storageClass?: string;
@@ -93,7 +93,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     if (claimStatus(stale, limits.now()) === 'held') throw new KeyClaimedError(key, stale);
     const takeover = await claimKey(key, state, stale.intent, limits);
     await underClaim(key, takeover, async () => {
-      const latest = await destination.run((s3) => latestDestinationEntry(s3, destinationBucket, key));
+      const latest = await destination.run((s3) => latestEntry(s3, destinationBucket, key));
       const replica = unrecordedReplica(stale, state.head?.destinationVersionId, latest);
       if (stale.intent.kind === 'object') await abortUnrecordedUploads(key, [stale.intent.sourceVersionId, versionId]);
       if (!replica) {
@@ -128,6 +128,31 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
   };
 
   /**
+   * The key's newest replicated version was deleted for good at the source (and its replica at the
+   * destination): what the source now has current must be the destination's current too, even
+   * where it was skipped as older when its own event came. Already replicated: the map's head goes
+   * back to it. Not replicated: a message for it is queued behind this one, which supersedes the
+   * deleted version (so it is written although older). Nothing left at the source: nothing to do.
+   */
+  const stepBack = async (message: ReplicationMessage, deletedHead: KeyHead) => {
+    const { key } = message;
+    const current = await latestEntry(source, sourceBucket, key);
+    if (!current) return;
+    const recorded = (await table.load(key, current.versionId)).version;
+    if (recorded?.state === 'replicated') {
+      await table.commitReplica(key, { ...recorded, sequencer: deletedHead.sequencer }, deletedHead, { backfill: deletedHead.backfill });
+      return;
+    }
+    const base = {
+      v: 1 as const, bucket: sourceBucket, key, versionId: current.versionId, time: new Date().toISOString(), requestId: message.requestId,
+      lastModified: (current.lastModified ?? new Date(0)).toISOString(), supersedes: deletedHead.sourceVersionId,
+    };
+    await deps.enqueue(current.isDeleteMarker
+      ? { ...base, kind: 'ObjectDeleted', reason: 'DeleteObject', deletionType: DELETE_MARKER_CREATED }
+      : { ...base, kind: 'ObjectCreated', reason: 'SupersedesDeletedVersion', size: current.size, eTag: current.eTag?.replace(/"/g, '') });
+  };
+
+  /**
    * Aborts the key's uploads that are not recorded for the stale claim's version or the message's
    * (those are resumed): one whose CreateMultipartUpload response was lost can never be found again.
    * Another version's suspended upload is aborted too: its continuation starts that copy afresh.
@@ -136,7 +161,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     const recorded = await Promise.all([...new Set(versionIds)].map((id) => checkpoints.load(key, id)));
     const kept = new Set(recorded.map((checkpoint) => checkpoint?.uploadId));
     await destination.run(async (s3) => {
-      for (const uploadId of await destinationUploads(s3, destinationBucket, key)) {
+      for (const uploadId of await uploadsOf(s3, destinationBucket, key)) {
         if (!kept.has(uploadId)) await abortUpload(s3, destinationBucket, key, uploadId);
       }
     });
@@ -173,7 +198,8 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       case 'repair-replica': {
         // A repair keeps the place in the key's history the version was first applied with.
         const repair = decision.action === 'repair-replica' && message.kind === 'ObjectCreated' ? message.staleReplica : undefined;
-        const order = repair ? { sequencer: state.head?.sequencer, backfill: state.head?.backfill } : { sequencer, backfill };
+        const superseding = message.kind === 'ObjectCreated' && message.supersedes !== undefined;
+        const order = repair || superseding ? inheritedOrder(state) : { sequencer, backfill };
         const claim = await claimKey(key, state, { sourceVersionId: versionId, kind: 'object', size: message.kind === 'ObjectCreated' ? message.size : undefined, ...order, replacing: repair }, limits);
         return underClaim(key, claim, async (): Promise<Outcome> => {
           let copied;
@@ -200,7 +226,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
           }
           if (copied.status === 'suspended') {
             const created = message as ObjectCreatedMessage;
-            await deps.continueLater({ ...created, continuation: (created.continuation ?? 0) + 1 });
+            await deps.enqueue({ ...created, continuation: (created.continuation ?? 0) + 1 });
             // Nothing is completed yet: the continuation claims the key again.
             await table.releaseClaim(key, claim.token, { mayHaveWritten: false });
             return { action: 'copy-continued', partsDone: copied.partsDone, partCount: copied.partCount };
@@ -219,18 +245,23 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       }
 
       case 'create-delete-marker': {
-        const claim = await claimKey(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', sequencer, backfill }, limits);
+        const { sequencer: markerSequencer, backfill: markerBackfill } = message.kind === 'ObjectDeleted' && message.supersedes !== undefined
+          ? inheritedOrder(state) : { sequencer, backfill };
+        const claim = await claimKey(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', sequencer: markerSequencer, backfill: markerBackfill }, limits);
         return underClaim(key, claim, async () => {
           const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key));
-          const record = { sourceVersionId: versionId, kind: 'deleteMarker' as const, state: 'replicated' as const, sequencer, ...written };
-          await table.commitReplica(key, record, state.head, { backfill, claimToken: claim.token });
+          const record = { sourceVersionId: versionId, kind: 'deleteMarker' as const, state: 'replicated' as const, sequencer: markerSequencer, ...written };
+          await table.commitReplica(key, record, state.head, { backfill: markerBackfill, claimToken: claim.token });
           return { action: decision.action, destinationVersionId: written.destinationVersionId };
         });
       }
 
       case 'delete-destination-version':
         await confirmSourceVersionGone(sourceVersion);
-        await destination.run((s3) => deleteVersion(s3, destinationBucket, key, decision.destinationVersionId));
+        const replica = decision.destinationVersionId;
+        if (replica !== undefined) await destination.run((s3) => deleteVersion(s3, destinationBucket, key, replica));
+        // Before the version is marked deleted: a redelivery after a crash steps back again.
+        if (state.head?.sourceVersionId === versionId) await stepBack(message, state.head);
         await table.markSourceDeleted(key, { ...state.version!, sequencer });
         return { action: decision.action, destinationVersionId: decision.destinationVersionId };
 
@@ -254,6 +285,11 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         return { action: decision.action, destinationVersionId: decision.destinationVersionId };
     }
   });
+}
+
+/** The place in the key's history of its newest version, which a repair or a superseding version takes. */
+function inheritedOrder(state: ReplicationState): { sequencer?: string; backfill?: KeyHead['backfill'] } {
+  return { sequencer: state.head?.sequencer, backfill: state.head?.backfill };
 }
 
 /** Whether `candidate` is newer than `applied` among the source key's listed versions and delete markers. */

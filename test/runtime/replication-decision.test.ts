@@ -141,11 +141,29 @@ describe('decide', () => {
     ['permanent, marker record, both on', permanentDelete(), { version: replicatedMarker }, ALL_ON,
       { action: 'delete-destination-version', destinationVersionId: 'dest-dm1' }],
     ['permanent, marker record, both off', permanentDelete(), { version: replicatedMarker }, ALL_OFF, skip('version-deletes-disabled')],
-    ['permanent, record without destination version', permanentDelete(), { version: objectWithoutDestination }, ALL_ON, skip('duplicate')],
+    // A store that made no marker left no replica, but the key may have to step back to an older version.
+    ['permanent, record without destination version', permanentDelete(), { version: objectWithoutDestination }, ALL_ON,
+      { action: 'delete-destination-version' }],
+    ['permanent, record without destination version, version deletes off', permanentDelete(), { version: objectWithoutDestination },
+      opts({ replicateVersionDeletes: false }), skip('version-deletes-disabled')],
   ];
 
   test.each(rows)('%s', (_label, message, state, options, expected) => {
     expect(decide(message, state, options)).toStrictEqual(expected);
+  });
+
+  test('a version that supersedes the deleted newest one is written although older, and only while that one is the newest', () => {
+    const superseding = { ...created('0000000000000001'), supersedes: 'v-other' };
+    const marker = { ...deleteMarker('0000000000000001'), supersedes: 'v-other' };
+    const deletedNewest = head('0000000000000099');
+    expect(decide(superseding, { head: deletedNewest }, ALL_ON)).toStrictEqual({ action: 'copy' });
+    expect(decide(marker, { head: deletedNewest }, ALL_ON)).toStrictEqual({ action: 'create-delete-marker' });
+    const movedOn = { ...deletedNewest, sourceVersionId: 'v-newer' };
+    expect(decide(superseding, { head: movedOn }, ALL_ON)).toStrictEqual(skip('older-than-replica'));
+    expect(decide(marker, { head: movedOn }, ALL_ON)).toStrictEqual(skip('older-than-replica'));
+    // Already replicated by then (a redelivery): a duplicate, as any other.
+    expect(decide(superseding, { head: deletedNewest, version: replicatedObject }, ALL_ON)).toStrictEqual(skip('duplicate'));
+    expect(decide(marker, { head: deletedNewest }, opts({ replicateDeleteMarkers: false }))).toStrictEqual(skip('delete-markers-disabled'));
   });
 
   test('does not depend on the head for permanent deletes or tags', () => {

@@ -133,6 +133,10 @@ describe('parseReplicationMessage', () => {
     ['ObjectCreated from a backfill', {
       ...created, sequencer: undefined, lastModified: '2021-11-12T00:00:00.000Z', backfillRun: 'run-1', backfillIndex: 7, reason: 'Backfill',
     }],
+    ['ObjectCreated that supersedes a deleted newest version', {
+      ...created, sequencer: undefined, lastModified: '2021-11-12T00:00:00.000Z', reason: 'SupersedesDeletedVersion', supersedes: 'v-deleted',
+    }],
+    ['ObjectDeleted (delete marker) that supersedes a deleted newest version', { ...deleted, supersedes: 'v-deleted' }],
     ['ObjectCreated from a reconcile (a repair)', {
       ...created, sequencer: undefined, lastModified: '2021-11-12T00:00:00.000Z', backfillRun: 'run-2', reason: 'Backfill', staleReplica: 'dest-v1',
     }],
@@ -193,6 +197,8 @@ describe('parseReplicationMessage', () => {
     ['bad deletionType', withFields(deleted, { deletionType: 'Soft Deleted' }), /deletion type "Soft Deleted" is neither/],
     ['missing deletionType', without(deleted, 'deletionType'), /deletion type undefined is neither/],
     ['a non-string staleReplica', withFields(created, { staleReplica: 123 }), /^staleReplica is 123; when present it must be a non-empty string/],
+    ['an empty supersedes', withFields(created, { supersedes: '' }), /^supersedes is ""; when present it must be a non-empty string/],
+    ['a non-string supersedes on ObjectDeleted', withFields(deleted, { supersedes: 7 }), /^supersedes is 7; when present it must be a non-empty string/],
     ['an empty backfillRun', withFields(created, { backfillRun: '' }), /^backfillRun is ""; when present it must be a non-empty string/],
     ['a backfillIndex as a string', withFields(created, { backfillIndex: '3' }), /^backfillIndex is "3"; when present it must be a whole number from 0/],
     ['a negative backfillIndex', withFields(deleted, { backfillIndex: -1 }), /^backfillIndex is -1/],

@@ -215,6 +215,53 @@ describe('deletes', () => {
     expect((await fixture.destinationVersions('versioned.txt')).versions).toHaveLength(versions);
   });
 
+  describe('a deleted newest version hands the key back to what the source has current', () => {
+    test('an older version skipped as late becomes the replica when the newer one is deleted for good', async () => {
+      const fixture = await ReplicationFixture.create({ replicateVersionDeletes: true });
+      const v1 = await fixture.events.put('stepped.txt', 'v1');
+      const v2 = await fixture.events.put('stepped.txt', 'v2');
+      // v1's event arrives after v2's and is skipped as older.
+      await fixture.replicate([v2, v1]);
+      expect((await fixture.destinationVersions('stepped.txt')).versions).toHaveLength(1);
+
+      await fixture.replicate([await fixture.events.deleteVersion('stepped.txt', versionIdOf(v2))]);
+
+      expect((await fixture.destinationObject('stepped.txt'))?.body.toString()).toBe('v1');
+      const table = new VersionTable(fixture.dynamodb, fixture.tableName);
+      const { head, version } = await table.load('stepped.txt', versionIdOf(v1));
+      expect(head?.sourceVersionId).toBe(versionIdOf(v1));
+      expect(version?.destinationVersionId).toBe((await fixture.destinationObject('stepped.txt'))?.versionId);
+      // A newer version after the step back still replicates; the late event of v1 again is a duplicate.
+      await fixture.replicate([await fixture.events.put('stepped.txt', 'v3'), v1]);
+      expect((await fixture.destinationObject('stepped.txt'))?.body.toString()).toBe('v3');
+    });
+
+    test('an undelete whose object was skipped behind its delete marker brings the object back', async () => {
+      const fixture = await ReplicationFixture.create({ replicateVersionDeletes: true });
+      const created = await fixture.events.put('revived.txt', 'back');
+      const marker = await fixture.events.deleteMarker('revived.txt');
+      await fixture.replicate([marker, created]);
+      expect(await fixture.destinationObject('revived.txt')).toBeUndefined();
+
+      await fixture.replicate([await fixture.events.deleteVersion('revived.txt', versionIdOf(marker))]);
+
+      expect((await fixture.destinationObject('revived.txt'))?.body.toString()).toBe('back');
+    });
+
+    test('an already replicated older version becomes the key\'s newest in the map again', async () => {
+      const fixture = await ReplicationFixture.create({ replicateVersionDeletes: true });
+      const v1 = await fixture.events.put('back.txt', 'v1');
+      const v2 = await fixture.events.put('back.txt', 'v2');
+      await fixture.replicate([v1, v2]);
+
+      await fixture.replicate([await fixture.events.deleteVersion('back.txt', versionIdOf(v2))]);
+
+      const { head } = await new VersionTable(fixture.dynamodb, fixture.tableName).load('back.txt', versionIdOf(v1));
+      expect(head?.sourceVersionId).toBe(versionIdOf(v1));
+      expect(head?.destinationVersionId).toBe((await fixture.destinationObject('back.txt'))?.versionId);
+    });
+  });
+
   test('a version deleted before its copy event is processed is never replicated', async () => {
     const fixture = await ReplicationFixture.create({ replicateVersionDeletes: true });
     const created = await fixture.events.put('raced.txt', 'short-lived');

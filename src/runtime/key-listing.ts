@@ -1,12 +1,13 @@
 import { ListMultipartUploadsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import type { DestinationLatest } from './replica-claim';
+import type { LatestEntry } from './replica-claim';
 
 /**
- * The destination's newest entry (version or delete marker) for exactly `key`: the first the
- * listing gives for it, since a key's entries come first among keys it prefixes, newest first.
- * Needs `s3:ListBucketVersions` at the destination; read only to recover a stale claim.
+ * A bucket's newest entry (version or delete marker) for exactly `key`: the first the listing gives
+ * for it, since a key's entries come first among keys it prefixes, newest first. Needs
+ * `s3:ListBucketVersions`; read to recover a stale claim (destination) and to find what a deleted
+ * head leaves current (source).
  */
-export async function latestDestinationEntry(s3: S3Client, bucket: string, key: string): Promise<DestinationLatest | undefined> {
+export async function latestEntry(s3: S3Client, bucket: string, key: string): Promise<LatestEntry | undefined> {
   const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, MaxKeys: 10 }));
   const version = (page.Versions ?? []).find((entry) => entry.Key === key && entry.IsLatest);
   if (version?.VersionId) {
@@ -18,7 +19,7 @@ export async function latestDestinationEntry(s3: S3Client, bucket: string, key: 
 }
 
 /** The ids of the multipart uploads in progress for exactly `key` (`s3:ListBucketMultipartUploads`). */
-export async function destinationUploads(s3: S3Client, bucket: string, key: string): Promise<string[]> {
+export async function uploadsOf(s3: S3Client, bucket: string, key: string): Promise<string[]> {
   const uploads: string[] = [];
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
