@@ -1,20 +1,51 @@
-import { ListMultipartUploadsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteMarkerEntry, ListMultipartUploadsCommand, ListObjectVersionsCommand, ObjectVersion, S3Client } from '@aws-sdk/client-s3';
 import type { LatestEntry } from './replica-claim';
 
+/** One page of a key's version listing, that key's entries only. */
+export interface KeyVersionsPage {
+  readonly versions: ObjectVersion[];
+  readonly deleteMarkers: DeleteMarkerEntry[];
+}
+
 /**
- * A bucket's newest entry (version or delete marker) for exactly `key`: the first the listing gives
- * for it, since a key's entries come first among keys it prefixes, newest first. Needs
- * `s3:ListBucketVersions`; read to recover a stale claim (destination) and to find what a deleted
- * head leaves current (source).
+ * The pages of exactly `key`'s versions and delete markers, newest first (ListObjectVersions with
+ * the key as prefix). A key sorts before every longer key it prefixes, so the listing ends as soon
+ * as it has passed the key. Needs `s3:ListBucketVersions`.
+ */
+export async function* keyVersionPages(s3: S3Client, bucket: string, key: string, pageSize?: number): AsyncGenerator<KeyVersionsPage> {
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({
+      Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, MaxKeys: pageSize,
+    }));
+    const entries = [...page.Versions ?? [], ...page.DeleteMarkers ?? []];
+    yield {
+      versions: (page.Versions ?? []).filter((entry) => entry.Key === key),
+      deleteMarkers: (page.DeleteMarkers ?? []).filter((entry) => entry.Key === key),
+    };
+    const passedKey = entries.some((entry) => entry.Key !== key) || (page.NextKeyMarker !== undefined && page.NextKeyMarker !== key);
+    if (!page.IsTruncated || passedKey) return;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+/**
+ * A bucket's newest entry (version or delete marker) for exactly `key`, the one it marks latest: on
+ * the listing's first page, which starts with the key's newest entries. Read to recover a stale
+ * claim (destination) and to find what a deleted newest version leaves current (source).
  */
 export async function latestEntry(s3: S3Client, bucket: string, key: string): Promise<LatestEntry | undefined> {
-  const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, MaxKeys: 10 }));
-  const version = (page.Versions ?? []).find((entry) => entry.Key === key && entry.IsLatest);
-  if (version?.VersionId) {
-    return { versionId: version.VersionId, isDeleteMarker: false, size: version.Size, eTag: version.ETag, lastModified: version.LastModified };
+  for await (const { versions, deleteMarkers } of keyVersionPages(s3, bucket, key, 10)) {
+    const version = versions.find((entry) => entry.IsLatest);
+    if (version?.VersionId) {
+      return { versionId: version.VersionId, isDeleteMarker: false, size: version.Size, eTag: version.ETag, lastModified: version.LastModified };
+    }
+    const marker = deleteMarkers.find((entry) => entry.IsLatest);
+    if (marker?.VersionId) return { versionId: marker.VersionId, isDeleteMarker: true, lastModified: marker.LastModified };
+    return undefined;
   }
-  const marker = (page.DeleteMarkers ?? []).find((entry) => entry.Key === key && entry.IsLatest);
-  if (marker?.VersionId) return { versionId: marker.VersionId, isDeleteMarker: true, lastModified: marker.LastModified };
   return undefined;
 }
 

@@ -131,7 +131,9 @@ async function start(request: MultipartCopyRequest): Promise<{ plan: UploadPlan;
     if (sourcePartSize === undefined) check = { kind: 'transit' };
     else partSize = sourcePartSize;
   }
-  const created = await destination.send(new CreateMultipartUploadCommand({ ...upload, ChecksumAlgorithm: 'CRC32' }));
+  // Sent again after a lost response, it would start a second upload nobody records: the claim's
+  // recovery on the next delivery aborts the first instead.
+  const created = await destination.send(sentOnceUnlessRefused(new CreateMultipartUploadCommand({ ...upload, ChecksumAlgorithm: 'CRC32' }), 'CreateMultipartUpload'));
   const partETagsAreMd5 = created.ServerSideEncryption === undefined || created.ServerSideEncryption === 'AES256';
   const plan = { uploadId: created.UploadId!, sourceETag: object.eTag, size: object.size, partSize, partETagsAreMd5 };
   try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
-import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DestinationClients } from './destination-client';
-import { latestEntry, uploadsOf } from './key-listing';
+import { keyVersionPages, latestEntry, uploadsOf } from './key-listing';
 import { abandonUpload, abortUpload, CopyLimits } from './multipart-copy';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from './object-copy';
 import { claimStatus, KeyClaim, KeyClaimedError, leaseEnd, ReplicaIntent, unrecordedReplica } from './replica-claim';
@@ -63,9 +63,14 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
   const abandonUploadOf = (message: ReplicationMessage) =>
     destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
 
-  /** Takes the key's claim for writing the intent's replica (see `replica-claim.ts`). */
-  const claimKey = async (key: string, state: ReplicationState, intent: ReplicaIntent, limits: DeliveryLimits): Promise<KeyClaim> => {
-    const claim = { token: randomUUID(), expiresAt: leaseEnd(limits.now(), limits.deadline), claimedAt: Date.now(), intent };
+  /**
+   * Takes the key's claim for writing the intent's replica (see `replica-claim.ts`). A takeover keeps
+   * the stale claim's time, so a replica its holder wrote is still recognised if the takeover fails too.
+   */
+  const claimKey = async (
+    key: string, state: ReplicationState, intent: ReplicaIntent, limits: DeliveryLimits, claimedAt = Date.now(),
+  ): Promise<KeyClaim> => {
+    const claim = { token: randomUUID(), expiresAt: leaseEnd(limits.now(), limits.deadline), claimedAt, intent };
     await table.claim(key, claim, state);
     return claim;
   };
@@ -91,7 +96,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
   const settleClaim = async (key: string, versionId: string, state: ReplicationState, limits: DeliveryLimits): Promise<ReplicationState> => {
     const stale = state.claim!;
     if (claimStatus(stale, limits.now()) === 'held') throw new KeyClaimedError(key, stale);
-    const takeover = await claimKey(key, state, stale.intent, limits);
+    const takeover = await claimKey(key, state, stale.intent, limits, stale.claimedAt);
     await underClaim(key, takeover, async () => {
       const latest = await destination.run((s3) => latestEntry(s3, destinationBucket, key));
       const replica = unrecordedReplica(stale, state.head?.destinationVersionId, latest);
@@ -144,8 +149,14 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       return;
     }
     const base = {
-      v: 1 as const, bucket: sourceBucket, key, versionId: current.versionId, time: new Date().toISOString(), requestId: message.requestId,
-      lastModified: (current.lastModified ?? new Date(0)).toISOString(), supersedes: deletedHead.sourceVersionId,
+      v: 1 as const,
+      bucket: sourceBucket,
+      key,
+      versionId: current.versionId,
+      time: new Date().toISOString(),
+      requestId: message.requestId,
+      lastModified: (current.lastModified ?? new Date(0)).toISOString(),
+      supersedes: deletedHead.sourceVersionId,
     };
     await deps.enqueue(current.isDeleteMarker
       ? { ...base, kind: 'ObjectDeleted', reason: 'DeleteObject', deletionType: DELETE_MARKER_CREATED }
@@ -296,24 +307,13 @@ function inheritedOrder(state: ReplicationState): { sequencer?: string; backfill
 async function isNewerAtSource(source: S3Client, bucket: string, key: string, candidate: string, applied: string): Promise<boolean> {
   const versions: ListedVersion[] = [];
   const deleteMarkers: ListedVersion[] = [];
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  do {
-    const page = await source.send(new ListObjectVersionsCommand({
-      Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker,
-    }));
-    type Entry = { Key?: string; VersionId?: string; LastModified?: Date; IsLatest?: boolean };
-    const ofKey = (entries: Entry[] | undefined) => (entries ?? [])
-      .filter((entry) => entry.Key === key)
-      .map((entry) => ({ versionId: entry.VersionId ?? '', lastModified: entry.LastModified ?? new Date(0), isLatest: entry.IsLatest }));
-    versions.push(...ofKey(page.Versions));
-    deleteMarkers.push(...ofKey(page.DeleteMarkers));
-    const found = (id: string) => [...versions, ...deleteMarkers].some((entry) => entry.versionId === id);
+  type Entry = { VersionId?: string; LastModified?: Date; IsLatest?: boolean };
+  const listed = (entry: Entry) => ({ versionId: entry.VersionId ?? '', lastModified: entry.LastModified ?? new Date(0), isLatest: entry.IsLatest });
+  const found = (id: string) => [...versions, ...deleteMarkers].some((entry) => entry.versionId === id);
+  for await (const page of keyVersionPages(source, bucket, key)) {
+    versions.push(...page.versions.map(listed));
+    deleteMarkers.push(...page.deleteMarkers.map(listed));
     if (found(candidate) && found(applied)) break;
-    // Keys sort after their own prefix, so once the listing passed the key there is nothing more of it.
-    if (!page.IsTruncated || (page.NextKeyMarker !== undefined && page.NextKeyMarker !== key)) break;
-    keyMarker = page.NextKeyMarker;
-    versionIdMarker = page.NextVersionIdMarker;
-  } while (keyMarker !== undefined);
+  }
   return newerInListing(versions, deleteMarkers, candidate, applied);
 }

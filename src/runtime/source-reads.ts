@@ -5,10 +5,10 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   HeadObjectCommandOutput,
-  ListObjectVersionsCommand,
   S3Client,
   Tag,
 } from '@aws-sdk/client-s3';
+import { keyVersionPages } from './key-listing';
 import type { PartRange } from './part-plan';
 import type { ReplicationMessage } from './replication-message';
 import type { Outcome } from './replicator';
@@ -180,19 +180,10 @@ export function formDecoded(key: string): string | undefined {
  * every longer key it prefixes, so the listing stops as soon as it has passed the key.
  */
 export async function isListedAtSource(client: S3Client, bucket: string, key: string, versionId: string): Promise<boolean> {
-  let keyMarker: string | undefined;
-  let versionIdMarker: string | undefined;
-  for (;;) {
-    const page = await client.send(new ListObjectVersionsCommand({
-      Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker,
-    }));
-    const entries = [...page.Versions ?? [], ...page.DeleteMarkers ?? []];
-    if (entries.some((entry) => entry.Key === key && entry.VersionId === versionId)) return true;
-    const passedKey = entries.some((entry) => entry.Key !== key) || (page.NextKeyMarker !== undefined && page.NextKeyMarker !== key);
-    if (!page.IsTruncated || passedKey) return false;
-    keyMarker = page.NextKeyMarker;
-    versionIdMarker = page.NextVersionIdMarker;
+  for await (const { versions, deleteMarkers } of keyVersionPages(client, bucket, key)) {
+    if ([...versions, ...deleteMarkers].some((entry) => entry.VersionId === versionId)) return true;
   }
+  return false;
 }
 
 /**
