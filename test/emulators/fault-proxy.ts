@@ -1,4 +1,4 @@
-import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'http';
+import { createServer, IncomingHttpHeaders, IncomingMessage, request as httpRequest, Server, ServerResponse } from 'http';
 import { AddressInfo } from 'net';
 
 /**
@@ -10,12 +10,19 @@ import { AddressInfo } from 'net';
  *   connection drops). The SDK's own retry of it, if any, goes through.
  */
 export type FaultKind = 'crash' | 'refuse' | 'lose-response';
-export interface Fault { readonly at: number; readonly kind: FaultKind }
+export interface Fault {
+  readonly at: number;
+  readonly kind: FaultKind;
+  /** `refuse` only: how many attempts are refused (default: all, until the SDK gives up). */
+  readonly attempts?: number;
+}
 
 /** The requests and faults of every proxy sharing it: one numbering across source and destination. */
 export class FaultPlan {
   /** What each request was, in order (method, path and DynamoDB/SQS target). */
   readonly requests: string[] = [];
+  /** How many times each request was sent (the SDK's retries included), by its number. */
+  readonly attempts = new Map<number, number>();
   private readonly seen = new Map<string, number>();
   private fault?: Fault;
   private dead = false;
@@ -23,6 +30,7 @@ export class FaultPlan {
   /** Starts counting afresh, with this fault armed (or none). */
   arm(fault?: Fault): void {
     this.requests.length = 0;
+    this.attempts.clear();
     this.seen.clear();
     this.fault = fault;
     this.dead = false;
@@ -38,6 +46,11 @@ export class FaultPlan {
     return this.dead;
   }
 
+  /** Whether the armed fault's request has been reached. */
+  get fired(): boolean {
+    return this.fault !== undefined && this.requests.length >= this.fault.at;
+  }
+
   /** What to do with one attempt: its request's number, and the fault that applies to it. */
   classify(invocationId: string, label: string): { index: number; fault?: FaultKind; firstAttempt: boolean } {
     if (this.dead) return { index: -1, fault: 'crash', firstAttempt: false };
@@ -48,20 +61,37 @@ export class FaultPlan {
       index = this.requests.length;
       this.seen.set(invocationId, index);
     }
-    const fault = this.fault && this.fault.at === index ? this.fault.kind : undefined;
+    const attempt = (this.attempts.get(index) ?? 0) + 1;
+    this.attempts.set(index, attempt);
+    const struck = this.fault && this.fault.at === index && (this.fault.attempts === undefined || attempt <= this.fault.attempts);
+    const fault = struck ? this.fault!.kind : undefined;
     if (fault === 'crash') this.dead = true;
     return { index, fault, firstAttempt };
   }
 }
 
-/** An HTTP proxy on loopback in front of one emulator; requests keep their signed headers. */
+/** One request as it went over the wire to the server. */
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path and query string. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/**
+ * An HTTP proxy on loopback in front of one emulator: every request is forwarded unchanged (Host
+ * included, so SigV4 signatures still verify) and recorded as the client really sent it, after all
+ * SDK middleware ran; with a plan, it also injects that plan's faults.
+ */
 export class FaultProxy {
-  static async start(target: string, plan: FaultPlan): Promise<FaultProxy> {
+  static async start(target: string, plan = new FaultPlan()): Promise<FaultProxy> {
     const proxy = new FaultProxy(new URL(target), plan);
     await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
     return proxy;
   }
 
+  /** Every request it received, in order. */
+  readonly requests: RecordedRequest[] = [];
   private readonly server: Server;
 
   private constructor(private readonly target: URL, private readonly plan: FaultPlan) {
@@ -79,6 +109,7 @@ export class FaultProxy {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     const body = await readBody(req);
     const invocation = String(req.headers['amz-sdk-invocation-id'] ?? `${Math.random()}`);
     const target = req.headers['x-amz-target'] ? ` ${String(req.headers['x-amz-target']).split('.').pop()}` : '';

@@ -23,6 +23,7 @@ import {
   DeleteMessageBatchCommand,
   Message,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -40,6 +41,7 @@ import {
 import { S3Event, S3EventSource } from './s3-events';
 import { queueReceiveLimit } from '../../src/private/queue-defaults';
 import { ReplicatorSettings } from '../../src/runtime/replication-environment';
+import { messageGroupId, ObjectCreatedMessage } from '../../src/runtime/replication-message';
 import { createReplicatorHandler } from '../../src/runtime/replicator-handler';
 import { createRouterHandler } from '../../src/runtime/router-handler';
 import { createTelemetry } from '../../src/runtime/telemetry';
@@ -173,6 +175,28 @@ export class ReplicationFixture {
       })),
     };
     return { event, messages };
+  }
+
+  /** A copy message as a backfill run enqueues it (with `staleReplica`, a reconcile's repair). */
+  async enqueueBackfillCopy(key: string, versionId: string, runId: string, fields: Partial<ObjectCreatedMessage> = {}): Promise<void> {
+    const message: ObjectCreatedMessage = {
+      v: 1,
+      kind: 'ObjectCreated',
+      bucket: this.sourceBucket,
+      key,
+      versionId,
+      time: new Date().toISOString(),
+      requestId: `backfill-${runId}`,
+      lastModified: new Date().toISOString(),
+      reason: 'Backfill',
+      ...fields,
+    };
+    await this.sqs.send(new SendMessageCommand({
+      QueueUrl: this.queueUrl,
+      MessageBody: JSON.stringify(message),
+      MessageGroupId: messageGroupId(this.sourceBucket, key),
+      MessageDeduplicationId: runId,
+    }));
   }
 
   /** Takes (receives and deletes) what the dead-letter queue holds; returns the bodies. */

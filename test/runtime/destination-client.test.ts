@@ -4,8 +4,8 @@ import { AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import { destinationClientsFor } from '../../src/runtime/destination-client';
 import { listDestinationRange } from '../../src/runtime/destination-listing';
 import { captureOutput } from '../emulators/capture-output';
+import { FaultProxy } from '../emulators/fault-proxy';
 import { DESTINATION_PARTITION, emulators, sourceClientConfig } from '../emulators/partitions';
-import { RecordingProxy } from '../emulators/recording-proxy';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 
 // Credentials against the destination partition, where moto enforces IAM authentication.
@@ -115,13 +115,13 @@ describe('ExpectedBucketOwner on every destination request', () => {
   // moto 5.2.5 accepts the header but does not enforce it (a wrong owner is accepted too; its S3
   // code never compares the header with the bucket's owner), so S3's refusal of a wrong owner
   // cannot be shown here. What is shown is that every request on the wire carries the header.
-  let proxy: RecordingProxy;
+  let proxy: FaultProxy;
   beforeEach(async () => {
-    proxy = await RecordingProxy.start(emulators().destinationEndpoint);
+    proxy = await FaultProxy.start(emulators().destinationEndpoint);
   });
   afterEach(() => proxy.stop());
 
-  /** A fixture whose destination S3 requests (not STS) go through the recording proxy. */
+  /** A fixture whose destination S3 requests (not STS) go through the proxy. */
   async function proxiedFixture(account?: string): Promise<ReplicationFixture> {
     const fixture = await ReplicationFixture.create();
     fixture.settings = { ...fixture.settings, destinationEndpoint: proxy.endpoint, destinationAccount: account };

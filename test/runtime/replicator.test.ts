@@ -1,7 +1,5 @@
 import { createHash, randomBytes } from 'crypto';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { messageGroupId, ObjectCreatedMessage } from '../../src/runtime/replication-message';
 import { VersionTable } from '../../src/runtime/version-table';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 import { S3Event } from '../emulators/s3-events';
@@ -23,32 +21,8 @@ async function sourceCurrentBody(fixture: ReplicationFixture, key: string): Prom
   }
 }
 
-/** A copy message as a backfill run enqueues it (with `staleReplica`, a reconcile's repair). */
-async function sendBackfillCopy(
-  fixture: ReplicationFixture, key: string, versionId: string, runId: string, fields: Partial<ObjectCreatedMessage> = {},
-) {
-  const message: ObjectCreatedMessage = {
-    v: 1,
-    kind: 'ObjectCreated',
-    bucket: fixture.sourceBucket,
-    key,
-    versionId,
-    time: new Date().toISOString(),
-    requestId: `backfill-${runId}`,
-    lastModified: new Date().toISOString(),
-    reason: 'Backfill',
-    ...fields,
-  };
-  await fixture.sqs.send(new SendMessageCommand({
-    QueueUrl: fixture.queueUrl,
-    MessageBody: JSON.stringify(message),
-    MessageGroupId: messageGroupId(fixture.sourceBucket, key),
-    MessageDeduplicationId: runId,
-  }));
-}
-
 const sendRepair = (fixture: ReplicationFixture, key: string, versionId: string, staleReplica: string, runId: string) =>
-  sendBackfillCopy(fixture, key, versionId, runId, { staleReplica });
+  fixture.enqueueBackfillCopy(key, versionId, runId, { staleReplica });
 
 describe('object versions', () => {
   test('an overwrite chain replicates every version in order and maps each to its replica', async () => {
@@ -97,7 +71,7 @@ describe('object versions', () => {
   test('a key whose backfilled head was deleted for good at the source keeps replicating', async () => {
     const fixture = await ReplicationFixture.create({ replicateVersionDeletes: true });
     const first = await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'replaced.txt', Body: 'backfilled' }));
-    await sendBackfillCopy(fixture, 'replaced.txt', first.VersionId!, 'run-1', { backfillRun: 'run-1', backfillIndex: 0 });
+    await fixture.enqueueBackfillCopy('replaced.txt', first.VersionId!, 'run-1', { backfillRun: 'run-1', backfillIndex: 0 });
     expect(await fixture.drain()).toEqual({ processed: 1, failures: 0 });
 
     // "Replace": the backfilled version is deleted for good, then a new one is put. Its sequencer
