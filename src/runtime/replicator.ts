@@ -1,10 +1,9 @@
-import { randomUUID } from 'crypto';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DestinationClients } from './destination-client';
-import { keyVersionPages, latestEntry, uploadsOf } from './key-listing';
-import { abandonUpload, abortUpload, CopyLimits } from './multipart-copy';
+import { KeyClaims } from './key-claims';
+import { keyVersionPages, latestEntry } from './key-listing';
+import { abandonUpload, CopyLimits } from './multipart-copy';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from './object-copy';
-import { claimStatus, KeyClaim, KeyClaimedError, leaseEnd, ReplicaIntent, unrecordedReplica } from './replica-claim';
 import { decide, Decision, KeyHead, ReplicationState, SkipReason } from './replication-decision';
 import { DELETE_MARKER_CREATED, InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
 import { confirmSourceVersionGone, skipForSourceRead, SourceKeyEncodedError, withDecodedKeyFallback } from './source-reads';
@@ -62,75 +61,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
   /** Aborts the version's recorded multipart upload, if any. */
   const abandonUploadOf = (message: ReplicationMessage) =>
     destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
-
-  /**
-   * Takes the key's claim for writing the intent's replica (see `replica-claim.ts`). A takeover keeps
-   * the stale claim's time, so a replica its holder wrote is still recognised if the takeover fails too.
-   */
-  const claimKey = async (
-    key: string, state: ReplicationState, intent: ReplicaIntent, limits: DeliveryLimits, claimedAt = Date.now(),
-  ): Promise<KeyClaim> => {
-    const claim = { token: randomUUID(), expiresAt: leaseEnd(limits.now(), limits.deadline), claimedAt, intent };
-    await table.claim(key, claim, state);
-    return claim;
-  };
-
-  /**
-   * Runs the writes made under a claim. On a failure the write may have happened (a lost response,
-   * a failed commit), so the claim is given up as such: the next delivery looks before writing.
-   */
-  const underClaim = async <T>(key: string, claim: KeyClaim, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      await table.releaseClaim(key, claim.token, { mayHaveWritten: true }).catch(() => undefined);
-      throw error;
-    }
-  };
-
-  /**
-   * A claim found on the key: wait while its holder may still be writing; once it is stale, take it
-   * over, record the replica its holder wrote and never recorded (if the destination has one), and
-   * read the key's state again.
-   */
-  const settleClaim = async (key: string, versionId: string, state: ReplicationState, limits: DeliveryLimits): Promise<ReplicationState> => {
-    const stale = state.claim!;
-    if (claimStatus(stale, limits.now()) === 'held') throw new KeyClaimedError(key, stale);
-    const takeover = await claimKey(key, state, stale.intent, limits, stale.claimedAt);
-    await underClaim(key, takeover, async () => {
-      const latest = await destination.run((s3) => latestEntry(s3, destinationBucket, key));
-      const replica = unrecordedReplica(stale, state.head?.destinationVersionId, latest);
-      if (stale.intent.kind === 'object') await abortUnrecordedUploads(key, [stale.intent.sourceVersionId, versionId]);
-      if (!replica) {
-        await table.releaseClaim(key, takeover.token, { mayHaveWritten: false });
-      } else {
-        const { intent } = stale;
-        const record = {
-          sourceVersionId: intent.sourceVersionId,
-          kind: intent.kind,
-          state: 'replicated' as const,
-          sequencer: intent.sequencer,
-          destinationVersionId: replica.versionId,
-          eTag: replica.eTag,
-          size: replica.size,
-        };
-        const commit = { backfill: intent.backfill, replacesReplica: intent.replacing, claimToken: takeover.token };
-        await table.commitReplica(key, record, state.head, commit);
-        if (intent.kind === 'object') {
-          // A completed upload's record, if the lost write was a CompleteMultipartUpload.
-          await checkpoints.clear(key, intent.sourceVersionId);
-          // Tags changed while the replica was unrecorded were skipped as not replicated yet.
-          if (options.replicateTags) {
-            const version = { client: source, bucket: sourceBucket, key, versionId: intent.sourceVersionId };
-            await destination.run((s3) => syncTags(version, s3, destinationBucket, replica.versionId)).catch((error) => {
-              if (!skipForSourceRead(error)) throw error;
-            });
-          }
-        }
-      }
-    });
-    return table.load(key, versionId);
-  };
+  const claims = new KeyClaims({ source, sourceBucket, destination, destinationBucket, table, checkpoints, replicateTags: options.replicateTags });
 
   /**
    * The key's newest replicated version was deleted for good at the source (and its replica at the
@@ -163,21 +94,6 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       : { ...base, kind: 'ObjectCreated', reason: 'SupersedesDeletedVersion', size: current.size, eTag: current.eTag?.replace(/"/g, '') });
   };
 
-  /**
-   * Aborts the key's uploads that are not recorded for the stale claim's version or the message's
-   * (those are resumed): one whose CreateMultipartUpload response was lost can never be found again.
-   * Another version's suspended upload is aborted too: its continuation starts that copy afresh.
-   */
-  const abortUnrecordedUploads = async (key: string, versionIds: readonly string[]) => {
-    const recorded = await Promise.all([...new Set(versionIds)].map((id) => checkpoints.load(key, id)));
-    const kept = new Set(recorded.map((checkpoint) => checkpoint?.uploadId));
-    await destination.run(async (s3) => {
-      for (const uploadId of await uploadsOf(s3, destinationBucket, key)) {
-        if (!kept.has(uploadId)) await abortUpload(s3, destinationBucket, key, uploadId);
-      }
-    });
-  };
-
   return withDecodedKeyFallback(async (message, limits) => {
     if (message.bucket !== sourceBucket) {
       throw new InvalidMessageError(`message is for bucket "${message.bucket}", this replicator serves "${sourceBucket}"`);
@@ -185,7 +101,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     const { key, versionId } = message;
     const sourceVersion = { client: source, bucket: sourceBucket, key, versionId };
     let state = await table.load(key, versionId);
-    if (state.claim) state = await settleClaim(key, versionId, state, limits);
+    if (state.claim) state = await claims.settle(key, versionId, state, limits);
     let decision = decide(message, state, options);
     if (decision.action === 'resolve-order') {
       // A backfill's version meets a live one (or the other way round): the source's listing says which is newer.
@@ -211,8 +127,8 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         const repair = decision.action === 'repair-replica' && message.kind === 'ObjectCreated' ? message.staleReplica : undefined;
         const superseding = message.kind === 'ObjectCreated' && message.supersedes !== undefined;
         const order = repair || superseding ? inheritedOrder(state) : { sequencer, backfill };
-        const claim = await claimKey(key, state, { sourceVersionId: versionId, kind: 'object', size: message.kind === 'ObjectCreated' ? message.size : undefined, ...order, replacing: repair }, limits);
-        return underClaim(key, claim, async (): Promise<Outcome> => {
+        const claim = await claims.take(key, state, { sourceVersionId: versionId, kind: 'object', size: message.kind === 'ObjectCreated' ? message.size : undefined, ...order, replacing: repair }, limits);
+        return claims.writeUnder(key, claim, async (): Promise<Outcome> => {
           let copied;
           try {
             const engine = { checkpoints, limits: { ...limits, memoryBudget: deps.memoryBudget }, replacing: repair };
@@ -223,11 +139,11 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
             const skipped = skipForSourceRead(error);
             if (skipped) {
               await abandonUploadOf(message);
-              await table.releaseClaim(key, claim.token, { mayHaveWritten: false });
+              await claims.release(key, claim);
               return skipped;
             }
             // Nothing was written under the key as delivered: it is replicated under its decoded form.
-            if (error instanceof SourceKeyEncodedError) await table.releaseClaim(key, claim.token, { mayHaveWritten: false });
+            if (error instanceof SourceKeyEncodedError) await claims.release(key, claim);
             if (limits.finalAttempt) {
               // Best effort: the message goes to the dead-letter queue with the original error either
               // way, and the destination's lifecycle rule is the backstop for an upload left behind.
@@ -239,7 +155,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
             const created = message as ObjectCreatedMessage;
             await deps.enqueue({ ...created, continuation: (created.continuation ?? 0) + 1 });
             // Nothing is completed yet: the continuation claims the key again.
-            await table.releaseClaim(key, claim.token, { mayHaveWritten: false });
+            await claims.release(key, claim);
             return { action: 'copy-continued', partsDone: copied.partsDone, partCount: copied.partCount };
           }
           const written = copied.written;
@@ -258,8 +174,8 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       case 'create-delete-marker': {
         const { sequencer: markerSequencer, backfill: markerBackfill } = message.kind === 'ObjectDeleted' && message.supersedes !== undefined
           ? inheritedOrder(state) : { sequencer, backfill };
-        const claim = await claimKey(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', sequencer: markerSequencer, backfill: markerBackfill }, limits);
-        return underClaim(key, claim, async () => {
+        const claim = await claims.take(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', sequencer: markerSequencer, backfill: markerBackfill }, limits);
+        return claims.writeUnder(key, claim, async () => {
           const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key));
           const record = { sourceVersionId: versionId, kind: 'deleteMarker' as const, state: 'replicated' as const, sequencer: markerSequencer, ...written };
           await table.commitReplica(key, record, state.head, { backfill: markerBackfill, claimToken: claim.token });
