@@ -370,11 +370,19 @@ def test_destination_identity_writes_only_under_the_prefix_through_its_role(synt
     rights = [p for p in policies.values() if p["Properties"].get("Roles") == [{"Ref": role_id}]]
     assert len(rights) == 1, "the replication rights must be attached to the role"
     statements = rights[0]["Properties"]["PolicyDocument"]["Statement"]
-    actions = sorted(a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]))
-    assert actions == sorted([
+
+    def actions_of(effect: str) -> List[str]:
+        return sorted(a for st in statements if st["Effect"] == effect
+                      for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]))
+
+    # Writes under the prefix, and the listings of one key that find a replica written but not recorded.
+    assert actions_of("Allow") == sorted([
         "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:DeleteObjectVersionTagging",
         "s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+        "s3:ListBucketVersions", "s3:ListBucketMultipartUploads",
     ])
+    # Writes with a customer-provided key (SSE-C) are denied.
+    assert actions_of("Deny") == ["s3:PutObject"]
     assert "data/*" in json.dumps(statements)
 
     user_policies = [p for p in policies.values() if "Users" in p["Properties"]]
