@@ -15,6 +15,7 @@ import {
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
+  S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -69,7 +70,8 @@ export interface DestinationIdentityPolicies {
   readonly role?: { readonly trustPolicy: object; readonly policies: Record<string, object>; readonly externalId: string };
 }
 
-export interface DestinationObject {
+/** A current object as one side holds it: bytes, system and user metadata, and tags. */
+export interface StoredObject {
   readonly body: Buffer;
   readonly versionId?: string;
   readonly contentType?: string;
@@ -272,30 +274,13 @@ export class ReplicationFixture {
   }
 
   /** The destination's current object for a key, or undefined when it is deleted or absent. */
-  async destinationObject(key: string): Promise<DestinationObject | undefined> {
-    let object;
-    try {
-      object = await this.adminS3.send(new GetObjectCommand({ Bucket: this.destinationBucket, Key: key }));
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
-    const tags = await this.adminS3.send(new GetObjectTaggingCommand({ Bucket: this.destinationBucket, Key: key, VersionId: object.VersionId }));
-    return {
-      body: Buffer.from(await object.Body!.transformToByteArray()),
-      versionId: object.VersionId,
-      contentType: object.ContentType,
-      cacheControl: object.CacheControl,
-      contentDisposition: object.ContentDisposition,
-      contentEncoding: object.ContentEncoding,
-      contentLanguage: object.ContentLanguage,
-      expires: object.Expires,
-      metadata: object.Metadata,
-      storageClass: object.StorageClass,
-      serverSideEncryption: object.ServerSideEncryption,
-      kmsKeyId: object.SSEKMSKeyId,
-      tags: Object.fromEntries((tags.TagSet ?? []).map((tag) => [tag.Key!, tag.Value!])),
-    };
+  destinationObject(key: string): Promise<StoredObject | undefined> {
+    return currentObject(this.adminS3, this.destinationBucket, key);
+  }
+
+  /** The source's current object for a key, read the same way, to compare the two sides. */
+  sourceObject(key: string): Promise<StoredObject | undefined> {
+    return currentObject(this.sourceS3, this.sourceBucket, key);
   }
 
   /** Every version and delete marker of a key on the destination, newest first. */
@@ -493,6 +478,33 @@ export interface DrainResult {
   failures: number;
   /** Message bodies that ended in the dead-letter queue (sent there by the replicator, or by `drain` playing the redrive policy). */
   deadLettered?: string[];
+}
+
+/** A bucket's current object for a key, with its tags, or undefined when it is deleted or absent. */
+async function currentObject(s3: S3Client, bucket: string, key: string): Promise<StoredObject | undefined> {
+  let object;
+  try {
+    object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+  const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: object.VersionId }));
+  return {
+    body: Buffer.from(await object.Body!.transformToByteArray()),
+    versionId: object.VersionId,
+    contentType: object.ContentType,
+    cacheControl: object.CacheControl,
+    contentDisposition: object.ContentDisposition,
+    contentEncoding: object.ContentEncoding,
+    contentLanguage: object.ContentLanguage,
+    expires: object.Expires,
+    metadata: object.Metadata,
+    storageClass: object.StorageClass,
+    serverSideEncryption: object.ServerSideEncryption,
+    kmsKeyId: object.SSEKMSKeyId,
+    tags: Object.fromEntries((tags.TagSet ?? []).map((tag) => [tag.Key!, tag.Value!])),
+  };
 }
 
 /** One caller at a time. */

@@ -1,8 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectTaggingCommand,
   ListMultipartUploadsCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
@@ -196,7 +194,7 @@ describe('fault matrix', () => {
   async function violations(key: string, drained: Awaited<ReturnType<typeof run>>['drained'], expectedEntries: number): Promise<string[]> {
     const found: string[] = [];
     if (drained.deadLettered) found.push(`dead-lettered: ${drained.deadLettered.length}`);
-    const source = await sourceCurrent(key);
+    const source = await fixture.sourceObject(key);
     const destination = await fixture.destinationObject(key);
     if (!source !== !destination) found.push(`current: source ${source ? 'has an object' : 'is deleted'}, destination ${destination ? 'has one' : 'is deleted'}`);
     if (source && destination) {
@@ -232,21 +230,6 @@ describe('fault matrix', () => {
     }
   }
 
-  async function sourceCurrent(key: string) {
-    try {
-      const object = await fixture.sourceS3.send(new GetObjectCommand({ Bucket: fixture.sourceBucket, Key: key }));
-      const tags = await fixture.sourceS3.send(new GetObjectTaggingCommand({ Bucket: fixture.sourceBucket, Key: key, VersionId: object.VersionId }));
-      return {
-        body: Buffer.from(await object.Body!.transformToByteArray()),
-        contentType: object.ContentType,
-        metadata: object.Metadata,
-        tags: Object.fromEntries((tags.TagSet ?? []).map((tag) => [tag.Key!, tag.Value!])),
-      };
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
-  }
 
   test.each(SCENARIOS.map((scenario) => [scenario.name, scenario] as const))('%s: every single fault at every request boundary ends correct', async (name, scenario) => {
     const slug = name.replace(/\W+/g, '-');
