@@ -1,5 +1,5 @@
 import type { KeyClaim } from './replica-claim';
-import { LIFECYCLE_EXPIRATION, ObjectCreatedMessage, PERMANENTLY_DELETED, ReplicationMessage } from './replication-message';
+import { backfillPlaceOf, LIFECYCLE_EXPIRATION, ObjectCreatedMessage, PERMANENTLY_DELETED, ReplicationMessage } from './replication-message';
 import { compareVersions, Ordering } from './version-order';
 
 /** What the table knows of one source object key. */
@@ -86,9 +86,7 @@ export function decide(message: ReplicationMessage, state: ReplicationState, opt
   // source's listing; the decision asks for it once.
   const ordering = (): Ordering | 'resolve' => {
     if (message.kind === 'ObjectTagsChanged') return 'newer';
-    const backfill = message.backfillRun !== undefined && message.backfillIndex !== undefined
-      ? { run: message.backfillRun, index: message.backfillIndex } : undefined;
-    const result = compareVersions({ versionId: message.versionId, sequencer: message.sequencer, backfill },
+    const result = compareVersions({ versionId: message.versionId, sequencer: message.sequencer, backfill: backfillPlaceOf(message) },
       head && { versionId: head.sourceVersionId, sequencer: head.sequencer, backfill: head.backfill });
     if (result !== 'unknown') return result;
     if (state.newerByListing === undefined) return 'resolve';

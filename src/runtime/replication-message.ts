@@ -74,6 +74,12 @@ export interface ObjectTagsChangedMessage extends MessageBase {
   readonly kind: 'ObjectTagsChanged';
 }
 
+/** A backfill's place for the message's version (its run and listing position), when a run enqueued it. */
+export function backfillPlaceOf(message: ReplicationMessage): { readonly run: string; readonly index: number } | undefined {
+  const { backfillRun: run, backfillIndex: index } = message;
+  return run !== undefined && index !== undefined ? { run, index } : undefined;
+}
+
 /** A message (or event) that cannot be replicated as it is; it ends in a dead-letter queue. */
 export class InvalidMessageError extends Error {
   constructor(message: string) {

@@ -5,7 +5,7 @@ import { keyVersionPages, latestEntry } from './key-listing';
 import { abandonUpload, CopyLimits } from './multipart-copy';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from './object-copy';
 import { decide, Decision, KeyHead, ReplicationState, SkipReason } from './replication-decision';
-import { DELETE_MARKER_CREATED, InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
+import { backfillPlaceOf, DELETE_MARKER_CREATED, InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from './replication-message';
 import { confirmSourceVersionGone, skipForSourceRead, SourceKeyEncodedError, withDecodedKeyFallback } from './source-reads';
 import { UploadCheckpoints } from './upload-checkpoints';
 import { ListedVersion, newerInListing } from './version-order';
@@ -109,8 +109,6 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       decision = decide(message, state, options);
     }
     const sequencer = message.kind === 'ObjectTagsChanged' ? undefined : message.sequencer;
-    const backfill = message.backfillRun !== undefined && message.backfillIndex !== undefined
-      ? { run: message.backfillRun, index: message.backfillIndex } : undefined;
 
     switch (decision.action) {
       case 'skip':
@@ -125,8 +123,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       case 'repair-replica': {
         // A repair keeps the place in the key's history the version was first applied with.
         const repair = decision.action === 'repair-replica' && message.kind === 'ObjectCreated' ? message.staleReplica : undefined;
-        const superseding = message.kind === 'ObjectCreated' && message.supersedes !== undefined;
-        const order = repair || superseding ? inheritedOrder(state) : { sequencer, backfill };
+        const order = placeInHistory(message, state, repair !== undefined);
         const claim = await claims.take(key, state, { sourceVersionId: versionId, kind: 'object', size: message.kind === 'ObjectCreated' ? message.size : undefined, ...order, replacing: repair }, limits);
         return claims.writeUnder(key, claim, async (): Promise<Outcome> => {
           let copied;
@@ -172,18 +169,17 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       }
 
       case 'create-delete-marker': {
-        const { sequencer: markerSequencer, backfill: markerBackfill } = message.kind === 'ObjectDeleted' && message.supersedes !== undefined
-          ? inheritedOrder(state) : { sequencer, backfill };
-        const claim = await claims.take(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', sequencer: markerSequencer, backfill: markerBackfill }, limits);
+        const order = placeInHistory(message, state, false);
+        const claim = await claims.take(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', ...order }, limits);
         return claims.writeUnder(key, claim, async () => {
           const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key));
-          const record = { sourceVersionId: versionId, kind: 'deleteMarker' as const, state: 'replicated' as const, sequencer: markerSequencer, ...written };
-          await table.commitReplica(key, record, state.head, { backfill: markerBackfill, claimToken: claim.token });
+          const record = { sourceVersionId: versionId, kind: 'deleteMarker' as const, state: 'replicated' as const, sequencer: order.sequencer, ...written };
+          await table.commitReplica(key, record, state.head, { backfill: order.backfill, claimToken: claim.token });
           return { action: decision.action, destinationVersionId: written.destinationVersionId };
         });
       }
 
-      case 'delete-destination-version':
+      case 'delete-destination-version': {
         await confirmSourceVersionGone(sourceVersion);
         const replica = decision.destinationVersionId;
         if (replica !== undefined) await destination.run((s3) => deleteVersion(s3, destinationBucket, key, replica));
@@ -191,6 +187,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
         if (state.head?.sourceVersionId === versionId) await stepBack(message, state.head);
         await table.markSourceDeleted(key, { ...state.version!, sequencer });
         return { action: decision.action, destinationVersionId: decision.destinationVersionId };
+      }
 
       case 'remember-source-deleted':
         await confirmSourceVersionGone(sourceVersion);
@@ -214,9 +211,17 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
   });
 }
 
-/** The place in the key's history of its newest version, which a repair or a superseding version takes. */
-function inheritedOrder(state: ReplicationState): { sequencer?: string; backfill?: KeyHead['backfill'] } {
-  return { sequencer: state.head?.sequencer, backfill: state.head?.backfill };
+/**
+ * Where a written version goes in its key's history: a repair, or a version that supersedes the
+ * deleted newest one, takes the newest version's place; any other, its own (sequencer or backfill).
+ */
+function placeInHistory(message: ReplicationMessage, state: ReplicationState, repair: boolean): { sequencer?: string; backfill?: KeyHead['backfill'] } {
+  const supersedes = message.kind !== 'ObjectTagsChanged' && message.supersedes !== undefined;
+  if (repair || supersedes) return { sequencer: state.head?.sequencer, backfill: state.head?.backfill };
+  return {
+    sequencer: message.kind === 'ObjectTagsChanged' ? undefined : message.sequencer,
+    backfill: backfillPlaceOf(message),
+  };
 }
 
 /** Whether `candidate` is newer than `applied` among the source key's listed versions and delete markers. */
