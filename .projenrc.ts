@@ -32,7 +32,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // (Table.pointInTimeRecoverySpecification, Function.logGroup, the Node.js 22 runtime family)
   // without deprecated props; going lower would need fallbacks we could not test.
   cdkVersion: '2.189.1',
-  constructsVersion: '10.5.1',
+  // constructs 10.4.2 is the version aws-cdk-go v2.189.1 itself requires. constructs 10.5 added
+  // IMixin (`Construct.with`): a library compiled against 10.5 generates Go and .NET bindings that
+  // reference it, and aws-cdk-go <= v2.238 does not compile against constructs-go 10.5
+  // (aws/aws-cdk#37041). Built against 10.4.2, every language links at the cdkVersion floor; newer
+  // constructs 10.x still satisfy the peer range.
+  constructsVersion: '10.4.2',
   // jsii 6.0 compiles with TypeScript 6.0; pin TypeScript to the same line so "latest" cannot drift ahead.
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
@@ -91,7 +96,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/aws-lambda@^8.10.0',
     // The benchmark's S3 clients use keep-alive agents sized for the engine's concurrency.
     '@smithy/node-http-handler@^4.0.0',
-    'cdk-nag@^2.37.0',
+    // cdk-nag 2.38 requires constructs ^10.5.1, above our floor; 2.37.55 is the newest that accepts it.
+    'cdk-nag@~2.37.55',
   ],
 
   jestOptions: {
