@@ -11,6 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 import { BackfillMode } from './backfill-mode';
+import { overrideRuntime } from './private/function-runtime';
 import { addNagSuppressions, BASIC_EXECUTION_ROLE_FINDING, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
 import { Settings, validate } from './private/props-validation';
 import { queueDefaults, queueReceiveLimit } from './private/queue-defaults';
@@ -237,6 +238,18 @@ export interface PartitionReplicatedBucketProps {
   readonly reportBucket?: s3.IBucket;
 
   /**
+   * The Lambda runtime of the router, replicator and backfill functions: an escape hatch to move to
+   * a newer Node.js runtime before this library does (for example when AWS deprecates the pinned
+   * one). The handlers are bundled for Node.js 22, so it must be a Node.js runtime of that line or
+   * newer; with aws-cdk-lib versions that lack a constant for it, name it:
+   * `new lambda.Runtime('nodejs24.x', lambda.RuntimeFamily.NODEJS)`. Check that your partitions
+   * offer it.
+   *
+   * @default - `nodejs22.x`, pinned, so that templates change only when this library changes it
+   */
+  readonly runtime?: lambda.Runtime;
+
+  /**
    * What happens to the created bucket, the version-map table and the log groups when they leave
    * the stack.
    *
@@ -392,6 +405,7 @@ export class PartitionReplicatedBucket extends Construct {
       prefixes: settings.prefixes,
       queueUrl: this.queue.queueUrl,
     }));
+    overrideRuntime(router, settings.runtime);
     this.queue.grantSendMessages(router);
     this.router = router;
 
@@ -443,6 +457,7 @@ export class PartitionReplicatedBucket extends Construct {
       replicateVersionDeletes: settings.replicateVersionDeletes,
       replicateTags: settings.replicateTags,
     }));
+    overrideRuntime(replicator, settings.runtime);
     replicator.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
     // Read-only access to the source objects (under the prefixes, when given); never write or delete.
     const objectPatterns = settings.prefixes.length > 0 ? settings.prefixes.map((prefix) => `${prefix}*`) : ['*'];
@@ -471,6 +486,7 @@ export class PartitionReplicatedBucket extends Construct {
       backfillOnDeploy: props.backfillOnDeploy,
       reportBucket: props.reportBucket,
       removalPolicy,
+      runtime: settings.runtime,
       startAfter: [this.queue, this.table, replicator],
     });
     this.backfill = backfill.function;

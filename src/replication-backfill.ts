@@ -11,6 +11,7 @@ import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import { BackfillFunction } from './backfill-function';
 import { BackfillMode } from './backfill-mode';
+import { overrideRuntime } from './private/function-runtime';
 import { addNagSuppressions, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
 import { queueDefaults } from './private/queue-defaults';
 import { backfillEnvironment, DestinationSettings } from './runtime/replication-environment';
@@ -35,6 +36,8 @@ export interface ReplicationBackfillProps {
   readonly backfillOnDeploy?: BackfillMode;
   readonly reportBucket?: s3.IBucket;
   readonly removalPolicy: RemovalPolicy;
+  /** Replaces the pinned Lambda runtime, when given. */
+  readonly runtime?: lambda.Runtime;
   /** What must exist before a run on deployment starts. */
   readonly startAfter: Construct[];
 }
@@ -69,6 +72,7 @@ export class ReplicationBackfill extends Construct {
       memorySize: 512,
       logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: props.removalPolicy }),
     });
+    overrideRuntime(backfill, props.runtime);
     const environment = backfillEnvironment({
       sourceBucket: props.sourceBucket.bucketName,
       prefixes: props.prefixes,

@@ -1,5 +1,6 @@
 import { Annotations as CoreAnnotations, App, ArnFormat, CfnParameter, Duration, Environment, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
@@ -241,6 +242,12 @@ describe('functions', () => {
   test('the router, the replicator and the backfill run on Node.js 22', () => {
     const { template } = synth();
     template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 3);
+  });
+
+  test('runtime moves the router, the replicator and the backfill to a newer Node.js runtime', () => {
+    const { template } = synth({ runtime: new lambda.Runtime('nodejs24.x', lambda.RuntimeFamily.NODEJS) });
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs24.x' }, 3);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs22.x' }, 0);
   });
 
   test('the router retries asynchronous invocations twice, then uses the router dead-letter queue', () => {
@@ -591,6 +598,10 @@ describe('validation', () => {
     ['memory too large', { replicatorMemorySize: 10241 }, 'replicatorMemorySize is 10241'],
     ['receive count zero', { maxReceiveCount: 0 }, 'maxReceiveCount is 0; it must be a whole number between 1 and 1000'],
     ['receive count too large', { maxReceiveCount: 1001 }, 'maxReceiveCount is 1001'],
+    ['runtime of another language', { runtime: lambda.Runtime.PYTHON_3_12 },
+      'runtime "python3.12" is not a Node.js runtime; the handlers are Node.js bundles (for example lambda.Runtime.NODEJS_22_X)'],
+    ['runtime older than the bundles', { runtime: lambda.Runtime.NODEJS_20_X },
+      'runtime "nodejs20.x" is older than the Node.js 22 the handlers are built for: use nodejs22.x or newer'],
   ])('%s', (_name, props, message) => {
     expect(() => build(props)).toThrow(`PartitionReplicatedBucket: ${message}`);
   });

@@ -1,5 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { PartitionReplicatedBucketProps } from '../partition-replicated-bucket';
+import { runtimeProblem } from './function-runtime';
 import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from '../runtime/partitions';
 import { COPY_HANDOVER_RESERVE_SECONDS } from '../runtime/replication-environment';
 
@@ -18,6 +20,8 @@ export interface Settings {
   readonly replicatorTimeout: Duration;
   readonly replicatorMemorySize: number;
   readonly maxReceiveCount: number;
+  /** The runtime that replaces the pinned one, if any. */
+  readonly runtime?: lambda.Runtime;
 }
 
 /** Validates the props at synth time; throws naming the prop and what to fix. */
@@ -99,6 +103,9 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
   const maxReceiveCount = props.maxReceiveCount ?? 5;
   checkInteger(maxReceiveCount, 1, 1000, 'maxReceiveCount', 'receives', fail);
 
+  const runtimeIssue = props.runtime && runtimeProblem(props.runtime);
+  if (runtimeIssue) fail(`runtime ${runtimeIssue}`);
+
   return {
     destinationPartition,
     prefixes,
@@ -108,6 +115,7 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     replicatorTimeout,
     replicatorMemorySize,
     maxReceiveCount,
+    runtime: props.runtime,
   };
 }
 
