@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, ReleasableCommits } from 'projen';
 import { UpdateSnapshot } from 'projen/lib/javascript';
 import { ReleaseTrigger } from 'projen/lib/release';
 
@@ -15,14 +15,29 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'S3 replication across AWS partitions (aws, aws-us-gov, aws-cn, isolated and sovereign): ' +
     'one CDK construct with an ordered FIFO pipeline, a version map and least-privilege destination credentials.',
   author: 'cdk-partition-replicated-bucket contributors',
-  authorAddress: 'maintainers@example.com',
+  // The maintainers' list (README "Contact"): it lands in package.json, the Maven POM's developer
+  // entry (Maven Central requires one), setup.py and the .nuspec.
+  authorAddress: 'cdk-partition-replicated-bucket-maintainers@googlegroups.com',
   authorOrganization: false,
   repositoryUrl: 'https://github.com/cdk-partition-replicated-bucket/cdk-partition-replicated-bucket.git',
   license: 'Apache-2.0',
   stability: 'experimental',
   keywords: ['awscdk', 'cdk', 's3', 'replication', 'partition', 'govcloud', 'aws-cn', 'cross-partition'],
   defaultReleaseBranch: 'main',
-  releaseTrigger: ReleaseTrigger.manual(),
+  // Released like the cdklabs libraries: every push to main that carries a feat or fix commit (or
+  // a breaking change) is versioned from the conventional commits since the last tag, gets its
+  // CHANGELOG section and a GitHub release, and is published to npm, PyPI, Maven Central, NuGet and
+  // the Go module repository by the generated release workflow. chore/docs/test/refactor-only
+  // pushes release nothing. Experimental, so 0.x: a breaking change bumps the minor version.
+  releaseTrigger: ReleaseTrigger.continuous(),
+  releasableCommits: ReleasableCommits.featuresAndFixes(),
+  majorVersion: 0,
+  // Squash merges make the PR title the commit message on main: lint it as a conventional commit.
+  githubOptions: {
+    pullRequestLintOptions: {
+      semanticTitleOptions: { types: ['feat', 'fix', 'chore', 'docs', 'refactor', 'test', 'perf', 'build', 'ci', 'revert'] },
+    },
+  },
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
 
@@ -41,12 +56,19 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // jsii 6.0 compiles with TypeScript 6.0; pin TypeScript to the same line so "latest" cannot drift ahead.
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
-  // Node 20 is the oldest maintained line that jsii 6 supports; the handlers themselves run on Node 22.
-  minNodeVersion: '20.0.0',
+  // The workflows build, test and release on Node.js 22: Node.js 20 is end of life, and the release's
+  // commit-and-tag-version 13 needs 22. The floor in `engines` stays at 20.16, the oldest Node.js
+  // jsii 6 and its runtime accept, because the whole test command also passes on Node.js 20.20 (a
+  // CDK app that uses this library runs where its jsii runtime runs). The handlers run on Lambda's
+  // nodejs22.x (see `lambdaOptions`).
+  minNodeVersion: '20.16.0',
+  workflowNodeVersion: '22.x',
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     include: ['scripts/**/*.ts', '.projenrc.ts'],
-    compilerOptions: {},
+    // The examples import the package by its published name, as users write it; type-check them
+    // against this repository's sources.
+    compilerOptions: { paths: { 'cdk-partition-replicated-bucket': ['./src'] } },
   },
 
   // Typed linting of src, test and scripts against tsconfig.dev.json (which includes them all).
@@ -110,7 +132,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/.venv/', '/.bench/', '/dist-consumer/', '/cdk.out/', '__pycache__/', '/.pytest_cache/'],
+  gitignore: ['/.venv/', '/.bench/', '/dist-consumer/', '/cdk.out/', '/.tools/', '__pycache__/', '/.pytest_cache/'],
 });
 
 // The registry lacks some non-Linux builds of unrs-resolver 1.13 (pulled in by eslint-import-resolver),
@@ -127,6 +149,14 @@ project.eslint?.addOverride({
     'no-restricted-imports': ['error', { patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'runtime code is bundled into the handlers: no CDK imports' }] }],
   },
 });
+
+// `npx projen build` packages every language outside CI. Without a .NET SDK the NuGet package cannot
+// be built, so that one step says why and is skipped instead of failing the build after the tests;
+// the release workflow's NuGet job installs the SDK, so it always builds there.
+project.tasks.tryFind('package:dotnet')?.addCondition(
+  'node -e "try { require(\'child_process\').execFileSync(\'dotnet\', [\'--version\'], { stdio: \'ignore\' }) } ' +
+  'catch { console.log(\'package:dotnet skipped: no .NET SDK (dotnet) on PATH\'); process.exit(1) }"',
+);
 
 // --- Local emulated partitions -----------------------------------------------------------------
 // moto_server (pinned in test/emulators/requirements.txt) runs in a project-local virtualenv, so a
@@ -166,9 +196,24 @@ const bench = project.addTask('bench', {
 bench.prependExec('bash scripts/setup-bench.sh');
 bench.prependSpawn(setupEmulators);
 
+// actionlint checks every generated workflow (syntax, expressions, action inputs, job needs). It is
+// a Go program: installed from the Go module proxy into the gitignored .tools/ on first use.
+const ACTIONLINT_VERSION = 'v1.7.12';
+const lintWorkflows = project.addTask('lint:workflows', {
+  description: 'Validate .github/workflows with actionlint (installed into .tools/ from the Go module proxy)',
+  steps: [
+    {
+      exec: `[ -x .tools/actionlint-${ACTIONLINT_VERSION}/actionlint ] || ` +
+        `GOBIN="$PWD/.tools/actionlint-${ACTIONLINT_VERSION}" go install github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`,
+    },
+    { exec: `.tools/actionlint-${ACTIONLINT_VERSION}/actionlint -no-color && echo "actionlint: every workflow is valid"` },
+  ],
+});
+
 const testAll = project.addTask('test:all', {
   description: 'Every test: construct and runtime tests (jest), then the Python consumer test',
 });
+testAll.spawn(lintWorkflows);
 testAll.spawn(project.compileTask);
 testAll.spawn(project.testTask);
 testAll.spawn(testPython);
