@@ -56,11 +56,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // jsii 6.0 compiles with TypeScript 6.0; pin TypeScript to the same line so "latest" cannot drift ahead.
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
-  // The workflows build, test and release on Node.js 22: Node.js 20 is end of life, and the release's
-  // commit-and-tag-version 13 needs 22. The floor in `engines` stays at 20.16, the oldest Node.js
-  // jsii 6 and its runtime accept, because the whole test command also passes on Node.js 20.20 (a
-  // CDK app that uses this library runs where its jsii runtime runs). The handlers run on Lambda's
-  // nodejs22.x (see `lambdaOptions`).
+  // The workflows build, test and release on Node.js 22: Node.js 20 is end of life (jsii warns so
+  // since 2026-10-30), and the release's commit-and-tag-version 13 declares Node.js >= 22. The
+  // floor in `engines` is 20.16, what jsii 6 and jsii-rosetta declare, because it is true: the whole
+  // test command passes on Node.js 20.20 too. The handlers run on Lambda's nodejs22.x (lambdaOptions).
   minNodeVersion: '20.16.0',
   workflowNodeVersion: '22.x',
   tsconfigDevFile: 'tsconfig.dev.json',
@@ -132,13 +131,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/.venv/', '/.bench/', '/dist-consumer/', '/cdk.out/', '/.tools/', '__pycache__/', '/.pytest_cache/'],
+  gitignore: ['/.venv/', '/.bench/', '/dist-consumer/', '/cdk.out/', '/.tools/', '/.jsii.tabl.json', '__pycache__/', '/.pytest_cache/'],
 });
 
 // The registry lacks some non-Linux builds of unrs-resolver 1.13 (pulled in by eslint-import-resolver),
 // which breaks `npm ci` on a fresh lockfile.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
-project.npmignore?.exclude('/scripts/', '/bench/', '/.bench/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
+project.npmignore?.exclude('/rosetta/', '/scripts/', '/bench/', '/.bench/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
 
 // The handlers and their runtime are bundled (esbuild) with pinned devDependencies, and the runtime
 // must never pull aws-cdk-lib into a Lambda bundle.
@@ -210,11 +209,19 @@ const lintWorkflows = project.addTask('lint:workflows', {
   ],
 });
 
+// Every TypeScript snippet of the README compiles (with rosetta/*.ts-fixture where a snippet needs a
+// stack), so the examples Construct Hub translates into every language cannot rot.
+const testRosetta = project.addTask('test:rosetta', {
+  description: 'Compile every README snippet with jsii-rosetta (fails on any error); needs a compiled .jsii',
+  exec: 'jsii-rosetta extract --compile --fail',
+});
+
 const testAll = project.addTask('test:all', {
   description: 'Every test: construct and runtime tests (jest), then the Python consumer test',
 });
 testAll.spawn(lintWorkflows);
 testAll.spawn(project.compileTask);
+testAll.spawn(testRosetta);
 testAll.spawn(project.testTask);
 testAll.spawn(testPython);
 
