@@ -192,6 +192,24 @@ const testPython = project.addTask('test:python', {
   ],
 });
 
+// The Java consumer: jsii-pacmak's jar as a Maven user gets it (test/consumer/java/pom.xml pins
+// aws-cdk-lib and constructs at the floor above; the JUnit test asserts what is on the classpath).
+// Maven's local repository is repo-local: every checkout builds the library as version 0.0.0, a
+// release version Maven never fetches twice, so it must not share ~/.m2 with another checkout's
+// build. pacmak shares it too, so a warm run downloads nothing. Our jar is removed from it first,
+// and the test checks that the jar it loads is the one pacmak just built.
+const JAVA_CONSUMER = 'test/consumer/java';
+// Added here, not in `gitignore` above: projen's later `!/test/` would drop patterns under /test/.
+project.gitignore.exclude(`/${JAVA_CONSUMER}/.m2/`, `/${JAVA_CONSUMER}/target/`);
+const testJava = project.addTask('test:java', {
+  description: 'Build the Java package with jsii-pacmak and synthesize a Java CDK app that uses it (Maven, JUnit 5)',
+  steps: [
+    { exec: `rm -rf dist-consumer/java ${JAVA_CONSUMER}/.m2/repository/io/github/cdk-partition-replicated-bucket` },
+    { exec: `jsii-pacmak --targets java --outdir dist-consumer --maven-local-repository ${JAVA_CONSUMER}/.m2/repository` },
+    { exec: 'mvn -B -ntp test -Dmaven.repo.local=.m2/repository', cwd: JAVA_CONSUMER },
+  ],
+});
+
 // --- Benchmark (not part of the tests) -----------------------------------------------------------
 // Two MinIO servers (built from the Go module proxy) and rclone (Debian) on loopback, moto for the
 // table and queue; `scripts/setup-bench.sh` installs what is missing.
@@ -225,12 +243,13 @@ const testRosetta = project.addTask('test:rosetta', {
 });
 
 const testAll = project.addTask('test:all', {
-  description: 'Every test: construct and runtime tests (jest), then the Python consumer test',
+  description: 'Every test: construct and runtime tests (jest), then the Python and Java consumer tests',
 });
 testAll.spawn(lintWorkflows);
 testAll.spawn(project.compileTask);
 testAll.spawn(testRosetta);
 testAll.spawn(project.testTask);
 testAll.spawn(testPython);
+testAll.spawn(testJava);
 
 project.synth();
