@@ -210,6 +210,22 @@ const testJava = project.addTask('test:java', {
   ],
 });
 
+// Go: the module jsii-pacmak generates, used through a `replace` by test/consumer/go, a Go CDK app at
+// the floor (aws-cdk-go v2.189.1, constructs-go v10.4.2) that synthesizes the README example and
+// asserts on the templates. Code only: the consumer's `go test` is the compile, with the consumer's
+// committed go.sum (pacmak's own build would `go mod tidy` the generated module alone, which fails on
+// the awscliv1 requirement explained in test/consumer/go/go.mod). Go fetches modules from the Go
+// module proxy into its own caches (GOMODCACHE, GOCACHE: outside the repo). -count=1: a cached
+// result would replay old output without synthesizing anything.
+const testGo = project.addTask('test:go', {
+  description: 'Generate the Go module with jsii-pacmak and synthesize a Go CDK app that uses it (go test)',
+  steps: [
+    { exec: 'go version' },
+    { exec: 'rm -rf dist-consumer/go && jsii-pacmak --targets go --code-only --outdir dist-consumer' },
+    { exec: 'go test -v -count=1 ./...', cwd: 'test/consumer/go' },
+  ],
+});
+
 // --- Benchmark (not part of the tests) -----------------------------------------------------------
 // Two MinIO servers (built from the Go module proxy) and rclone (Debian) on loopback, moto for the
 // table and queue; `scripts/setup-bench.sh` installs what is missing.
@@ -251,5 +267,6 @@ testAll.spawn(testRosetta);
 testAll.spawn(project.testTask);
 testAll.spawn(testPython);
 testAll.spawn(testJava);
+testAll.spawn(testGo);
 
 project.synth();

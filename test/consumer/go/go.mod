@@ -1,0 +1,39 @@
+module github.com/cdk-partition-replicated-bucket/cdk-partition-replicated-bucket/test/consumer/go
+
+go 1.25.0
+
+require (
+	github.com/aws/aws-cdk-go/awscdk/v2 v2.189.1
+	github.com/aws/jsii-runtime-go v1.140.0
+	github.com/cdk-partition-replicated-bucket/cdk-partition-replicated-bucket-go/cdkpartitionreplicatedbucket v0.0.0
+)
+
+require (
+	github.com/Masterminds/semver/v3 v3.5.0 // indirect
+	github.com/aws/constructs-go/constructs/v10 v10.4.2 // indirect
+	github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 v2.2.296 // indirect
+	github.com/cdklabs/awscdk-asset-node-proxy-agent-go/nodeproxyagentv6/v2 v2.1.3 // indirect
+	github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v41 v41.2.0 // indirect
+	github.com/fatih/color v1.19.0 // indirect
+	github.com/mattn/go-colorable v0.1.14 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/yuin/goldmark v1.7.16 // indirect
+	golang.org/x/lint v0.0.0-20241112194109-818c5a804067 // indirect
+	golang.org/x/mod v0.39.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
+	golang.org/x/telemetry v0.0.0-20260811182544-a038080d80e5 // indirect
+	golang.org/x/tools v0.49.0 // indirect
+	golang.org/x/tools/cmd/godoc v0.1.0-deprecated // indirect
+	golang.org/x/tools/godoc v0.1.0-deprecated // indirect
+)
+
+// The library as jsii-pacmak generates it (`npx projen test:go` writes it there), not a published version.
+replace github.com/cdk-partition-replicated-bucket/cdk-partition-replicated-bucket-go/cdkpartitionreplicatedbucket => ../../../dist-consumer/go/cdkpartitionreplicatedbucket
+
+// The generated go.mod above lists every npm dependency of aws-cdk-lib that jsii-pacmak found
+// installed as an `// indirect` requirement: npm resolves @aws-cdk/asset-awscli-v1 ^2.2.229 to its
+// newest release, so the library module requires awscliv1 v2.2.296, which needs go >= 1.26 and which
+// the Go module proxy does not serve (403 "This module version is not available"). aws-cdk-go v2.189.1
+// itself requires v2.2.229: a Go user at the floor pins it the same way.
+replace github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 => github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 v2.2.229
