@@ -226,6 +226,17 @@ const testGo = project.addTask('test:go', {
   ],
 });
 
+// .NET: no SDK is needed (or assumed) to generate the C# code; nothing compiles it here. The check
+// fails if the project does not reference Amazon.CDK.Lib and Constructs at the floors or if the code
+// uses constructs 10.5's IMixin, the break that kept Go from linking at the floor.
+const dotnetCode = project.addTask('package:dotnet-code', {
+  description: 'Generate the .NET code with jsii-pacmak (--code-only, no .NET SDK) and check its references',
+  steps: [
+    { exec: 'rm -rf dist-consumer/dotnet && jsii-pacmak --targets dotnet --code-only --outdir dist-consumer' },
+    { exec: 'bash scripts/check-dotnet-code.sh' },
+  ],
+});
+
 // --- Benchmark (not part of the tests) -----------------------------------------------------------
 // Two MinIO servers (built from the Go module proxy) and rclone (Debian) on loopback, moto for the
 // table and queue; `scripts/setup-bench.sh` installs what is missing.
@@ -268,5 +279,6 @@ testAll.spawn(project.testTask);
 testAll.spawn(testPython);
 testAll.spawn(testJava);
 testAll.spawn(testGo);
+testAll.spawn(dotnetCode);
 
 project.synth();
