@@ -139,6 +139,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // The registry lacks some non-Linux builds of unrs-resolver 1.13 (pulled in by eslint-import-resolver),
 // which breaks `npm ci` on a fresh lockfile.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
+// jsii-pacmak writes the npm versions of aws-cdk-lib's asset packages into the generated Go module's
+// go.mod. npm would resolve @aws-cdk/asset-awscli-v1 ^2.2.229 to its newest release, whose Go module
+// needs Go 1.26 and is not served by every Go proxy; pin the version aws-cdk-go v2.189.1 (our floor)
+// itself requires, so the published Go module asks for nothing newer than the floor does.
+project.package.addPackageResolutions('@aws-cdk/asset-awscli-v1@2.2.229');
 project.npmignore?.exclude('/rosetta/', '/scripts/', '/bench/', '/.bench/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
 
 // The handlers and their runtime are bundled (esbuild) with pinned devDependencies, and the runtime
@@ -212,11 +217,9 @@ const testJava = project.addTask('test:java', {
 
 // Go: the module jsii-pacmak generates, used through a `replace` by test/consumer/go, a Go CDK app at
 // the floor (aws-cdk-go v2.189.1, constructs-go v10.4.2) that synthesizes the README example and
-// asserts on the templates. Code only: the consumer's `go test` is the compile, with the consumer's
-// committed go.sum (pacmak's own build would `go mod tidy` the generated module alone, which fails on
-// the awscliv1 requirement explained in test/consumer/go/go.mod). Go fetches modules from the Go
-// module proxy into its own caches (GOMODCACHE, GOCACHE: outside the repo). -count=1: a cached
-// result would replay old output without synthesizing anything.
+// asserts on the templates. Code only: the consumer's `go test` is the compile, with its committed
+// go.sum. Go fetches modules from the Go module proxy into its own caches (GOMODCACHE, GOCACHE:
+// outside the repo). -count=1: a cached result would replay old output without synthesizing anything.
 const testGo = project.addTask('test:go', {
   description: 'Generate the Go module with jsii-pacmak and synthesize a Go CDK app that uses it (go test)',
   steps: [

@@ -11,7 +11,7 @@ require (
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/aws/constructs-go/constructs/v10 v10.4.2 // indirect
-	github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 v2.2.296 // indirect
+	github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 v2.2.229 // indirect
 	github.com/cdklabs/awscdk-asset-node-proxy-agent-go/nodeproxyagentv6/v2 v2.1.3 // indirect
 	github.com/cdklabs/cloud-assembly-schema-go/awscdkcloudassemblyschema/v41 v41.2.0 // indirect
 	github.com/fatih/color v1.19.0 // indirect
@@ -30,10 +30,3 @@ require (
 
 // The library as jsii-pacmak generates it (`npx projen test:go` writes it there), not a published version.
 replace github.com/cdk-partition-replicated-bucket/cdk-partition-replicated-bucket-go/cdkpartitionreplicatedbucket => ../../../dist-consumer/go/cdkpartitionreplicatedbucket
-
-// The generated go.mod above lists every npm dependency of aws-cdk-lib that jsii-pacmak found
-// installed as an `// indirect` requirement: npm resolves @aws-cdk/asset-awscli-v1 ^2.2.229 to its
-// newest release, so the library module requires awscliv1 v2.2.296, which needs go >= 1.26 and which
-// the Go module proxy does not serve (403 "This module version is not available"). aws-cdk-go v2.189.1
-// itself requires v2.2.229: a Go user at the floor pins it the same way.
-replace github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 => github.com/cdklabs/awscdk-asset-awscli-go/awscliv1/v2 v2.2.229
