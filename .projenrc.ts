@@ -130,6 +130,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       globalSetup: '<rootDir>/test/emulators/global-setup.ts',
       globalTeardown: '<rootDir>/test/emulators/global-teardown.ts',
       testTimeout: 120_000,
+      // The TypeScript consumer test runs on its own (test:typescript): it needs the packed tarball
+      // and no emulators.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumer/'],
     },
   },
 
@@ -144,7 +147,8 @@ project.package.addPackageResolutions('unrs-resolver@1.12.2');
 // needs Go 1.26 and is not served by every Go proxy; pin the version aws-cdk-go v2.189.1 (our floor)
 // itself requires, so the published Go module asks for nothing newer than the floor does.
 project.package.addPackageResolutions('@aws-cdk/asset-awscli-v1@2.2.229');
-project.npmignore?.exclude('/rosetta/', '/scripts/', '/bench/', '/.bench/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
+// The examples are exercised by the consumer tests; like cdklabs libraries, the package ships none.
+project.npmignore?.exclude('/examples/', '/rosetta/', '/scripts/', '/bench/', '/.bench/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
 
 // The handlers and their runtime are bundled (esbuild) with pinned devDependencies, and the runtime
 // must never pull aws-cdk-lib into a Lambda bundle.
@@ -240,6 +244,16 @@ const dotnetCode = project.addTask('package:dotnet-code', {
   ],
 });
 
+// npm pack is what jsii-pacmak's js target and `npm publish` ship; packing directly skips pacmak's
+// start-up. The test installs the tarball with the floor aws-cdk-lib and constructs outside the repo.
+const testTypescript = project.addTask('test:typescript', {
+  description: 'Pack the npm tarball and type-check and synthesize the TypeScript example app with it at the floor',
+  steps: [
+    { exec: 'rm -rf dist-consumer/js && mkdir -p dist-consumer/js && npm pack --silent --pack-destination dist-consumer/js' },
+    { exec: 'jest --config test/consumer/jest.config.json' },
+  ],
+});
+
 // --- Benchmark (not part of the tests) -----------------------------------------------------------
 // Two MinIO servers (built from the Go module proxy) and rclone (Debian) on loopback, moto for the
 // table and queue; `scripts/setup-bench.sh` installs what is missing.
@@ -273,7 +287,7 @@ const testRosetta = project.addTask('test:rosetta', {
 });
 
 const testAll = project.addTask('test:all', {
-  description: 'Every test: construct and runtime tests (jest), then the Python and Java consumer tests',
+  description: 'Every test: workflow lint, README snippets, construct and runtime tests (jest), integration snapshot, and the Python, Java, Go, .NET-code and TypeScript consumer tests',
 });
 testAll.spawn(lintWorkflows);
 testAll.spawn(project.compileTask);
@@ -283,5 +297,6 @@ testAll.spawn(testPython);
 testAll.spawn(testJava);
 testAll.spawn(testGo);
 testAll.spawn(dotnetCode);
+testAll.spawn(testTypescript);
 
 project.synth();
