@@ -3,7 +3,8 @@
 `npx projen test:python` builds the package with jsii-pacmak into dist-consumer/python/ and then runs
 this file. The test installs that wheel (with the pinned aws-cdk-lib and constructs from
 test/consumer/requirements.txt) into a fresh, isolated virtualenv, synthesizes a small Python CDK app
-with it and asserts on the CloudFormation templates the app produced.
+and the README's example app (examples/python/, unchanged) with it and asserts on the CloudFormation
+templates the apps produced.
 
 A missing wheel is a failure, never a skip: this test exists to prove the Python package works.
 """
@@ -25,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DIST_DIR = ROOT / "dist-consumer" / "python"
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
 DIST_NAME = "cdk_partition_replicated_bucket"
+# The README's example app, synthesized unchanged with the command its cdk.json names.
+EXAMPLE_DIR = ROOT / "examples" / "python"
+EXAMPLE_SOURCE_STACK = "Reports"
+EXAMPLE_DESTINATION_STACK = "Replicas"
 
 # Stack ids are also the artifact ids, so the templates are cdk.out/<id>.template.json.
 GOV_STACK = "GovReplicationStack"
@@ -242,6 +247,35 @@ def synthesized(consumer_python: Path, tmp_path_factory: pytest.TempPathFactory)
     return result
 
 
+@pytest.fixture(scope="module")
+def example(consumer_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+    """examples/python/ copied as is and run as `cdk synth` would: cdk.json's app command, CDK_OUTDIR set."""
+    work = tmp_path_factory.mktemp("example")
+    for file in EXAMPLE_DIR.iterdir():
+        if file.is_file():
+            (work / file.name).write_bytes(file.read_bytes())
+    command = json.loads((work / "cdk.json").read_text())["app"]
+    outdir = work / "cdk.out"
+    venv = consumer_python.parent.parent
+    # The consumer venv's bin/ is first on PATH, so cdk.json's `python3` is the venv's interpreter.
+    proc = subprocess.run(
+        command,
+        shell=True,
+        env=_clean_env(venv, CDK_OUTDIR=str(outdir)),
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=SYNTH_TIMEOUT,
+    )
+    assert proc.returncode == 0, f"examples/python ({command}) failed to synthesize: {_describe(proc)}"
+    result: Dict[str, Any] = {}
+    for stack in (EXAMPLE_SOURCE_STACK, EXAMPLE_DESTINATION_STACK):
+        path = outdir / f"{stack}.template.json"
+        assert path.is_file(), f"{path.name} not synthesized; cdk.out holds {sorted(p.name for p in outdir.iterdir())}"
+        result[stack] = json.loads(path.read_text())
+    return result
+
+
 # --- tests ---------------------------------------------------------------------------------------
 
 
@@ -400,3 +434,76 @@ def test_destination_secret_has_the_source_shape_and_no_key_material(synthesized
         assert f'\\"{field}\\"' in secret_string, f"{field} missing from the secret shape: {secret_string}"
     assert "SecretAccessKey" in secret_string, "the secret key must come from the AccessKey resource (Fn::GetAtt)"
     assert "arn:aws:" not in synthesized[f"{DESTINATION_STACK}:text"]
+
+
+# --- the README's example app (examples/python/app.py) ------------------------------------------
+
+
+def _as_list(value: Any) -> List[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_example_source_stack_has_the_fifo_pipeline_version_map_and_rule(example: Dict[str, Any]) -> None:
+    template = example[EXAMPLE_SOURCE_STACK]
+    buckets = _resources(template, "AWS::S3::Bucket")
+    versioned = [k for k, v in buckets.items()
+                 if v.get("Properties", {}).get("VersioningConfiguration", {}).get("Status") == "Enabled"]
+    assert len(versioned) == 1, f"expected one versioned source bucket among {sorted(buckets)}"
+    bucket_id = versioned[0]
+
+    functions = _resources(template, "AWS::Lambda::Function")
+    ours = {k: v for k, v in functions.items() if "SOURCE_BUCKET_NAME" in _env_vars(v)}
+    assert {v["Properties"]["Runtime"] for v in ours.values()} == {"nodejs22.x"}, ours.keys()
+    replicators = [k for k, v in ours.items() if "REPLICATE_TAGS" in _env_vars(v)]
+    routers = [k for k, v in ours.items()
+               if "REPLICATION_QUEUE_URL" in _env_vars(v) and "DESTINATION_REGION" not in _env_vars(v)]
+    assert len(replicators) == 1 and len(routers) == 1, (replicators, routers)
+    replicator = _env_vars(ours[replicators[0]])
+    router = _env_vars(ours[routers[0]])
+    assert replicator["DESTINATION_BUCKET_NAME"] == "reports-replica"
+    assert replicator["DESTINATION_REGION"] == "us-gov-west-1"
+    assert replicator["DESTINATION_PARTITION"] == "aws-us-gov"
+    assert json.loads(replicator["REPLICATED_PREFIXES"]) == ["reports/"]
+
+    # The router feeds the FIFO replication queue that the replicator consumes.
+    queues = _resources(template, "AWS::SQS::Queue")
+    queue_id = router["REPLICATION_QUEUE_URL"]["Ref"]
+    assert queues[queue_id]["Properties"].get("FifoQueue") is True, f"{queue_id} is not a FIFO queue"
+    mappings = [m for m in _resources(template, "AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"].get("FunctionName") == {"Ref": replicators[0]}]
+    assert [m["Properties"]["EventSourceArn"] for m in mappings] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+
+    # The version map is the table the replicator records into.
+    assert replicator["REPLICATION_TABLE_NAME"]["Ref"] in _resources(template, "AWS::DynamoDB::Table")
+
+    # An EventBridge rule for this bucket and prefix targets the router.
+    rules = [r for r in _resources(template, "AWS::Events::Rule").values()
+             if r["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]
+             and r["Properties"]["EventPattern"].get("detail", {}).get("bucket", {}).get("name") == [{"Ref": bucket_id}]
+             and r["Properties"]["EventPattern"]["detail"].get("object", {}).get("key") == [{"prefix": "reports/"}]]
+    assert len(rules) == 1, json.dumps(_resources(template, "AWS::Events::Rule"))[:3000]
+    assert [t["Arn"] for t in rules[0]["Properties"]["Targets"]] == [{"Fn::GetAtt": [routers[0], "Arn"]}]
+
+
+def test_example_destination_user_puts_under_reports_and_never_reads(example: Dict[str, Any]) -> None:
+    template = example[EXAMPLE_DESTINATION_STACK]
+    buckets = _resources(template, "AWS::S3::Bucket")
+    bucket_ids = [k for k, v in buckets.items() if v.get("Properties", {}).get("BucketName") == "reports-replica"]
+    assert len(bucket_ids) == 1, sorted(buckets)
+    users = list(_resources(template, "AWS::IAM::User"))
+    assert len(users) == 1, users
+    keys = _resources(template, "AWS::IAM::AccessKey").values()
+    assert [k["Properties"]["UserName"] for k in keys] == [{"Ref": users[0]}]
+
+    policies = list(_resources(template, "AWS::IAM::Policy").values())
+    user_statements = [st for p in policies if p["Properties"].get("Users") == [{"Ref": users[0]}]
+                       for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    objects = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_ids[0], "Arn"]}, "/reports/*"]]}
+    puts = [st for st in user_statements if st["Effect"] == "Allow" and "s3:PutObject" in _as_list(st["Action"])]
+    assert puts, f"no statement allows the user s3:PutObject: {json.dumps(user_statements)}"
+    assert all(_as_list(st["Resource"]) == [objects] for st in puts), json.dumps(puts)
+
+    # No statement in the destination stack allows reading objects (nor an s3 or global wildcard).
+    allowed = [a for p in policies for st in p["Properties"]["PolicyDocument"]["Statement"]
+               if st["Effect"] == "Allow" for a in _as_list(st["Action"])]
+    assert not [a for a in allowed if a in ("*", "s3:*", "s3:Get*") or a.startswith("s3:GetObject")], allowed
