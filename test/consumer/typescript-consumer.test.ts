@@ -191,8 +191,16 @@ function theConsumer(): Consumer {
   return consumer;
 }
 
+// Synthesized once, by the first test that needs the templates; a failure is reported by each of them.
+let synthError: Error | undefined;
 function theTemplates(): Record<string, Template> {
-  if (!templates) templates = synthesize(theConsumer());
+  if (synthError) throw synthError;
+  try {
+    templates ??= synthesize(theConsumer());
+  } catch (e) {
+    synthError = e as Error;
+    throw e;
+  }
   return templates;
 }
 
