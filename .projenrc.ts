@@ -121,6 +121,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/node-http-handler@^4.0.0',
     // cdk-nag 2.38 requires constructs ^10.5.1, above our floor; 2.37.55 is the newest that accepts it.
     'cdk-nag@~2.37.55',
+    // The integration test (test/integ/): integ-tests-alpha is released with every aws-cdk-lib
+    // version; the registry mirror here has no 2.189.1-alpha.0, so the newest release at or below
+    // the cdkVersion floor, whose peer range (^2.187.0) includes 2.189.1. Pinned exactly so the
+    // committed snapshot (which contains its assertion handler) only moves when we move it.
+    '@aws-cdk/integ-tests-alpha@2.187.0-alpha.0',
+    '@aws-cdk/integ-runner@2.197.10',
   ],
 
   jestOptions: {
@@ -130,9 +136,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
       globalSetup: '<rootDir>/test/emulators/global-setup.ts',
       globalTeardown: '<rootDir>/test/emulators/global-teardown.ts',
       testTimeout: 120_000,
-      // The TypeScript consumer test runs on its own (test:typescript): it needs the packed tarball
-      // and no emulators.
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumer/'],
+      // The consumer tests run on their own (test:typescript needs the packed tarball and no
+      // emulators); test/integ/ holds the integ-runner app and its snapshot (bundled handlers).
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumer/', '<rootDir>/test/integ/'],
+      modulePathIgnorePatterns: ['<rootDir>/test/integ/'],
     },
   },
 
@@ -279,6 +286,30 @@ const lintWorkflows = project.addTask('lint:workflows', {
   ],
 });
 
+// --- Integration test (test/integ/, aws-cdk-lib's integ-runner) ----------------------------------
+// The app is TypeScript run by ts-node (transpile only: tsc -p tsconfig.dev.json and eslint check its
+// types). With neither --update-on-failed nor --force, integ-runner only synthesizes and compares
+// with the committed snapshot: it never deploys, and exits 1 on any difference. Asset hashes are
+// masked in the comparison (the jest snapshots mask them too), but synthesis needs the bundles.
+const INTEG_RUNNER = 'integ-runner --directory test/integ --language typescript --app "node -r ts-node/register/transpile-only {filePath}"';
+const integSnapshot = project.addTask('integ:snapshot', {
+  description: 'Synthesize the integration test app and fail on any difference from its committed snapshot (never deploys)',
+  exec: INTEG_RUNNER,
+});
+integSnapshot.prependSpawn(project.bundler.bundleTask);
+const integUpdate = project.addTask('integ:update', {
+  description: 'Rewrite the committed integration test snapshot without deploying (for an intended change; review the diff)',
+  exec: `${INTEG_RUNNER} --update-on-failed --dry-run`,
+});
+integUpdate.prependSpawn(project.bundler.bundleTask);
+const integDeploy = project.addTask('integ:deploy', {
+  description: 'Deploy the integration test to a real account, run its assertions, destroy it, and rewrite the snapshot ' +
+    '(pass --profiles and --parallel-regions)',
+  exec: `${INTEG_RUNNER} --update-on-failed --force`,
+  receiveArgs: true,
+});
+integDeploy.prependSpawn(project.bundler.bundleTask);
+
 // Every TypeScript snippet of the README compiles (with rosetta/*.ts-fixture where a snippet needs a
 // stack), so the examples Construct Hub translates into every language cannot rot.
 const testRosetta = project.addTask('test:rosetta', {
@@ -293,6 +324,7 @@ testAll.spawn(lintWorkflows);
 testAll.spawn(project.compileTask);
 testAll.spawn(testRosetta);
 testAll.spawn(project.testTask);
+testAll.spawn(integSnapshot);
 testAll.spawn(testPython);
 testAll.spawn(testJava);
 testAll.spawn(testGo);
