@@ -68,15 +68,21 @@ export function destinationS3(endpoint: string, key: AccessKey): S3Client {
  */
 export async function preparePartition(endpoint: string, region: string): Promise<AccessKey> {
   const iam = new IAMClient({ region, endpoint, credentials: { accessKeyId: 'bootstrap', secretAccessKey: 'bootstrap' } });
-  await iam.send(new CreateUserCommand({ UserName: 'partition-admin' }));
-  await iam.send(new PutUserPolicyCommand({
-    UserName: 'partition-admin',
-    PolicyName: 'administrator',
-    PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }),
-  }));
-  const { AccessKey: key } = await iam.send(new CreateAccessKeyCommand({ UserName: 'partition-admin' }));
+  const key = await createUserWithKey(iam, 'partition-admin', {
+    administrator: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+  });
   iam.destroy();
   const response = await fetch(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0' });
   if (!response.ok) throw new Error(`could not enable IAM authentication on ${endpoint}: ${response.status}`);
+  return key;
+}
+
+/** Creates an IAM user with the given inline policies (by name) and returns a new access key of it. */
+export async function createUserWithKey(iam: IAMClient, userName: string, policies: Record<string, object>): Promise<AccessKey> {
+  await iam.send(new CreateUserCommand({ UserName: userName }));
+  for (const [policyName, document] of Object.entries(policies)) {
+    await iam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName: policyName, PolicyDocument: JSON.stringify(document) }));
+  }
+  const { AccessKey: key } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
   return { accessKeyId: key!.AccessKeyId!, secretAccessKey: key!.SecretAccessKey! };
 }

@@ -10,12 +10,9 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   CreateBucketCommand,
-  GetObjectCommand,
-  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   PutBucketVersioningCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -30,6 +27,7 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
   AccessKey,
+  createUserWithKey,
   DESTINATION_PARTITION,
   DESTINATION_REGION,
   destinationClientConfig,
@@ -40,6 +38,9 @@ import {
   sourceS3,
 } from './partitions';
 import { S3Event, S3EventSource } from './s3-events';
+import { sqsEventOf } from './sqs-event';
+import { currentObject, StoredObject } from './stored-object';
+export type { StoredObject } from './stored-object';
 import { queueReceiveLimit } from '../../src/private/queue-defaults';
 import { ReplicatorSettings } from '../../src/runtime/replication-environment';
 import { messageGroupId, ObjectCreatedMessage } from '../../src/runtime/replication-message';
@@ -68,23 +69,6 @@ export interface DestinationIdentityPolicies {
   readonly userPolicies: Record<string, object>;
   /** Assume-role mode: the role's trust policy and inline policies, and the external id. */
   readonly role?: { readonly trustPolicy: object; readonly policies: Record<string, object>; readonly externalId: string };
-}
-
-/** A current object as one side holds it: bytes, system and user metadata, and tags. */
-export interface StoredObject {
-  readonly body: Buffer;
-  readonly versionId?: string;
-  readonly contentType?: string;
-  readonly cacheControl?: string;
-  readonly contentDisposition?: string;
-  readonly contentEncoding?: string;
-  readonly contentLanguage?: string;
-  readonly expires?: Date;
-  readonly metadata?: Record<string, string>;
-  readonly storageClass?: string;
-  readonly serverSideEncryption?: string;
-  readonly kmsKeyId?: string;
-  readonly tags: Record<string, string>;
 }
 
 /**
@@ -163,20 +147,7 @@ export class ReplicationFixture {
       VisibilityTimeout: visibilityTimeout,
     })));
     const messages = received.Messages ?? [];
-    const event: SQSEvent = {
-      Records: messages.map((message) => ({
-        messageId: message.MessageId!,
-        receiptHandle: message.ReceiptHandle!,
-        body: message.Body!,
-        attributes: message.Attributes as unknown as SQSEvent['Records'][number]['attributes'],
-        messageAttributes: {},
-        md5OfBody: message.MD5OfBody!,
-        eventSource: 'aws:sqs',
-        eventSourceARN: `arn:aws:sqs:${SOURCE_REGION}:123456789012:${this.id}.fifo`,
-        awsRegion: SOURCE_REGION,
-      })),
-    };
-    return { event, messages };
+    return { event: sqsEventOf(messages, `arn:aws:sqs:${SOURCE_REGION}:123456789012:${this.id}.fifo`), messages };
   }
 
   /** A copy message as a backfill run enqueues it (with `staleReplica`, a reconcile's repair). */
@@ -352,13 +323,7 @@ export class ReplicationFixture {
 
   /** Creates a source-partition IAM user with the given inline policies and returns its key. */
   async createSourceUser(name: string, policies: Record<string, object>): Promise<AccessKey> {
-    const userName = `${this.id}-${name}`;
-    await this.sourceIam.send(new CreateUserCommand({ UserName: userName }));
-    for (const [policyName, document] of Object.entries(policies)) {
-      await this.sourceIam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName: policyName, PolicyDocument: JSON.stringify(document) }));
-    }
-    const { AccessKey: created } = await this.sourceIam.send(new CreateAccessKeyCommand({ UserName: userName }));
-    return { accessKeyId: created!.AccessKeyId!, secretAccessKey: created!.SecretAccessKey! };
+    return createUserWithKey(this.sourceIam, `${this.id}-${name}`, policies);
   }
 
   /**
@@ -478,33 +443,6 @@ export interface DrainResult {
   failures: number;
   /** Message bodies that ended in the dead-letter queue (sent there by the replicator, or by `drain` playing the redrive policy). */
   deadLettered?: string[];
-}
-
-/** A bucket's current object for a key, with its tags, or undefined when it is deleted or absent. */
-async function currentObject(s3: S3Client, bucket: string, key: string): Promise<StoredObject | undefined> {
-  let object;
-  try {
-    object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
-  const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: object.VersionId }));
-  return {
-    body: Buffer.from(await object.Body!.transformToByteArray()),
-    versionId: object.VersionId,
-    contentType: object.ContentType,
-    cacheControl: object.CacheControl,
-    contentDisposition: object.ContentDisposition,
-    contentEncoding: object.ContentEncoding,
-    contentLanguage: object.ContentLanguage,
-    expires: object.Expires,
-    metadata: object.Metadata,
-    storageClass: object.StorageClass,
-    serverSideEncryption: object.ServerSideEncryption,
-    kmsKeyId: object.SSEKMSKeyId,
-    tags: Object.fromEntries((tags.TagSet ?? []).map((tag) => [tag.Key!, tag.Value!])),
-  };
 }
 
 /** One caller at a time. */
