@@ -194,7 +194,7 @@ project.testTask.prependSpawn(setupEmulators);
 const demo = project.addTask('demo', {
   description: 'Synthesize the example app and run its bundled handlers against two emulated partitions; print the delivery order and both sides',
   env: { NODE_NO_WARNINGS: '1' },
-  exec: 'ts-node --transpile-only --project tsconfig.dev.json scripts/demo.ts',
+  exec: 'ts-node --transpile-only --project tsconfig.dev.json scripts/demo/main.ts',
 });
 demo.prependSpawn(project.bundler.bundleTask);
 demo.prependSpawn(setupEmulators);
