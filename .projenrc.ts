@@ -155,7 +155,7 @@ project.package.addPackageResolutions('unrs-resolver@1.12.2');
 // itself requires, so the published Go module asks for nothing newer than the floor does.
 project.package.addPackageResolutions('@aws-cdk/asset-awscli-v1@2.2.229');
 // The examples are exercised by the consumer tests; like cdklabs libraries, the package ships none.
-project.npmignore?.exclude('/examples/', '/rosetta/', '/scripts/', '/bench/', '/.bench/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
+project.npmignore?.exclude('/examples/', '/rosetta/', '/.tools/', '/.jsii.tabl.json', '/cdk.out/', '/scripts/', '/bench/', '/.bench/', '/.ci/', '/.venv/', '/dist-consumer/', '/.pytest_cache/');
 
 // The handlers and their runtime are bundled (esbuild) with pinned devDependencies, and the runtime
 // must never pull aws-cdk-lib into a Lambda bundle.
