@@ -47,6 +47,7 @@ import { messageGroupId, ObjectCreatedMessage } from '../../src/runtime/replicat
 import { createReplicatorHandler } from '../../src/runtime/replicator-handler';
 import { createRouterHandler } from '../../src/runtime/router-handler';
 import { createTelemetry } from '../../src/runtime/telemetry';
+import { VersionTable } from '../../src/runtime/version-table';
 
 export type FixtureOptions = Partial<Pick<ReplicatorSettings,
 'prefixes' | 'replicateDeleteMarkers' | 'replicateVersionDeletes' | 'replicateTags' | 'destinationKmsKeyArn' | 'destinationStorageClass'>> & {
@@ -93,6 +94,8 @@ export class ReplicationFixture {
   readonly emulators = emulators();
   readonly sourceS3 = sourceS3(this.emulators.sourceEndpoint, this.emulators.sourceAdmin);
   readonly dynamodb = new DynamoDBClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
+  /** The fixture's version map, as the replicator's runtime reads it. */
+  readonly versionTable = new VersionTable(this.dynamodb, this.tableName);
   readonly secretsManager = new SecretsManagerClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
   readonly sqs = new SQSClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
   readonly adminS3 = destinationS3(this.emulators.destinationEndpoint, this.emulators.destinationAdmin);

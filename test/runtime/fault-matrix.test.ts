@@ -207,7 +207,7 @@ describe('fault matrix', () => {
     const entries = versions.length + deleteMarkers.length;
     if (entries !== expectedEntries) found.push(`${entries} destination versions and markers, expected ${expectedEntries}`);
     const latest = [...versions, ...deleteMarkers].find((entry) => entry.IsLatest);
-    const { head } = await new VersionTable(fixture.dynamodb, fixture.tableName).load(key, 'none');
+    const { head } = await fixture.versionTable.load(key, 'none');
     if (latest && head?.destinationVersionId && head.destinationVersionId !== latest.VersionId) {
       found.push(`version map head ${head.destinationVersionId} is not the destination's newest ${latest.VersionId}`);
     }

@@ -9,7 +9,6 @@ import { copyMemoryBudget, createReplicatorHandler } from '../../src/runtime/rep
 import { createTelemetry } from '../../src/runtime/telemetry';
 import { PART_ATTEMPTS } from '../../src/runtime/transient-retry';
 import { UploadCheckpoints } from '../../src/runtime/upload-checkpoints';
-import { VersionTable } from '../../src/runtime/version-table';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
 import { DESTINATION_REGION, SOURCE_REGION, sourceS3 } from '../emulators/partitions';
 import { ReplicationFixture } from '../emulators/replication-fixture';
@@ -201,7 +200,7 @@ describe('large objects across invocations', () => {
     expect(drained).toEqual({ processed: continued + 1, failures: 0 });
     const replica = await fixture.destinationObject('long.bin');
     expect(replica?.body.equals(body)).toBe(true);
-    const { version } = await new VersionTable(fixture.dynamodb, fixture.tableName).load('long.bin', created.detail.object['version-id'] as string);
+    const { version } = await fixture.versionTable.load('long.bin', created.detail.object['version-id'] as string);
     expect(version?.destinationVersionId).toBe(replica?.versionId);
     // Recorded in the version map, the completed upload is forgotten.
     expect(await new UploadCheckpoints(fixture.dynamodb, fixture.tableName).load('long.bin', created.detail.object['version-id'] as string)).toBeUndefined();

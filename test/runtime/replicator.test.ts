@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'crypto';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { VersionTable } from '../../src/runtime/version-table';
 import { ReplicationFixture } from '../emulators/replication-fixture';
 import { S3Event } from '../emulators/s3-events';
 import { prng, shuffle } from '../seeded-random';
@@ -25,7 +24,7 @@ describe('object versions', () => {
     expect((await fixture.destinationObject('chain.txt'))?.body.toString()).toBe('three');
     const { versions } = await fixture.destinationVersions('chain.txt');
     expect(versions).toHaveLength(3);
-    const table = new VersionTable(fixture.dynamodb, fixture.tableName);
+    const table = fixture.versionTable;
     const destinationIds = [];
     for (const event of events) {
       const { version, head } = await table.load('chain.txt', versionIdOf(event));
@@ -103,7 +102,7 @@ describe('object versions', () => {
 describe('reconcile repairs', () => {
   test('a repair delivered twice copies once and re-points the mapping; once a newer version is replicated it copies nothing', async () => {
     const fixture = await ReplicationFixture.create();
-    const table = new VersionTable(fixture.dynamodb, fixture.tableName);
+    const table = fixture.versionTable;
     const first = await fixture.events.put('healed.txt', 'first');
     await fixture.replicate([first]);
     const lost = (await table.load('healed.txt', versionIdOf(first))).version!.destinationVersionId!;
@@ -140,7 +139,7 @@ describe('deletes', () => {
     const { versions, deleteMarkers } = await fixture.destinationVersions('gone.txt');
     expect(versions).toHaveLength(1);
     expect(deleteMarkers).toHaveLength(1);
-    const { version } = await new VersionTable(fixture.dynamodb, fixture.tableName).load('gone.txt', versionIdOf(deleted));
+    const { version } = await fixture.versionTable.load('gone.txt', versionIdOf(deleted));
     expect(version).toMatchObject({ kind: 'deleteMarker', destinationVersionId: deleteMarkers[0].VersionId });
   });
 
@@ -191,7 +190,7 @@ describe('deletes', () => {
       await fixture.replicate([await fixture.events.deleteVersion('stepped.txt', versionIdOf(v2))]);
 
       expect((await fixture.destinationObject('stepped.txt'))?.body.toString()).toBe('v1');
-      const table = new VersionTable(fixture.dynamodb, fixture.tableName);
+      const table = fixture.versionTable;
       const { head, version } = await table.load('stepped.txt', versionIdOf(v1));
       expect(head?.sourceVersionId).toBe(versionIdOf(v1));
       expect(version?.destinationVersionId).toBe((await fixture.destinationObject('stepped.txt'))?.versionId);
@@ -220,7 +219,7 @@ describe('deletes', () => {
 
       await fixture.replicate([await fixture.events.deleteVersion('back.txt', versionIdOf(v2))]);
 
-      const { head } = await new VersionTable(fixture.dynamodb, fixture.tableName).load('back.txt', versionIdOf(v1));
+      const { head } = await fixture.versionTable.load('back.txt', versionIdOf(v1));
       expect(head?.sourceVersionId).toBe(versionIdOf(v1));
       expect(head?.destinationVersionId).toBe((await fixture.destinationObject('back.txt'))?.versionId);
     });
@@ -250,7 +249,7 @@ describe('deletes', () => {
     const { versions, deleteMarkers } = await fixture.destinationVersions('expiring.txt');
     expect(versions).toHaveLength(2);
     expect(deleteMarkers).toHaveLength(0);
-    const table = new VersionTable(fixture.dynamodb, fixture.tableName);
+    const table = fixture.versionTable;
     expect((await table.load('expiring.txt', versionIdOf(v1))).version).toBeUndefined();
     expect((await table.load('expiring.txt', versionIdOf(v2))).version?.state).toBe('replicated');
   });
@@ -330,7 +329,7 @@ describe('object content, metadata and tags', () => {
     // A multipart ETag ("<md5>-<parts>") shows the upload really went through parts.
     const head = await fixture.headDestination('large.bin', replica!.versionId!);
     expect(head.ETag).toMatch(/-3"$/);
-    const { version } = await new VersionTable(fixture.dynamodb, fixture.tableName).load('large.bin', versionIdOf(created));
+    const { version } = await fixture.versionTable.load('large.bin', versionIdOf(created));
     expect(version?.destinationVersionId).toBe(replica?.versionId);
   });
 

@@ -10,7 +10,6 @@ import {
   SourceVersionUnreadableError,
 } from '../../src/runtime/source-reads';
 import { createTelemetry, metricsForOutcome } from '../../src/runtime/telemetry';
-import { VersionTable } from '../../src/runtime/version-table';
 import { BackfillDriver } from '../emulators/backfill-driver';
 import { captureOutput, emittedMetrics } from '../emulators/capture-output';
 import { sourceClientConfig, sourceS3 } from '../emulators/partitions';
@@ -145,7 +144,7 @@ describe('keys as delivered and URL-encoded keys', () => {
     expect(replica?.body.toString()).toBe('the report');
     expect((await fixture.destinationVersions(encoded)).versions).toHaveLength(0);
     // Recorded under the key it was replicated to: the key's later events find it.
-    const { version } = await new VersionTable(fixture.dynamodb, fixture.tableName).load(key, versionIdOf(created));
+    const { version } = await fixture.versionTable.load(key, versionIdOf(created));
     expect(version?.destinationVersionId).toBe(replica?.versionId);
   });
 
@@ -234,7 +233,7 @@ describe('"Permanently Deleted" at the trust boundary', () => {
     expect(result.deadLettered![0]).toContain(versionIdOf(v2));
     expect((await fixture.destinationObject('kept.txt'))?.body.toString()).toBe('v2');
     expect((await fixture.destinationVersions('kept.txt')).versions).toHaveLength(2);
-    expect((await new VersionTable(fixture.dynamodb, fixture.tableName).load('kept.txt', versionIdOf(v2))).version?.state).toBe('replicated');
+    expect((await fixture.versionTable.load('kept.txt', versionIdOf(v2))).version?.state).toBe('replicated');
   });
 
   test('a forged delete of a version not yet replicated is not remembered: its copy event still replicates', async () => {
@@ -243,7 +242,7 @@ describe('"Permanently Deleted" at the trust boundary', () => {
 
     const { result } = await replicateCaptured(fixture, [forgedPermanentDelete(fixture, 'early.txt', versionIdOf(created))]);
     expect(result.deadLettered).toHaveLength(1);
-    expect((await new VersionTable(fixture.dynamodb, fixture.tableName).load('early.txt', versionIdOf(created))).version).toBeUndefined();
+    expect((await fixture.versionTable.load('early.txt', versionIdOf(created))).version).toBeUndefined();
 
     expect(await fixture.replicate([created])).toEqual({ processed: 1, failures: 0 });
     expect((await fixture.destinationObject('early.txt'))?.body.toString()).toBe('real');

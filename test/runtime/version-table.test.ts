@@ -11,7 +11,7 @@ describe('VersionTable', () => {
   let table: VersionTable;
   beforeAll(async () => {
     fixture = await ReplicationFixture.create();
-    table = new VersionTable(fixture.dynamodb, fixture.tableName);
+    table = fixture.versionTable;
   });
 
   test('of two invocations that decided on the same state, only the first commit wins', async () => {
