@@ -133,8 +133,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Snapshots are a contract: the test task fails on a difference; `npx projen test:update` rewrites.
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
-      globalSetup: '<rootDir>/test/emulators/global-setup.ts',
-      globalTeardown: '<rootDir>/test/emulators/global-teardown.ts',
+      globalSetup: '<rootDir>/test/emulated/emulators/global-setup.ts',
+      globalTeardown: '<rootDir>/test/emulated/emulators/global-teardown.ts',
       testTimeout: 120_000,
       // The consumer tests run on their own (test:typescript needs the packed tarball and no
       // emulators); test/integ/ holds the integ-runner app and its snapshot (bundled handlers).
@@ -176,7 +176,7 @@ project.tasks.tryFind('package:dotnet')?.addCondition(
 );
 
 // --- Local emulated partitions -----------------------------------------------------------------
-// moto_server (pinned in test/emulators/requirements.txt) runs in a project-local virtualenv, so a
+// moto_server (pinned in test/emulated/emulators/requirements.txt) runs in a project-local virtualenv, so a
 // fresh clone needs nothing installed by hand.
 const setupEmulators = project.addTask('setup:emulators', {
   description: 'Create .venv with the pinned moto server and Python test tools (idempotent)',
@@ -202,7 +202,7 @@ demo.prependSpawn(setupEmulators);
 const testPython = project.addTask('test:python', {
   description: 'Build the Python package with jsii-pacmak and synthesize a Python CDK app that uses it',
   steps: [
-    { exec: 'bash scripts/setup-venv.sh test/emulators/requirements.txt test/consumer/requirements.txt' },
+    { exec: 'bash scripts/setup-venv.sh test/emulated/emulators/requirements.txt test/consumer/requirements.txt' },
     { exec: 'rm -rf dist-consumer && jsii-pacmak --targets python --outdir dist-consumer' },
     { exec: '.venv/bin/python -m pytest -q test/consumer' },
   ],

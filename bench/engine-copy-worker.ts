@@ -3,8 +3,8 @@
 import { annotateErrors, engineCopy } from './engine-copy';
 import { MotoAddress, dynamoDbFor } from './moto-services';
 import { S3ServerAddress, s3ClientFor } from './s3-servers';
-import { CopyResult } from '../src/runtime/object-copy';
-import { UploadCheckpoints } from '../src/runtime/upload-checkpoints';
+import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
+import { CopyResult } from '../src/runtime/engine/object-copy';
 
 export interface EngineCopyWorkerArgs {
   readonly src: S3ServerAddress & { bucket: string; key: string; versionId: string };

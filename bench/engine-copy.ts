@@ -2,8 +2,8 @@
 // timed; shared by the in-process measurements and the peak-memory worker.
 import { performance } from 'node:perf_hooks';
 import { DeleteObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { CopyResult, copyVersion } from '../src/runtime/object-copy';
-import { UploadCheckpoints } from '../src/runtime/upload-checkpoints';
+import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
+import { CopyResult, copyVersion } from '../src/runtime/engine/object-copy';
 
 export interface EngineCopyRequest {
   readonly source: { client: S3Client; bucket: string; key: string; versionId: string };

@@ -3,7 +3,7 @@
 // the table's work happens elsewhere. Copying with these isolates what the emulator costs the
 // engine here; the engine's code path is the same (UploadCheckpoints' interface, every call made).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CompletedPart, CompletedUpload, UploadCheckpoint, UploadCheckpoints, UploadPlan } from '../src/runtime/upload-checkpoints';
+import { CompletedPart, CompletedUpload, UploadCheckpoint, UploadCheckpoints, UploadPlan } from '../src/runtime/engine/multipart/upload-checkpoints';
 
 export class InMemoryCheckpoints extends UploadCheckpoints {
   private readonly uploads = new Map<string, { plan: UploadPlan; parts: Map<number, CompletedPart>; completed?: CompletedUpload }>();

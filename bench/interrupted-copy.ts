@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { engineCopy } from './engine-copy';
-import { abandonUpload } from '../src/runtime/multipart-copy';
-import { UploadCheckpoints } from '../src/runtime/upload-checkpoints';
+import { abandonUpload } from '../src/runtime/engine/multipart/multipart-copy';
+import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
 
 export interface InterruptedCopyRequest {
   readonly source: { client: S3Client; bucket: string; key: string; versionId: string };

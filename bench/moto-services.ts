@@ -3,7 +3,7 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startMotoServer } from '../test/emulators/moto-server';
+import { startMotoServer } from '../test/emulated/emulators/moto-server';
 
 export const MOTO_REGION = 'us-east-1';
 const MOTO_CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };

@@ -28,8 +28,8 @@ import { RequestCounter } from './request-counter';
 import { S3Server, S3ServerAddress, createVersionedBucket, s3ClientFor, startS3Servers, stopAll } from './s3-servers';
 import { SERVICES, SmallObjectsResult, measureSmallObjects } from './small-objects';
 import { GiB, MiB, formatBytes, putRandomObject } from './test-data';
-import { abandonUpload } from '../src/runtime/multipart-copy';
-import { UploadCheckpoints } from '../src/runtime/upload-checkpoints';
+import { abandonUpload } from '../src/runtime/engine/multipart/multipart-copy';
+import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
 
 const QUICK = process.env.BENCH_SCALE === 'small';
 const CONCURRENCY = 8; // C: parts in flight

@@ -16,11 +16,11 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { MOTO_REGION, MotoAddress, createFifoQueue, createSecret, createTable, dynamoDbFor, motoConfig } from './moto-services';
 import { RequestCounter, ServiceCount } from './request-counter';
 import { S3ServerAddress, createVersionedBucket, s3ClientFor } from './s3-servers';
-import { copyVersion } from '../src/runtime/object-copy';
-import { messageDeduplicationId, messageGroupId, ObjectCreatedMessage } from '../src/runtime/replication-message';
-import { createReplicatorHandler } from '../src/runtime/replicator-handler';
-import { createTelemetry } from '../src/runtime/telemetry';
-import { UploadCheckpoints } from '../src/runtime/upload-checkpoints';
+import { messageDeduplicationId, messageGroupId, ObjectCreatedMessage } from '../src/runtime/contract/replication-message';
+import { createTelemetry } from '../src/runtime/contract/telemetry';
+import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
+import { copyVersion } from '../src/runtime/engine/object-copy';
+import { createReplicatorHandler } from '../src/runtime/replication/replicator-handler';
 
 export interface SmallObject {
   readonly key: string;

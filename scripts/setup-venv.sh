@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(test/emulators/requirements.txt)
+[ ${#files[@]} -gt 0 ] || files=(test/emulated/emulators/requirements.txt)
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv

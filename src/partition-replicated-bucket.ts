@@ -11,15 +11,15 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
 import { BackfillMode } from './backfill-mode';
+import { ReplicatorFunction } from './handlers/replicator-function';
+import { RouterFunction } from './handlers/router-function';
 import { overrideRuntime } from './private/function-runtime';
 import { addNagSuppressions, BASIC_EXECUTION_ROLE_FINDING, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
 import { Settings, validate } from './private/props-validation';
 import { queueDefaults, queueReceiveLimit } from './private/queue-defaults';
 import { ReplicationBackfill } from './replication-backfill';
-import { ReplicatorFunction } from './replicator-function';
-import { RouterFunction } from './router-function';
-import { DestinationSettings, replicatorEnvironment, routerEnvironment } from './runtime/replication-environment';
-import { OBJECT_DETAIL_TYPES, TAG_DETAIL_TYPES } from './runtime/s3-eventbridge-event';
+import { DestinationSettings, replicatorEnvironment, routerEnvironment } from './runtime/contract/replication-environment';
+import { OBJECT_DETAIL_TYPES, TAG_DETAIL_TYPES } from './runtime/contract/s3-eventbridge-event';
 
 /** The id of the warning about an imported source bucket; pass it to `Annotations.acknowledgeWarning`. */
 const IMPORTED_BUCKET_WARNING = 'cdk-partition-replicated-bucket:importedBucketPrerequisites';

@@ -9,12 +9,12 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { BackfillFunction } from './backfill-function';
 import { BackfillMode } from './backfill-mode';
+import { BackfillFunction } from './handlers/backfill-function';
 import { overrideRuntime } from './private/function-runtime';
 import { addNagSuppressions, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
 import { queueDefaults } from './private/queue-defaults';
-import { backfillEnvironment, DestinationSettings } from './runtime/replication-environment';
+import { backfillEnvironment, DestinationSettings } from './runtime/contract/replication-environment';
 
 /** Backfill reports go under this prefix of the report bucket. */
 export const REPORT_PREFIX = 'backfill-reports/';

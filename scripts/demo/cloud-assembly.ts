@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'fs';
 import Module from 'module';
 import { join, resolve as resolvePath } from 'path';
-import { ResolutionContext } from '../../test/emulators/template-policies';
+import { ResolutionContext } from '../../test/emulated/emulators/template-policies';
 
 export const ROOT = resolvePath(__dirname, '..', '..');
 export const EXAMPLE_APP = join(ROOT, 'examples', 'typescript', 'app.ts');

@@ -2,8 +2,8 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { Resources, StackArtifact } from './cloud-assembly';
 import { ACCOUNT } from './source-deployment';
-import { AccessKey, createUserWithKey, DESTINATION_PARTITION, DESTINATION_REGION, destinationClientConfig, destinationS3 } from '../../test/emulators/partitions';
-import { attachedPolicies, logicalIdOf, resolve, ResolutionContext } from '../../test/emulators/template-policies';
+import { AccessKey, createUserWithKey, DESTINATION_PARTITION, DESTINATION_REGION, destinationClientConfig, destinationS3 } from '../../test/emulated/emulators/partitions';
+import { attachedPolicies, logicalIdOf, resolve, ResolutionContext } from '../../test/emulated/emulators/template-policies';
 
 type Statement = { Sid?: string; Effect: string; Condition?: object };
 

@@ -3,8 +3,8 @@ import { findBucket, referencedIds, Resources, StackArtifact, SynthesizedFunctio
 import { deployDestination } from './destination-deployment';
 import { DeployedFunction } from './lambda-invocation';
 import { deploySourceResources, roleIdentity, sourceContext } from './source-deployment';
-import { AccessKey, Emulators, SOURCE_REGION, sourceClientConfig } from '../../test/emulators/partitions';
-import { resolve, ResolutionContext } from '../../test/emulators/template-policies';
+import { AccessKey, Emulators, SOURCE_REGION, sourceClientConfig } from '../../test/emulated/emulators/partitions';
+import { resolve, ResolutionContext } from '../../test/emulated/emulators/template-policies';
 
 /** The example app as deployed into the two emulated partitions. */
 export interface Deployment {

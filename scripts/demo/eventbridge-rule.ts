@@ -3,7 +3,7 @@ import { Delivery } from './deliveries';
 import { Deployment } from './emulated-deployment';
 import { invoke } from './lambda-invocation';
 import { DELIVERY_ORDER, Step } from './scenario';
-import { resolve, ResolutionContext } from '../../test/emulators/template-policies';
+import { resolve, ResolutionContext } from '../../test/emulated/emulators/template-policies';
 
 /** EventBridge's matching for the rule's pattern shapes: lists of values or `{prefix}`, nested objects. */
 function matches(pattern: Record<string, unknown>, event: Record<string, unknown>): boolean {

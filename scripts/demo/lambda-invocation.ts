@@ -25,7 +25,7 @@ async function withEnvironment<T>(environment: Record<string, string>, work: () 
 
 /**
  * Collects what `run` writes to standard output and error (the handlers' JSON logs). Not
- * test/emulators/capture-output.ts, which spies through jest; and on an error the collected output
+ * test/support/capture-output.ts, which spies through jest; and on an error the collected output
  * is written out, so the demo shows what the handler logged before it threw.
  */
 async function collectOutput<T>(run: () => Promise<T>): Promise<{ result: T; lines: string[] }> {

@@ -15,9 +15,9 @@ import { deliverToRouter, routerRulePattern } from './eventbridge-rule';
 import { deliverToReplicator } from './replicator-poller';
 import { BucketSide, compareBuckets, elapsed, failOnProblems, printDeliveries, printDeployment, printFindings, printTimes, problemsOf } from './report';
 import { labelsOf, writeSourceObjects } from './scenario';
-import { EmulatedPartitions, startEmulatedPartitions } from '../../test/emulators/emulated-partitions';
-import { DESTINATION_REGION, destinationS3, emulators, SOURCE_REGION, sourceS3 } from '../../test/emulators/partitions';
-import { S3EventSource } from '../../test/emulators/s3-events';
+import { EmulatedPartitions, startEmulatedPartitions } from '../../test/emulated/emulators/emulated-partitions';
+import { DESTINATION_REGION, destinationS3, emulators, SOURCE_REGION, sourceS3 } from '../../test/emulated/emulators/partitions';
+import { S3EventSource } from '../../test/emulated/emulators/s3-events';
 
 const relative = (path: string) => path.slice(ROOT.length + 1);
 

@@ -5,9 +5,9 @@ import { Delivery } from './deliveries';
 import { Deployment } from './emulated-deployment';
 import { invoke, jsonLogs } from './lambda-invocation';
 import { describeOutcome, SKIPPED_AS_OLDER, versionKey } from './scenario';
-import { sourceClientConfig } from '../../test/emulators/partitions';
-import { sqsEventOf } from '../../test/emulators/sqs-event';
-import { resolve } from '../../test/emulators/template-policies';
+import { sourceClientConfig } from '../../test/emulated/emulators/partitions';
+import { sqsEventOf } from '../../test/emulated/emulators/sqs-event';
+import { resolve } from '../../test/emulated/emulators/template-policies';
 
 export interface ReplicatorDeliveries {
   readonly deliveries: Delivery[];

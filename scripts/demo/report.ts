@@ -3,7 +3,7 @@ import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { Delivery } from './deliveries';
 import { Deployment } from './emulated-deployment';
 import { DELIVERY_ORDER, describeOutcome, expectReplicated, KEYS, SKIPPED_AS_OLDER } from './scenario';
-import { currentObject } from '../../test/emulators/stored-object';
+import { currentObject } from '../../test/emulated/emulators/stored-object';
 
 /** Seconds since `since`, as the progress lines show them. */
 export function elapsed(since: number): string {

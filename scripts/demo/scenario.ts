@@ -1,4 +1,4 @@
-import { S3Event, S3EventSource } from '../../test/emulators/s3-events';
+import { S3Event, S3EventSource } from '../../test/emulated/emulators/s3-events';
 
 /** One write to the source bucket: the event it causes, and how the tables name the version. */
 export interface Step {

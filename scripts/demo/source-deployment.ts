@@ -4,8 +4,8 @@ import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Resource, Resources, roleOf, StackArtifact, SynthesizedFunction } from './cloud-assembly';
-import { AccessKey, createUserWithKey, SOURCE_REGION, sourceClientConfig, sourceS3 } from '../../test/emulators/partitions';
-import { adaptForMoto, attachedPolicies, resolve, ResolutionContext } from '../../test/emulators/template-policies';
+import { AccessKey, createUserWithKey, SOURCE_REGION, sourceClientConfig, sourceS3 } from '../../test/emulated/emulators/partitions';
+import { adaptForMoto, attachedPolicies, resolve, ResolutionContext } from '../../test/emulated/emulators/template-policies';
 
 /** The account moto serves in both partitions: the emulated stacks are deployed there. */
 export const ACCOUNT = '123456789012';

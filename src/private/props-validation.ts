@@ -2,8 +2,8 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { PartitionReplicatedBucketProps } from '../partition-replicated-bucket';
 import { runtimeProblem } from './function-runtime';
-import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from '../runtime/partitions';
-import { COPY_HANDOVER_RESERVE_SECONDS } from '../runtime/replication-environment';
+import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from '../runtime/contract/partitions';
+import { COPY_HANDOVER_RESERVE_SECONDS } from '../runtime/contract/replication-environment';
 
 /** The most key prefixes one construct replicates (see `PartitionReplicatedBucketProps.prefixes`). */
 const MAX_PREFIXES = 10;

@@ -215,9 +215,9 @@ describe('the npm tarball', () => {
     for (const required of ['package.json', '.jsii', 'README.md', 'LICENSE', 'lib/index.js', 'lib/index.d.ts']) {
       expect(files).toContain(required);
     }
-    // Every handler bundle the repo built (assets/<name>.lambda/index.js) is shipped.
-    const assets = fs.readdirSync(path.join(ROOT, 'assets')).filter((d) => d.endsWith('.lambda')).sort();
-    expect(assets).toEqual(expect.arrayContaining(['backfill.lambda', 'replicator.lambda', 'router.lambda']));
+    // Every handler bundle the repo built (assets/handlers/<name>.lambda/index.js) is shipped.
+    const assets = fs.readdirSync(path.join(ROOT, 'assets', 'handlers')).filter((d) => d.endsWith('.lambda')).map((d) => `handlers/${d}`).sort();
+    expect(assets).toEqual(expect.arrayContaining(['handlers/backfill.lambda', 'handlers/replicator.lambda', 'handlers/router.lambda']));
     for (const asset of assets) expect(files).toContain(`assets/${asset}/index.js`);
     // Every compiled module has its declarations.
     const libJs = files.filter((f) => f.startsWith('lib/') && f.endsWith('.js'));

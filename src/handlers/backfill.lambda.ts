@@ -1,0 +1,13 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createBackfillHandler } from '../runtime/backfill/backfill-handler';
+import { readBackfillSettings } from '../runtime/contract/replication-environment';
+import { createTelemetry } from '../runtime/contract/telemetry';
+
+export const handler = createBackfillHandler(
+  readBackfillSettings(process.env),
+  { s3: new S3Client({}), sqs: new SQSClient({}), dynamodb: new DynamoDBClient({}), secretsManager: new SecretsManagerClient({}) },
+  createTelemetry('backfill'),
+);

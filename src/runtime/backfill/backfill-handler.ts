@@ -1,0 +1,106 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { Backfill } from './backfill';
+import { BACKFILL_MODES, BackfillMode } from './backfill-plan';
+import { BackfillRunMovedOnError, BackfillRuns } from './backfill-runs';
+import { BackfillFunctionSettings } from '../contract/replication-environment';
+import { Telemetry } from '../contract/telemetry';
+import { destinationClientsFor } from '../destination/destination-client';
+
+export interface BackfillHandlerOptions {
+  /** Seconds between checks for the replicator's outcomes once the listing is done. */
+  readonly pollDelaySeconds?: number;
+  /** How long to wait for outcomes before reporting the missing ones as failed. */
+  readonly outcomeWaitMs?: number;
+  /** Versions per listing page (S3's maximum, 1,000, by default). */
+  readonly pageSize?: number;
+  readonly now?: () => number;
+}
+
+/** What a direct invocation returns: where the run's report will be. */
+export interface BackfillStarted {
+  readonly runId: string;
+  readonly mode: BackfillMode;
+  readonly report: string;
+}
+
+/**
+ * The backfill function. Invoked directly (`{"mode": "all-versions" | "current-versions" |
+ * "reconcile"}`; the deployment trigger sends nothing and gets the configured default), it starts
+ * a run. Each run then drives itself through the backfill queue: every message continues
+ * the run from its checkpoint until the invocation's time runs low, then queues the next step. A
+ * crash leaves the message on the queue, so the run resumes from the last checkpoint.
+ */
+export function createBackfillHandler(
+  settings: BackfillFunctionSettings,
+  clients: { readonly s3: S3Client; readonly sqs: SQSClient; readonly dynamodb: DynamoDBClient; readonly secretsManager: SecretsManagerClient },
+  telemetry: Telemetry,
+  options: BackfillHandlerOptions = {},
+) {
+  const { logger, metrics } = telemetry;
+  const backfill = new Backfill({
+    sourceBucket: settings.sourceBucket,
+    prefixes: settings.prefixes,
+    replicationQueueUrl: settings.queueUrl,
+    reportBucket: settings.reportBucket,
+    reportPrefix: settings.reportPrefix,
+    outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1000,
+    pageSize: options.pageSize,
+  }, {
+    ...clients,
+    // Only a reconcile run reads the secret and lists the destination.
+    destination: { clients: destinationClientsFor(settings, clients.secretsManager), bucket: settings.destinationBucket },
+  }, new BackfillRuns(clients.dynamodb, settings.tableName), options.now);
+  const defaultMode = BACKFILL_MODES.includes(settings.backfillMode as BackfillMode) ? settings.backfillMode as BackfillMode : 'all-versions';
+
+  const next = (runId: string, delaySeconds: number) => clients.sqs.send(new SendMessageCommand({
+    QueueUrl: settings.backfillQueueUrl,
+    MessageBody: JSON.stringify({ runId }),
+    DelaySeconds: delaySeconds,
+  }));
+
+  return async (event: unknown, context?: { getRemainingTimeInMillis(): number }): Promise<BackfillStarted | void> => {
+    const remaining = () => context?.getRemainingTimeInMillis() ?? 15 * 60 * 1000;
+    try {
+      if (isSqsEvent(event)) {
+        for (const record of event.Records) {
+          const { runId } = JSON.parse(record.body) as { runId: string };
+          const { result, counts, listed, enqueued, outcomes } = await backfill.step(runId, remaining);
+          metrics.addMetric('BackfillVersionsListed', MetricUnit.Count, listed);
+          metrics.addMetric('BackfillVersionsEnqueued', MetricUnit.Count, enqueued);
+          if (outcomes) {
+            // Once, when the report is written: failures are final only then (the replicator retries).
+            metrics.addMetric('BackfillVersionsFailed', MetricUnit.Count, outcomes.failed ?? 0);
+            metrics.addMetric('BackfillExtraObjectsOnDestination', MetricUnit.Count, outcomes['extra-on-destination'] ?? 0);
+            logger.info('backfill finished', { runId, outcomes });
+          }
+          logger.info('backfill step', { runId, result, counts });
+          if (result !== 'done') await next(runId, result === 'wait' ? options.pollDelaySeconds ?? 30 : 0);
+        }
+        return;
+      }
+      const request = typeof event === 'object' && event !== null ? event as { mode?: unknown; runId?: unknown } : {};
+      const run = await backfill.start(request, defaultMode);
+      await next(run.runId, 0);
+      logger.info('backfill started', { runId: run.runId, mode: run.mode });
+      return { runId: run.runId, mode: run.mode, report: `s3://${settings.reportBucket}/${settings.reportPrefix}${run.runId}/` };
+    } catch (error) {
+      if (error instanceof BackfillRunMovedOnError) {
+        logger.warn('another invocation continues this backfill run', { error: error.message });
+        return;
+      }
+      logger.error('backfill failed', { error: { name: (error as Error).name, message: (error as Error).message } });
+      throw error;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+function isSqsEvent(event: unknown): event is SQSEvent {
+  return typeof event === 'object' && event !== null && Array.isArray((event as SQSEvent).Records);
+}

@@ -1,0 +1,80 @@
+import { oldestFirst } from '../replication/key-state/version-order';
+import { isReplicatedKey } from '../replication/replication-decision';
+
+/**
+ * What a backfill copies: every version of every key (oldest first), only the current ones, or
+ * (`reconcile`) the current ones that the destination lacks or holds differently.
+ */
+export type BackfillMode = 'all-versions' | 'current-versions' | 'reconcile';
+export const BACKFILL_MODES: readonly BackfillMode[] = ['all-versions', 'current-versions', 'reconcile'];
+
+/** One entry of a ListObjectVersions page: an object version or a delete marker. */
+export interface ListedEntry {
+  readonly key: string;
+  readonly versionId: string;
+  readonly kind: 'object' | 'deleteMarker';
+  readonly isLatest: boolean;
+  readonly lastModified: Date;
+  readonly size?: number;
+  readonly eTag?: string;
+}
+
+/** The listing entries of one key, oldest first. */
+export interface KeyListing {
+  readonly key: string;
+  readonly entries: readonly ListedEntry[];
+}
+
+/**
+ * Groups a ListObjectVersions page by key, each key's versions and delete markers oldest first
+ * (`oldestFirst`: S3's order within each kind, the key's `IsLatest` entry last, timestamps between
+ * the kinds). When the page is truncated, the last key may continue on the next page, so it is held
+ * back: `complete` has the keys whose every version is on this page.
+ */
+export function groupPageByKey(
+  versions: readonly ListedEntry[],
+  deleteMarkers: readonly ListedEntry[],
+  truncated: boolean,
+): { complete: KeyListing[]; heldBack?: string } {
+  const byKey = new Map<string, { versions: ListedEntry[]; deleteMarkers: ListedEntry[] }>();
+  const add = (entry: ListedEntry, kind: 'versions' | 'deleteMarkers') => {
+    const lists = byKey.get(entry.key) ?? { versions: [], deleteMarkers: [] };
+    lists[kind].push(entry);
+    byKey.set(entry.key, lists);
+  };
+  versions.forEach((entry) => add(entry, 'versions'));
+  deleteMarkers.forEach((entry) => add(entry, 'deleteMarkers'));
+  // Keys in listing order (S3 sorts keys by their UTF-8 bytes, as the page does).
+  const listings = [...byKey.keys()].sort(compareKeys).map((key) => {
+    const lists = byKey.get(key)!;
+    return { key, entries: oldestFirst(lists.versions, lists.deleteMarkers) };
+  });
+  if (!truncated || listings.length === 0) return { complete: listings };
+  // A single key with more versions than a page holds cannot be held back forever: it goes page by page.
+  if (listings.length === 1) return { complete: listings };
+  return { complete: listings.slice(0, -1), heldBack: listings[listings.length - 1].key };
+}
+
+/** S3 orders keys by their UTF-8 bytes. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** What the backfill does with one listed version. */
+export type BackfillItem =
+  | { readonly action: 'enqueue'; readonly entry: ListedEntry }
+  | { readonly action: 'skip-filter'; readonly entry: ListedEntry };
+
+/**
+ * The versions of one key the backfill considers, oldest first: every version and delete marker
+ * (`all-versions`), or the current version only (`current-versions` and `reconcile`; a key whose
+ * current version is a delete marker is deleted, and there is nothing to copy). Keys outside the
+ * prefixes are reported as skipped by the filter.
+ */
+export function planKey(listing: KeyListing, mode: BackfillMode, prefixes: readonly string[]): BackfillItem[] {
+  const entries = mode === 'all-versions'
+    ? listing.entries
+    : listing.entries.filter((entry) => entry.isLatest && entry.kind === 'object');
+  const action = isReplicatedKey(listing.key, prefixes) ? 'enqueue' : 'skip-filter';
+  return entries.map((entry) => ({ action, entry }));
+}

@@ -1,0 +1,172 @@
+import { Readable } from 'stream';
+import {
+  DeleteObjectCommand,
+  DeleteObjectTaggingCommand,
+  GetObjectCommandOutput,
+  PutObjectCommand,
+  PutObjectCommandInput,
+  PutObjectTaggingCommand,
+  S3Client,
+  StorageClass,
+  Tag,
+} from '@aws-sdk/client-s3';
+import { CopyLimits, multipartCopy } from './multipart/multipart-copy';
+import { isSinglePartCopy } from './multipart/part-plan';
+import { UploadCheckpoints } from './multipart/upload-checkpoints';
+import { sentOnceUnlessRefused } from './retries';
+import { getVersion, readTags, SourceVersion } from './source-reads';
+import { SourceCheck, sourceCheckFor } from './verification';
+
+/** Where and how replicas are written. */
+export interface DestinationOptions {
+  readonly bucket: string;
+  readonly kmsKeyArn?: string;
+  /** Undefined: keep the source object's storage class. */
+  readonly storageClass?: string;
+  readonly replicateTags: boolean;
+}
+
+/** What the destination returned for a written version. */
+export interface WrittenVersion {
+  readonly destinationVersionId: string;
+  readonly eTag?: string;
+  readonly size?: number;
+}
+
+/** What the engine may spend, and where it records uploads that continue in a later invocation. */
+export interface CopyEngine {
+  readonly checkpoints: UploadCheckpoints;
+  readonly limits: CopyLimits;
+  /** The destination version a repair replaces: never taken as the copy's result. */
+  readonly replacing?: string;
+}
+
+export type CopyResult =
+  | {
+    readonly status: 'completed';
+    readonly written: WrittenVersion;
+    readonly verifiedBy: SourceCheck['kind'] | 'checksum';
+    readonly resumedParts: number;
+    /** A multipart upload's record is kept: `checkpoints.clear` it once the replica is recorded. */
+    readonly uploadRecorded: boolean;
+  }
+  | { readonly status: 'suspended'; readonly partsDone: number; readonly partCount: number };
+
+/**
+ * Copies exactly one source version (never "latest", so an overwrite during the copy cannot
+ * produce a wrong or mixed object), with its metadata, tags (in the same request), storage class
+ * and KMS settings. Up to 8 MiB: one GET streamed into one PUT, which the destination checks
+ * against the source's MD5 ETag or stored checksum. Larger: the multipart engine (parallel ranged
+ * GETs and UploadParts, memory bounded by the parts in flight, resumable across invocations).
+ */
+export async function copyVersion(
+  source: SourceVersion, destination: S3Client, options: DestinationOptions, engine: CopyEngine,
+): Promise<CopyResult> {
+  const object = await getVersion(source);
+  const body = object.Body as Readable;
+  try {
+    const tags = options.replicateTags && (object.TagCount ?? 0) > 0 ? encodeTags(await readTags(source)) : undefined;
+    const size = object.ContentLength ?? 0;
+    const replica = { ...replicaParams(object, options), Bucket: options.bucket, Key: source.key, Tagging: tags };
+    if (isSinglePartCopy(size)) {
+      const verification = sourceDigestHeaders(object);
+      // In memory (at most 8 MiB), so the SDK can send it again after a 503 Slow Down or a throttle.
+      const bytes = await readAll(body, size);
+      const put = new PutObjectCommand({ ...replica, ...verification.headers, Body: bytes, ContentLength: size });
+      const result = await destination.send(sentOnceUnlessRefused(put, 'PutObject'));
+      if (!result.VersionId) throw new Error(`destination bucket ${options.bucket} returned no version id: enable versioning on it`);
+      const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size };
+      return { status: 'completed', written, verifiedBy: verification.verifiedBy, resumedParts: 0, uploadRecorded: false };
+    }
+    body.destroy();
+    const copied = await multipartCopy({
+      source,
+      object: { size, eTag: object.ETag ?? '', serverSideEncryption: object.ServerSideEncryption },
+      destination,
+      upload: replica,
+      ...engine,
+    });
+    if (copied.status === 'suspended') return copied;
+    const { destinationVersionId, eTag, verifiedBy, resumedParts } = copied;
+    return { status: 'completed', written: { destinationVersionId, eTag, size }, verifiedBy, resumedParts, uploadRecorded: true };
+  } finally {
+    body.destroy();
+  }
+}
+
+/** The whole body of a small version; a short or long body is an error, never a short replica. */
+async function readAll(body: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (bytes.length !== size) throw new Error(`the source returned ${bytes.length} of the ${size} bytes of the version`);
+  return bytes;
+}
+
+/** Full-object checksums S3 may store with a version, as the GET returns them and a PUT takes them. */
+const CHECKSUMS = ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256'] as const;
+
+/**
+ * Headers that make the destination itself refuse a single-request replica whose bytes differ from
+ * the source's: the MD5 of a plain ETag, else a full-object checksum the source stores.
+ */
+export function sourceDigestHeaders(object: GetObjectCommandOutput): { headers: Partial<PutObjectCommandInput>; verifiedBy: 'md5' | 'checksum' | 'transit' } {
+  const check = sourceCheckFor(object.ETag, object.ServerSideEncryption);
+  if (check.kind === 'md5') return { headers: { ContentMD5: Buffer.from(check.md5Hex, 'hex').toString('base64') }, verifiedBy: 'md5' };
+  if (object.ChecksumType === 'FULL_OBJECT' || object.ChecksumType === undefined) {
+    for (const name of CHECKSUMS) {
+      const value = object[name];
+      if (value && !value.includes('-')) return { headers: { [name]: value }, verifiedBy: 'checksum' };
+    }
+  }
+  return { headers: {}, verifiedBy: 'transit' };
+}
+
+/** The metadata, storage class and encryption a replica is written with. */
+export function replicaParams(object: GetObjectCommandOutput, options: DestinationOptions): Partial<PutObjectCommandInput> {
+  const storageClass = options.storageClass ?? object.StorageClass;
+  return {
+    ContentType: object.ContentType,
+    CacheControl: object.CacheControl,
+    ContentDisposition: object.ContentDisposition,
+    ContentEncoding: object.ContentEncoding,
+    ContentLanguage: object.ContentLanguage,
+    Expires: object.Expires,
+    Metadata: object.Metadata,
+    StorageClass: storageClass && storageClass !== 'STANDARD' ? storageClass as StorageClass : undefined,
+    ...(options.kmsKeyArn ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyArn } : {}),
+  };
+}
+
+/**
+ * Creates a delete marker for the key on the destination and returns its version id. S3 creates a
+ * marker even when the key has no version there; some S3-compatible stores (and moto) then create
+ * nothing and return no id, which leaves the destination equally "deleted".
+ */
+export async function createDeleteMarker(destination: S3Client, bucket: string, key: string): Promise<{ destinationVersionId?: string }> {
+  const result = await destination.send(sentOnceUnlessRefused(new DeleteObjectCommand({ Bucket: bucket, Key: key }), 'DeleteObject'));
+  return { destinationVersionId: result.VersionId };
+}
+
+/** Permanently deletes one destination version. */
+export async function deleteVersion(destination: S3Client, bucket: string, key: string, versionId: string): Promise<void> {
+  await destination.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+}
+
+/** Sets the source version's current tags on its replica. */
+export async function syncTags(source: SourceVersion, destination: S3Client, destinationBucket: string, destinationVersionId: string): Promise<void> {
+  const tags = await readTags(source);
+  const target = { Bucket: destinationBucket, Key: source.key, VersionId: destinationVersionId };
+  // An empty tag set is a delete: DeleteObjectTagging says so to every S3-compatible store.
+  if (tags.length > 0) {
+    await destination.send(new PutObjectTaggingCommand({ ...target, Tagging: { TagSet: tags } }));
+  } else {
+    await destination.send(new DeleteObjectTaggingCommand(target));
+  }
+}
+
+/** Tags as the `x-amz-tagging` header wants them: URL-encoded query string. */
+export function encodeTags(tags: Tag[]): string | undefined {
+  if (tags.length === 0) return undefined;
+  return tags.map((tag) => `${encodeURIComponent(tag.Key ?? '')}=${encodeURIComponent(tag.Value ?? '')}`).join('&');
+}

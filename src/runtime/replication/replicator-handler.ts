@@ -1,0 +1,260 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { attemptNumber, DeliverySkips, exhaustedBeforeAttempt, FailureDecision, failureDecision, retryDelaySeconds } from './delivery-retry';
+import { createReplicator, DeliveryLimits, Outcome } from './replicator';
+import { BackfillRuns, OutcomeRecord } from '../backfill/backfill-runs';
+import { COPY_HANDOVER_RESERVE_SECONDS, ReplicatorSettings } from '../contract/replication-environment';
+import { messageDeduplicationId, messageGroupId, parseReplicationMessage, ReplicationMessage } from '../contract/replication-message';
+import { metricsForOutcome, Telemetry } from '../contract/telemetry';
+import { destinationClientsFor } from '../destination/destination-client';
+import { VersionTable } from './key-state/version-table';
+import { UploadCheckpoints } from '../engine/multipart/upload-checkpoints';
+
+export interface SourceClients {
+  readonly s3: S3Client;
+  readonly dynamodb: DynamoDBClient;
+  readonly secretsManager: SecretsManagerClient;
+  readonly sqs: SQSClient;
+}
+
+/** How the handler runs copies: memory for part buffers, and the clock. */
+export interface CopyRuntime {
+  /** Bytes of part buffers a large copy may hold; see `copyMemoryBudget`. */
+  readonly memoryBudget: number;
+  /** Milliseconds since the epoch; tests move it. */
+  readonly now?: () => number;
+  /** Time kept back at the end of an invocation for recording and requeueing a large copy. */
+  readonly reserveMs?: number;
+}
+
+/** Half the function's memory for part buffers, the rest for the runtime: at least two 8 MiB parts. */
+export function copyMemoryBudget(functionMemoryMb: number): number {
+  return Math.max(16, Math.floor(functionMemoryMb / 2)) * 1024 * 1024;
+}
+
+/**
+ * The replicator's SQS FIFO handler. Records are processed one at a time in queue order with
+ * partial batch responses: a failed record fails only itself and the later records of its own
+ * message group (the same object key), never another group's. A failed record comes back after a
+ * short backoff (see `delivery-retry`); a permanent error, or the last allowed attempt, sends it
+ * to the dead-letter queue and the key's later records go on.
+ */
+export function createReplicatorHandler(
+  settings: ReplicatorSettings, clients: SourceClients, telemetry: Telemetry, runtime: CopyRuntime, clock?: () => number,
+) {
+  const { logger, metrics } = telemetry;
+  const now = runtime.now ?? Date.now;
+  const replicate = createReplicator({
+    sourceBucket: settings.sourceBucket,
+    destinationBucket: settings.destinationBucket,
+    source: clients.s3,
+    table: new VersionTable(clients.dynamodb, settings.tableName),
+    checkpoints: new UploadCheckpoints(clients.dynamodb, settings.tableName, now),
+    memoryBudget: runtime.memoryBudget,
+    enqueue: async (message) => {
+      await clients.sqs.send(new SendMessageCommand({
+        QueueUrl: settings.queueUrl,
+        MessageBody: JSON.stringify(message),
+        MessageGroupId: messageGroupId(message.bucket, message.key),
+        MessageDeduplicationId: messageDeduplicationId(message),
+      }));
+    },
+    destination: destinationClientsFor(settings, clients.secretsManager, clock),
+    options: {
+      prefixes: settings.prefixes,
+      replicateDeleteMarkers: settings.replicateDeleteMarkers,
+      replicateVersionDeletes: settings.replicateVersionDeletes,
+      replicateTags: settings.replicateTags,
+      kmsKeyArn: settings.destinationKmsKeyArn,
+      storageClass: settings.destinationStorageClass,
+    },
+  });
+  const backfillRuns = new BackfillRuns(clients.dynamodb, settings.tableName);
+
+  const skips = new DeliverySkips(clients.dynamodb, settings.tableName, now);
+
+  /** One attempt at a message: throws when it failed. */
+  const processRecord = async (record: SQSRecord, finalAttempt: boolean, context?: Context) => {
+    let message: ReplicationMessage | undefined;
+    try {
+      message = parseReplicationMessage(record.body);
+      const outcome = await replicate(message, deliveryLimits(finalAttempt, context));
+      const forRun = message.backfillRun ? backfillOutcome(message, outcome) : undefined;
+      if (message.backfillRun && forRun) {
+        await backfillRuns.recordOutcome(message.backfillRun, forRun);
+        if (forRun.outcome === 'replicated') metrics.addMetric('BackfillVersionsReplicated', MetricUnit.Count, 1);
+      }
+      const details = { key: message.key, versionId: message.versionId, kind: message.kind, outcome };
+      if (outcome.action === 'skip' && outcome.reason === 'source-version-gone') {
+        logger.warn('source version no longer exists; nothing to replicate', details);
+      } else if (outcome.action === 'skip' && outcome.reason === 'archived') {
+        logger.warn('source version is archived (GLACIER, DEEP_ARCHIVE or an Intelligent-Tiering archive tier); not replicated, as S3 Replication skips it', details);
+      } else {
+        logger.info('replication event processed', details);
+      }
+      for (const point of metricsForOutcome(outcome)) metrics.addMetric(point.name, point.unit, point.value);
+      return outcome;
+    } catch (error) {
+      metrics.addMetric('ReplicationFailures', MetricUnit.Count, 1);
+      if (message?.backfillRun) {
+        await backfillRuns.recordOutcome(message.backfillRun, {
+          key: message.key, versionId: message.versionId, outcome: 'failed', reason: `${(error as Error).name}: ${(error as Error).message}`,
+        }).catch(() => undefined);
+      }
+      throw error;
+    }
+  };
+
+  /** The time this delivery may take (the invocation's), and whether it is the message's last. */
+  function deliveryLimits(finalAttempt: boolean, context?: Context): DeliveryLimits {
+    const remaining = context?.getRemainingTimeInMillis();
+    return {
+      deadline: remaining === undefined ? undefined : now() + remaining,
+      reserveMs: runtime.reserveMs ?? COPY_HANDOVER_RESERVE_SECONDS * 1000,
+      now,
+      finalAttempt,
+    };
+  }
+
+  /** The message's attempt number: its receives, less those on which it was skipped. */
+  async function attemptOf(record: SQSRecord): Promise<number> {
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    // Received once: nothing can have been skipped. Otherwise ask the table; if it cannot answer,
+    // count every receive (at worst a message behind a failure is dead-lettered early, never lost).
+    if (receiveCount <= 1) return 1;
+    const skipped = await skips.count(record.messageId).catch((error) => {
+      logger.warn('could not read the skipped receives of a message; counting every receive as an attempt', {
+        messageId: record.messageId, error: errorDetails(error),
+      });
+      return 0;
+    });
+    return attemptNumber(receiveCount, skipped);
+  }
+
+  /** Sends the message to the FIFO dead-letter queue in its own message group, with why. */
+  async function deadLetter(record: SQSRecord, attempt: number, reason: string): Promise<void> {
+    await clients.sqs.send(new SendMessageCommand({
+      QueueUrl: settings.deadLetterQueueUrl,
+      MessageBody: record.body,
+      MessageGroupId: record.attributes?.MessageGroupId ?? 'unknown-group',
+      // A crash after this send and before the acknowledgement sends it again: SQS drops the copy.
+      MessageDeduplicationId: record.messageId,
+      MessageAttributes: {
+        FailureReason: { DataType: 'String', StringValue: reason.slice(0, 1024) },
+        Attempts: { DataType: 'Number', StringValue: String(attempt) },
+        SourceMessageId: { DataType: 'String', StringValue: record.messageId },
+      },
+    }));
+    metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
+    logger.info('message sent to the dead-letter queue', { messageId: record.messageId, attempt, reason });
+  }
+
+  /**
+   * One delivery of a message: attempted, and on failure either dead-lettered (then acknowledged)
+   * or handed back to be retried after a delay. Returns the delay, or undefined when it is done.
+   */
+  async function deliver(record: SQSRecord, context?: Context): Promise<number | undefined> {
+    const attempt = await attemptOf(record);
+    const exhausted = exhaustedBeforeAttempt(attempt, settings.maxReceiveCount);
+    let decision: FailureDecision;
+    if (exhausted) {
+      decision = { action: 'dead-letter', reason: exhausted };
+      logger.error('replication attempts used up without a result; dead-lettering the message', {
+        messageId: record.messageId, attempt, maxAttempts: settings.maxReceiveCount, error: { name: 'AttemptsExhausted', message: exhausted },
+      });
+    } else {
+      try {
+        await processRecord(record, attempt >= settings.maxReceiveCount, context);
+        return undefined;
+      } catch (error) {
+        decision = failureDecision(error, attempt, settings.maxReceiveCount);
+        logger.error(decision.action === 'retry'
+          ? `replication failed; retrying in ${decision.delaySeconds} s`
+          : 'replication failed; dead-lettering the message', {
+          messageId: record.messageId, attempt, maxAttempts: settings.maxReceiveCount, error: errorDetails(error),
+        });
+      }
+    }
+    if (decision.action === 'retry') return decision.delaySeconds;
+    try {
+      await deadLetter(record, attempt, decision.reason);
+      return undefined;
+    } catch (error) {
+      // Not in the dead-letter queue, so it stays in the queue: nothing is acknowledged unless it is safe.
+      logger.error('could not send the message to the dead-letter queue; it will be retried', {
+        messageId: record.messageId, error: errorDetails(error),
+      });
+      return retryDelaySeconds(attempt);
+    }
+  }
+
+  /** Makes handed-back messages visible again after their delays (instead of the queue's visibility timeout). */
+  async function handBack(entries: { record: SQSRecord; delaySeconds: number }[]): Promise<void> {
+    // One request per message, not ChangeMessageVisibilityBatch: failures stay per message, and
+    // moto's IAM rejected the batch call under the synthesized policy, which AWS authorizes as
+    // sqs:ChangeMessageVisibility (seen in the policy test).
+    await Promise.all(entries.map(async ({ record, delaySeconds }) => {
+      try {
+        await clients.sqs.send(new ChangeMessageVisibilityCommand({
+          QueueUrl: settings.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds,
+        }));
+      } catch (error) {
+        logger.warn('the retry delay was not set; the message returns after the queue\'s visibility timeout', {
+          messageId: record.messageId, error: errorDetails(error),
+        });
+      }
+    }));
+  }
+
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+    try {
+      // One record at a time in queue order. After a failure, the later records of the same message
+      // group (the same key) are handed back unattempted, so the key's order holds; other groups go on.
+      const blockedGroups = new Set<string>();
+      const failed: { record: SQSRecord; delaySeconds: number }[] = [];
+      const skipped: SQSRecord[] = [];
+      for (const record of event.Records) {
+        const group = record.attributes?.MessageGroupId ?? '';
+        if (blockedGroups.has(group)) {
+          // Visible again at once: FIFO hands out none of the group while the failed message is in
+          // flight (its delay), and then that one first.
+          skipped.push(record);
+          failed.push({ record, delaySeconds: 0 });
+          continue;
+        }
+        const delaySeconds = await deliver(record, context);
+        if (delaySeconds !== undefined) {
+          blockedGroups.add(group);
+          failed.push({ record, delaySeconds });
+        }
+      }
+      // Skipped receives do not count as attempts. If one cannot be recorded, it counts: the queue
+      // keeps the message either way.
+      await Promise.all(skipped.map((record) => skips.add(record.messageId).catch((error) => {
+        logger.warn('could not record a skipped receive; it will count as an attempt', { messageId: record.messageId, error: errorDetails(error) });
+      })));
+      await handBack(failed);
+      return { batchItemFailures: failed.map(({ record }) => ({ itemIdentifier: record.messageId })) };
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+function errorDetails(error: unknown) {
+  return { name: (error as Error)?.name, message: (error as Error)?.message };
+}
+
+/** What one replicated message means for its backfill run's report; undefined while its copy continues. */
+export function backfillOutcome(message: ReplicationMessage, outcome: Outcome): OutcomeRecord | undefined {
+  if (outcome.action === 'copy-continued') return undefined;
+  const base = { key: message.key, versionId: message.versionId };
+  if (outcome.action === 'copy' || outcome.action === 'create-delete-marker') return { ...base, outcome: 'replicated', bytes: outcome.bytes };
+  if (outcome.action === 'skip' && outcome.reason === 'duplicate') return { ...base, outcome: 'already-present' };
+  if (outcome.action === 'skip') return { ...base, outcome: 'skipped', reason: outcome.reason };
+  return { ...base, outcome: 'replicated' };
+}

@@ -1,0 +1,56 @@
+import { isTransient, retryTransient } from '../../../../src/runtime/engine/retries';
+import { SourceVersionGoneError } from '../../../../src/runtime/engine/source-reads';
+import { ContentMismatchError } from '../../../../src/runtime/engine/verification';
+
+const withStatus = (name: string, httpStatusCode: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
+
+describe('isTransient', () => {
+  test.each([
+    ['a socket reset', Object.assign(new Error('socket hang up'), { name: 'ECONNRESET' })],
+    ['a body that broke off', new Error('aborted')],
+    ['a server error', withStatus('InternalError', 500)],
+    ['a slow-down answer', withStatus('SlowDown', 503)],
+    ['throttling', withStatus('TooManyRequests', 429)],
+  ])('%s is retried', (_, error) => {
+    expect(isTransient(error)).toBe(true);
+  });
+
+  test.each([
+    ['access denied (the credentials path re-reads the secret instead)', withStatus('AccessDenied', 403)],
+    ['an upload that is gone', withStatus('NoSuchUpload', 404)],
+    ['a source version that is gone', new SourceVersionGoneError('k', 'v', new Error('NoSuchVersion'))],
+    ['bytes that do not match the source', new ContentMismatchError('k', 'v', 'MD5 a, ETag b')],
+    ['something that is not an Error', 'boom'],
+  ])('%s is not retried', (_, error) => {
+    expect(isTransient(error)).toBe(false);
+  });
+});
+
+describe('retryTransient', () => {
+  test('retries a transient failure and returns the later success', async () => {
+    let calls = 0;
+    const result = await retryTransient(async () => {
+      calls++;
+      if (calls < 3) throw new Error('aborted');
+      return 'done';
+    }, 3, 1);
+    expect({ result, calls }).toEqual({ result: 'done', calls: 3 });
+  });
+
+  test('gives up after the last attempt with the last error', async () => {
+    let calls = 0;
+    await expect(retryTransient(async () => {
+      calls++;
+      throw new Error(`aborted ${calls}`);
+    }, 3, 1)).rejects.toThrow('aborted 3');
+  });
+
+  test('a final error is thrown at once', async () => {
+    let calls = 0;
+    await expect(retryTransient(async () => {
+      calls++;
+      throw withStatus('AccessDenied', 403);
+    }, 3, 1)).rejects.toThrow('AccessDenied');
+    expect(calls).toBe(1);
+  });
+});
