@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -8,7 +7,7 @@ import { Backfill } from './backfill';
 import { BACKFILL_MODES, BackfillMode } from './backfill-plan';
 import { BackfillRunMovedOnError, BackfillRuns } from './backfill-runs';
 import { BackfillFunctionSettings } from '../contract/replication-environment';
-import { Telemetry } from '../contract/telemetry';
+import { addMetrics, Telemetry } from '../contract/telemetry';
 import { destinationClientsFor } from '../destination/destination-client';
 
 export interface BackfillHandlerOptions {
@@ -70,12 +69,12 @@ export function createBackfillHandler(
         for (const record of event.Records) {
           const { runId } = JSON.parse(record.body) as { runId: string };
           const { result, counts, listed, enqueued, outcomes } = await backfill.step(runId, remaining);
-          metrics.addMetric('BackfillVersionsListed', MetricUnit.Count, listed);
-          metrics.addMetric('BackfillVersionsEnqueued', MetricUnit.Count, enqueued);
+          addMetrics(telemetry, { name: 'BackfillVersionsListed', unit: 'Count', value: listed }, { name: 'BackfillVersionsEnqueued', unit: 'Count', value: enqueued });
           if (outcomes) {
             // Once, when the report is written: failures are final only then (the replicator retries).
-            metrics.addMetric('BackfillVersionsFailed', MetricUnit.Count, outcomes.failed ?? 0);
-            metrics.addMetric('BackfillExtraObjectsOnDestination', MetricUnit.Count, outcomes['extra-on-destination'] ?? 0);
+            addMetrics(telemetry,
+              { name: 'BackfillVersionsFailed', unit: 'Count', value: outcomes.failed ?? 0 },
+              { name: 'BackfillExtraObjectsOnDestination', unit: 'Count', value: outcomes['extra-on-destination'] ?? 0 });
             logger.info('backfill finished', { runId, outcomes });
           }
           logger.info('backfill step', { runId, result, counts });

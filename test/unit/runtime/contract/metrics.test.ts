@@ -1,0 +1,21 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../../../src/runtime/contract/metrics';
+
+/** The README's Monitoring section: the operator's list of what the handlers publish. */
+function monitoringSection(): string {
+  const readme = readFileSync(join(__dirname, '..', '..', '..', '..', 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Monitoring');
+  return readme.slice(start, readme.indexOf('\n## ', start + 1));
+}
+
+test('the README names the namespace and every metric of the contract, and no other', () => {
+  const section = monitoringSection();
+  expect(section).toContain(`namespace \`${METRICS_NAMESPACE}\``);
+  const named = [...section.matchAll(/`([A-Z][A-Za-z]+)`/g)].map((match) => match[1]).filter((name) => name !== METRICS_NAMESPACE);
+  expect([...new Set(named)].sort()).toEqual([...METRIC_NAMES].sort());
+});
+
+test('metric names are unique', () => {
+  expect(new Set(METRIC_NAMES).size).toBe(METRIC_NAMES.length);
+});
