@@ -167,6 +167,31 @@ project.eslint?.addOverride({
   },
 });
 
+// The runtime's layers, one way: handlers -> features (replication, backfill) -> engine and
+// destination -> contract. Replication never imports the backfill (it reports a run's outcomes
+// through the RunReports the handler gives it). The constructs read only the contract; the
+// benchmarks measure only the copy engine.
+const RUNTIME = './src/runtime';
+const layerRule = (target: string, from: string[], why: string) => ({ target: `${RUNTIME}/${target}`, from: from.map((f) => f.startsWith('./') ? f : `${RUNTIME}/${f}`), message: why });
+project.eslint?.addRules({
+  'import/no-restricted-paths': ['error', {
+    zones: [
+      layerRule('contract', ['engine', 'destination', 'replication', 'backfill', './src/handlers'], 'the contract is the bottom layer: it imports no other runtime folder'),
+      layerRule('engine', ['destination', 'replication', 'backfill', './src/handlers'], 'the copy engine depends only on the contract'),
+      layerRule('destination', ['engine', 'replication', 'backfill', './src/handlers'], 'destination credentials depend only on the contract'),
+      layerRule('replication', ['backfill', './src/handlers'], 'replication does not know the backfill: it reports run outcomes through the RunReports its handler is given'),
+      layerRule('backfill', ['./src/handlers'], 'features do not import the handlers that wire them'),
+      {
+        target: ['./src/*.ts', './src/private/**/*'],
+        from: RUNTIME,
+        except: ['./contract'],
+        message: 'constructs read only the contract from the runtime (lib/ ships without the handlers\' bundled dependencies)',
+      },
+      { target: './bench', from: './src', except: ['./runtime/engine', './runtime/contract'], message: 'the benchmarks measure the copy engine only' },
+    ],
+  }],
+});
+
 // `npx projen build` packages every language outside CI. Without a .NET SDK the NuGet package cannot
 // be built, so that one step says why and is skipped instead of failing the build after the tests;
 // the release workflow's NuGet job installs the SDK, so it always builds there.

@@ -14,6 +14,7 @@ import {
 import { BackfillMode } from './backfill-plan';
 import { RecordedReplica } from './reconcile';
 import { HEAD, partitionKey, versionRecordOf, versionSortKey } from '../replication/key-state/version-table';
+import { RunReports } from '../replication/run-reports';
 
 /**
  * A backfill run's state and its per-version outcomes, in the version-map table:
@@ -108,7 +109,7 @@ function leadingCharacters(text: string, bytes: number): string {
   return text.slice(0, end);
 }
 
-export class BackfillRuns {
+export class BackfillRuns implements RunReports {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
   async create(run: BackfillRun): Promise<void> {

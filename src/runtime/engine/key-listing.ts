@@ -1,5 +1,13 @@
 import { DeleteMarkerEntry, ListMultipartUploadsCommand, ListObjectVersionsCommand, ObjectVersion, S3Client } from '@aws-sdk/client-s3';
-import type { LatestEntry } from '../replication/key-state/replica-claim';
+
+/** The destination's newest entry for a key (a version or a delete marker), as its listing gives it. */
+export interface LatestEntry {
+  readonly versionId: string;
+  readonly isDeleteMarker: boolean;
+  readonly size?: number;
+  readonly eTag?: string;
+  readonly lastModified?: Date;
+}
 
 /** One page of a key's version listing, that key's entries only. */
 export interface KeyVersionsPage {

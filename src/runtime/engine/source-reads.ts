@@ -10,8 +10,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { keyVersionPages } from './key-listing';
 import type { PartRange } from './multipart/part-plan';
-import type { ReplicationMessage } from '../contract/replication-message';
-import type { Outcome } from '../replication/replicator';
 
 type HttpStatus = { readonly $metadata?: { readonly httpStatusCode?: number } };
 
@@ -194,29 +192,4 @@ export async function isListedAtSource(client: S3Client, bucket: string, key: st
 export async function confirmSourceVersionGone(version: SourceVersion): Promise<void> {
   const { client, bucket, key, versionId } = version;
   if (await isListedAtSource(client, bucket, key, versionId)) throw new SourceVersionNotDeletedError(key, versionId);
-}
-
-/** The skip a failed source read means, if any: a version verified gone, or archived. Anything else fails. */
-export function skipForSourceRead(error: unknown): { readonly action: 'skip'; readonly reason: 'source-version-gone' | 'archived' } | undefined {
-  if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
-  if (error instanceof SourceVersionArchivedError) return { action: 'skip', reason: 'archived' };
-  return undefined;
-}
-
-/**
- * Replicates a message whose key turned out to be URL-encoded under its decoded key instead (once:
- * a decoded key is never decoded again). The outcome names the key it was replicated under.
- */
-export function withDecodedKeyFallback<L>(
-  replicate: (message: ReplicationMessage, limits: L) => Promise<Outcome>,
-): (message: ReplicationMessage, limits: L) => Promise<Outcome & { readonly decodedKey?: string }> {
-  return async (message, limits) => {
-    try {
-      return await replicate(message, limits);
-    } catch (error) {
-      if (!(error instanceof SourceKeyEncodedError) || error.key !== message.key) throw error;
-      const outcome = await replicate({ ...message, key: error.decodedKey }, limits);
-      return { ...outcome, decodedKey: error.decodedKey };
-    }
-  };
 }

@@ -1,15 +1,15 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { attemptNumber, DeliverySkips, exhaustedBeforeAttempt, FailureDecision, failureDecision, retryDelaySeconds } from './delivery-retry';
-import { createReplicator, DeliveryLimits, Outcome } from './replicator';
-import { BackfillRuns, OutcomeRecord } from '../backfill/backfill-runs';
+import { metricsForOutcome } from './outcome-metrics';
+import { createReplicator, DeliveryLimits } from './replicator';
+import { deliveredOutcome, RunReports } from './run-reports';
 import { COPY_HANDOVER_RESERVE_SECONDS, ReplicatorSettings } from '../contract/replication-environment';
 import { messageDeduplicationId, messageGroupId, parseReplicationMessage, ReplicationMessage } from '../contract/replication-message';
-import { metricsForOutcome, Telemetry } from '../contract/telemetry';
+import { addMetrics, Telemetry } from '../contract/telemetry';
 import { destinationClientsFor } from '../destination/destination-client';
 import { VersionTable } from './key-state/version-table';
 import { UploadCheckpoints } from '../engine/multipart/upload-checkpoints';
@@ -44,7 +44,7 @@ export function copyMemoryBudget(functionMemoryMb: number): number {
  * to the dead-letter queue and the key's later records go on.
  */
 export function createReplicatorHandler(
-  settings: ReplicatorSettings, clients: SourceClients, telemetry: Telemetry, runtime: CopyRuntime, clock?: () => number,
+  settings: ReplicatorSettings, clients: SourceClients, telemetry: Telemetry, runtime: CopyRuntime, reports: RunReports, clock?: () => number,
 ) {
   const { logger, metrics } = telemetry;
   const now = runtime.now ?? Date.now;
@@ -73,8 +73,6 @@ export function createReplicatorHandler(
       storageClass: settings.destinationStorageClass,
     },
   });
-  const backfillRuns = new BackfillRuns(clients.dynamodb, settings.tableName);
-
   const skips = new DeliverySkips(clients.dynamodb, settings.tableName, now);
 
   /** One attempt at a message: throws when it failed. */
@@ -83,10 +81,10 @@ export function createReplicatorHandler(
     try {
       message = parseReplicationMessage(record.body);
       const outcome = await replicate(message, deliveryLimits(finalAttempt, context));
-      const forRun = message.backfillRun ? backfillOutcome(message, outcome) : undefined;
+      const forRun = message.backfillRun ? deliveredOutcome(message, outcome) : undefined;
       if (message.backfillRun && forRun) {
-        await backfillRuns.recordOutcome(message.backfillRun, forRun);
-        if (forRun.outcome === 'replicated') metrics.addMetric('BackfillVersionsReplicated', MetricUnit.Count, 1);
+        await reports.recordOutcome(message.backfillRun, forRun);
+        if (forRun.outcome === 'replicated') addMetrics(telemetry, { name: 'BackfillVersionsReplicated', unit: 'Count', value: 1 });
       }
       const details = { key: message.key, versionId: message.versionId, kind: message.kind, outcome };
       if (outcome.action === 'skip' && outcome.reason === 'source-version-gone') {
@@ -96,12 +94,12 @@ export function createReplicatorHandler(
       } else {
         logger.info('replication event processed', details);
       }
-      for (const point of metricsForOutcome(outcome)) metrics.addMetric(point.name, point.unit, point.value);
+      addMetrics(telemetry, ...metricsForOutcome(outcome));
       return outcome;
     } catch (error) {
-      metrics.addMetric('ReplicationFailures', MetricUnit.Count, 1);
+      addMetrics(telemetry, { name: 'ReplicationFailures', unit: 'Count', value: 1 });
       if (message?.backfillRun) {
-        await backfillRuns.recordOutcome(message.backfillRun, {
+        await reports.recordOutcome(message.backfillRun, {
           key: message.key, versionId: message.versionId, outcome: 'failed', reason: `${(error as Error).name}: ${(error as Error).message}`,
         }).catch(() => undefined);
       }
@@ -149,7 +147,7 @@ export function createReplicatorHandler(
         SourceMessageId: { DataType: 'String', StringValue: record.messageId },
       },
     }));
-    metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
+    addMetrics(telemetry, { name: 'MessagesDeadLettered', unit: 'Count', value: 1 });
     logger.info('message sent to the dead-letter queue', { messageId: record.messageId, attempt, reason });
   }
 
@@ -247,14 +245,4 @@ export function createReplicatorHandler(
 
 function errorDetails(error: unknown) {
   return { name: (error as Error)?.name, message: (error as Error)?.message };
-}
-
-/** What one replicated message means for its backfill run's report; undefined while its copy continues. */
-export function backfillOutcome(message: ReplicationMessage, outcome: Outcome): OutcomeRecord | undefined {
-  if (outcome.action === 'copy-continued') return undefined;
-  const base = { key: message.key, versionId: message.versionId };
-  if (outcome.action === 'copy' || outcome.action === 'create-delete-marker') return { ...base, outcome: 'replicated', bytes: outcome.bytes };
-  if (outcome.action === 'skip' && outcome.reason === 'duplicate') return { ...base, outcome: 'already-present' };
-  if (outcome.action === 'skip') return { ...base, outcome: 'skipped', reason: outcome.reason };
-  return { ...base, outcome: 'replicated' };
 }

@@ -3,12 +3,13 @@ import { DestinationClients } from '../destination/destination-client';
 import { KeyClaims } from './key-state/key-claims';
 import { VersionTable } from './key-state/version-table';
 import { decide, Decision, KeyHead, ReplicationState, SkipReason } from './replication-decision';
+import { skipForSourceRead, withDecodedKeyFallback } from './source-outcomes';
 import { backfillPlaceOf, DELETE_MARKER_CREATED, InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from '../contract/replication-message';
 import { keyVersionPages, latestEntry } from '../engine/key-listing';
 import { abandonUpload, CopyLimits } from '../engine/multipart/multipart-copy';
 import { UploadCheckpoints } from '../engine/multipart/upload-checkpoints';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from '../engine/object-copy';
-import { confirmSourceVersionGone, skipForSourceRead, SourceKeyEncodedError, withDecodedKeyFallback } from '../engine/source-reads';
+import { confirmSourceVersionGone, SourceKeyEncodedError } from '../engine/source-reads';
 import { ListedVersion, newerInListing } from './key-state/version-order';
 
 /** What replicating one message did. */

@@ -42,6 +42,7 @@ import { sqsEventOf } from './sqs-event';
 import { currentObject, StoredObject } from './stored-object';
 export type { StoredObject } from './stored-object';
 import { queueReceiveLimit } from '../../../src/private/queue-defaults';
+import { BackfillRuns } from '../../../src/runtime/backfill/backfill-runs';
 import { ReplicatorSettings } from '../../../src/runtime/contract/replication-environment';
 import { messageGroupId, ObjectCreatedMessage } from '../../../src/runtime/contract/replication-message';
 import { createTelemetry } from '../../../src/runtime/contract/telemetry';
@@ -301,11 +302,12 @@ export class ReplicationFixture {
   useSourceIdentity(key: AccessKey, routerKey: AccessKey = key): void {
     const config = sourceClientConfig(this.emulators.sourceEndpoint, key);
     const logLevel = this.options.logLevel ?? 'ERROR';
+    const dynamodb = new DynamoDBClient(config);
     this.replicatorHandler = createReplicatorHandler(
       this.settings,
       {
         s3: sourceS3(this.emulators.sourceEndpoint, key),
-        dynamodb: new DynamoDBClient(config),
+        dynamodb,
         secretsManager: new SecretsManagerClient(config),
         sqs: new SQSClient(config),
       },
@@ -315,6 +317,7 @@ export class ReplicationFixture {
         now: this.options.invocation?.now,
         reserveMs: this.options.invocation?.reserveMs,
       },
+      new BackfillRuns(dynamodb, this.tableName),
       this.options.clock,
     );
     this.routerHandler = createRouterHandler(

@@ -1,3 +1,5 @@
+import type { LatestEntry } from '../../engine/key-listing';
+
 /**
  * Exactly one replica per source version. A destination write (PUT, CompleteMultipartUpload, a
  * delete marker) and the version-map write that records it are two systems: a crash, a lost
@@ -50,15 +52,6 @@ export function claimStatus(claim: KeyClaim | undefined, now: number): 'free' | 
 /** When a claim taken now ends: the invocation's end plus a margin. */
 export function leaseEnd(now: number, deadline: number | undefined): number {
   return (deadline ?? now + DEFAULT_LEASE_MS) + CLAIM_MARGIN_MS;
-}
-
-/** The destination's newest entry for a key (a version or a delete marker), as its listing gives it. */
-export interface LatestEntry {
-  readonly versionId: string;
-  readonly isDeleteMarker: boolean;
-  readonly size?: number;
-  readonly eTag?: string;
-  readonly lastModified?: Date;
 }
 
 /**

@@ -1,15 +1,17 @@
 import { randomBytes } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectTaggingCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createTelemetry, metricsForOutcome } from '../../../../src/runtime/contract/telemetry';
+import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
+import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
 import {
   formDecoded,
-  skipForSourceRead,
   SourceVersionArchivedError,
   SourceVersionGoneError,
   SourceVersionUnreadableError,
 } from '../../../../src/runtime/engine/source-reads';
+import { metricsForOutcome } from '../../../../src/runtime/replication/outcome-metrics';
 import { CopyRuntime, createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
+import { skipForSourceRead } from '../../../../src/runtime/replication/source-outcomes';
 import { captureOutput, emittedMetrics } from '../../../support/capture-output';
 import { BackfillDriver } from '../../emulators/backfill-driver';
 import { sourceClientConfig, sourceS3 } from '../../emulators/partitions';
@@ -43,16 +45,18 @@ async function replicateCaptured(fixture: ReplicationFixture, events: S3Event[])
 function replicatorThrough(
   fixture: ReplicationFixture, clients: { s3?: S3Client; dynamodb?: DynamoDBClient }, runtime: CopyRuntime = { memoryBudget: 64 * 1024 * 1024 },
 ) {
+  const dynamodb = clients.dynamodb ?? fixture.dynamodb;
   return createReplicatorHandler(
     fixture.settings,
     {
       s3: clients.s3 ?? sourceS3(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin),
-      dynamodb: clients.dynamodb ?? fixture.dynamodb,
+      dynamodb,
       secretsManager: fixture.secretsManager,
       sqs: fixture.sqs,
     },
     createTelemetry('replicator', 'ERROR'),
     runtime,
+    new BackfillRuns(dynamodb, fixture.tableName),
   );
 }
 

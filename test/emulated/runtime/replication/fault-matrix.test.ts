@@ -8,6 +8,7 @@ import {
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
 import { CLAIM_MARGIN_MS, DEFAULT_LEASE_MS } from '../../../../src/runtime/replication/key-state/replica-claim';
 import { VersionTable } from '../../../../src/runtime/replication/key-state/version-table';
@@ -148,16 +149,18 @@ describe('fault matrix', () => {
   const replicatorProcess = (now: () => number, memoryBudget = 64 * MiB) => {
     const admin = fixture.emulators.sourceAdmin;
     const config = sourceClientConfig(sourceProxy.endpoint, admin);
+    const dynamodb = new DynamoDBClient(config);
     return createReplicatorHandler(
       { ...fixture.settings, destinationEndpoint: destinationProxy.endpoint, destinationStsEndpoint: destinationProxy.endpoint },
       {
         s3: sourceS3(sourceProxy.endpoint, admin),
-        dynamodb: new DynamoDBClient(config),
+        dynamodb,
         secretsManager: new SecretsManagerClient(config),
         sqs: new SQSClient(config),
       },
       createTelemetry('replicator', 'ERROR'),
       { memoryBudget, now, reserveMs: 0 },
+      new BackfillRuns(dynamodb, fixture.tableName),
     );
   };
 

@@ -4,6 +4,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { queueReceiveLimit } from '../../../../src/private/queue-defaults';
+import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { messageGroupId } from '../../../../src/runtime/contract/replication-message';
 import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
 import { createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
@@ -103,6 +104,7 @@ function replicatorWithFaults(fixture: ReplicationFixture, failing: (versionId: 
     { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
     createTelemetry('replicator', 'ERROR'),
     { memoryBudget: 64 * 1024 * 1024 },
+    new BackfillRuns(fixture.dynamodb, fixture.tableName),
   );
 }
 

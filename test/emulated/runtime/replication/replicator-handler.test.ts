@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectTaggingCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { messageGroupId } from '../../../../src/runtime/contract/replication-message';
 import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
 import { partSizeFor, partsInFlight } from '../../../../src/runtime/engine/multipart/part-plan';
@@ -178,6 +179,7 @@ describe('large objects across invocations', () => {
     { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
     createTelemetry('replicator', 'ERROR'),
     { memoryBudget: options.memoryBudget, now: options.invocation.now, reserveMs: options.invocation.reserveMs },
+    new BackfillRuns(fixture.dynamodb, fixture.tableName),
   );
 
   test('a copy that outlasts its invocation continues through the queue; every part is sent once', async () => {
