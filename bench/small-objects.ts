@@ -196,7 +196,7 @@ async function throughReplicator(
   try {
     const handler = createReplicatorHandler({
       sourceBucket: srcBucket,
-      prefixes: [],
+      scope: { prefixes: [] },
       tableName,
       queueUrl,
       deadLetterQueueUrl,

@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { validateDestinationUser } from './private/destination-user-validation';
 import { addNagSuppressions, flattenCfnReference } from './private/nag-suppressions';
+import { objectKeyPatterns } from './runtime/contract/replication-scope';
 
 /**
  * Assume-role mode of a `DestinationReplicationUser`: the rights are held by a role that only the
@@ -188,8 +189,9 @@ export class DestinationReplicationUser extends Construct {
 
     const settings = validateDestinationUser(props);
     const bucket = props.bucket;
-    const objectArns = (settings.prefixes.length > 0 ? settings.prefixes.map((prefix) => `${prefix}*`) : ['*'])
-      .map((pattern) => bucket.arnForObjects(pattern));
+    const objectArns = objectKeyPatterns(settings.scope).map((pattern) => bucket.arnForObjects(pattern));
+    // Listings only under the scope's prefixes (s3:prefix), when it has any.
+    const underScope = settings.scope.prefixes.length > 0 ? { StringLike: { 's3:prefix': objectKeyPatterns(settings.scope) } } : {};
 
     // --- Rights --------------------------------------------------------------------------------
     // Only on buckets of this stack's account: the rights cannot reach a bucket of the same name in
@@ -218,7 +220,7 @@ export class DestinationReplicationUser extends Construct {
       resources: [bucket.bucketArn],
       conditions: {
         StringEquals: thisAccount,
-        ...(settings.prefixes.length > 0 ? { StringLike: { 's3:prefix': settings.prefixes.map((prefix) => `${prefix}*`) } } : {}),
+        ...underScope,
       },
     })];
     if (props.allowListing) {
@@ -229,7 +231,7 @@ export class DestinationReplicationUser extends Construct {
         resources: [bucket.bucketArn],
         conditions: {
           StringEquals: thisAccount,
-          ...(settings.prefixes.length > 0 ? { StringLike: { 's3:prefix': settings.prefixes.map((prefix) => `${prefix}*`) } } : {}),
+          ...underScope,
         },
       }));
     }

@@ -19,6 +19,7 @@ import { Settings, validate } from './private/props-validation';
 import { queueDefaults, queueReceiveLimit } from './private/queue-defaults';
 import { ReplicationBackfill } from './replication-backfill';
 import { DestinationSettings, replicatorEnvironment, routerEnvironment } from './runtime/contract/replication-environment';
+import { eventKeyFilter, objectKeyPatterns } from './runtime/contract/replication-scope';
 import { OBJECT_DETAIL_TYPES, TAG_DETAIL_TYPES } from './runtime/contract/s3-eventbridge-event';
 
 /** The id of the warning about an imported source bucket; pass it to `Annotations.acknowledgeWarning`. */
@@ -402,7 +403,7 @@ export class PartitionReplicatedBucket extends Construct {
     });
     addEnvironment(router, routerEnvironment({
       sourceBucket: this.bucket.bucketName,
-      prefixes: settings.prefixes,
+      scope: settings.scope,
       queueUrl: this.queue.queueUrl,
     }));
     overrideRuntime(router, settings.runtime);
@@ -417,7 +418,7 @@ export class PartitionReplicatedBucket extends Construct {
         detailType: detailTypes(settings),
         detail: {
           bucket: { name: [this.bucket.bucketName] },
-          ...(settings.prefixes.length > 0 ? { object: { key: settings.prefixes.map((prefix) => ({ prefix })) } } : {}),
+          ...(eventKeyFilter(settings.scope) ? { object: { key: eventKeyFilter(settings.scope) } } : {}),
         },
       },
     });
@@ -445,7 +446,7 @@ export class PartitionReplicatedBucket extends Construct {
     };
     addEnvironment(replicator, replicatorEnvironment({
       sourceBucket: this.bucket.bucketName,
-      prefixes: settings.prefixes,
+      scope: settings.scope,
       tableName: this.table.tableName,
       queueUrl: this.queue.queueUrl,
       deadLetterQueueUrl: this.deadLetterQueue.queueUrl,
@@ -460,8 +461,7 @@ export class PartitionReplicatedBucket extends Construct {
     overrideRuntime(replicator, settings.runtime);
     replicator.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
     // Read-only access to the source objects (under the prefixes, when given); never write or delete.
-    const objectPatterns = settings.prefixes.length > 0 ? settings.prefixes.map((prefix) => `${prefix}*`) : ['*'];
-    for (const pattern of objectPatterns) {
+    for (const pattern of objectKeyPatterns(settings.scope)) {
       this.bucket.grantRead(replicator, pattern);
     }
     this.table.grantReadWriteData(replicator);
@@ -475,7 +475,7 @@ export class PartitionReplicatedBucket extends Construct {
     // --- Backfill ------------------------------------------------------------------------------
     const backfill = new ReplicationBackfill(this, 'Backfill', {
       sourceBucket: this.bucket,
-      prefixes: settings.prefixes,
+      scope: settings.scope,
       table: this.table,
       replicationQueue: this.queue,
       deadLetterQueue: this.routerDeadLetterQueue,
@@ -513,7 +513,7 @@ export class PartitionReplicatedBucket extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    this.suppressNagFindings(router, replicator, objectPatterns, props);
+    this.suppressNagFindings(router, replicator, objectKeyPatterns(settings.scope), props);
   }
 
   private createBucket(removalPolicy: RemovalPolicy): s3.Bucket {

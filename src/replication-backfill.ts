@@ -15,6 +15,7 @@ import { overrideRuntime } from './private/function-runtime';
 import { addNagSuppressions, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
 import { queueDefaults } from './private/queue-defaults';
 import { backfillEnvironment, DestinationSettings } from './runtime/contract/replication-environment';
+import { ReplicationScope } from './runtime/contract/replication-scope';
 
 /** Backfill reports go under this prefix of the report bucket. */
 export const REPORT_PREFIX = 'backfill-reports/';
@@ -22,7 +23,7 @@ export const REPORT_PREFIX = 'backfill-reports/';
 /** What the backfill is wired to (internal: `PartitionReplicatedBucket` creates it). */
 export interface ReplicationBackfillProps {
   readonly sourceBucket: s3.IBucket;
-  readonly prefixes: string[];
+  readonly scope: ReplicationScope;
   readonly table: dynamodb.ITable;
   /** The replication FIFO queue the backfill feeds. */
   readonly replicationQueue: sqs.IQueue;
@@ -75,7 +76,7 @@ export class ReplicationBackfill extends Construct {
     overrideRuntime(backfill, props.runtime);
     const environment = backfillEnvironment({
       sourceBucket: props.sourceBucket.bucketName,
-      prefixes: props.prefixes,
+      scope: props.scope,
       tableName: props.table.tableName,
       queueUrl: props.replicationQueue.queueUrl,
       backfillQueueUrl: this.queue.queueUrl,

@@ -1,6 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import type { DestinationReplicationUserProps } from '../destination-replication-user';
-import { validatePrefixes } from './props-validation';
+import { validateScope } from './props-validation';
+import { ReplicationScope } from '../runtime/contract/replication-scope';
 
 /** IAM user and role names: 1 to 64 characters of letters, digits and `+=,.@_-`. */
 const IAM_NAME = /^[\w+=,.@-]+$/;
@@ -18,7 +19,7 @@ const MAX_SESSION = Duration.hours(12);
 
 /** The props of a `DestinationReplicationUser` after validation and defaults. */
 export interface DestinationUserSettings {
-  readonly prefixes: string[];
+  readonly scope: ReplicationScope;
   readonly allowVersionDeletes: boolean;
   readonly createAccessKey: boolean;
   /** Undefined without `assumeRole`. */
@@ -31,7 +32,7 @@ export function validateDestinationUser(props: DestinationReplicationUserProps):
     throw new Error(`DestinationReplicationUser: ${message}`);
   };
 
-  const prefixes = validatePrefixes(props.prefixes, 'the replication user\'s write access', fail);
+  const scope = validateScope(props.prefixes, 'the replication user\'s write access', fail);
 
   if (props.userName !== undefined) checkIamName(props.userName, 'userName', fail);
 
@@ -82,7 +83,7 @@ export function validateDestinationUser(props: DestinationReplicationUserProps):
   }
 
   return {
-    prefixes,
+    scope,
     allowVersionDeletes: props.allowVersionDeletes ?? false,
     createAccessKey: props.createAccessKey ?? false,
     maxSessionDuration,

@@ -4,6 +4,7 @@ import type { PartitionReplicatedBucketProps } from '../partition-replicated-buc
 import { runtimeProblem } from './function-runtime';
 import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from '../runtime/contract/partitions';
 import { COPY_HANDOVER_RESERVE_SECONDS } from '../runtime/contract/replication-environment';
+import { ReplicationScope } from '../runtime/contract/replication-scope';
 
 /** The most key prefixes one construct replicates (see `PartitionReplicatedBucketProps.prefixes`). */
 const MAX_PREFIXES = 10;
@@ -13,7 +14,7 @@ const MAX_PREFIX_LENGTH = 1024;
 /** The props after validation and defaults. */
 export interface Settings {
   readonly destinationPartition: string;
-  readonly prefixes: string[];
+  readonly scope: ReplicationScope;
   readonly replicateDeleteMarkers: boolean;
   readonly replicateVersionDeletes: boolean;
   readonly replicateTags: boolean;
@@ -83,7 +84,7 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     fail(`destinationAccount "${props.destinationAccount}" is not an AWS account id: give the 12 digits of the account that owns the destination bucket`);
   }
 
-  const prefixes = validatePrefixes(props.prefixes, 'the replicator\'s read access', fail);
+  const scope = validateScope(props.prefixes, 'the replicator\'s read access', fail);
 
   const replicatorTimeout = props.replicatorTimeout ?? Duration.minutes(15);
   if (replicatorTimeout.isUnresolved()) {
@@ -108,7 +109,7 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
 
   return {
     destinationPartition,
-    prefixes,
+    scope,
     replicateDeleteMarkers: props.replicateDeleteMarkers ?? true,
     replicateVersionDeletes: props.replicateVersionDeletes ?? false,
     replicateTags: props.replicateTags ?? true,
@@ -120,11 +121,12 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
 }
 
 /**
- * Validates key prefixes (shared by the constructs that scope rights to `<prefix>*`): at most 10,
- * each non-empty, at most 1,024 characters, free of the IAM wildcards `*` and `?`, and unique.
- * Tokens are skipped. `access` names the rights a wildcard would widen, for the message.
+ * The replication scope of the `prefixes` prop (shared by the constructs that scope rights to
+ * `<prefix>*`): at most 10 prefixes, each non-empty, at most 1,024 characters, free of the IAM
+ * wildcards `*` and `?`, and unique. Tokens are skipped. `access` names the rights a wildcard would
+ * widen, for the message.
  */
-export function validatePrefixes(prefixes: string[] | undefined, access: string, fail: (message: string) => never): string[] {
+export function validateScope(prefixes: string[] | undefined, access: string, fail: (message: string) => never): ReplicationScope {
   const checked = prefixes ?? [];
   if (checked.length > MAX_PREFIXES) {
     fail(`prefixes has ${checked.length} entries; at most ${MAX_PREFIXES} are supported (use a shorter, common prefix)`);
@@ -138,7 +140,7 @@ export function validatePrefixes(prefixes: string[] | undefined, access: string,
     if (seen.has(prefix)) fail(`prefixes contains "${prefix}" more than once`);
     seen.add(prefix);
   }
-  return checked;
+  return { prefixes: checked };
 }
 
 function checkInteger(value: number, min: number, max: number, name: string, unit: string, fail: (message: string) => never) {

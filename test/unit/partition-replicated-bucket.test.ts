@@ -261,11 +261,11 @@ describe('functions', () => {
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: routerId }, MaximumRetryAttempts: 2 });
   });
 
-  test('the router environment names the bucket, the prefixes and the queue', () => {
+  test('the router environment names the bucket, the replication scope and the queue', () => {
     const { template, stack, construct } = synth({ prefixes: ['a/'] });
     expect(functionEnvironment(template, stack, construct.router)).toMatchObject({
       [ENV.sourceBucket]: { Ref: logicalId(stack, construct.bucket) },
-      [ENV.prefixes]: '["a/"]',
+      [ENV.scope]: '{"prefixes":["a/"]}',
       [ENV.queueUrl]: { Ref: logicalId(stack, construct.queue) },
     });
   });
@@ -287,7 +287,7 @@ describe('functions', () => {
     const environment = functionEnvironment(template, stack, construct.replicator);
     expect(environment).toMatchObject({
       [ENV.sourceBucket]: { Ref: logicalId(stack, construct.bucket) },
-      [ENV.prefixes]: '[]',
+      [ENV.scope]: '{"prefixes":[]}',
       [ENV.tableName]: { Ref: logicalId(stack, construct.table) },
       [ENV.queueUrl]: { Ref: logicalId(stack, construct.queue) },
       [ENV.deadLetterQueueUrl]: { Ref: logicalId(stack, construct.deadLetterQueue) },

@@ -43,7 +43,7 @@ export function createBackfillHandler(
   const { logger, metrics } = telemetry;
   const backfill = new Backfill({
     sourceBucket: settings.sourceBucket,
-    prefixes: settings.prefixes,
+    scope: settings.scope,
     replicationQueueUrl: settings.queueUrl,
     reportBucket: settings.reportBucket,
     reportPrefix: settings.reportPrefix,

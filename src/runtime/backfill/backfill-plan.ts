@@ -1,5 +1,5 @@
+import { inScope, ReplicationScope } from '../contract/replication-scope';
 import { oldestFirst } from '../replication/key-state/version-order';
-import { isReplicatedKey } from '../replication/replication-decision';
 
 /**
  * What a backfill copies: every version of every key (oldest first), only the current ones, or
@@ -71,10 +71,10 @@ export type BackfillItem =
  * current version is a delete marker is deleted, and there is nothing to copy). Keys outside the
  * prefixes are reported as skipped by the filter.
  */
-export function planKey(listing: KeyListing, mode: BackfillMode, prefixes: readonly string[]): BackfillItem[] {
+export function planKey(listing: KeyListing, mode: BackfillMode, scope: ReplicationScope): BackfillItem[] {
   const entries = mode === 'all-versions'
     ? listing.entries
     : listing.entries.filter((entry) => entry.isLatest && entry.kind === 'object');
-  const action = isReplicatedKey(listing.key, prefixes) ? 'enqueue' : 'skip-filter';
+  const action = inScope(scope, listing.key) ? 'enqueue' : 'skip-filter';
   return entries.map((entry) => ({ action, entry }));
 }

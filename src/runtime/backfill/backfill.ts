@@ -8,11 +8,12 @@ import { BackfillCounts, BackfillRun, BackfillRuns, NO_COUNTS, OutcomeRecord, ve
 import { listDestinationRange, probeDestinationListing } from './destination-listing';
 import { extrasOnDestination, reconcileVersion } from './reconcile';
 import { InvalidMessageError, messageDeduplicationId, messageGroupId, ReplicationMessage } from '../contract/replication-message';
+import { ReplicationScope } from '../contract/replication-scope';
 import { DestinationClients } from '../destination/destination-client';
 
 export interface BackfillSettings {
   readonly sourceBucket: string;
-  readonly prefixes: readonly string[];
+  readonly scope: ReplicationScope;
   readonly replicationQueueUrl: string;
   readonly reportBucket: string;
   /** Reports go to `<reportPrefix><run id>/`. */
@@ -94,7 +95,7 @@ export class Backfill {
       ? request.runId
       : `${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
     // Reconcile lists the destination: say now, to the caller, if it cannot.
-    if (mode === 'reconcile') await this.destination().clients.run((s3) => probeDestinationListing(s3, this.destination().bucket, this.settings.prefixes));
+    if (mode === 'reconcile') await this.destination().clients.run((s3) => probeDestinationListing(s3, this.destination().bucket, this.settings.scope));
     const run: BackfillRun = {
       runId, mode: mode as BackfillMode, status: 'listing', counts: NO_COUNTS, startedAt: new Date(this.now()).toISOString(), revision: 0,
     };
@@ -182,7 +183,7 @@ export class Backfill {
    * same key range also gives the extra objects).
    */
   private async planPage(run: BackfillRun, complete: readonly KeyListing[], range: { after?: string; upTo?: string }): Promise<PagePlan> {
-    const items = complete.flatMap((listing) => planKey(listing, run.mode, this.settings.prefixes));
+    const items = complete.flatMap((listing) => planKey(listing, run.mode, this.settings.scope));
     const candidates = items.filter((item) => item.action === 'enqueue').map((item) => item.entry);
     const filtered = items.filter((item) => item.action === 'skip-filter').map((item) => item.entry);
     const records = await this.runs.versionRecords(candidates);
@@ -214,7 +215,7 @@ export class Backfill {
   /** The destination's current objects in (`after`, `upTo`] under the prefixes. */
   private async listDestination(after: string | undefined, upTo: string | undefined) {
     const { clients, bucket } = this.destination();
-    return clients.run((s3) => listDestinationRange(s3, bucket, { after, upTo, prefixes: this.settings.prefixes }));
+    return clients.run((s3) => listDestinationRange(s3, bucket, { after, upTo, scope: this.settings.scope }));
   }
 
   private destination() {
@@ -250,7 +251,7 @@ export class Backfill {
     const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
     if (tally.pending > 0 && !waitedOut) return { result: 'wait' };
     const finishedAt = new Date(this.now()).toISOString();
-    const summary = tally.summary(run, this.settings.prefixes, finishedAt);
+    const summary = tally.summary(run, this.settings.scope, finishedAt);
     await this.writeReport(run, summary);
     await this.runs.checkpoint(run, { ...run, status: 'done', finishedAt });
     return { result: 'done', outcomes: summary.outcomes };
@@ -302,11 +303,11 @@ export class ReportTally {
     if (line.outcome === 'replicated') this.bytes += line.bytes ?? 0;
   }
 
-  summary(run: BackfillRun, prefixes: readonly string[], finishedAt: string) {
+  summary(run: BackfillRun, scope: ReplicationScope, finishedAt: string) {
     return {
       runId: run.runId,
       mode: run.mode,
-      prefixes,
+      prefixes: scope.prefixes,
       startedAt: run.startedAt,
       listedAt: run.listedAt,
       finishedAt,

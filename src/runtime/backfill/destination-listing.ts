@@ -1,5 +1,6 @@
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DestinationEntry, destinationWalks, inReplicatedRange, isPastRange } from './reconcile';
+import { listingPrefixes, ReplicationScope } from '../contract/replication-scope';
 
 /** The destination refused the listing that reconcile needs. */
 export class DestinationListingDeniedError extends Error {
@@ -16,11 +17,11 @@ export class DestinationListingDeniedError extends Error {
 export async function listDestinationRange(
   s3: S3Client,
   bucket: string,
-  range: { readonly after?: string; readonly upTo?: string; readonly prefixes: readonly string[] },
+  range: { readonly after?: string; readonly upTo?: string; readonly scope: ReplicationScope },
 ): Promise<{ objects: DestinationEntry[]; requests: number }> {
   const found = new Map<string, DestinationEntry>();
   let requests = 0;
-  for (const walk of destinationWalks(range.after, range.upTo, range.prefixes)) {
+  for (const walk of destinationWalks(range.after, range.upTo, range.scope)) {
     let token: string | undefined;
     let more = true;
     while (more) {
@@ -33,7 +34,7 @@ export async function listDestinationRange(
           break;
         }
         // A store that starts at `StartAfter` instead of after it returns the marker itself: skip it.
-        if (inReplicatedRange(key, range.after, range.upTo, range.prefixes)) {
+        if (inReplicatedRange(key, range.after, range.upTo, range.scope)) {
           found.set(key, { key, size: object.Size ?? 0, eTag: object.ETag ?? '' });
         }
       }
@@ -45,8 +46,8 @@ export async function listDestinationRange(
 }
 
 /** One small listing per prefix: fails with DestinationListingDeniedError when reconcile could not list. */
-export async function probeDestinationListing(s3: S3Client, bucket: string, prefixes: readonly string[]): Promise<void> {
-  for (const prefix of prefixes.length > 0 ? prefixes : ['']) await listPage(s3, bucket, prefix, undefined, undefined, 1);
+export async function probeDestinationListing(s3: S3Client, bucket: string, scope: ReplicationScope): Promise<void> {
+  for (const prefix of listingPrefixes(scope)) await listPage(s3, bucket, prefix, undefined, undefined, 1);
 }
 
 async function listPage(s3: S3Client, bucket: string, prefix: string, startAfter: string | undefined, token: string | undefined, maxKeys?: number) {

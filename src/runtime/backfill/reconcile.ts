@@ -1,5 +1,6 @@
 import { compareKeys, KeyListing, ListedEntry } from './backfill-plan';
-import { isReplicatedKey, VersionRecord } from '../replication/replication-decision';
+import { inScope, listingPrefixes, ReplicationScope } from '../contract/replication-scope';
+import { VersionRecord } from '../replication/replication-decision';
 
 /**
  * Reconcile: the pure comparisons of a source page with the destination's listing of the same key
@@ -87,9 +88,9 @@ export interface DestinationWalk {
  * out: its keys all sort at or after the prefix itself, and all before `after` when `after` sorts
  * above the prefix without starting with it.
  */
-export function destinationWalks(after: string | undefined, upTo: string | undefined, prefixes: readonly string[]): DestinationWalk[] {
+export function destinationWalks(after: string | undefined, upTo: string | undefined, scope: ReplicationScope): DestinationWalk[] {
   if (after !== undefined && upTo !== undefined && compareKeys(upTo, after) <= 0) return [];
-  const walks = (prefixes.length > 0 ? [...new Set(prefixes)] : ['']).filter((prefix) => {
+  const walks = listingPrefixes(scope).filter((prefix) => {
     if (upTo !== undefined && compareKeys(upTo, prefix) < 0) return false;
     return after === undefined || after.startsWith(prefix) || compareKeys(after, prefix) < 0;
   });
@@ -102,8 +103,8 @@ export function isPastRange(key: string, upTo: string | undefined): boolean {
 }
 
 /** Whether a listed destination key belongs to the range and the replicated prefixes. */
-export function inReplicatedRange(key: string, after: string | undefined, upTo: string | undefined, prefixes: readonly string[]): boolean {
-  return (after === undefined || compareKeys(key, after) > 0) && !isPastRange(key, upTo) && isReplicatedKey(key, prefixes);
+export function inReplicatedRange(key: string, after: string | undefined, upTo: string | undefined, scope: ReplicationScope): boolean {
+  return (after === undefined || compareKeys(key, after) > 0) && !isPastRange(key, upTo) && inScope(scope, key);
 }
 
 function unquote(eTag: string): string {

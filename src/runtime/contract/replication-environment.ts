@@ -6,10 +6,14 @@
  * No secret ever travels here: the credentials are read at run time from the secret named by ARN.
  */
 
+import { EVERY_KEY, parseScope, ReplicationScope, serializeScope } from './replication-scope';
+
 /** Variable names. */
 export const ENV = {
   sourceBucket: 'SOURCE_BUCKET_NAME',
-  prefixes: 'REPLICATED_PREFIXES',
+  scope: 'REPLICATION_SCOPE',
+  /** The scope's variable before 0.x releases named it: a JSON array of prefixes. */
+  legacyPrefixes: 'REPLICATED_PREFIXES',
   queueUrl: 'REPLICATION_QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   tableName: 'REPLICATION_TABLE_NAME',
@@ -59,7 +63,8 @@ export interface DestinationSettings {
 /** What the backfill needs (besides the replication queue and the table); the destination, for reconcile runs. */
 export interface BackfillFunctionSettings extends DestinationSettings {
   readonly sourceBucket: string;
-  readonly prefixes: string[];
+  /** The keys replicated. */
+  readonly scope: ReplicationScope;
   readonly tableName: string;
   /** The replication FIFO queue the backfill feeds. */
   readonly queueUrl: string;
@@ -75,7 +80,7 @@ export interface BackfillFunctionSettings extends DestinationSettings {
 export function backfillEnvironment(settings: BackfillFunctionSettings): Record<string, string> {
   return {
     [ENV.sourceBucket]: settings.sourceBucket,
-    [ENV.prefixes]: JSON.stringify(settings.prefixes),
+    [ENV.scope]: serializeScope(settings.scope),
     [ENV.tableName]: settings.tableName,
     [ENV.queueUrl]: settings.queueUrl,
     [ENV.backfillQueueUrl]: settings.backfillQueueUrl,
@@ -104,7 +109,7 @@ export function readBackfillSettings(env: Env): BackfillFunctionSettings {
   const read = reader(env);
   const settings = {
     sourceBucket: read.required(ENV.sourceBucket),
-    prefixes: read.prefixes(),
+    scope: read.scope(),
     tableName: read.required(ENV.tableName),
     queueUrl: read.required(ENV.queueUrl),
     backfillQueueUrl: read.required(ENV.backfillQueueUrl),
@@ -120,15 +125,16 @@ export function readBackfillSettings(env: Env): BackfillFunctionSettings {
 /** What the router needs. */
 export interface RouterSettings {
   readonly sourceBucket: string;
-  /** Empty means every key. */
-  readonly prefixes: string[];
+  /** The keys replicated. */
+  readonly scope: ReplicationScope;
   readonly queueUrl: string;
 }
 
 /** What the replicator needs. */
 export interface ReplicatorSettings extends DestinationSettings {
   readonly sourceBucket: string;
-  readonly prefixes: string[];
+  /** The keys replicated. */
+  readonly scope: ReplicationScope;
   readonly tableName: string;
   /** The replication FIFO queue: a large copy that needs another invocation continues through it. */
   readonly queueUrl: string;
@@ -153,7 +159,7 @@ type Env = Record<string, string | undefined>;
 export function routerEnvironment(settings: RouterSettings): Record<string, string> {
   return {
     [ENV.sourceBucket]: settings.sourceBucket,
-    [ENV.prefixes]: JSON.stringify(settings.prefixes),
+    [ENV.scope]: serializeScope(settings.scope),
     [ENV.queueUrl]: settings.queueUrl,
   };
 }
@@ -162,7 +168,7 @@ export function routerEnvironment(settings: RouterSettings): Record<string, stri
 export function replicatorEnvironment(settings: ReplicatorSettings): Record<string, string> {
   const env: Record<string, string> = {
     [ENV.sourceBucket]: settings.sourceBucket,
-    [ENV.prefixes]: JSON.stringify(settings.prefixes),
+    [ENV.scope]: serializeScope(settings.scope),
     [ENV.tableName]: settings.tableName,
     [ENV.queueUrl]: settings.queueUrl,
     [ENV.deadLetterQueueUrl]: settings.deadLetterQueueUrl,
@@ -182,7 +188,7 @@ export function readRouterSettings(env: Env): RouterSettings {
   const read = reader(env);
   const settings = {
     sourceBucket: read.required(ENV.sourceBucket),
-    prefixes: read.prefixes(),
+    scope: read.scope(),
     queueUrl: read.required(ENV.queueUrl),
   };
   read.done();
@@ -194,7 +200,7 @@ export function readReplicatorSettings(env: Env): ReplicatorSettings {
   const read = reader(env);
   const settings: ReplicatorSettings = {
     sourceBucket: read.required(ENV.sourceBucket),
-    prefixes: read.prefixes(),
+    scope: read.scope(),
     tableName: read.required(ENV.tableName),
     queueUrl: read.required(ENV.queueUrl),
     deadLetterQueueUrl: read.required(ENV.deadLetterQueueUrl),
@@ -246,16 +252,17 @@ function reader(env: Env) {
       if (value && !(Number.isInteger(parsed) && parsed > 0)) problems.push(`${name} must be a positive integer, got "${value}"`);
       return parsed;
     },
-    prefixes: (): string[] => {
-      const raw = env[ENV.prefixes] || '[]';
+    scope: (): ReplicationScope => {
+      // While CloudFormation updates a function, new code can start with the old environment, which
+      // named the scope's prefixes REPLICATED_PREFIXES: read it rather than fail those invocations.
+      const legacy = env[ENV.legacyPrefixes];
+      const text = env[ENV.scope] || (legacy ? `{"prefixes":${legacy}}` : required(ENV.scope));
       try {
-        const parsed: unknown = JSON.parse(raw);
-        if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string')) return parsed;
-      } catch {
-        // reported below
+        return parseScope(text);
+      } catch (error) {
+        if (text) problems.push(`${env[ENV.scope] ? ENV.scope : ENV.legacyPrefixes} ${(error as Error).message}`);
+        return EVERY_KEY;
       }
-      problems.push(`${ENV.prefixes} must be a JSON array of strings`);
-      return [];
     },
     done: () => {
       if (problems.length > 0) {

@@ -1,6 +1,7 @@
 import type { KeyClaim } from './key-state/replica-claim';
 import { backfillPlaceOf, LIFECYCLE_EXPIRATION, ObjectCreatedMessage, PERMANENTLY_DELETED, ReplicationMessage } from '../contract/replication-message';
 import { compareVersions, Ordering } from './key-state/version-order';
+import { inScope, ReplicationScope } from '../contract/replication-scope';
 
 /** What the table knows of one source object key. */
 /** The newest version applied for a key, with its replica (the head item carries the whole record). */
@@ -34,7 +35,7 @@ export interface ReplicationState {
 }
 
 export interface ReplicationOptions {
-  readonly prefixes: readonly string[];
+  readonly scope: ReplicationScope;
   readonly replicateDeleteMarkers: boolean;
   readonly replicateVersionDeletes: boolean;
   readonly replicateTags: boolean;
@@ -67,10 +68,6 @@ export type Decision =
 
 const skip = (reason: SkipReason): Decision => ({ action: 'skip', reason });
 
-/** True when the key is replicated under the configured prefixes (all keys when there are none). */
-export function isReplicatedKey(key: string, prefixes: readonly string[]): boolean {
-  return prefixes.length === 0 || prefixes.some((prefix) => key.startsWith(prefix));
-}
 
 /**
  * What to do with one event, given what the table knows. Pure: every rule of ordering,
@@ -80,7 +77,7 @@ export function isReplicatedKey(key: string, prefixes: readonly string[]): boole
  * (by sequencer) is written after it; a source version known to be gone is never replicated.
  */
 export function decide(message: ReplicationMessage, state: ReplicationState, options: ReplicationOptions): Decision {
-  if (!isReplicatedKey(message.key, options.prefixes)) return skip('outside-prefixes');
+  if (!inScope(options.scope, message.key)) return skip('outside-prefixes');
   const { head, version } = state;
   // 'unknown' (a backfill's version against a head, or the other way round) is settled by the
   // source's listing; the decision asks for it once.

@@ -65,7 +65,7 @@ export function createReplicatorHandler(
     },
     destination: destinationClientsFor(settings, clients.secretsManager, clock),
     options: {
-      prefixes: settings.prefixes,
+      scope: settings.scope,
       replicateDeleteMarkers: settings.replicateDeleteMarkers,
       replicateVersionDeletes: settings.replicateVersionDeletes,
       replicateTags: settings.replicateTags,

@@ -1,7 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { isReplicatedKey } from './replication-decision';
 import { RouterSettings } from '../contract/replication-environment';
 import { InvalidMessageError, messageDeduplicationId, messageGroupId } from '../contract/replication-message';
+import { inScope } from '../contract/replication-scope';
 import { parseS3EventBridgeEvent } from '../contract/s3-eventbridge-event';
 import { Telemetry } from '../contract/telemetry';
 
@@ -25,7 +25,7 @@ export function createRouterHandler(settings: RouterSettings, sqs: SQSClient, te
       throw error;
     }
     // The rule already filters by prefix; this guards against a hand-edited rule.
-    if (!isReplicatedKey(message.key, settings.prefixes)) return { routed: false };
+    if (!inScope(settings.scope, message.key)) return { routed: false };
     await sqs.send(new SendMessageCommand({
       QueueUrl: settings.queueUrl,
       MessageBody: JSON.stringify(message),

@@ -51,7 +51,9 @@ import { createReplicatorHandler } from '../../../src/runtime/replication/replic
 import { createRouterHandler } from '../../../src/runtime/replication/router-handler';
 
 export type FixtureOptions = Partial<Pick<ReplicatorSettings,
-'prefixes' | 'replicateDeleteMarkers' | 'replicateVersionDeletes' | 'replicateTags' | 'destinationKmsKeyArn' | 'destinationStorageClass'>> & {
+'replicateDeleteMarkers' | 'replicateVersionDeletes' | 'replicateTags' | 'destinationKmsKeyArn' | 'destinationStorageClass'>> & {
+  /** The construct's `prefixes` prop: the replication scope. */
+  readonly prefixes?: string[];
   /** The handlers' log level; ERROR keeps test output readable. */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** The replicator's clock (milliseconds), to expire role sessions in tests. */
@@ -321,7 +323,7 @@ export class ReplicationFixture {
       this.options.clock,
     );
     this.routerHandler = createRouterHandler(
-      { sourceBucket: this.sourceBucket, prefixes: this.settings.prefixes, queueUrl: this.queueUrl },
+      { sourceBucket: this.sourceBucket, scope: this.settings.scope, queueUrl: this.queueUrl },
       new SQSClient(sourceClientConfig(this.emulators.sourceEndpoint, routerKey)),
       createTelemetry('router', logLevel),
     );
@@ -418,7 +420,7 @@ export class ReplicationFixture {
 
     this.settings = {
       sourceBucket: this.sourceBucket,
-      prefixes: this.options.prefixes ?? [],
+      scope: { prefixes: this.options.prefixes ?? [] },
       tableName: this.tableName,
       queueUrl: this.queueUrl,
       deadLetterQueueUrl: this.deadLetterQueueUrl,

@@ -2,6 +2,7 @@ import { DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-i
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import { listDestinationRange } from '../../../../src/runtime/backfill/destination-listing';
+import { EVERY_KEY } from '../../../../src/runtime/contract/replication-scope';
 import { destinationClientsFor } from '../../../../src/runtime/destination/destination-client';
 import { captureOutput } from '../../../support/capture-output';
 import { FaultProxy } from '../../emulators/fault-proxy';
@@ -175,7 +176,7 @@ describe('ExpectedBucketOwner on every destination request', () => {
       fixture.settings,
       new SecretsManagerClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin)),
     );
-    await clients.run((s3) => listDestinationRange(s3, fixture.destinationBucket, { after: undefined, upTo: undefined, prefixes: [] }));
+    await clients.run((s3) => listDestinationRange(s3, fixture.destinationBucket, { after: undefined, upTo: undefined, scope: EVERY_KEY }));
 
     expect(proxy.requests.map(({ method, headers }) => [method, headers['x-amz-expected-bucket-owner']])).toEqual([['GET', '210987654321']]);
   });

@@ -1,4 +1,5 @@
 import { compareKeys, groupPageByKey, ListedEntry, planKey } from '../../../../src/runtime/backfill/backfill-plan';
+import { EVERY_KEY } from '../../../../src/runtime/contract/replication-scope';
 
 const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
 const version = (key: string, versionId: string, second: number, isLatest = false): ListedEntry =>
@@ -59,20 +60,20 @@ describe('planKey', () => {
   const listing = { key: 'in/k', entries: [version('in/k', 'v1', 1), version('in/k', 'v2', 2), marker('in/k', 'm', 3), version('in/k', 'v3', 4, true)] };
 
   test('all-versions takes every version and delete marker, oldest first', () => {
-    expect(planKey(listing, 'all-versions', []).map((i) => [i.action, i.entry.versionId]))
+    expect(planKey(listing, 'all-versions', EVERY_KEY).map((i) => [i.action, i.entry.versionId]))
       .toEqual([['enqueue', 'v1'], ['enqueue', 'v2'], ['enqueue', 'm'], ['enqueue', 'v3']]);
   });
 
   test('current-versions takes the current version only', () => {
-    expect(planKey(listing, 'current-versions', []).map((i) => i.entry.versionId)).toEqual(['v3']);
+    expect(planKey(listing, 'current-versions', EVERY_KEY).map((i) => i.entry.versionId)).toEqual(['v3']);
   });
 
   test('current-versions takes nothing of a deleted key', () => {
     const deleted = { key: 'in/d', entries: [version('in/d', 'v1', 1), marker('in/d', 'm', 2, true)] };
-    expect(planKey(deleted, 'current-versions', [])).toEqual([]);
+    expect(planKey(deleted, 'current-versions', EVERY_KEY)).toEqual([]);
   });
 
   test('keys outside the prefixes are reported as skipped by the filter', () => {
-    expect(planKey(listing, 'current-versions', ['other/'])).toEqual([{ action: 'skip-filter', entry: listing.entries[3] }]);
+    expect(planKey(listing, 'current-versions', { prefixes: ['other/'] })).toEqual([{ action: 'skip-filter', entry: listing.entries[3] }]);
   });
 });

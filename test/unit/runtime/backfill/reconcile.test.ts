@@ -6,6 +6,7 @@ import {
   reconcileVersion,
   RecordedReplica,
 } from '../../../../src/runtime/backfill/reconcile';
+import { EVERY_KEY } from '../../../../src/runtime/contract/replication-scope';
 
 const source = (change: Partial<ListedEntry> = {}): ListedEntry => ({
   key: 'k', versionId: 'v1', kind: 'object', isLatest: true, lastModified: new Date(0), size: 10, eTag: 'abc', ...change,
@@ -75,38 +76,38 @@ describe('extrasOnDestination', () => {
 
 describe('destinationWalks', () => {
   test('without prefixes: the whole bucket after the page\'s first key', () => {
-    expect(destinationWalks(undefined, 'm', [])).toEqual([{ prefix: '' }]);
-    expect(destinationWalks('c', 'm', [])).toEqual([{ prefix: '', startAfter: 'c' }]);
-    expect(destinationWalks('c', undefined, [])).toEqual([{ prefix: '', startAfter: 'c' }]);
+    expect(destinationWalks(undefined, 'm', EVERY_KEY)).toEqual([{ prefix: '' }]);
+    expect(destinationWalks('c', 'm', EVERY_KEY)).toEqual([{ prefix: '', startAfter: 'c' }]);
+    expect(destinationWalks('c', undefined, EVERY_KEY)).toEqual([{ prefix: '', startAfter: 'c' }]);
   });
 
   test('an empty range lists nothing', () => {
-    expect(destinationWalks('m', 'm', [])).toEqual([]);
-    expect(destinationWalks('m', 'c', [])).toEqual([]);
+    expect(destinationWalks('m', 'm', EVERY_KEY)).toEqual([]);
+    expect(destinationWalks('m', 'c', EVERY_KEY)).toEqual([]);
   });
 
   test('only the prefixes the range reaches, each from where the range starts', () => {
     const prefixes = ['a/', 'm/', 'z/'];
-    expect(destinationWalks(undefined, 'a/9', prefixes)).toEqual([{ prefix: 'a/' }]);
-    expect(destinationWalks('a/5', 'm/1', prefixes)).toEqual([{ prefix: 'a/', startAfter: 'a/5' }, { prefix: 'm/' }]);
+    expect(destinationWalks(undefined, 'a/9', { prefixes })).toEqual([{ prefix: 'a/' }]);
+    expect(destinationWalks('a/5', 'm/1', { prefixes })).toEqual([{ prefix: 'a/', startAfter: 'a/5' }, { prefix: 'm/' }]);
     // After a/ entirely (b sorts above every a/ key): a/ is done.
-    expect(destinationWalks('b', undefined, prefixes)).toEqual([{ prefix: 'm/' }, { prefix: 'z/' }]);
-    expect(destinationWalks('m/', 'n', prefixes)).toEqual([{ prefix: 'm/', startAfter: 'm/' }]);
+    expect(destinationWalks('b', undefined, { prefixes })).toEqual([{ prefix: 'm/' }, { prefix: 'z/' }]);
+    expect(destinationWalks('m/', 'n', { prefixes })).toEqual([{ prefix: 'm/', startAfter: 'm/' }]);
   });
 
   test('keys compare by their UTF-8 bytes, as S3 lists them', () => {
     // U+1F600 sorts after U+FF5E by UTF-8 bytes, but before it by UTF-16 code units (JavaScript's <).
-    expect(destinationWalks('\uff5e', undefined, ['\u{1F600}'])).toEqual([{ prefix: '\u{1F600}' }]);
+    expect(destinationWalks('\uff5e', undefined, { prefixes: ['\u{1F600}'] })).toEqual([{ prefix: '\u{1F600}' }]);
   });
 });
 
 describe('inReplicatedRange', () => {
   test('after the start, up to and including the end, under a prefix', () => {
-    expect(inReplicatedRange('b', 'a', 'c', [])).toBe(true);
-    expect(inReplicatedRange('a', 'a', 'c', [])).toBe(false);
-    expect(inReplicatedRange('c', 'a', 'c', [])).toBe(true);
-    expect(inReplicatedRange('d', 'a', 'c', [])).toBe(false);
-    expect(inReplicatedRange('d', 'a', undefined, [])).toBe(true);
-    expect(inReplicatedRange('b', undefined, 'c', ['x/'])).toBe(false);
+    expect(inReplicatedRange('b', 'a', 'c', EVERY_KEY)).toBe(true);
+    expect(inReplicatedRange('a', 'a', 'c', EVERY_KEY)).toBe(false);
+    expect(inReplicatedRange('c', 'a', 'c', EVERY_KEY)).toBe(true);
+    expect(inReplicatedRange('d', 'a', 'c', EVERY_KEY)).toBe(false);
+    expect(inReplicatedRange('d', 'a', undefined, EVERY_KEY)).toBe(true);
+    expect(inReplicatedRange('b', undefined, 'c', { prefixes: ['x/'] })).toBe(false);
   });
 });

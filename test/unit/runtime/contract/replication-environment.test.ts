@@ -10,11 +10,12 @@ import {
   RouterSettings,
   routerEnvironment,
 } from '../../../../src/runtime/contract/replication-environment';
+import { EVERY_KEY } from '../../../../src/runtime/contract/replication-scope';
 import { thrownBy } from '../../../support/thrown-by';
 
 const minimalReplicator: ReplicatorSettings = {
   sourceBucket: 'source-bucket',
-  prefixes: [],
+  scope: EVERY_KEY,
   tableName: 'ReplicationTable',
   queueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/replication.fifo',
   deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/replication-dlq.fifo',
@@ -35,7 +36,7 @@ const minimalReplicator: ReplicatorSettings = {
 
 const fullReplicator: ReplicatorSettings = {
   ...minimalReplicator,
-  prefixes: ['logs/', 'data/with space+plus/', 'caf\u00e9/'],
+  scope: { prefixes: ['logs/', 'data/with space+plus/', 'caf\u00e9/'] },
   destinationEndpoint: 'https://s3.us-gov-west-1.amazonaws.com',
   destinationStsEndpoint: 'https://sts.us-gov-west-1.amazonaws.com',
   destinationAccount: '444455556666',
@@ -106,10 +107,23 @@ describe('replicator settings', () => {
     expect(readReplicatorSettings(env).destinationStorageClass).toBeUndefined();
   });
 
-  test('a missing prefixes variable means every key', () => {
+  test('a missing scope variable is refused, naming it', () => {
     const env: Record<string, string | undefined> = { ...replicatorEnvironment(minimalReplicator) };
-    delete env[ENV.prefixes];
-    expect(readReplicatorSettings(env).prefixes).toEqual([]);
+    delete env[ENV.scope];
+    expect(() => readReplicatorSettings(env)).toThrow(`${ENV.scope} is not set`);
+  });
+
+  test('during an update, the old environment\'s REPLICATED_PREFIXES array is read as the scope', () => {
+    const env: Record<string, string | undefined> = { ...replicatorEnvironment(minimalReplicator), [ENV.legacyPrefixes]: '["logs/","data/"]' };
+    delete env[ENV.scope];
+    expect(readReplicatorSettings(env).scope).toEqual({ prefixes: ['logs/', 'data/'] });
+    expect(readReplicatorSettings({ ...env, [ENV.legacyPrefixes]: '[]' }).scope).toEqual(EVERY_KEY);
+    expect(() => readReplicatorSettings({ ...env, [ENV.legacyPrefixes]: 'logs/' })).toThrow(`${ENV.legacyPrefixes} must be JSON`);
+  });
+
+  test('the scope variable wins over the old one', () => {
+    const env = { ...replicatorEnvironment(fullReplicator), [ENV.legacyPrefixes]: '["other/"]' };
+    expect(readReplicatorSettings(env).scope).toEqual(fullReplicator.scope);
   });
 
   test('an empty environment lists every missing variable at once', () => {
@@ -150,27 +164,27 @@ describe('replicator settings', () => {
     expect(() => readReplicatorSettings(env)).toThrow(`${ENV.maxReceiveCount} must be a positive integer, got "${value}"`);
   });
 
-  test.each(['not json', '{"a":"b"}', '"logs/"', '[1, 2]', '["logs/", null]', 'null'])('rejects prefixes %j', (value) => {
-    const env = { ...replicatorEnvironment(minimalReplicator), [ENV.prefixes]: value };
-    expect(() => readReplicatorSettings(env)).toThrow(`${ENV.prefixes} must be a JSON array of strings`);
+  test.each(['not json', '{"a":"b"}', '"logs/"', '["logs/"]', '{"prefixes":[1, 2]}', '{"prefixes":["logs/", null]}', 'null'])('rejects the scope %j', (value) => {
+    const env = { ...replicatorEnvironment(minimalReplicator), [ENV.scope]: value };
+    expect(() => readReplicatorSettings(env)).toThrow(new RegExp(`^Invalid handler environment .*${ENV.scope} must be (JSON|a JSON object)`));
   });
 });
 
 describe('router settings', () => {
   const router: RouterSettings = {
     sourceBucket: 'source-bucket',
-    prefixes: ['logs/', 'a b+c/'],
+    scope: { prefixes: ['logs/', 'a b+c/'] },
     queueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/replication.fifo',
   };
 
   test('round trip', () => {
     const env = routerEnvironment(router);
-    expect(Object.keys(env).sort()).toEqual([ENV.sourceBucket, ENV.prefixes, ENV.queueUrl].sort());
+    expect(Object.keys(env).sort()).toEqual([ENV.sourceBucket, ENV.scope, ENV.queueUrl].sort());
     expect(readRouterSettings(env)).toStrictEqual(router);
   });
 
-  test('round trip without prefixes', () => {
-    expect(readRouterSettings(routerEnvironment({ ...router, prefixes: [] }))).toStrictEqual({ ...router, prefixes: [] });
+  test('round trip of every key', () => {
+    expect(readRouterSettings(routerEnvironment({ ...router, scope: EVERY_KEY }))).toStrictEqual({ ...router, scope: EVERY_KEY });
   });
 
   test('ignores the replicator-only variables', () => {
@@ -185,16 +199,16 @@ describe('router settings', () => {
     expect(error.message).not.toContain(ENV.tableName);
   });
 
-  test('rejects bad prefixes JSON', () => {
-    const env = { ...routerEnvironment(router), [ENV.prefixes]: '[logs/]' };
-    expect(() => readRouterSettings(env)).toThrow(`${ENV.prefixes} must be a JSON array of strings`);
+  test('rejects a bad scope', () => {
+    const env = { ...routerEnvironment(router), [ENV.scope]: '[logs/]' };
+    expect(() => readRouterSettings(env)).toThrow(`${ENV.scope} must be JSON`);
   });
 });
 
 describe('backfill settings', () => {
   const backfill: BackfillFunctionSettings = {
     sourceBucket: 'source-bucket',
-    prefixes: ['logs/'],
+    scope: { prefixes: ['logs/'] },
     tableName: 'ReplicationTable',
     queueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/replication.fifo',
     backfillQueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/backfill',

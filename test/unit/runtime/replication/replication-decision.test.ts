@@ -4,11 +4,11 @@ import {
   ObjectTagsChangedMessage,
   ReplicationMessage,
 } from '../../../../src/runtime/contract/replication-message';
+import { EVERY_KEY } from '../../../../src/runtime/contract/replication-scope';
 import { compareSequencers } from '../../../../src/runtime/contract/sequencer';
 import {
   decide,
   Decision,
-  isReplicatedKey,
   KeyHead,
   ReplicationOptions,
   ReplicationState,
@@ -16,8 +16,8 @@ import {
 } from '../../../../src/runtime/replication/replication-decision';
 import { prng, shuffle } from '../../../support/seeded-random';
 
-const ALL_ON: ReplicationOptions = { prefixes: [], replicateDeleteMarkers: true, replicateVersionDeletes: true, replicateTags: true };
-const ALL_OFF: ReplicationOptions = { prefixes: [], replicateDeleteMarkers: false, replicateVersionDeletes: false, replicateTags: false };
+const ALL_ON: ReplicationOptions = { scope: EVERY_KEY, replicateDeleteMarkers: true, replicateVersionDeletes: true, replicateTags: true };
+const ALL_OFF: ReplicationOptions = { scope: EVERY_KEY, replicateDeleteMarkers: false, replicateVersionDeletes: false, replicateTags: false };
 const opts = (change: Partial<ReplicationOptions> = {}): ReplicationOptions => ({ ...ALL_ON, ...change });
 
 const base = { v: 1 as const, bucket: 'src', key: 'data/file.txt', versionId: 'v-self', time: '2024-01-01T00:00:00Z', requestId: 'REQ1' };
@@ -43,29 +43,14 @@ const skip = (reason: string): Decision => ({ action: 'skip', reason } as Decisi
 
 type Row = [label: string, message: ReplicationMessage, state: ReplicationState, options: ReplicationOptions, expected: Decision];
 
-describe('isReplicatedKey', () => {
-  test.each<[string, readonly string[], boolean]>([
-    ['anything', [], true],
-    ['', [], true],
-    ['logs/2024/a.txt', ['logs/'], true],
-    ['logs', ['logs/'], false],
-    ['data/x', ['logs/', 'data/'], true],
-    ['other/x', ['logs/', 'data/'], false],
-    ['Logs/x', ['logs/'], false],
-    ['logs/x', [''], true],
-  ])('%j under %j -> %s', (key, prefixes, expected) => {
-    expect(isReplicatedKey(key, prefixes)).toBe(expected);
-  });
-});
-
 describe('decide', () => {
   const rows: Row[] = [
     // Prefix filter: applies before anything else, to every kind.
-    ['created outside prefixes', created(), {}, opts({ prefixes: ['logs/'] }), skip('outside-prefixes')],
-    ['created inside prefixes', created(), {}, opts({ prefixes: ['logs/', 'data/'] }), { action: 'copy' }],
-    ['tags outside prefixes', tags(), { version: replicatedObject }, opts({ prefixes: ['logs/'] }), skip('outside-prefixes')],
-    ['delete marker outside prefixes', deleteMarker(), {}, opts({ prefixes: ['logs/'] }), skip('outside-prefixes')],
-    ['permanent delete outside prefixes', permanentDelete(), {}, opts({ prefixes: ['logs/'] }), skip('outside-prefixes')],
+    ['created outside prefixes', created(), {}, opts({ scope: { prefixes: ['logs/'] } }), skip('outside-prefixes')],
+    ['created inside prefixes', created(), {}, opts({ scope: { prefixes: ['logs/', 'data/'] } }), { action: 'copy' }],
+    ['tags outside prefixes', tags(), { version: replicatedObject }, opts({ scope: { prefixes: ['logs/'] } }), skip('outside-prefixes')],
+    ['delete marker outside prefixes', deleteMarker(), {}, opts({ scope: { prefixes: ['logs/'] } }), skip('outside-prefixes')],
+    ['permanent delete outside prefixes', permanentDelete(), {}, opts({ scope: { prefixes: ['logs/'] } }), skip('outside-prefixes')],
 
     // ObjectCreated
     ['created, new key', created(), {}, ALL_ON, { action: 'copy' }],

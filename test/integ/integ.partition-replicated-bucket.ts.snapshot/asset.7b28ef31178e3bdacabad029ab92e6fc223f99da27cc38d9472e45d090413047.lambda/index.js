@@ -15410,7 +15410,7 @@ var init_bowser = __esm({
       Utils2.getVersionPrecision = function getVersionPrecision(version) {
         return version.split(".").length;
       };
-      Utils2.compareVersions = function compareVersions2(versionA, versionB, isLoose) {
+      Utils2.compareVersions = function compareVersions(versionA, versionB, isLoose) {
         if (isLoose === void 0) isLoose = false;
         var versionAPrecision = Utils2.getVersionPrecision(versionA);
         var versionBPrecision = Utils2.getVersionPrecision(versionB);
@@ -17074,7 +17074,7 @@ var init_bowser = __esm({
         if (includingAlias && alias) browserNameLower = alias.toLowerCase();
         return browserNameLower === defaultBrowserName;
       };
-      _proto.compareVersions = function compareVersions2(versionsOrVersion) {
+      _proto.compareVersions = function compareVersions(versionsOrVersion) {
         var _this6 = this;
         if (typeof versionsOrVersion === "string") return this.compareVersion(versionsOrVersion);
         return versionsOrVersion.some(function(version) {
@@ -31020,7 +31020,7 @@ var require_dist_cjs17 = __commonJS({
   }
 });
 
-// src/router.lambda.ts
+// src/handlers/router.lambda.ts
 var router_lambda_exports = {};
 __export(router_lambda_exports, {
   handler: () => handler
@@ -31028,10 +31028,31 @@ __export(router_lambda_exports, {
 module.exports = __toCommonJS(router_lambda_exports);
 var import_client_sqs2 = __toESM(require_dist_cjs17());
 
-// src/runtime/replication-environment.ts
+// src/runtime/contract/replication-scope.ts
+var EVERY_KEY = { prefixes: [] };
+function inScope(scope, key) {
+  return scope.prefixes.length === 0 || scope.prefixes.some((prefix) => key.startsWith(prefix));
+}
+function parseScope(text) {
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error('must be JSON such as {"prefixes":["reports/"]}');
+  }
+  const prefixes = parsed?.prefixes;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Array.isArray(prefixes) || !prefixes.every((prefix) => typeof prefix === "string")) {
+    throw new Error('must be a JSON object whose "prefixes" is an array of strings, such as {"prefixes":["reports/"]}');
+  }
+  return { prefixes };
+}
+
+// src/runtime/contract/replication-environment.ts
 var ENV = {
   sourceBucket: "SOURCE_BUCKET_NAME",
-  prefixes: "REPLICATED_PREFIXES",
+  scope: "REPLICATION_SCOPE",
+  /** The scope's variable before 0.x releases named it: a JSON array of prefixes. */
+  legacyPrefixes: "REPLICATED_PREFIXES",
   queueUrl: "REPLICATION_QUEUE_URL",
   deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
   tableName: "REPLICATION_TABLE_NAME",
@@ -31057,7 +31078,7 @@ function readRouterSettings(env3) {
   const read = reader(env3);
   const settings = {
     sourceBucket: read.required(ENV.sourceBucket),
-    prefixes: read.prefixes(),
+    scope: read.scope(),
     queueUrl: read.required(ENV.queueUrl)
   };
   read.done();
@@ -31099,187 +31120,21 @@ function reader(env3) {
       if (value && !(Number.isInteger(parsed) && parsed > 0)) problems.push(`${name} must be a positive integer, got "${value}"`);
       return parsed;
     },
-    prefixes: () => {
-      const raw = env3[ENV.prefixes] || "[]";
+    scope: () => {
+      const legacy = env3[ENV.legacyPrefixes];
+      const text = env3[ENV.scope] || (legacy ? `{"prefixes":${legacy}}` : required(ENV.scope));
       try {
-        const parsed = JSON.parse(raw);
-        if (Array.isArray(parsed) && parsed.every((p3) => typeof p3 === "string")) return parsed;
-      } catch {
+        return parseScope(text);
+      } catch (error2) {
+        if (text) problems.push(`${env3[ENV.scope] ? ENV.scope : ENV.legacyPrefixes} ${error2.message}`);
+        return EVERY_KEY;
       }
-      problems.push(`${ENV.prefixes} must be a JSON array of strings`);
-      return [];
     },
     done: () => {
       if (problems.length > 0) {
         throw new Error(`Invalid handler environment (the construct sets these variables): ${problems.join("; ")}`);
       }
     }
-  };
-}
-
-// src/runtime/router-handler.ts
-var import_client_sqs = __toESM(require_dist_cjs17());
-
-// src/runtime/replication-message.ts
-var import_crypto = require("crypto");
-
-// src/runtime/sequencer.ts
-var HEX = /^[0-9A-F]+$/;
-var MAX_SEQUENCER_DIGITS = 64;
-function normalizeSequencer(sequencer) {
-  const upper = sequencer.trim().toUpperCase();
-  if (upper.length > MAX_SEQUENCER_DIGITS) {
-    throw new Error(`sequencer "${sequencer.trim().slice(0, 20)}..." is ${upper.length} characters long; S3's are hexadecimal strings of at most ${MAX_SEQUENCER_DIGITS} digits`);
-  }
-  if (!HEX.test(upper)) {
-    throw new Error(`sequencer "${sequencer}" is not a hexadecimal string`);
-  }
-  return upper;
-}
-
-// src/runtime/replication-message.ts
-var DELETE_MARKER_CREATED = "Delete Marker Created";
-var PERMANENTLY_DELETED = "Permanently Deleted";
-var InvalidMessageError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "InvalidMessageError";
-  }
-};
-function messageGroupId(bucket, key) {
-  return sha256(`${bucket}
-${key}`);
-}
-function messageDeduplicationId(message) {
-  const sequencer = message.kind === "ObjectTagsChanged" ? "" : message.sequencer ?? "";
-  const parts = [message.kind, message.bucket, message.key, message.versionId, sequencer, message.requestId];
-  if (message.kind === "ObjectCreated" && message.continuation !== void 0) parts.push(`continuation ${message.continuation}`);
-  return sha256(parts.join("\n"));
-}
-function requireDeletionType(value) {
-  if (value === DELETE_MARKER_CREATED || value === PERMANENTLY_DELETED) return value;
-  throw new InvalidMessageError(
-    `deletion type ${JSON.stringify(value)} is neither "${DELETE_MARKER_CREATED}" nor "${PERMANENTLY_DELETED}"`
-  );
-}
-function asObject(value, what) {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidMessageError(`${what} is not a JSON object`);
-  }
-  return value;
-}
-function requireString(fields, name, where = name) {
-  const value = fields[name];
-  if (typeof value !== "string" || value.length === 0) {
-    throw new InvalidMessageError(`${where} is missing or not a non-empty string`);
-  }
-  return value;
-}
-function optionalString(fields, name) {
-  const value = fields[name];
-  return typeof value === "string" ? value : void 0;
-}
-function optionalNumber(fields, name) {
-  const value = fields[name];
-  return typeof value === "number" && Number.isFinite(value) ? value : void 0;
-}
-function requireSequencer(fields, where = "sequencer") {
-  const raw = requireString(fields, "sequencer", where);
-  try {
-    return normalizeSequencer(raw);
-  } catch (error2) {
-    throw new InvalidMessageError(`${where}: ${error2.message}`);
-  }
-}
-function sha256(text) {
-  return (0, import_crypto.createHash)("sha256").update(text, "utf8").digest("hex");
-}
-
-// src/runtime/replication-decision.ts
-function isReplicatedKey(key, prefixes) {
-  return prefixes.length === 0 || prefixes.some((prefix) => key.startsWith(prefix));
-}
-
-// src/runtime/s3-eventbridge-event.ts
-var OBJECT_DETAIL_TYPES = ["Object Created", "Object Deleted"];
-var TAG_DETAIL_TYPES = ["Object Tags Added", "Object Tags Deleted"];
-var REPLICATED_DETAIL_TYPES = [...OBJECT_DETAIL_TYPES, ...TAG_DETAIL_TYPES];
-function parseS3EventBridgeEvent(event) {
-  const envelope = asObject(event, "event");
-  if (envelope.source !== "aws.s3") {
-    throw new InvalidMessageError(`event source ${JSON.stringify(envelope.source)} is not "aws.s3"`);
-  }
-  const detailType = requireString(envelope, "detail-type");
-  const detail = asObject(envelope.detail, "event detail");
-  const object = asObject(detail.object, "detail.object");
-  const base = {
-    v: 1,
-    bucket: requireString(asObject(detail.bucket, "detail.bucket"), "name", "detail.bucket.name"),
-    key: requireString(object, "key", "detail.object.key"),
-    versionId: requireVersionId(object),
-    time: requireString(envelope, "time"),
-    requestId: requireString(detail, "request-id", "detail.request-id")
-  };
-  switch (detailType) {
-    case "Object Created":
-      return {
-        ...base,
-        kind: "ObjectCreated",
-        sequencer: requireSequencer(object, "detail.object.sequencer"),
-        reason: requireString(detail, "reason", "detail.reason"),
-        size: optionalNumber(object, "size"),
-        eTag: optionalString(object, "etag")
-      };
-    case "Object Deleted":
-      return {
-        ...base,
-        kind: "ObjectDeleted",
-        sequencer: requireSequencer(object, "detail.object.sequencer"),
-        reason: requireString(detail, "reason", "detail.reason"),
-        deletionType: requireDeletionType(detail["deletion-type"])
-      };
-    case "Object Tags Added":
-    case "Object Tags Deleted":
-      return { ...base, kind: "ObjectTagsChanged" };
-    default:
-      throw new InvalidMessageError(
-        `detail-type "${detailType}" is not replicated (expected one of ${REPLICATED_DETAIL_TYPES.join(", ")})`
-      );
-  }
-}
-function requireVersionId(object) {
-  const versionId = object["version-id"];
-  if (typeof versionId !== "string" || versionId.length === 0) {
-    throw new InvalidMessageError(
-      "detail.object.version-id is missing: the source bucket must have versioning enabled so each event names an exact version"
-    );
-  }
-  return versionId;
-}
-
-// src/runtime/router-handler.ts
-function createRouterHandler(settings, sqs, telemetry) {
-  const { logger: logger2 } = telemetry;
-  return async (event) => {
-    let message;
-    try {
-      message = parseS3EventBridgeEvent(event);
-      if (message.bucket !== settings.sourceBucket) {
-        throw new InvalidMessageError(`event is for bucket "${message.bucket}", this router serves "${settings.sourceBucket}"`);
-      }
-    } catch (error2) {
-      logger2.error("S3 event rejected", { error: error2.message, eventId: event?.id });
-      throw error2;
-    }
-    if (!isReplicatedKey(message.key, settings.prefixes)) return { routed: false };
-    await sqs.send(new import_client_sqs.SendMessageCommand({
-      QueueUrl: settings.queueUrl,
-      MessageBody: JSON.stringify(message),
-      MessageGroupId: messageGroupId(message.bucket, message.key),
-      MessageDeduplicationId: messageDeduplicationId(message)
-    }));
-    logger2.info("S3 event routed", { kind: message.kind, key: message.key, versionId: message.versionId });
-    return { routed: true };
   };
 }
 
@@ -34577,8 +34432,10 @@ var Metrics = class _Metrics extends Utility {
   }
 };
 
-// src/runtime/telemetry.ts
+// src/runtime/contract/metrics.ts
 var METRICS_NAMESPACE = "PartitionReplicatedBucket";
+
+// src/runtime/contract/telemetry.ts
 function createTelemetry(serviceName, logLevel) {
   return {
     logger: new Logger({ serviceName, ...logLevel ? { logLevel } : {} }),
@@ -34586,7 +34443,168 @@ function createTelemetry(serviceName, logLevel) {
   };
 }
 
-// src/router.lambda.ts
+// src/runtime/replication/router-handler.ts
+var import_client_sqs = __toESM(require_dist_cjs17());
+
+// src/runtime/contract/replication-message.ts
+var import_crypto = require("crypto");
+
+// src/runtime/contract/sequencer.ts
+var HEX = /^[0-9A-F]+$/;
+var MAX_SEQUENCER_DIGITS = 64;
+function normalizeSequencer(sequencer) {
+  const upper = sequencer.trim().toUpperCase();
+  if (upper.length > MAX_SEQUENCER_DIGITS) {
+    throw new Error(`sequencer "${sequencer.trim().slice(0, 20)}..." is ${upper.length} characters long; S3's are hexadecimal strings of at most ${MAX_SEQUENCER_DIGITS} digits`);
+  }
+  if (!HEX.test(upper)) {
+    throw new Error(`sequencer "${sequencer}" is not a hexadecimal string`);
+  }
+  return upper;
+}
+
+// src/runtime/contract/replication-message.ts
+var DELETE_MARKER_CREATED = "Delete Marker Created";
+var PERMANENTLY_DELETED = "Permanently Deleted";
+var InvalidMessageError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "InvalidMessageError";
+  }
+};
+function messageGroupId(bucket, key) {
+  return sha256(`${bucket}
+${key}`);
+}
+function messageDeduplicationId(message) {
+  const sequencer = message.kind === "ObjectTagsChanged" ? "" : message.sequencer ?? "";
+  const parts = [message.kind, message.bucket, message.key, message.versionId, sequencer, message.requestId];
+  if (message.kind === "ObjectCreated" && message.continuation !== void 0) parts.push(`continuation ${message.continuation}`);
+  return sha256(parts.join("\n"));
+}
+function requireDeletionType(value) {
+  if (value === DELETE_MARKER_CREATED || value === PERMANENTLY_DELETED) return value;
+  throw new InvalidMessageError(
+    `deletion type ${JSON.stringify(value)} is neither "${DELETE_MARKER_CREATED}" nor "${PERMANENTLY_DELETED}"`
+  );
+}
+function asObject(value, what) {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidMessageError(`${what} is not a JSON object`);
+  }
+  return value;
+}
+function requireString(fields, name, where = name) {
+  const value = fields[name];
+  if (typeof value !== "string" || value.length === 0) {
+    throw new InvalidMessageError(`${where} is missing or not a non-empty string`);
+  }
+  return value;
+}
+function optionalString(fields, name) {
+  const value = fields[name];
+  return typeof value === "string" ? value : void 0;
+}
+function optionalNumber(fields, name) {
+  const value = fields[name];
+  return typeof value === "number" && Number.isFinite(value) ? value : void 0;
+}
+function requireSequencer(fields, where = "sequencer") {
+  const raw = requireString(fields, "sequencer", where);
+  try {
+    return normalizeSequencer(raw);
+  } catch (error2) {
+    throw new InvalidMessageError(`${where}: ${error2.message}`);
+  }
+}
+function sha256(text) {
+  return (0, import_crypto.createHash)("sha256").update(text, "utf8").digest("hex");
+}
+
+// src/runtime/contract/s3-eventbridge-event.ts
+var OBJECT_DETAIL_TYPES = ["Object Created", "Object Deleted"];
+var TAG_DETAIL_TYPES = ["Object Tags Added", "Object Tags Deleted"];
+var REPLICATED_DETAIL_TYPES = [...OBJECT_DETAIL_TYPES, ...TAG_DETAIL_TYPES];
+function parseS3EventBridgeEvent(event) {
+  const envelope = asObject(event, "event");
+  if (envelope.source !== "aws.s3") {
+    throw new InvalidMessageError(`event source ${JSON.stringify(envelope.source)} is not "aws.s3"`);
+  }
+  const detailType = requireString(envelope, "detail-type");
+  const detail = asObject(envelope.detail, "event detail");
+  const object = asObject(detail.object, "detail.object");
+  const base = {
+    v: 1,
+    bucket: requireString(asObject(detail.bucket, "detail.bucket"), "name", "detail.bucket.name"),
+    key: requireString(object, "key", "detail.object.key"),
+    versionId: requireVersionId(object),
+    time: requireString(envelope, "time"),
+    requestId: requireString(detail, "request-id", "detail.request-id")
+  };
+  switch (detailType) {
+    case "Object Created":
+      return {
+        ...base,
+        kind: "ObjectCreated",
+        sequencer: requireSequencer(object, "detail.object.sequencer"),
+        reason: requireString(detail, "reason", "detail.reason"),
+        size: optionalNumber(object, "size"),
+        eTag: optionalString(object, "etag")
+      };
+    case "Object Deleted":
+      return {
+        ...base,
+        kind: "ObjectDeleted",
+        sequencer: requireSequencer(object, "detail.object.sequencer"),
+        reason: requireString(detail, "reason", "detail.reason"),
+        deletionType: requireDeletionType(detail["deletion-type"])
+      };
+    case "Object Tags Added":
+    case "Object Tags Deleted":
+      return { ...base, kind: "ObjectTagsChanged" };
+    default:
+      throw new InvalidMessageError(
+        `detail-type "${detailType}" is not replicated (expected one of ${REPLICATED_DETAIL_TYPES.join(", ")})`
+      );
+  }
+}
+function requireVersionId(object) {
+  const versionId = object["version-id"];
+  if (typeof versionId !== "string" || versionId.length === 0) {
+    throw new InvalidMessageError(
+      "detail.object.version-id is missing: the source bucket must have versioning enabled so each event names an exact version"
+    );
+  }
+  return versionId;
+}
+
+// src/runtime/replication/router-handler.ts
+function createRouterHandler(settings, sqs, telemetry) {
+  const { logger: logger2 } = telemetry;
+  return async (event) => {
+    let message;
+    try {
+      message = parseS3EventBridgeEvent(event);
+      if (message.bucket !== settings.sourceBucket) {
+        throw new InvalidMessageError(`event is for bucket "${message.bucket}", this router serves "${settings.sourceBucket}"`);
+      }
+    } catch (error2) {
+      logger2.error("S3 event rejected", { error: error2.message, eventId: event?.id });
+      throw error2;
+    }
+    if (!inScope(settings.scope, message.key)) return { routed: false };
+    await sqs.send(new import_client_sqs.SendMessageCommand({
+      QueueUrl: settings.queueUrl,
+      MessageBody: JSON.stringify(message),
+      MessageGroupId: messageGroupId(message.bucket, message.key),
+      MessageDeduplicationId: messageDeduplicationId(message)
+    }));
+    logger2.info("S3 event routed", { kind: message.kind, key: message.key, versionId: message.versionId });
+    return { routed: true };
+  };
+}
+
+// src/handlers/router.lambda.ts
 var handler = createRouterHandler(readRouterSettings(process.env), new import_client_sqs2.SQSClient({}), createTelemetry("router"));
 // Annotate the CommonJS export names for ESM import in node:
 0 && (module.exports = {
