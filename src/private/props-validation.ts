@@ -1,6 +1,6 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type { PartitionReplicatedBucketProps } from '../partition-replicated-bucket';
+import type { PartitionReplicatedBucketProps } from '../partition-replicated-bucket-props';
 import { runtimeProblem } from './function-runtime';
 import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from '../runtime/contract/partitions';
 import { COPY_HANDOVER_RESERVE_SECONDS } from '../runtime/contract/replication-environment';

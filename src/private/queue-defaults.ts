@@ -1,12 +1,18 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
 
 /** What every queue of the constructs has: SQS-managed encryption, TLS only, the longest retention. */
-export const queueDefaults: Pick<sqs.QueueProps, 'encryption' | 'enforceSSL' | 'retentionPeriod'> = {
+const queueDefaults: Pick<sqs.QueueProps, 'encryption' | 'enforceSSL' | 'retentionPeriod'> = {
   encryption: sqs.QueueEncryption.SQS_MANAGED,
   enforceSSL: true,
   retentionPeriod: Duration.days(14),
 };
+
+/** A queue of the constructs: `props` on top of the defaults every queue has (see `queueDefaults`). */
+export function createQueue(scope: Construct, id: string, props: sqs.QueueProps = {}): sqs.Queue {
+  return new sqs.Queue(scope, id, { ...queueDefaults, ...props });
+}
 
 /**
  * The replication queue's redrive `maxReceiveCount`: a backstop, ten times the replicator's own

@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { REPORT_PREFIX } from '../../../../src/replication-backfill';
+import { REPORT_PREFIX } from '../../../../src/private/replication-backfill';
 import { toMessage } from '../../../../src/runtime/backfill/backfill';
 import { BackfillStarted, createBackfillHandler } from '../../../../src/runtime/backfill/backfill-handler';
 import { messageDeduplicationId, messageGroupId } from '../../../../src/runtime/contract/replication-message';

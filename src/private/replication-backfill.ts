@@ -3,19 +3,18 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
-import { BackfillMode } from './backfill-mode';
-import { BackfillFunction } from './handlers/backfill-function';
-import { overrideRuntime } from './private/function-runtime';
-import { addNagSuppressions, flattenCfnReference, lambdaFunctionSuppressions } from './private/nag-suppressions';
-import { queueDefaults } from './private/queue-defaults';
-import { backfillEnvironment, DestinationSettings } from './runtime/contract/replication-environment';
-import { ReplicationScope } from './runtime/contract/replication-scope';
+import { createHandlerFunction } from './handler-function';
+import { addNagSuppressions, flattenCfnReference, lambdaFunctionSuppressions } from './nag-suppressions';
+import { createQueue } from './queue-defaults';
+import { BackfillMode } from '../backfill-mode';
+import { BackfillFunction } from '../handlers/backfill-function';
+import { backfillEnvironment, DestinationSettings } from '../runtime/contract/replication-environment';
+import { ReplicationScope } from '../runtime/contract/replication-scope';
 
 /** Backfill reports go under this prefix of the report bucket. */
 export const REPORT_PREFIX = 'backfill-reports/';
@@ -61,32 +60,31 @@ export class ReplicationBackfill extends Construct {
       removalPolicy: props.removalPolicy,
     });
     const timeout = Duration.minutes(15);
-    this.queue = new sqs.Queue(this, 'Queue', {
-      ...queueDefaults,
+    this.queue = createQueue(this, 'Queue', {
       // A step runs until its time is nearly up; the message must stay hidden that long and more.
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
       deadLetterQueue: { queue: props.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
-    const backfill = new BackfillFunction(this, 'Function', {
+    const backfill = createHandlerFunction(BackfillFunction, this, 'Function', {
       description: 'Replicates the objects that existed before replication was switched on (invoke with {"mode": ...})',
       timeout,
       memorySize: 512,
-      logGroup: new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: props.removalPolicy }),
+      logGroupId: 'Logs',
+      removalPolicy: props.removalPolicy,
+      runtime: props.runtime,
+      handlerEnvironment: backfillEnvironment({
+        sourceBucket: props.sourceBucket.bucketName,
+        scope: props.scope,
+        tableName: props.table.tableName,
+        queueUrl: props.replicationQueue.queueUrl,
+        backfillQueueUrl: this.queue.queueUrl,
+        backfillMode: props.backfillOnDeploy ?? BackfillMode.ALL_VERSIONS,
+        reportBucket: this.reportBucket.bucketName,
+        reportPrefix: REPORT_PREFIX,
+        ...props.destination,
+        credentialsSecretId: props.credentialsSecret.secretArn,
+      }),
     });
-    overrideRuntime(backfill, props.runtime);
-    const environment = backfillEnvironment({
-      sourceBucket: props.sourceBucket.bucketName,
-      scope: props.scope,
-      tableName: props.table.tableName,
-      queueUrl: props.replicationQueue.queueUrl,
-      backfillQueueUrl: this.queue.queueUrl,
-      backfillMode: props.backfillOnDeploy ?? BackfillMode.ALL_VERSIONS,
-      reportBucket: this.reportBucket.bucketName,
-      reportPrefix: REPORT_PREFIX,
-      ...props.destination,
-      credentialsSecretId: props.credentialsSecret.secretArn,
-    });
-    for (const [name, value] of Object.entries(environment)) backfill.addEnvironment(name, value);
     backfill.addEventSource(new SqsEventSource(this.queue, { batchSize: 1 }));
 
     // Listing only: the backfill never reads object contents.

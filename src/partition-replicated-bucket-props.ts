@@ -1,0 +1,236 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { BackfillMode } from './backfill-mode';
+
+/**
+ * Properties of a `PartitionReplicatedBucket`.
+ */
+export interface PartitionReplicatedBucketProps {
+  /**
+   * The source bucket, in this stack's partition, whose objects are replicated.
+   *
+   * A bucket defined in the same app (`new s3.Bucket(...)`) gets EventBridge notifications switched on
+   * by this construct, and synthesis fails unless it is versioned.
+   *
+   * An imported bucket (`s3.Bucket.fromBucketName(...)` and friends) cannot be changed by this
+   * construct: it must already have versioning and "Send notifications to Amazon EventBridge"
+   * switched on, or nothing is replicated. The construct says so in a synth warning
+   * (`cdk-partition-replicated-bucket:importedBucketPrerequisites`), which you can acknowledge with
+   * `Annotations.of(construct).acknowledgeWarning(...)` once you have checked.
+   *
+   * @default - a new bucket: versioned, S3-managed encryption, TLS-only bucket policy, all public
+   * access blocked, EventBridge notifications on, retained on stack deletion (see `removalPolicy`).
+   */
+  readonly bucket?: s3.IBucket;
+
+  /**
+   * The name of the destination bucket in the other partition. It must already exist (versioned,
+   * so that every source version maps to its own destination version), and the credentials in
+   * `credentialsSecret` must be allowed to write to it.
+   */
+  readonly destinationBucketName: string;
+
+  /**
+   * The region of the destination bucket, for example `us-gov-west-1` or `cn-north-1`.
+   */
+  readonly destinationRegion: string;
+
+  /**
+   * The partition of the destination bucket, for example `aws-us-gov` or `aws-cn`.
+   *
+   * Must be given when `destinationRegion` is a token (for example a CloudFormation parameter).
+   *
+   * @default - the partition of `destinationRegion`
+   */
+  readonly destinationPartition?: string;
+
+  /**
+   * The secret holding the access key of an IAM user in the destination partition.
+   *
+   * Its value is a JSON object:
+   * `{"accesskey": "AKIA...", "secretaccesskey": "...", "user": "optional user name",
+   *   "partition": "optional partition, checked against the destination",
+   *   "accountid": "optional: the account that owns the destination bucket"}`. With an
+   * `accountid` (or `destinationAccount`), every destination request carries it as
+   * `ExpectedBucketOwner`, and S3 refuses the request if another account owns the bucket.
+   * The replicator reads it at run time (it never appears in the template or in environment
+   * variables), so changing the keys needs no deployment.
+   *
+   * @default - a new secret whose value is `{}`; fill it in after the first deployment. Until then
+   * replication attempts fail and land in `deadLetterQueue` on their first attempt.
+   */
+  readonly credentialsSecret?: secretsmanager.ISecret;
+
+  /**
+   * The secret the backfill function reads, instead of `credentialsSecret`, for reconcile runs:
+   * the backfill only lists the destination bucket (`ListObjectsV2`), so this can hold the key of a
+   * destination IAM user that may do nothing but `s3:ListBucket` on it. The backfill function is
+   * then never granted the replicator's write key. Same JSON shape as `credentialsSecret`.
+   *
+   * @default - the backfill reads `credentialsSecret` (whose user then needs `s3:ListBucket` for
+   * reconcile runs, for example `allowListing` of `DestinationReplicationUser`)
+   */
+  readonly reconcileCredentialsSecret?: secretsmanager.ISecret;
+
+  /**
+   * The KMS key that encrypts the copies in the destination bucket (SSE-KMS), as a key or alias
+   * ARN in the destination partition and region.
+   *
+   * @default - the destination bucket's default encryption applies
+   */
+  readonly destinationKmsKeyArn?: string;
+
+  /**
+   * The storage class of the copies.
+   *
+   * @default - the storage class of the source object
+   */
+  readonly destinationStorageClass?: s3.StorageClass;
+
+  /**
+   * The endpoint of the destination S3 service, for an S3-compatible store or a private endpoint:
+   * an `https://` URL without credentials in it (`http://` only with `allowInsecureEndpoints`).
+   *
+   * @default - resolved by the AWS SDK from `destinationRegion`
+   */
+  readonly destinationEndpoint?: string;
+
+  /**
+   * The endpoint of the destination partition's STS, used in assume-role mode (when the
+   * credentials secret names a `rolearn`), for a private (VPC) endpoint or an S3-compatible store
+   * with its own STS: an `https://` URL (`http://` only with `allowInsecureEndpoints`).
+   *
+   * @default - resolved by the AWS SDK from `destinationRegion`
+   */
+  readonly destinationStsEndpoint?: string;
+
+  /**
+   * Allow `http://` URLs in `destinationEndpoint` and `destinationStsEndpoint`. For local
+   * emulators and tests only: over plain HTTP the replicas, and in assume-role mode the session
+   * credentials STS returns, travel unencrypted.
+   *
+   * @default false
+   */
+  readonly allowInsecureEndpoints?: boolean;
+
+  /**
+   * The 12-digit id of the account that owns the destination bucket. Every destination request
+   * (writes, deletes, tag changes, reconcile listings) carries it as `ExpectedBucketOwner`, so S3
+   * refuses to write into a bucket of that name owned by anyone else (a deleted and re-created
+   * or mistyped bucket name). Takes precedence over the credentials secret's `accountid`.
+   *
+   * @default - the credentials secret's `accountid`; without it, the owner is not checked
+   */
+  readonly destinationAccount?: string;
+
+  /**
+   * Replicate only the keys that start with one of these prefixes. At most 10 prefixes, each
+   * non-empty, unique and free of the IAM wildcards `*` and `?` (the replicator may read only
+   * `<prefix>*` from the source bucket, and a wildcard would widen that).
+   *
+   * @default - every key
+   */
+  readonly prefixes?: string[];
+
+  /**
+   * Replicate delete markers: deleting an object (without a version id) in the source hides it
+   * in the destination too.
+   *
+   * @default true
+   */
+  readonly replicateDeleteMarkers?: boolean;
+
+  /**
+   * Replicate permanent deletes of object versions (deletes with a version id), including the
+   * removal of a delete marker ("undelete"), which at the destination is a version delete too.
+   *
+   * Off by default so that the copy in the other partition survives a malicious or mistaken
+   * permanent delete in the source: that is what a cross-partition copy is usually for.
+   *
+   * @default false
+   */
+  readonly replicateVersionDeletes?: boolean;
+
+  /**
+   * Replicate object tags, and later changes to them.
+   *
+   * @default true
+   */
+  readonly replicateTags?: boolean;
+
+  /**
+   * The timeout of the replicator function; one message (one object version) must be copied
+   * within it. The replication queue's visibility timeout is six times this.
+   *
+   * Between 30 seconds and 15 minutes: every invocation keeps 15 seconds back to hand a large copy
+   * over to the next invocation, and needs at least as long again to copy.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly replicatorTimeout?: Duration;
+
+  /**
+   * The memory of the replicator function, in MiB. Large objects are copied in parts held in
+   * memory, so more memory copies faster.
+   *
+   * Between 128 and 10240.
+   *
+   * @default 1024
+   */
+  readonly replicatorMemorySize?: number;
+
+  /**
+   * How many times the replicator attempts a message before it sends it to the dead-letter queue.
+   * Between 1 and 1000.
+   *
+   * Failed attempts are retried after 2, 4, 8, 16 and then every 30 seconds, so the default 5
+   * attempts ride out a fault of about 30 seconds; each attempt beyond the fifth adds 30 seconds.
+   * Errors no retry can cure (a malformed message, a credentials secret that is not valid JSON or
+   * misses a field) are dead-lettered on the first attempt. Receives on which a message was handed
+   * back unattempted, behind an earlier failed message of its key, do not count. The queue's own
+   * redrive policy is a backstop at ten times this (at most 1000 receives) for deliveries the
+   * replicator never sees. The backfill's own queue moves a backfill step to the router's
+   * dead-letter queue after this many receives.
+   *
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * Start a backfill of the objects that already exist once, when the construct is first
+   * deployed. Later runs (and runs without this) are started on demand by invoking `backfill`
+   * with `{"mode": "all-versions"}` or `{"mode": "current-versions"}`.
+   *
+   * @default - no backfill on deployment
+   */
+  readonly backfillOnDeploy?: BackfillMode;
+
+  /**
+   * The bucket backfill reports are written to, under `backfill-reports/<run id>/`.
+   *
+   * @default - a new bucket (encrypted, TLS-only, private), retained like the others
+   */
+  readonly reportBucket?: s3.IBucket;
+
+  /**
+   * The Lambda runtime of the router, replicator and backfill functions: an escape hatch to move to
+   * a newer Node.js runtime before this library does (for example when AWS deprecates the pinned
+   * one). The handlers are bundled for Node.js 22, so it must be a Node.js runtime of that line or
+   * newer; with aws-cdk-lib versions that lack a constant for it, name it:
+   * `new lambda.Runtime('nodejs24.x', lambda.RuntimeFamily.NODEJS)`. Check that your partitions
+   * offer it.
+   *
+   * @default - `nodejs22.x`, pinned, so that templates change only when this library changes it
+   */
+  readonly runtime?: lambda.Runtime;
+
+  /**
+   * What happens to the created bucket, the version-map table and the log groups when they leave
+   * the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
