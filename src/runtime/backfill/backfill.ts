@@ -1,9 +1,8 @@
 import { randomUUID } from 'crypto';
-import { Readable } from 'stream';
-import { ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { Upload } from '@aws-sdk/lib-storage';
 import { BACKFILL_MODES, BackfillMode, groupPageByKey, KeyListing, ListedEntry, planKey } from './backfill-plan';
+import { ReportTally, writeReport } from './backfill-report';
 import { BackfillCounts, BackfillRun, BackfillRuns, NO_COUNTS, OutcomeRecord, versionKey } from './backfill-runs';
 import { listDestinationRange, probeDestinationListing } from './destination-listing';
 import { extrasOnDestination, reconcileVersion } from './reconcile';
@@ -252,72 +251,9 @@ export class Backfill {
     if (tally.pending > 0 && !waitedOut) return { result: 'wait' };
     const finishedAt = new Date(this.now()).toISOString();
     const summary = tally.summary(run, this.settings.scope, finishedAt);
-    await this.writeReport(run, summary);
+    await writeReport(this.clients.s3, this.settings.reportBucket, `${this.settings.reportPrefix}${run.runId}/`, this.runs.outcomes(run.runId), summary);
     await this.runs.checkpoint(run, { ...run, status: 'done', finishedAt });
     return { result: 'done', outcomes: summary.outcomes };
-  }
-
-  private async writeReport(run: BackfillRun, summary: ReturnType<ReportTally['summary']>): Promise<void> {
-    const prefix = `${this.settings.reportPrefix}${run.runId}/`;
-    // Second pass: the lines stream from the table into a multipart upload.
-    const runs = this.runs;
-    const lines = Readable.from((async function* () {
-      for await (const record of runs.outcomes(run.runId)) yield `${JSON.stringify(reportLine(record))}\n`;
-    })());
-    await new Upload({
-      client: this.clients.s3,
-      params: { Bucket: this.settings.reportBucket, Key: `${prefix}objects.jsonl`, Body: lines, ContentType: 'application/x-ndjson' },
-    }).done();
-    await this.clients.s3.send(new PutObjectCommand({
-      Bucket: this.settings.reportBucket,
-      Key: `${prefix}summary.json`,
-      Body: JSON.stringify(summary, undefined, 2),
-      ContentType: 'application/json',
-    }));
-  }
-}
-
-/** What an outcome becomes in the report: a version still "enqueued" after the wait failed. */
-export function reportLine(record: OutcomeRecord): OutcomeRecord {
-  return record.outcome === 'enqueued'
-    ? { ...record, outcome: 'failed', reason: 'no outcome within the wait: see the replication dead-letter queue' }
-    : record;
-}
-
-/** Counts outcomes as they stream by; the report's summary. */
-export class ReportTally {
-  private readonly byOutcome: Record<string, number> = {
-    'replicated': 0, 'already-present': 0, 'skipped-by-filter': 0, 'skipped': 0, 'failed': 0, 'extra-on-destination': 0,
-  };
-  private bytes = 0;
-  private versions = 0;
-  /** Versions still waiting for the replicator's outcome. */
-  pending = 0;
-
-  add(record: OutcomeRecord): void {
-    // An extra destination object is not a source version.
-    if (record.outcome !== 'extra-on-destination') this.versions += 1;
-    if (record.outcome === 'enqueued') this.pending += 1;
-    const line = reportLine(record);
-    this.byOutcome[line.outcome] = (this.byOutcome[line.outcome] ?? 0) + 1;
-    if (line.outcome === 'replicated') this.bytes += line.bytes ?? 0;
-  }
-
-  summary(run: BackfillRun, scope: ReplicationScope, finishedAt: string) {
-    return {
-      runId: run.runId,
-      mode: run.mode,
-      prefixes: scope.prefixes,
-      startedAt: run.startedAt,
-      listedAt: run.listedAt,
-      finishedAt,
-      versions: this.versions,
-      outcomes: this.byOutcome,
-      bytesReplicated: this.bytes,
-      listRequests: run.counts.listRequests,
-      destinationListRequests: run.counts.destinationListRequests ?? 0,
-      enqueued: run.counts.enqueued,
-    };
   }
 }
 
