@@ -1,7 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { DestinationReplicationUserProps } from '../destination-replication-user';
+import type { DestinationReplicationUserProps } from '../destination-replication-user-props';
 import { DestinationUserSettings } from './destination-user-validation';
 import { objectKeyPatterns } from '../runtime/contract/replication-scope';
 

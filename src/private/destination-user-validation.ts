@@ -1,5 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import type { DestinationReplicationUserProps } from '../destination-replication-user';
+import type { DestinationReplicationUserProps } from '../destination-replication-user-props';
 import { validateScope } from './props-validation';
 import { ReplicationScope } from '../runtime/contract/replication-scope';
 

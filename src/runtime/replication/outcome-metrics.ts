@@ -1,4 +1,4 @@
-import type { Outcome } from './replicator';
+import type { Outcome } from './replication-decision';
 import type { MetricName, MetricPoint } from '../contract/metrics';
 
 const ACTION_METRICS: Record<Exclude<Outcome['action'], 'skip'>, MetricName> = {

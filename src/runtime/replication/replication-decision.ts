@@ -66,6 +66,19 @@ export type Decision =
   | { readonly action: 'resolve-order' }
   | { readonly action: 'skip'; readonly reason: SkipReason };
 
+/** What replicating one message did. */
+export type Outcome =
+  | {
+    readonly action: Exclude<Decision['action'], 'skip' | 'resolve-order'>;
+    readonly bytes?: number;
+    readonly destinationVersionId?: string;
+    /** For a copy: what the bytes were checked against (logged with the outcome). */
+    readonly verifiedBy?: string;
+  }
+  | { readonly action: 'skip'; readonly reason: SkipReason | 'source-version-gone' }
+  /** A large copy ran out of invocation time: its parts are recorded and a continuation is queued. */
+  | { readonly action: 'copy-continued'; readonly partsDone: number; readonly partCount: number };
+
 const skip = (reason: SkipReason): Decision => ({ action: 'skip', reason });
 
 

@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DestinationClients } from '../destination/destination-client';
 import { KeyClaims } from './key-state/key-claims';
 import { VersionTable } from './key-state/version-table';
-import { decide, Decision, KeyHead, ReplicationState, SkipReason } from './replication-decision';
+import { decide, KeyHead, Outcome, ReplicationState } from './replication-decision';
 import { skipForSourceRead, withDecodedKeyFallback } from './source-outcomes';
 import { backfillPlaceOf, DELETE_MARKER_CREATED, InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from '../contract/replication-message';
 import { keyVersionPages, latestEntry } from '../engine/key-listing';
@@ -11,19 +11,6 @@ import { UploadCheckpoints } from '../engine/multipart/upload-checkpoints';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from '../engine/object-copy';
 import { confirmSourceVersionGone, SourceKeyEncodedError } from '../engine/source-reads';
 import { ListedVersion, newerInListing } from './key-state/version-order';
-
-/** What replicating one message did. */
-export type Outcome =
-  | {
-    readonly action: Exclude<Decision['action'], 'skip' | 'resolve-order'>;
-    readonly bytes?: number;
-    readonly destinationVersionId?: string;
-    /** For a copy: what the bytes were checked against (logged with the outcome). */
-    readonly verifiedBy?: string;
-  }
-  | { readonly action: 'skip'; readonly reason: SkipReason | 'source-version-gone' }
-  /** A large copy ran out of invocation time: its parts are recorded and a continuation is queued. */
-  | { readonly action: 'copy-continued'; readonly partsDone: number; readonly partCount: number };
 
 /** What one delivery of a message may spend. */
 export interface DeliveryLimits extends Omit<CopyLimits, 'memoryBudget'> {}

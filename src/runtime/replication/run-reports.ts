@@ -1,4 +1,4 @@
-import type { Outcome } from './replicator';
+import type { Outcome } from './replication-decision';
 import type { ReplicationMessage } from '../contract/replication-message';
 
 /** What became of one message a run (a backfill) enqueued, as the run's report records it. */

@@ -1,4 +1,4 @@
-import type { Outcome } from './replicator';
+import type { Outcome } from './replication-decision';
 import type { ReplicationMessage } from '../contract/replication-message';
 import { SourceKeyEncodedError, SourceVersionArchivedError, SourceVersionGoneError } from '../engine/source-reads';
 
