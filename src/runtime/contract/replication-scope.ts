@@ -41,17 +41,16 @@ export function serializeScope(scope: ReplicationScope): string {
   return JSON.stringify({ prefixes: scope.prefixes });
 }
 
-/** Reads a serialized scope; throws saying what is wrong. */
+/** Reads a serialized scope; throws saying what it must be. */
 export function parseScope(text: string): ReplicationScope {
-  let parsed: unknown;
+  let prefixes: unknown;
   try {
-    parsed = JSON.parse(text);
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) prefixes = (parsed as { prefixes?: unknown }).prefixes;
   } catch {
-    throw new Error('must be JSON such as {"prefixes":["reports/"]}');
+    // not JSON: refused below
   }
-  const prefixes = (parsed as { prefixes?: unknown } | null)?.prefixes;
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)
-    || !Array.isArray(prefixes) || !prefixes.every((prefix) => typeof prefix === 'string')) {
+  if (!Array.isArray(prefixes) || !prefixes.every((prefix) => typeof prefix === 'string')) {
     throw new Error('must be a JSON object whose "prefixes" is an array of strings, such as {"prefixes":["reports/"]}');
   }
   return { prefixes };

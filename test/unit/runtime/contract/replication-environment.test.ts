@@ -118,7 +118,7 @@ describe('replicator settings', () => {
     delete env[ENV.scope];
     expect(readReplicatorSettings(env).scope).toEqual({ prefixes: ['logs/', 'data/'] });
     expect(readReplicatorSettings({ ...env, [ENV.legacyPrefixes]: '[]' }).scope).toEqual(EVERY_KEY);
-    expect(() => readReplicatorSettings({ ...env, [ENV.legacyPrefixes]: 'logs/' })).toThrow(`${ENV.legacyPrefixes} must be JSON`);
+    expect(() => readReplicatorSettings({ ...env, [ENV.legacyPrefixes]: 'logs/' })).toThrow(`${ENV.legacyPrefixes} must be a JSON object`);
   });
 
   test('the scope variable wins over the old one', () => {
@@ -166,7 +166,7 @@ describe('replicator settings', () => {
 
   test.each(['not json', '{"a":"b"}', '"logs/"', '["logs/"]', '{"prefixes":[1, 2]}', '{"prefixes":["logs/", null]}', 'null'])('rejects the scope %j', (value) => {
     const env = { ...replicatorEnvironment(minimalReplicator), [ENV.scope]: value };
-    expect(() => readReplicatorSettings(env)).toThrow(new RegExp(`^Invalid handler environment .*${ENV.scope} must be (JSON|a JSON object)`));
+    expect(() => readReplicatorSettings(env)).toThrow(new RegExp(`^Invalid handler environment .*${ENV.scope} must be a JSON object whose "prefixes" is an array of strings`));
   });
 });
 
@@ -201,7 +201,7 @@ describe('router settings', () => {
 
   test('rejects a bad scope', () => {
     const env = { ...routerEnvironment(router), [ENV.scope]: '[logs/]' };
-    expect(() => readRouterSettings(env)).toThrow(`${ENV.scope} must be JSON`);
+    expect(() => readRouterSettings(env)).toThrow(`${ENV.scope} must be a JSON object`);
   });
 });
 

@@ -57,7 +57,7 @@ describe('serialization', () => {
   });
 
   test.each([
-    ['not json', 'must be JSON such as {"prefixes":["reports/"]}'],
+    ['not json', 'must be a JSON object whose "prefixes" is an array of strings, such as {"prefixes":["reports/"]}'],
     ['["a/"]', 'must be a JSON object whose "prefixes" is an array of strings'],
     ['{}', 'must be a JSON object whose "prefixes" is an array of strings'],
     ['{"prefixes":[1]}', 'must be a JSON object whose "prefixes" is an array of strings'],
