@@ -296,6 +296,8 @@ const bench = project.addTask('bench', {
 });
 bench.prependExec('bash scripts/setup-bench.sh');
 bench.prependSpawn(setupEmulators);
+// The small-object measurement runs the bundled replicator (assets/), as it is deployed.
+bench.prependSpawn(project.bundler.bundleTask);
 
 // actionlint checks every generated workflow (syntax, expressions, action inputs, job needs). It is
 // a Go program: installed from the Go module proxy into the gitignored .tools/ on first use.

@@ -1,32 +1,14 @@
 // Small objects (4 KiB): what the replicator costs per object end to end, against the least any
 // copy can do (one GET from the source, one PUT to the destination), and what it sends to each service.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { BatchGetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import {
-  GetObjectCommand,
-  GetObjectTaggingCommand,
-  ListObjectVersionsCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { MOTO_REGION, MotoAddress, createFifoQueue, createSecret, createTable, dynamoDbFor, motoConfig } from './moto-services';
-import { RequestCounter, ServiceCount } from './request-counter';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { MotoAddress, dynamoDbFor } from './moto-services';
+import { ReplicatorResult, SmallObject, throughReplicator } from './replicator-end-to-end';
 import { S3ServerAddress, createVersionedBucket, s3ClientFor } from './s3-servers';
-import { messageDeduplicationId, messageGroupId, ObjectCreatedMessage } from '../src/runtime/contract/replication-message';
-import { createTelemetry } from '../src/runtime/contract/telemetry';
 import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
 import { copyVersion } from '../src/runtime/engine/object-copy';
-import { createReplicatorHandler } from '../src/runtime/replication/replicator-handler';
-
-export interface SmallObject {
-  readonly key: string;
-  readonly versionId: string;
-  readonly eTag: string;
-}
 
 export interface SmallObjectsOptions {
   readonly src: S3ServerAddress;
@@ -41,26 +23,15 @@ export interface SmallObjectsOptions {
   readonly memoryBudget: number;
 }
 
-export interface SmallObjectsResult {
+export interface SmallObjectsResult extends ReplicatorResult {
   readonly count: number;
   /** Mean ms per object. */
   readonly rawGetPutMs: number;
   readonly copyVersionMs: number;
-  readonly replicatorMs: number;
-  /** Steady state (first object excluded), per object, by service. */
-  readonly requestsPerObject: Record<string, number>;
-  readonly commandsPerObject: Record<string, Record<string, number>>;
-  /** Time inside each service's requests, ms per object: where the replicator's time goes. */
-  readonly serviceMsPerObject: Record<string, number>;
   /** The emulator's own latency, sequential requests on an otherwise idle table client: ms per request. */
   readonly motoPutItemMs: number;
   readonly motoBatchGetItemMs: number;
 }
-
-const SOURCE_SERVICE = 'S3 source';
-const DESTINATION_SERVICE = 'S3 destination';
-export const SERVICES = [SOURCE_SERVICE, DESTINATION_SERVICE, 'DynamoDB', 'SQS', 'Secrets Manager'] as const;
-const RECORDS_PER_EVENT = 10; // what the Lambda SQS poller hands a FIFO consumer at most
 
 export async function measureSmallObjects(options: SmallObjectsOptions): Promise<SmallObjectsResult> {
   const { variant } = options;
@@ -125,7 +96,7 @@ async function millisPerObject(copy: (object: SmallObject) => Promise<void>, war
 
 /**
  * copyVersion alone, with a destination client configured exactly as the replicator's own (see
- * src/runtime/destination-client.ts). Objects of at most 8 MiB never touch the checkpoints, so
+ * src/runtime/destination/destination-client.ts). Objects of at most 8 MiB never touch the checkpoints, so
  * they point at a table that doesn't exist: any use would fail the run.
  */
 async function copyVersionAlone(
@@ -163,93 +134,6 @@ function replicatorLikeDestination(server: S3ServerAddress): S3Client {
 }
 
 /**
- * The replicator handler end to end: version table, checkpoints and secret on moto, source on
- * server A, replicas on server B, fed SQS events of 10 records as the Lambda poller would
- * (one message group per key), one invocation after the other.
- */
-async function throughReplicator(
-  options: SmallObjectsOptions, srcBucket: string, warmUp: SmallObject, objects: SmallObject[],
-): Promise<Omit<SmallObjectsResult, 'count' | 'rawGetPutMs' | 'copyVersionMs' | 'motoPutItemMs' | 'motoBatchGetItemMs'>> {
-  const { variant, moto } = options;
-  const dstBucket = `bench-small-${variant}-replica`;
-  const admin = s3ClientFor(options.dst, 4);
-  await createVersionedBucket(admin, dstBucket);
-  const tableName = `bench-${variant}-versions`;
-  await createTable(moto, tableName);
-  const queueUrl = await createFifoQueue(moto, `bench-${variant}`);
-  const deadLetterQueueUrl = await createFifoQueue(moto, `bench-${variant}-dlq`);
-  // The secret's shape as the construct documents it; "partition" must equal destinationPartition.
-  const secretArn = await createSecret(moto, `bench-${variant}/destination-credentials`, {
-    accesskey: options.dst.accessKeyId, secretaccesskey: options.dst.secretAccessKey, partition: 'aws',
-  });
-
-  const counter = new RequestCounter();
-  const clients = {
-    s3: counter.instrument(s3ClientFor(options.src, 16), SOURCE_SERVICE),
-    dynamodb: counter.instrument(dynamoDbFor(moto), 'DynamoDB'),
-    secretsManager: counter.instrument(new SecretsManagerClient(motoConfig(moto)), 'Secrets Manager'),
-    sqs: counter.instrument(new SQSClient(motoConfig(moto)), 'SQS'),
-  };
-  // EMF metrics would print one JSON document per invocation to stdout, between the bench's lines.
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  const restore = counter.instrumentNewS3Clients(DESTINATION_SERVICE);
-  try {
-    const handler = createReplicatorHandler({
-      sourceBucket: srcBucket,
-      scope: { prefixes: [] },
-      tableName,
-      queueUrl,
-      deadLetterQueueUrl,
-      maxReceiveCount: 3,
-      credentialsSecretId: secretArn,
-      destinationBucket: dstBucket,
-      destinationRegion: MOTO_REGION,
-      destinationPartition: 'aws',
-      destinationEndpoint: options.dst.endpoint,
-      replicateDeleteMarkers: true,
-      replicateVersionDeletes: false,
-      replicateTags: true,
-    }, clients, createTelemetry('replicator', 'ERROR'), { memoryBudget: options.memoryBudget }, {
-      recordOutcome: () => Promise.reject(new Error('the bench enqueues no backfill run')),
-    });
-
-    const invoke = async (event: SQSEvent) => {
-      const response = await handler(event);
-      if (response.batchItemFailures.length > 0) {
-        throw new Error(`replicator reported failures: ${JSON.stringify(response.batchItemFailures)}`);
-      }
-    };
-    await invoke(sqsEvent(srcBucket, [warmUp], 0));
-    const events: SQSEvent[] = [];
-    for (let i = 0; i < objects.length; i += RECORDS_PER_EVENT) {
-      events.push(sqsEvent(srcBucket, objects.slice(i, i + RECORDS_PER_EVENT), i + 1));
-    }
-    counter.reset();
-    const start = performance.now();
-    for (const event of events) await invoke(event);
-    const replicatorMs = (performance.now() - start) / objects.length;
-    const counts = counter.snapshot();
-    await checkReplicas(admin, dstBucket, objects, options.tagging);
-
-    const perObject = (pick: (count: ServiceCount) => number) => Object.fromEntries(
-      SERVICES.map((service) => [service, counts[service] ? pick(counts[service]) / objects.length : 0]),
-    );
-    return {
-      replicatorMs,
-      requestsPerObject: perObject((count) => count.requests),
-      serviceMsPerObject: perObject((count) => count.ms),
-      commandsPerObject: Object.fromEntries(SERVICES.map((service) => [service, Object.fromEntries(
-        Object.entries(counts[service]?.byCommand ?? {}).map(([command, n]) => [command, n / objects.length]),
-      )])),
-    };
-  } finally {
-    restore();
-    for (const client of Object.values(clients)) client.destroy();
-    admin.destroy();
-  }
-}
-
-/**
  * What one DynamoDB request costs on moto, items shaped like the version map's: the replicator makes
  * three per object (BatchGetItem, two PutItems), and in AWS their latency doesn't land on these cores.
  */
@@ -272,67 +156,5 @@ async function motoLatency(moto: MotoAddress, tableName: string): Promise<{ moto
     return { motoPutItemMs, motoBatchGetItemMs: (performance.now() - start) / iterations };
   } finally {
     client.destroy();
-  }
-}
-
-let sequencer = 0x0055aed6dcd90281e5n;
-
-/** One SQS event as the Lambda poller delivers a FIFO batch: ObjectCreated messages, a group per key. */
-function sqsEvent(bucket: string, objects: SmallObject[], firstIndex: number): SQSEvent {
-  const records: SQSRecord[] = objects.map((object, i) => {
-    sequencer += 0x1000n;
-    const message: ObjectCreatedMessage = {
-      v: 1,
-      kind: 'ObjectCreated',
-      bucket,
-      key: object.key,
-      versionId: object.versionId,
-      time: new Date().toISOString(),
-      requestId: `BENCH${firstIndex + i}`,
-      sequencer: sequencer.toString(16).toUpperCase().padStart(18, '0'),
-      reason: 'PutObject',
-      eTag: object.eTag,
-    };
-    const body = JSON.stringify(message);
-    const group = messageGroupId(bucket, object.key);
-    return {
-      messageId: `bench-${firstIndex + i}`,
-      receiptHandle: `bench-receipt-${firstIndex + i}`,
-      body,
-      attributes: {
-        ApproximateReceiveCount: '1',
-        SentTimestamp: String(Date.now()),
-        SenderId: 'bench',
-        ApproximateFirstReceiveTimestamp: String(Date.now()),
-        MessageGroupId: group,
-        MessageDeduplicationId: messageDeduplicationId(message),
-        SequenceNumber: String(firstIndex + i),
-      },
-      messageAttributes: {},
-      md5OfBody: createHash('md5').update(body).digest('hex'),
-      eventSource: 'aws:sqs',
-      eventSourceARN: `arn:aws:sqs:${MOTO_REGION}:123456789012:bench.fifo`,
-      awsRegion: MOTO_REGION,
-    };
-  });
-  return { Records: records };
-}
-
-/** Every object has a replica (and, tagged, its tags): a fast replicator that copies nothing proves nothing. */
-async function checkReplicas(admin: S3Client, bucket: string, objects: SmallObject[], tagging?: string): Promise<void> {
-  const replicated = new Set<string>();
-  let keyMarker: string | undefined;
-  do {
-    const page = await admin.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: keyMarker }));
-    for (const version of page.Versions ?? []) replicated.add(version.Key!);
-    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-  } while (keyMarker);
-  const missing = objects.filter((object) => !replicated.has(object.key));
-  if (missing.length > 0) throw new Error(`${missing.length} objects have no replica, e.g. ${missing[0].key}`);
-  if (tagging) {
-    const sample = objects[objects.length - 1];
-    const tags = await admin.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: sample.key }));
-    const found = (tags.TagSet ?? []).map((tag) => `${tag.Key}=${tag.Value}`).join('&');
-    if (found !== tagging) throw new Error(`replica of ${sample.key} has tags "${found}", expected "${tagging}"`);
   }
 }
