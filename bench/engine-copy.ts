@@ -1,4 +1,4 @@
-// The copy engine under test (src/runtime/object-copy.ts) driven the way the replicator drives it,
+// The copy engine under test (src/runtime/engine/object-copy.ts) driven the way the replicator drives it,
 // timed; shared by the in-process measurements and the peak-memory worker.
 import { performance } from 'node:perf_hooks';
 import { DeleteObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';

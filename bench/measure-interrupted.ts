@@ -30,7 +30,7 @@ export async function measureInterrupted(bench: Bench, rows: Row[], uninterrupte
     {
       measurement: `Short deadline probe, ${formatBytes(LARGE)}: one call, deadline now + 3 s (real clock), reserveMs 0`,
       result: `${probe.status}, ${probe.partsDone} of ${probe.partCount} parts copied (${probe.seconds.toFixed(2)} s)`,
-      notes: 'a part starts only if now + 2 × (slowest part, 4 s before the first) + reserveMs ≤ deadline (src/runtime/part-plan.ts canStartPart)',
+      notes: 'a part starts only if now + 2 × (slowest part, 4 s before the first) + reserveMs ≤ deadline (src/runtime/engine/multipart/part-plan.ts canStartPart)',
     },
     {
       measurement: `Interrupted copy, ${formatBytes(LARGE)}: calls of ${INVOCATION_MS / 1000} s on a ${CLOCK_SPEEDUP}× clock (${INVOCATION_MS / CLOCK_SPEEDUP / 1000} s real), reserveMs 0, until completed`,
