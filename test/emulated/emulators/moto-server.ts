@@ -5,7 +5,8 @@ import { join } from 'path';
 
 /**
  * One moto_server process: one independent emulated AWS "cloud". Two of them are two partitions.
- * moto comes from the project's virtualenv (`npx projen setup:emulators`).
+ * moto comes from the project's virtualenv (`npx projen setup:emulators`); it runs through
+ * moto_server.py, moto's own server with its per-request overheads patched out (see that file).
  */
 export interface MotoServer {
   readonly endpoint: string;
@@ -14,13 +15,15 @@ export interface MotoServer {
 }
 
 const MOTO_SERVER = join(__dirname, '..', '..', '..', '.venv', 'bin', 'moto_server');
+const PYTHON = join(__dirname, '..', '..', '..', '.venv', 'bin', 'python');
+const LAUNCHER = join(__dirname, 'moto_server.py');
 
 export async function startMotoServer(name: string): Promise<MotoServer> {
   if (!existsSync(MOTO_SERVER)) {
     throw new Error(`${MOTO_SERVER} is missing: run "npx projen setup:emulators" (the test and demo tasks do it for you)`);
   }
   const port = await freePort();
-  const child = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(PYTHON, [LAUNCHER, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // Nothing of the developer's AWS setup may leak into the emulator.
     env: { PATH: process.env.PATH ?? '', MOTO_ALLOW_NONEXISTENT_REGION: 'false' },

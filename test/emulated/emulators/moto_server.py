@@ -1,0 +1,132 @@
+"""moto_server with moto's per-request overheads removed; the emulated behaviour is unchanged.
+
+Profiled with py-spy while the 5,000-version backfill test ran (see README, "Test timings"), the
+source partition's moto spent most of its CPU in code whose cost grows with the queue, not in
+emulating anything:
+
+- SQS ReceiveMessage checks each message it hands out against the retention period by computing
+  every queue attribute, which counts the queue's messages three times: each receive costs
+  O(messages in the queue) for every message it returns, and `get_queue_attributes` computed the
+  attributes once more per name asked for.
+- S3 ListObjectVersions deep-copied every version of the bucket (body included, into a new
+  temporary file) on every page, to set `IsLatest` on the copies.
+- Every visibility and delay check (per message, per scan) built two datetimes to read the clock.
+- Every request listed and stat'ed moto's ~150 package folders, under a global lock, to route it.
+- werkzeug logged every request to stderr through a locked handler.
+
+Each patch below computes the same value moto computes, only without the waste. Run it with the
+arguments of moto_server (`-H HOST -p PORT`).
+"""
+
+import copy
+import logging
+import time
+from typing import Any
+
+from moto import backends
+from moto.core import utils as core_utils
+from moto.s3 import models as s3_models
+from moto.sqs import models as sqs_models
+
+_moto_unix_time = core_utils.unix_time
+_moto_unix_time_millis = core_utils.unix_time_millis
+
+
+def _unix_time(dt: Any = None) -> float:
+    # moto computes `utcnow() - utcfromtimestamp(0)` in seconds: the current POSIX time.
+    return time.time() if dt is None else _moto_unix_time(dt)
+
+
+def _unix_time_millis(dt: Any = None) -> float:
+    return time.time() * 1000.0 if dt is None else _moto_unix_time_millis(dt)
+
+
+# SQS imported the clock functions by name; its module globals are what its methods call.
+sqs_models.unix_time = _unix_time
+sqs_models.unix_time_millis = _unix_time_millis
+
+
+def _is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+    # moto reads the same attribute through get_queue_attributes, which computes them all.
+    retention_period = self.get_queue(queue_name).message_retention_period
+    return retention_period + message.sent_timestamp / 1000 > _unix_time()
+
+
+sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _is_message_valid_based_on_retention_period
+
+_moto_get_queue_attributes = sqs_models.SQSBackend.get_queue_attributes
+
+
+def _get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+    if not attribute_names or "All" in attribute_names:
+        return _moto_get_queue_attributes(self, queue_name, attribute_names)
+    # moto's own validation (an unknown name raises), then one computation of the attributes
+    # instead of one per name asked for (and one more per name it finds).
+    queue = self.get_queue(queue_name)
+    valid = ["All"] + queue.BASE_ATTRIBUTES + queue.FIFO_ATTRIBUTES + queue.KMS_ATTRIBUTES
+    invalid = next((name for name in attribute_names if name not in valid), None)
+    if invalid or invalid == "":
+        raise sqs_models.InvalidAttributeName(invalid)
+    attributes = queue.attributes
+    return {name: attributes[name] for name in attribute_names if attributes.get(name) is not None}
+
+
+sqs_models.SQSBackend.get_queue_attributes = _get_queue_attributes
+
+
+class _S3Copy:
+    """`copy` as moto's S3 models see it. Their one `deepcopy` is ListObjectVersions' copy of each
+    key's versions, which it only reads and marks `is_latest` on: a shallow clone of each version
+    (its own attributes, the body shared, read-only) serves it without copying bodies."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        versions = (s3_models.FakeKey, s3_models.FakeDeleteMarker)
+        if isinstance(value, list) and all(isinstance(version, versions) for version in value):
+            return [_clone(version) for version in value]
+        return copy.deepcopy(value, memo)
+
+
+class ListedFakeKey(s3_models.FakeKey):
+    """A listing's clone of a version. It shares the original's body, so unlike a FakeKey it must
+    not close the body when it is collected."""
+
+    __module__ = "moto.s3.models"  # moto registers its model classes by the module's service name
+
+    def __del__(self) -> None:
+        pass
+
+    def dispose(self, garbage: bool = False) -> None:
+        pass
+
+
+def _clone(version: Any) -> Any:
+    if isinstance(version, s3_models.FakeKey):
+        if version._etag is None:
+            # moto computes an ETag lazily from the body, without its lock: do it on the original,
+            # under the lock, so the clone never reads the shared body for it.
+            with version.lock:
+                version.etag
+        clone = object.__new__(ListedFakeKey)
+    else:
+        clone = object.__new__(type(version))
+    clone.__dict__.update(version.__dict__)
+    return clone
+
+
+s3_models.copy = _S3Copy
+
+# The installed backends do not change while the server runs: list the package folders once.
+_moto_modules = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: _moto_modules
+
+# One log line per request, written under a lock, is the largest single cost after SQS; errors
+# (werkzeug logs a failed request at ERROR) still reach stderr, which the test harness reports.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main()
