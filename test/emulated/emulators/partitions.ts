@@ -7,7 +7,21 @@ export const EMULATOR_ENV = {
   sourceAdmin: 'EMULATED_SOURCE_ADMIN',
   destination: 'EMULATED_DESTINATION_ENDPOINT',
   destinationAdmin: 'EMULATED_DESTINATION_ADMIN',
+  /** How many pairs of emulated partitions run (one per jest worker). */
+  slots: 'EMULATED_PARTITION_SLOTS',
 } as const;
+
+/** The variable of pair `slot` (1-based): the first pair's has the plain name, the others a `_<slot>` suffix. */
+export function emulatorEnvName(name: Exclude<keyof typeof EMULATOR_ENV, 'slots'>, slot: number): string {
+  return slot === 1 ? EMULATOR_ENV[name] : `${EMULATOR_ENV[name]}_${slot}`;
+}
+
+/** The pair of emulated partitions this process uses: its jest worker's own (pair 1 outside jest). */
+function emulatorSlot(): number {
+  const slots = Number(process.env[EMULATOR_ENV.slots] ?? 1);
+  const worker = Number(process.env.JEST_WORKER_ID ?? 1);
+  return ((worker - 1) % slots) + 1;
+}
 
 export const SOURCE_REGION = 'us-east-1';
 export const DESTINATION_REGION = 'us-gov-west-1';
@@ -28,10 +42,11 @@ export interface Emulators {
 }
 
 export function emulators(): Emulators {
-  const sourceEndpoint = process.env[EMULATOR_ENV.source];
-  const destinationEndpoint = process.env[EMULATOR_ENV.destination];
-  const sourceAdmin = process.env[EMULATOR_ENV.sourceAdmin];
-  const destinationAdmin = process.env[EMULATOR_ENV.destinationAdmin];
+  const slot = emulatorSlot();
+  const sourceEndpoint = process.env[emulatorEnvName('source', slot)];
+  const destinationEndpoint = process.env[emulatorEnvName('destination', slot)];
+  const sourceAdmin = process.env[emulatorEnvName('sourceAdmin', slot)];
+  const destinationAdmin = process.env[emulatorEnvName('destinationAdmin', slot)];
   if (!sourceEndpoint || !destinationEndpoint || !sourceAdmin || !destinationAdmin) {
     throw new Error('the emulated partitions are not running: run the tests through jest (its global setup starts them)');
   }
