@@ -136,7 +136,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       globalSetup: '<rootDir>/test/emulated/emulators/global-setup.ts',
       globalTeardown: '<rootDir>/test/emulated/emulators/global-teardown.ts',
       testTimeout: 120_000,
-      // Two workers, each with its own pair of moto servers (test/emulators/global-setup.ts): a moto
+      // Two workers, each with its own pair of moto servers (test/emulated/emulators/global-setup.ts): a moto
       // server runs one request at a time, so the two heavy runtime files (backfill, fault matrix)
       // only run in parallel on servers of their own. jest's default on 2 cores is one worker.
       maxWorkers: 2,
