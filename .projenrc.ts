@@ -8,6 +8,20 @@ import { ReleaseTrigger } from 'projen/lib/release';
 const SDK_VERSION = '3.1162.0';
 const POWERTOOLS_VERSION = '2.35.0';
 
+/** One jest project: the tests of one tier (test/<tier>/), compiled by ts-jest as projen configures it. */
+function testTier(tier: string, options: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    displayName: tier,
+    testMatch: [`<rootDir>/test/${tier}/**/*.test.ts`],
+    transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },
+    clearMocks: true,
+    testTimeout: 120_000,
+    // The integ snapshot holds copies of the bundled handlers: keep them out of jest's module map.
+    modulePathIgnorePatterns: ['<rootDir>/test/integ/'],
+    ...options,
+  };
+}
+
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-partition-replicated-bucket',
   packageName: 'cdk-partition-replicated-bucket',
@@ -133,17 +147,20 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Snapshots are a contract: the test task fails on a difference; `npx projen test:update` rewrites.
     updateSnapshot: UpdateSnapshot.NEVER,
     jestConfig: {
-      globalSetup: '<rootDir>/test/emulated/emulators/global-setup.ts',
-      globalTeardown: '<rootDir>/test/emulated/emulators/global-teardown.ts',
-      testTimeout: 120_000,
       // Two workers, each with its own pair of moto servers (test/emulated/emulators/global-setup.ts): a moto
       // server runs one request at a time, so the two heavy runtime files (backfill, fault matrix)
       // only run in parallel on servers of their own. jest's default on 2 cores is one worker.
       maxWorkers: 2,
-      // The consumer tests run on their own (test:typescript needs the packed tarball and no
-      // emulators); test/integ/ holds the integ-runner app and its snapshot (bundled handlers).
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumer/', '<rootDir>/test/integ/'],
-      modulePathIgnorePatterns: ['<rootDir>/test/integ/'],
+      // The test tiers (README "Layout"): `unit` needs no server; `emulated` starts the moto servers
+      // (only when one of its tests is selected). test/consumer/ and test/integ/ run on their own
+      // tasks (test:typescript needs the packed tarball; integ-runner owns the integ app).
+      projects: [
+        testTier('unit'),
+        testTier('emulated', {
+          globalSetup: '<rootDir>/test/emulated/emulators/global-setup.ts',
+          globalTeardown: '<rootDir>/test/emulated/emulators/global-teardown.ts',
+        }),
+      ],
     },
   },
 
@@ -215,6 +232,19 @@ const setupEmulators = project.addTask('setup:emulators', {
 // The runtime tests start moto servers and the construct tests synthesize the bundled handlers.
 project.testTask.prependSpawn(project.bundler.bundleTask);
 project.testTask.prependSpawn(setupEmulators);
+
+// The fast tier alone, for the edit-test loop: no servers, only the bundle the construct tests synthesize.
+const testUnit = project.addTask('test:unit', {
+  description: 'The unit tier alone (test/unit: constructs and pure runtime decisions, no servers): seconds',
+  exec: 'jest --selectProjects unit --coverage=false',
+});
+testUnit.prependSpawn(project.bundler.bundleTask);
+const testEmulated = project.addTask('test:emulated', {
+  description: 'The emulated tier alone (test/emulated: runtime, handlers, fault matrix and IAM proofs against moto servers)',
+  exec: 'jest --selectProjects emulated --coverage=false',
+});
+testEmulated.prependSpawn(project.bundler.bundleTask);
+testEmulated.prependSpawn(setupEmulators);
 
 // The demo synthesizes the README's example app and runs the bundled handlers it references, so it
 // needs the bundle (assets/) and the emulators; both are made here, so it works after `npm ci`.
