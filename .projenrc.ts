@@ -1,6 +1,8 @@
 import { awscdk, javascript, ReleasableCommits } from 'projen';
 import { UpdateSnapshot } from 'projen/lib/javascript';
 import { ReleaseTrigger } from 'projen/lib/release';
+import { addConsumerTests } from './projenrc/consumer-tests';
+import { addIntegTests } from './projenrc/integ-tests';
 
 // The AWS SDK v3 clients and Powertools are bundled into the handler assets (esbuild), so they are
 // devDependencies pinned to exact versions: a consumer's template (and asset hash) changes only
@@ -258,67 +260,7 @@ const demo = project.addTask('demo', {
 demo.prependSpawn(project.bundler.bundleTask);
 demo.prependSpawn(setupEmulators);
 
-const testPython = project.addTask('test:python', {
-  description: 'Build the Python package with jsii-pacmak and synthesize a Python CDK app that uses it',
-  steps: [
-    { exec: 'bash scripts/setup-venv.sh test/emulated/emulators/requirements.txt test/consumer/requirements.txt' },
-    { exec: 'rm -rf dist-consumer && jsii-pacmak --targets python --outdir dist-consumer' },
-    { exec: '.venv/bin/python -m pytest -q test/consumer' },
-  ],
-});
-
-// The Java consumer: jsii-pacmak's jar as a Maven user gets it (test/consumer/java/pom.xml pins
-// aws-cdk-lib and constructs at the floor above; the JUnit test asserts what is on the classpath).
-// Maven's local repository is repo-local: every checkout builds the library as version 0.0.0, a
-// release version Maven never fetches twice, so it must not share ~/.m2 with another checkout's
-// build. pacmak shares it too, so a warm run downloads nothing. Our jar is removed from it first,
-// and the test checks that the jar it loads is the one pacmak just built.
-const JAVA_CONSUMER = 'test/consumer/java';
-// Added here, not in `gitignore` above: projen's later `!/test/` would drop patterns under /test/.
-project.gitignore.exclude(`/${JAVA_CONSUMER}/.m2/`, `/${JAVA_CONSUMER}/target/`);
-const testJava = project.addTask('test:java', {
-  description: 'Build the Java package with jsii-pacmak and synthesize a Java CDK app that uses it (Maven, JUnit 5)',
-  steps: [
-    { exec: `rm -rf dist-consumer/java ${JAVA_CONSUMER}/.m2/repository/io/github/cdk-partition-replicated-bucket` },
-    { exec: `jsii-pacmak --targets java --outdir dist-consumer --maven-local-repository ${JAVA_CONSUMER}/.m2/repository` },
-    { exec: 'mvn -B -ntp test -Dmaven.repo.local=.m2/repository', cwd: JAVA_CONSUMER },
-  ],
-});
-
-// Go: the module jsii-pacmak generates, used through a `replace` by test/consumer/go, a Go CDK app at
-// the floor (aws-cdk-go v2.189.1, constructs-go v10.4.2) that synthesizes the README example and
-// asserts on the templates. Code only: the consumer's `go test` is the compile, with its committed
-// go.sum. Go fetches modules from the Go module proxy into its own caches (GOMODCACHE, GOCACHE:
-// outside the repo). -count=1: a cached result would replay old output without synthesizing anything.
-const testGo = project.addTask('test:go', {
-  description: 'Generate the Go module with jsii-pacmak and synthesize a Go CDK app that uses it (go test)',
-  steps: [
-    { exec: 'go version' },
-    { exec: 'rm -rf dist-consumer/go && jsii-pacmak --targets go --code-only --outdir dist-consumer' },
-    { exec: 'go test -v -count=1 ./...', cwd: 'test/consumer/go' },
-  ],
-});
-
-// .NET: no SDK is needed (or assumed) to generate the C# code; nothing compiles it here. The check
-// fails if the project does not reference Amazon.CDK.Lib and Constructs at the floors or if the code
-// uses constructs 10.5's IMixin, the break that kept Go from linking at the floor.
-const dotnetCode = project.addTask('package:dotnet-code', {
-  description: 'Generate the .NET code with jsii-pacmak (--code-only, no .NET SDK) and check its references',
-  steps: [
-    { exec: 'rm -rf dist-consumer/dotnet && jsii-pacmak --targets dotnet --code-only --outdir dist-consumer' },
-    { exec: 'bash scripts/check-dotnet-code.sh' },
-  ],
-});
-
-// npm pack is what jsii-pacmak's js target and `npm publish` ship; packing directly skips pacmak's
-// start-up. The test installs the tarball with the floor aws-cdk-lib and constructs outside the repo.
-const testTypescript = project.addTask('test:typescript', {
-  description: 'Pack the npm tarball and type-check and synthesize the TypeScript example app with it at the floor',
-  steps: [
-    { exec: 'rm -rf dist-consumer/js && mkdir -p dist-consumer/js && npm pack --silent --pack-destination dist-consumer/js' },
-    { exec: 'jest --config test/consumer/jest.config.json' },
-  ],
-});
+const consumerTests = addConsumerTests(project);
 
 // --- Benchmark (not part of the tests) -----------------------------------------------------------
 // Two MinIO servers (built from the Go module proxy) and rclone (Debian) on loopback, moto for the
@@ -347,29 +289,7 @@ const lintWorkflows = project.addTask('lint:workflows', {
   ],
 });
 
-// --- Integration test (test/integ/, aws-cdk-lib's integ-runner) ----------------------------------
-// The app is TypeScript run by ts-node (transpile only: tsc -p tsconfig.dev.json and eslint check its
-// types). With neither --update-on-failed nor --force, integ-runner only synthesizes and compares
-// with the committed snapshot: it never deploys, and exits 1 on any difference. Asset hashes are
-// masked in the comparison (the jest snapshots mask them too), but synthesis needs the bundles.
-const INTEG_RUNNER = 'integ-runner --directory test/integ --language typescript --app "node -r ts-node/register/transpile-only {filePath}"';
-const integSnapshot = project.addTask('integ:snapshot', {
-  description: 'Synthesize the integration test app and fail on any difference from its committed snapshot (never deploys)',
-  exec: INTEG_RUNNER,
-});
-integSnapshot.prependSpawn(project.bundler.bundleTask);
-const integUpdate = project.addTask('integ:update', {
-  description: 'Rewrite the committed integration test snapshot without deploying (for an intended change; review the diff)',
-  exec: `${INTEG_RUNNER} --update-on-failed --dry-run`,
-});
-integUpdate.prependSpawn(project.bundler.bundleTask);
-const integDeploy = project.addTask('integ:deploy', {
-  description: 'Deploy the integration test to a real account, run its assertions, destroy it, and rewrite the snapshot ' +
-    '(pass --profiles and --parallel-regions)',
-  exec: `${INTEG_RUNNER} --update-on-failed --force`,
-  receiveArgs: true,
-});
-integDeploy.prependSpawn(project.bundler.bundleTask);
+const integSnapshot = addIntegTests(project);
 
 // Every TypeScript snippet of the README compiles (with rosetta/*.ts-fixture where a snippet needs a
 // stack), so the examples Construct Hub translates into every language cannot rot.
@@ -386,10 +306,7 @@ testAll.spawn(project.compileTask);
 testAll.spawn(testRosetta);
 testAll.spawn(project.testTask);
 testAll.spawn(integSnapshot);
-testAll.spawn(testPython);
-testAll.spawn(testJava);
-testAll.spawn(testGo);
-testAll.spawn(dotnetCode);
-testAll.spawn(testTypescript);
+// Python, Java, Go, .NET code, TypeScript: the package as each language's users install it.
+for (const task of consumerTests) testAll.spawn(task);
 
 project.synth();
