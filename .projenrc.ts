@@ -17,7 +17,6 @@ function testTier(tier: string, options: Record<string, unknown> = {}): Record<s
     testMatch: [`<rootDir>/test/${tier}/**/*.test.ts`],
     transform: { '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }] },
     clearMocks: true,
-    testTimeout: 120_000,
     // The integ snapshot holds copies of the bundled handlers: keep them out of jest's module map.
     modulePathIgnorePatterns: ['<rootDir>/test/integ/'],
     ...options,
@@ -153,6 +152,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       // server runs one request at a time, so the two heavy runtime files (backfill, fault matrix)
       // only run in parallel on servers of their own. jest's default on 2 cores is one worker.
       maxWorkers: 2,
+      // Read from the top level only: jest ignores a project's own testTimeout.
+      testTimeout: 120_000,
       // The test tiers (README "Layout"): `unit` needs no server; `emulated` starts the moto servers
       // (only when one of its tests is selected). test/consumer/ and test/integ/ run on their own
       // tasks (test:typescript needs the packed tarball; integ-runner owns the integ app).

@@ -66,7 +66,7 @@ def test_replicator_targets_govcloud(synthesized: Dict[str, Any]) -> None:
     assert variables["DESTINATION_PARTITION"] == "aws-us-gov"
     assert variables["DESTINATION_BUCKET_NAME"] == "replica-bucket"
     assert variables["REPLICATE_VERSION_DELETES"] == "false"
-    assert json.loads(variables["REPLICATED_PREFIXES"]) == ["data/"]
+    assert json.loads(variables["REPLICATION_SCOPE"]) == {"prefixes": ["data/"]}
 
 
 def test_events_rule_filters_the_prefix(synthesized: Dict[str, Any]) -> None:

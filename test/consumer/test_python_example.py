@@ -29,7 +29,7 @@ def test_example_source_stack_has_the_fifo_pipeline_version_map_and_rule(example
     assert replicator["DESTINATION_BUCKET_NAME"] == "reports-replica"
     assert replicator["DESTINATION_REGION"] == "us-gov-west-1"
     assert replicator["DESTINATION_PARTITION"] == "aws-us-gov"
-    assert json.loads(replicator["REPLICATED_PREFIXES"]) == ["reports/"]
+    assert json.loads(replicator["REPLICATION_SCOPE"]) == {"prefixes": ["reports/"]}
 
     # The router feeds the FIFO replication queue that the replicator consumes.
     queues = resources(template, "AWS::SQS::Queue")

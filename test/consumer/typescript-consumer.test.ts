@@ -297,7 +297,7 @@ describe('a TypeScript CDK app at the floor', () => {
       DESTINATION_REGION: 'us-gov-west-1',
       DESTINATION_PARTITION: 'aws-us-gov',
     });
-    expect(JSON.parse(replicator.REPLICATED_PREFIXES)).toEqual(['reports/']);
+    expect(JSON.parse(replicator.REPLICATION_SCOPE)).toEqual({ prefixes: ['reports/'] });
     expect(replicator.SOURCE_BUCKET_NAME).toEqual({ Ref: bucketId });
 
     // The router feeds the FIFO replication queue, which the replicator consumes.
