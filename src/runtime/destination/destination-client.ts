@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { CredentialsSecret, DestinationCredentials, isAuthenticationError } from './destination-credentials';
@@ -43,7 +43,16 @@ export interface DestinationClientOptions {
   readonly expectedBucketOwner?: string;
   /** The clock, in milliseconds; tests move it to expire sessions. */
   readonly now?: () => number;
+  /**
+   * Makes each new client's SDK retry strategy (one per client, as the SDK's default is). Set by
+   * code only, never from the environment: tests keep the SDK's decisions and drop its waits.
+   * @default the SDK's standard retry strategy
+   */
+  readonly retryStrategy?: DestinationRetryStrategy;
 }
+
+/** Makes a new SDK retry strategy for one destination client. */
+export type DestinationRetryStrategy = () => NonNullable<S3ClientConfig['retryStrategy']>;
 
 /** Seconds a role session lasts; it is renewed this long before it ends. */
 const SESSION_SECONDS = 3600;
@@ -104,6 +113,7 @@ export class DestinationClients {
       region: this.options.region,
       endpoint: this.options.stsEndpoint,
       credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
+      ...this.retryConfig(),
     });
     try {
       const { Credentials: credentials } = await sts.send(new AssumeRoleCommand({
@@ -132,6 +142,11 @@ export class DestinationClients {
     }
   }
 
+  /** No `retryStrategy` key at all unless one is given: the SDK's default stays untouched. */
+  private retryConfig(): Pick<S3ClientConfig, 'retryStrategy'> {
+    return this.options.retryStrategy ? { retryStrategy: this.options.retryStrategy() } : {};
+  }
+
   private clientFor(identity: Identity, owner: string | undefined): S3Client {
     const current = this.client;
     if (current && current.identity.accessKeyId === identity.accessKeyId
@@ -146,6 +161,7 @@ export class DestinationClients {
       endpoint: this.options.endpoint,
       forcePathStyle: this.options.endpoint !== undefined,
       credentials: identity,
+      ...this.retryConfig(),
     });
     if (owner !== undefined) expectBucketOwner(s3, owner);
     this.client = { identity, owner, s3 };
@@ -172,8 +188,13 @@ export function expectBucketOwner(s3: S3Client, owner: string): void {
   }, { step: 'initialize', name: EXPECTED_BUCKET_OWNER_MIDDLEWARE, override: true });
 }
 
-/** The destination clients a handler's settings describe, with credentials from the secret. */
-export function destinationClientsFor(settings: DestinationSettings, secretsManager: SecretsManagerClient, now?: () => number): DestinationClients {
+/**
+ * The destination clients a handler's settings describe, with credentials from the secret. The
+ * retry strategy is not a setting: only code (a test) can pass one.
+ */
+export function destinationClientsFor(
+  settings: DestinationSettings, secretsManager: SecretsManagerClient, now?: () => number, retryStrategy?: DestinationRetryStrategy,
+): DestinationClients {
   return new DestinationClients(
     new CredentialsSecret(secretsManager, settings.credentialsSecretId, settings.destinationPartition),
     {
@@ -182,6 +203,7 @@ export function destinationClientsFor(settings: DestinationSettings, secretsMana
       stsEndpoint: settings.destinationStsEndpoint,
       expectedBucketOwner: settings.destinationAccount,
       now,
+      retryStrategy,
     },
   );
 }

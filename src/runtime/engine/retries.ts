@@ -5,6 +5,9 @@
  */
 export const PART_ATTEMPTS = 3;
 
+/** Milliseconds a part's request waits before its next attempt, times the attempts made so far. */
+export const PART_RETRY_BACKOFF_MS = 250;
+
 /** No HTTP answer at all (socket reset, aborted body, short read) or a 5xx / throttling answer. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof Error) || NOT_TRANSIENT.has(error.name)) return false;
@@ -15,7 +18,7 @@ export function isTransient(error: unknown): boolean {
 /** Errors of this runtime that say something final about the object. */
 const NOT_TRANSIENT = new Set(['SourceVersionGoneError', 'ContentMismatchError']);
 
-export async function retryTransient<T>(operation: () => Promise<T>, attempts = PART_ATTEMPTS, backoffMs = 250): Promise<T> {
+export async function retryTransient<T>(operation: () => Promise<T>, attempts = PART_ATTEMPTS, backoffMs = PART_RETRY_BACKOFF_MS): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();

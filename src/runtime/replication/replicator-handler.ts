@@ -10,7 +10,7 @@ import { deliveredOutcome, RunReports } from './run-reports';
 import { COPY_HANDOVER_RESERVE_SECONDS, ReplicatorSettings } from '../contract/replication-environment';
 import { messageDeduplicationId, messageGroupId, parseReplicationMessage, ReplicationMessage } from '../contract/replication-message';
 import { addMetrics, Telemetry } from '../contract/telemetry';
-import { destinationClientsFor } from '../destination/destination-client';
+import { destinationClientsFor, DestinationRetryStrategy } from '../destination/destination-client';
 import { VersionTable } from './key-state/version-table';
 import { UploadCheckpoints } from '../engine/multipart/upload-checkpoints';
 
@@ -29,6 +29,20 @@ export interface CopyRuntime {
   readonly now?: () => number;
   /** Time kept back at the end of an invocation for recording and requeueing a large copy. */
   readonly reserveMs?: number;
+  /**
+   * How retries in place wait. Code only, never read from the environment: the Lambda entry point
+   * leaves it unset, and tests set it to keep every retry but not its wait.
+   * @default the SDK's standard retry strategy, and PART_RETRY_BACKOFF_MS between a part's attempts
+   */
+  readonly retryPacing?: RetryPacing;
+}
+
+/** Waits between retries in place (see `CopyRuntime.retryPacing`). */
+export interface RetryPacing {
+  /** Milliseconds a part's request waits before its next attempt, times the attempts made. */
+  readonly partBackoffMs: number;
+  /** Makes each destination client's SDK retry strategy. */
+  readonly destinationRetryStrategy: DestinationRetryStrategy;
 }
 
 /** Half the function's memory for part buffers, the rest for the runtime: at least two 8 MiB parts. */
@@ -63,7 +77,7 @@ export function createReplicatorHandler(
         MessageDeduplicationId: messageDeduplicationId(message),
       }));
     },
-    destination: destinationClientsFor(settings, clients.secretsManager, clock),
+    destination: destinationClientsFor(settings, clients.secretsManager, clock, runtime.retryPacing?.destinationRetryStrategy),
     options: {
       scope: settings.scope,
       replicateDeleteMarkers: settings.replicateDeleteMarkers,
@@ -115,6 +129,7 @@ export function createReplicatorHandler(
       reserveMs: runtime.reserveMs ?? COPY_HANDOVER_RESERVE_SECONDS * 1000,
       now,
       finalAttempt,
+      partRetryBackoffMs: runtime.retryPacing?.partBackoffMs,
     };
   }
 

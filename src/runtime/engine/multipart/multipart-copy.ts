@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ContentMismatchError, crc32Base64, md5Hex, multipartETag, OrderedDigest, plainMd5Of, SourceCheck, sourceCheckFor } from '../verification';
 import { canStartPart, partCount, partRange, partSizeFor, partsInFlight } from './part-plan';
-import { retryTransient, sentOnceUnlessRefused } from '../retries';
+import { PART_ATTEMPTS, PART_RETRY_BACKOFF_MS, retryTransient, sentOnceUnlessRefused } from '../retries';
 import { headPart, readRange, SourceVersion, SourceVersionGoneError } from '../source-reads';
 import { CompletedPart, UploadCheckpoint, UploadCheckpoints, UploadPlan } from './upload-checkpoints';
 
@@ -23,6 +23,12 @@ export interface CopyLimits {
   readonly now: () => number;
   /** The message's last delivery: a failed upload is aborted rather than kept for a retry. */
   readonly finalAttempt: boolean;
+  /**
+   * Milliseconds a part's request waits before its next attempt, times the attempts made (set by
+   * code only, never from the environment: tests shorten it).
+   * @default PART_RETRY_BACKOFF_MS
+   */
+  readonly partRetryBackoffMs?: number;
 }
 
 export interface SourceObject {
@@ -176,6 +182,7 @@ async function copyParts(
   let next = 0;
   let slowestPartMs: number | undefined;
   let failure: unknown;
+  const retryPart = <T>(operation: () => Promise<T>) => retryTransient(operation, PART_ATTEMPTS, limits.partRetryBackoffMs ?? PART_RETRY_BACKOFF_MS);
 
   const worker = async () => {
     let buffer: Buffer | undefined;
@@ -185,14 +192,14 @@ async function copyParts(
       const started = limits.now();
       try {
         buffer ??= Buffer.allocUnsafe(plan.partSize);
-        const bytes = await retryTransient(() => readRange(source, object.eTag, range, buffer!));
+        const bytes = await retryPart(() => readRange(source, object.eTag, range, buffer!));
         const checksumCRC32 = crc32Base64(bytes);
         // Hashing is the engine's costliest CPU work: skipped where the destination's part ETag is the MD5.
         const computedMd5 = check.kind === 'multipart-md5' && !plan.partETagsAreMd5 ? md5Hex(bytes) : undefined;
         // Both settle before the worker moves on: a part the destination accepted is always recorded,
         // and no request outlives the copy, even when another part's failure stops the digest.
         const [uploading, hashing] = await Promise.allSettled([
-          retryTransient(() => destination.send(new UploadPartCommand({
+          retryPart(() => destination.send(new UploadPartCommand({
             Bucket: upload.Bucket,
             Key: upload.Key,
             UploadId: plan.uploadId,

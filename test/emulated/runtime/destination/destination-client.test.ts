@@ -8,6 +8,7 @@ import { captureOutput } from '../../../support/capture-output';
 import { FaultProxy } from '../../emulators/fault-proxy';
 import { DESTINATION_PARTITION, emulators, sourceClientConfig } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
+import { retriesWithoutWaits } from '../../emulators/retry-pacing';
 
 // Credentials against the destination partition, where moto enforces IAM authentication.
 
@@ -189,5 +190,25 @@ describe('ExpectedBucketOwner on every destination request', () => {
 
     expect(proxy.requests.length).toBeGreaterThan(0);
     expect(proxy.requests.filter(({ headers }) => 'x-amz-expected-bucket-owner' in headers)).toEqual([]);
+  });
+});
+
+describe('retry strategy', () => {
+  test('each destination client gets a new strategy from the given factory; without one, the SDK\'s default', async () => {
+    const fixture = await ReplicationFixture.create();
+    const secretsManager = new SecretsManagerClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin));
+    const made: object[] = [];
+    const paced = destinationClientsFor(fixture.settings, secretsManager, undefined, () => {
+      const strategy = retriesWithoutWaits();
+      made.push(strategy);
+      return strategy;
+    });
+    const pacedStrategy = await paced.run(async (s3) => s3.config.retryStrategy());
+    const defaultStrategy = await destinationClientsFor(fixture.settings, secretsManager).run(async (s3) => s3.config.retryStrategy());
+
+    expect(made).toHaveLength(1);
+    expect(pacedStrategy).toBe(made[0]);
+    expect(defaultStrategy).not.toBe(made[0]);
+    expect(defaultStrategy.constructor.name).toBe('StandardRetryStrategy');
   });
 });

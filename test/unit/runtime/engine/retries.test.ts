@@ -1,4 +1,4 @@
-import { isTransient, retryTransient } from '../../../../src/runtime/engine/retries';
+import { isTransient, PART_RETRY_BACKOFF_MS, retryTransient } from '../../../../src/runtime/engine/retries';
 import { SourceVersionGoneError } from '../../../../src/runtime/engine/source-reads';
 import { ContentMismatchError } from '../../../../src/runtime/engine/verification';
 
@@ -52,5 +52,30 @@ describe('retryTransient', () => {
       throw withStatus('AccessDenied', 403);
     }, 3, 1)).rejects.toThrow('AccessDenied');
     expect(calls).toBe(1);
+  });
+
+  test('by default waits 250 ms times the attempts made before each next attempt', async () => {
+    jest.useFakeTimers();
+    try {
+      const calls: number[] = [];
+      const done = retryTransient(async () => {
+        calls.push(Date.now());
+        if (calls.length < 3) throw new Error('aborted');
+        return 'done';
+      });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(calls).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(249);
+      expect(calls).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(calls).toHaveLength(2);
+      await jest.advanceTimersByTimeAsync(499);
+      expect(calls).toHaveLength(2);
+      await jest.advanceTimersByTimeAsync(1);
+      await expect(done).resolves.toBe('done');
+      expect(PART_RETRY_BACKOFF_MS).toBe(250);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -308,6 +308,27 @@ describe('resuming', () => {
     expect(md5((await setup.fixture.destinationObject('blip.bin'))!.body)).toBe(md5(body));
   });
 
+  test('a part waits the limits\' partRetryBackoffMs, times the attempts made, before its next attempt', async () => {
+    const setup = await setUp();
+    const versionId = await putSource(setup, 'paced.bin', randomBytes(2 * MIN_PART_SIZE));
+    // Fault injection: part 2's first two attempts lose their connection (no server does this on demand).
+    const attempts: number[] = [];
+    setup.destination.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName !== 'UploadPartCommand' || (args as { input: { PartNumber?: number } }).input.PartNumber !== 2) return next(args);
+      attempts.push(Date.now());
+      if (attempts.length < 3) throw Object.assign(new Error('socket hang up'), { name: 'ECONNRESET' });
+      return next(args);
+    }, { step: 'initialize', name: 'timePart' });
+
+    const result = await copy(setup, 'paced.bin', versionId, limits({ partRetryBackoffMs: 700 }));
+
+    expect(result).toMatchObject({ status: 'completed' });
+    expect(attempts).toHaveLength(3);
+    // Timers may fire a millisecond early; the default (250 ms, then 500 ms) is far below.
+    expect(attempts[1] - attempts[0]).toBeGreaterThanOrEqual(695);
+    expect(attempts[2] - attempts[1]).toBeGreaterThanOrEqual(1395);
+  });
+
   test('a failure mid-copy keeps the recorded parts: the retry sends only the parts that were in flight', async () => {
     const setup = await setUp();
     const body = randomBytes(6 * MIN_PART_SIZE + 5);
