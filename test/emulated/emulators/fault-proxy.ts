@@ -110,16 +110,17 @@ export class FaultProxy {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    const body = await readBody(req);
     const invocation = String(req.headers['amz-sdk-invocation-id'] ?? `${Math.random()}`);
     const target = req.headers['x-amz-target'] ? ` ${String(req.headers['x-amz-target']).split('.').pop()}` : '';
     const label = `${req.method} ${req.url?.split('?')[0]}${queryAction(req.url)}${target}`;
     const { fault, firstAttempt } = this.plan.classify(invocation, label);
     if (fault === 'crash' && this.plan.crashed && !firstAttempt) {
-      // A dead process sends nothing: the client sees its connection fail.
+      // A dead process sends nothing: the client sees its connection fail, before any body is read
+      // (a dead copy's part uploads would otherwise push megabytes through the proxy for nothing).
       req.socket.destroy();
       return;
     }
+    const body = await readBody(req);
     if (fault === 'refuse') {
       // In the protocol of the service asked: JSON for DynamoDB, SQS and Secrets Manager, XML for S3.
       if (String(req.headers['content-type'] ?? '').includes('json')) {
