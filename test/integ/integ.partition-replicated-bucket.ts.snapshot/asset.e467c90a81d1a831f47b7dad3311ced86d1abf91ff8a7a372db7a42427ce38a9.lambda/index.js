@@ -31034,14 +31034,13 @@ function inScope(scope, key) {
   return scope.prefixes.length === 0 || scope.prefixes.some((prefix) => key.startsWith(prefix));
 }
 function parseScope(text) {
-  let parsed;
+  let prefixes;
   try {
-    parsed = JSON.parse(text);
+    const parsed = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) prefixes = parsed.prefixes;
   } catch {
-    throw new Error('must be JSON such as {"prefixes":["reports/"]}');
   }
-  const prefixes = parsed?.prefixes;
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Array.isArray(prefixes) || !prefixes.every((prefix) => typeof prefix === "string")) {
+  if (!Array.isArray(prefixes) || !prefixes.every((prefix) => typeof prefix === "string")) {
     throw new Error('must be a JSON object whose "prefixes" is an array of strings, such as {"prefixes":["reports/"]}');
   }
   return { prefixes };
