@@ -24,13 +24,16 @@ export function replicationRights(
 ): ReplicationRights {
   const bucket = props.bucket;
   const objectArns = objectKeyPatterns(settings.scope).map((pattern) => bucket.arnForObjects(pattern));
-  // Listings only under the scope's prefixes (s3:prefix), when it has any.
   const underScope = settings.scope.prefixes.length > 0 ? { StringLike: { 's3:prefix': objectKeyPatterns(settings.scope) } } : {};
 
   // Only on buckets of this stack's account: the rights cannot reach a bucket of the same name in
   // another account (a deleted and re-created, or mistyped, name). The stack's account token, so
   // an environment-agnostic stack gets the account it is deployed to.
   const thisAccount = { 's3:ResourceAccount': Stack.of(scope).account };
+  // Listings of the bucket, only under the scope's prefixes (s3:prefix) when it has any.
+  const listingOfBucket = (sid: string, actions: string[]) => new iam.PolicyStatement({
+    sid, actions, resources: [bucket.bucketArn], conditions: { StringEquals: thisAccount, ...underScope },
+  });
   // Exactly the calls the replicator makes on the destination, on object ARNs only.
   const statements = [new iam.PolicyStatement({
     sid: 'WriteReplicas',
@@ -45,28 +48,13 @@ export function replicationRights(
     ],
     resources: objectArns,
     conditions: { StringEquals: thisAccount },
-  }), new iam.PolicyStatement({
-    sid: 'FindUnrecordedReplicas',
-    // Versions and multipart uploads of one key, after a delivery failed between writing and
-    // recording: its replica is recorded instead of written twice, and an unrecorded upload aborted.
-    actions: ['s3:ListBucketVersions', 's3:ListBucketMultipartUploads'],
-    resources: [bucket.bucketArn],
-    conditions: {
-      StringEquals: thisAccount,
-      ...underScope,
-    },
-  })];
+  }),
+  // Versions and multipart uploads of one key, after a delivery failed between writing and
+  // recording: its replica is recorded instead of written twice, and an unrecorded upload aborted.
+  listingOfBucket('FindUnrecordedReplicas', ['s3:ListBucketVersions', 's3:ListBucketMultipartUploads'])];
   if (props.allowListing) {
-    statements.push(new iam.PolicyStatement({
-      sid: 'ListReplicas',
-      // ListObjectsV2, for reconcile runs; with prefixes, only listings under them.
-      actions: ['s3:ListBucket'],
-      resources: [bucket.bucketArn],
-      conditions: {
-        StringEquals: thisAccount,
-        ...underScope,
-      },
-    }));
+    // ListObjectsV2, for reconcile runs.
+    statements.push(listingOfBucket('ListReplicas', ['s3:ListBucket']));
   }
   if (props.kmsKey) {
     statements.push(new iam.PolicyStatement({
