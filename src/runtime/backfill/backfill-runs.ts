@@ -14,7 +14,7 @@ import {
 import { BackfillMode } from './backfill-plan';
 import { RecordedReplica } from './reconcile';
 import { HEAD, partitionKey, versionRecordOf, versionSortKey } from '../replication/key-state/version-table';
-import { RunReports } from '../replication/run-reports';
+import { RunReports } from '../replication/outcomes/run-reports';
 
 /**
  * A backfill run's state and its per-version outcomes, in the version-map table:

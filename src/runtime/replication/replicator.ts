@@ -2,15 +2,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DestinationClients } from '../destination/destination-client';
 import { KeyClaims } from './key-state/key-claims';
 import { VersionTable } from './key-state/version-table';
+import { skipForSourceRead, withDecodedKeyFallback } from './outcomes/source-outcomes';
 import { decide, KeyHead, Outcome, ReplicationState } from './replication-decision';
-import { skipForSourceRead, withDecodedKeyFallback } from './source-outcomes';
 import { backfillPlaceOf, DELETE_MARKER_CREATED, InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from '../contract/replication-message';
 import { keyVersionPages, latestEntry } from '../engine/key-listing';
+import { ListedVersion, newerInListing } from './key-state/version-order';
 import { abandonUpload, CopyLimits } from '../engine/multipart/multipart-copy';
 import { UploadCheckpoints } from '../engine/multipart/upload-checkpoints';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from '../engine/object-copy';
 import { confirmSourceVersionGone, SourceKeyEncodedError } from '../engine/source-reads';
-import { ListedVersion, newerInListing } from './key-state/version-order';
 
 /** What one delivery of a message may spend. */
 export interface DeliveryLimits extends Omit<CopyLimits, 'memoryBudget'> {}

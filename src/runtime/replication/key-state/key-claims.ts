@@ -7,8 +7,8 @@ import { latestEntry, uploadsOf } from '../../engine/key-listing';
 import { abortUpload, CopyLimits } from '../../engine/multipart/multipart-copy';
 import { UploadCheckpoints } from '../../engine/multipart/upload-checkpoints';
 import { syncTags } from '../../engine/object-copy';
+import { skipForSourceRead } from '../outcomes/source-outcomes';
 import { ReplicationState } from '../replication-decision';
-import { skipForSourceRead } from '../source-outcomes';
 
 export interface KeyClaimsDependencies {
   readonly source: S3Client;

@@ -6,7 +6,8 @@ import { BackfillStarted, createBackfillHandler } from '../../../../src/runtime/
 import { messageDeduplicationId, messageGroupId } from '../../../../src/runtime/contract/replication-message';
 import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
 import { captureOutput, emittedMetrics } from '../../../support/capture-output';
-import { BackfillDriver } from '../../emulators/backfill-driver';
+import { inParallel } from '../../../support/in-parallel';
+import { BackfillDriver, budgetOfPages } from '../../emulators/backfill-driver';
 import { DESTINATION_PARTITION, sourceClientConfig } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
 
@@ -279,6 +280,25 @@ test('an unknown mode is refused with the modes to choose from', async () => {
   const driver = await BackfillDriver.create(fixture);
   await expect(driver.start('everything')).rejects.toThrow('backfill mode "everything" is not one of all-versions, current-versions, reconcile');
 });
+
+test('a run that crashes in the middle of a page resumes from its checkpoint; nothing is copied twice', async () => {
+  const fixture = await ReplicationFixture.create();
+  const keys = Array.from({ length: 500 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
+  await inParallel(keys, 16, (key) => fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: key, Body: key })));
+  const driver = await BackfillDriver.create(fixture);
+
+  const runId = await driver.start('all-versions');
+  // Step 2 lists its page (200 keys), enqueues 4 of its 20 batches, then dies.
+  const steps = await driver.drive({ context: () => budgetOfPages(1), crash: { step: 2, afterEnqueueRequests: 4 } });
+  const { summary } = await driver.report(runId);
+
+  expect(steps).toBeGreaterThanOrEqual(5);
+  expect(summary.outcomes).toMatchObject({ 'replicated': keys.length, 'already-present': 0, 'failed': 0 });
+  const listed = await fixture.adminS3.send(new ListObjectVersionsCommand({ Bucket: fixture.destinationBucket, Prefix: 'k/' }));
+  expect(listed.IsTruncated).toBe(false);
+  expect(listed.Versions).toHaveLength(keys.length);
+  expect(new Set(listed.Versions!.map((version) => version.Key)).size).toBe(keys.length);
+}, 600_000);
 
 test('live events interleaved with a backfill of the same keys end with every key current', async () => {
   const fixture = await ReplicationFixture.create();

@@ -9,9 +9,9 @@ import {
   SourceVersionGoneError,
   SourceVersionUnreadableError,
 } from '../../../../src/runtime/engine/source-reads';
-import { metricsForOutcome } from '../../../../src/runtime/replication/outcome-metrics';
+import { metricsForOutcome } from '../../../../src/runtime/replication/outcomes/outcome-metrics';
+import { skipForSourceRead } from '../../../../src/runtime/replication/outcomes/source-outcomes';
 import { CopyRuntime, createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
-import { skipForSourceRead } from '../../../../src/runtime/replication/source-outcomes';
 import { captureOutput, emittedMetrics } from '../../../support/capture-output';
 import { BackfillDriver } from '../../emulators/backfill-driver';
 import { sourceClientConfig, sourceS3 } from '../../emulators/partitions';

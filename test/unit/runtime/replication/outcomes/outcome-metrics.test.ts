@@ -1,6 +1,6 @@
-import { metricsForOutcome } from '../../../../src/runtime/replication/outcome-metrics';
-import { SkipReason } from '../../../../src/runtime/replication/replication-decision';
-import type { Outcome } from '../../../../src/runtime/replication/replication-decision';
+import { metricsForOutcome } from '../../../../../src/runtime/replication/outcomes/outcome-metrics';
+import { SkipReason } from '../../../../../src/runtime/replication/replication-decision';
+import type { Outcome } from '../../../../../src/runtime/replication/replication-decision';
 
 const count = (name: string) => ({ name, unit: 'Count', value: 1 });
 

@@ -1,5 +1,5 @@
-import type { Outcome } from './replication-decision';
-import type { MetricName, MetricPoint } from '../contract/metrics';
+import type { MetricName, MetricPoint } from '../../contract/metrics';
+import type { Outcome } from '../replication-decision';
 
 const ACTION_METRICS: Record<Exclude<Outcome['action'], 'skip'>, MetricName> = {
   'copy-continued': 'CopiesContinued',

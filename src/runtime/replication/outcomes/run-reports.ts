@@ -1,5 +1,5 @@
-import type { Outcome } from './replication-decision';
-import type { ReplicationMessage } from '../contract/replication-message';
+import type { ReplicationMessage } from '../../contract/replication-message';
+import type { Outcome } from '../replication-decision';
 
 /** What became of one message a run (a backfill) enqueued, as the run's report records it. */
 export interface DeliveredOutcome {

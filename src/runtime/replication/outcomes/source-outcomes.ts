@@ -1,6 +1,6 @@
-import type { Outcome } from './replication-decision';
-import type { ReplicationMessage } from '../contract/replication-message';
-import { SourceKeyEncodedError, SourceVersionArchivedError, SourceVersionGoneError } from '../engine/source-reads';
+import type { ReplicationMessage } from '../../contract/replication-message';
+import { SourceKeyEncodedError, SourceVersionArchivedError, SourceVersionGoneError } from '../../engine/source-reads';
+import type { Outcome } from '../replication-decision';
 
 /** The skip a failed source read means, if any: a version verified gone, or archived. Anything else fails. */
 export function skipForSourceRead(error: unknown): { readonly action: 'skip'; readonly reason: 'source-version-gone' | 'archived' } | undefined {
