@@ -136,6 +136,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/node-http-handler@^4.0.0',
     // cdk-nag 2.38 requires constructs ^10.5.1, above our floor; 2.37.55 is the newest that accepts it.
     'cdk-nag@~2.37.55',
+    // The jest test sequencer (test/emulated/emulators/slowest-first-sequencer.js) extends jest's own.
+    '@jest/test-sequencer@^30.5.2',
     // The integration test (test/integ/): integ-tests-alpha is released with every aws-cdk-lib
     // version; the registry mirror here has no 2.189.1-alpha.0, so the newest release at or below
     // the cdkVersion floor, whose peer range (^2.187.0) includes 2.189.1. Pinned exactly so the
@@ -154,6 +156,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       maxWorkers: 2,
       // Read from the top level only: jest ignores a project's own testTimeout.
       testTimeout: 120_000,
+      // The minutes-long files first, one on each worker (a fresh clone has no timing cache).
+      testSequencer: '<rootDir>/test/emulated/emulators/slowest-first-sequencer.js',
       // The test tiers (README "Layout"): `unit` needs no server; `emulated` starts the moto servers
       // (only when one of its tests is selected). test/consumer/ and test/integ/ run on their own
       // tasks (test:typescript needs the packed tarball; integ-runner owns the integ app).
