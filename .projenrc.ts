@@ -1,4 +1,4 @@
-import { awscdk, javascript, ReleasableCommits } from 'projen';
+import { awscdk, javascript, ReleasableCommits, Task } from 'projen';
 import { UpdateSnapshot } from 'projen/lib/javascript';
 import { ReleaseTrigger } from 'projen/lib/release';
 import { addConsumerTests } from './projenrc/consumer-tests';
@@ -239,9 +239,15 @@ const setupEmulators = project.addTask('setup:emulators', {
   exec: 'bash scripts/setup-venv.sh',
 });
 
+/** The task runs the bundled handlers against moto servers: it makes .venv, then the bundle, first. */
+function withBundleAndEmulators(task: Task): Task {
+  task.prependSpawn(project.bundler.bundleTask);
+  task.prependSpawn(setupEmulators);
+  return task;
+}
+
 // The runtime tests start moto servers and the construct tests synthesize the bundled handlers.
-project.testTask.prependSpawn(project.bundler.bundleTask);
-project.testTask.prependSpawn(setupEmulators);
+withBundleAndEmulators(project.testTask);
 
 // The fast tier alone, for the edit-test loop: no servers, only the bundle the construct tests synthesize.
 const testUnit = project.addTask('test:unit', {
@@ -249,31 +255,25 @@ const testUnit = project.addTask('test:unit', {
   exec: 'jest --selectProjects unit --coverage=false',
 });
 testUnit.prependSpawn(project.bundler.bundleTask);
-const testEmulated = project.addTask('test:emulated', {
+withBundleAndEmulators(project.addTask('test:emulated', {
   description: 'The emulated tier alone (test/emulated: runtime, handlers, fault matrix and IAM proofs against moto servers)',
   exec: 'jest --selectProjects emulated --coverage=false',
-});
-testEmulated.prependSpawn(project.bundler.bundleTask);
-testEmulated.prependSpawn(setupEmulators);
+}));
 
-const testCoverage = project.addTask('test:coverage', {
+withBundleAndEmulators(project.addTask('test:coverage', {
   description: 'Both jest tiers with v8 coverage; the report goes to coverage/ (about a fifth slower than test)',
   exec: 'jest --coverage --passWithNoTests --ci',
-});
-testCoverage.prependSpawn(project.bundler.bundleTask);
-testCoverage.prependSpawn(setupEmulators);
+}));
 
 // The demo synthesizes the README's example app and runs the bundled handlers it references, so it
 // needs the bundle (assets/) and the emulators; both are made here, so it works after `npm ci`.
 // Transpile-only: type-checking the library and aws-cdk-lib on every run would add ~20 s; the
 // type check of scripts/ and examples/ is `tsc -p tsconfig.dev.json`.
-const demo = project.addTask('demo', {
+withBundleAndEmulators(project.addTask('demo', {
   description: 'Synthesize the example app and run its bundled handlers against two emulated partitions; print the delivery order and both sides',
   env: { NODE_NO_WARNINGS: '1' },
   exec: 'ts-node --transpile-only --project tsconfig.dev.json scripts/demo/main.ts',
-});
-demo.prependSpawn(project.bundler.bundleTask);
-demo.prependSpawn(setupEmulators);
+}));
 
 const consumerTests = addConsumerTests(project);
 
