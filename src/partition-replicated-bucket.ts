@@ -163,6 +163,7 @@ export class PartitionReplicatedBucket extends Construct {
     this.router = router;
 
     // --- Rule ----------------------------------------------------------------------------------
+    const keyFilter = eventKeyFilter(settings.scope);
     this.rule = new events.Rule(this, 'Rule', {
       description: 'S3 object events of the source bucket, for cross-partition replication',
       eventPattern: {
@@ -170,7 +171,7 @@ export class PartitionReplicatedBucket extends Construct {
         detailType: detailTypes(settings),
         detail: {
           bucket: { name: [this.bucket.bucketName] },
-          ...(eventKeyFilter(settings.scope) ? { object: { key: eventKeyFilter(settings.scope) } } : {}),
+          ...(keyFilter ? { object: { key: keyFilter } } : {}),
         },
       },
     });

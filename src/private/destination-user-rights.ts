@@ -23,8 +23,9 @@ export function replicationRights(
   settings: DestinationUserSettings,
 ): ReplicationRights {
   const bucket = props.bucket;
-  const objectArns = objectKeyPatterns(settings.scope).map((pattern) => bucket.arnForObjects(pattern));
-  const underScope = settings.scope.prefixes.length > 0 ? { StringLike: { 's3:prefix': objectKeyPatterns(settings.scope) } } : {};
+  const keyPatterns = objectKeyPatterns(settings.scope);
+  const objectArns = keyPatterns.map((pattern) => bucket.arnForObjects(pattern));
+  const underScope = settings.scope.prefixes.length > 0 ? { StringLike: { 's3:prefix': keyPatterns } } : {};
 
   // Only on buckets of this stack's account: the rights cannot reach a bucket of the same name in
   // another account (a deleted and re-created, or mistyped, name). The stack's account token, so
