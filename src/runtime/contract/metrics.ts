@@ -8,6 +8,7 @@ export const METRICS_NAMESPACE = 'PartitionReplicatedBucket';
 /** Every metric a handler publishes, in the dimension `service` = the handler's name. */
 export const METRIC_NAMES = [
   // replicator: what became of each message
+  'ReplicationLatency',
   'ObjectsReplicated',
   'BytesReplicated',
   'DeleteMarkersReplicated',
@@ -24,19 +25,22 @@ export const METRIC_NAMES = [
   'EncodedKeysDecoded',
   'ReplicationFailures',
   'MessagesDeadLettered',
+  'CredentialsSecretNotFilled',
   // backfill runs
   'BackfillVersionsListed',
   'BackfillVersionsEnqueued',
   'BackfillVersionsReplicated',
   'BackfillVersionsFailed',
   'BackfillExtraObjectsOnDestination',
+  // operations of the backfill function
+  'DeadLettersRedriven',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-/** One data point: a count of events, or bytes. */
+/** One data point: a count of events, bytes, or a latency. */
 export interface MetricPoint {
   readonly name: MetricName;
-  readonly unit: 'Count' | 'Bytes';
+  readonly unit: 'Count' | 'Bytes' | 'Milliseconds';
   readonly value: number;
 }
