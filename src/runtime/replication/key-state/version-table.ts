@@ -24,6 +24,8 @@ export interface ReplicaRecord extends VersionRecord {
   readonly sequencer?: string;
   readonly eTag?: string;
   readonly size?: number;
+  /** When the replica was recorded (ISO 8601); kept when the head moves on to a newer version. */
+  readonly recordedAt?: string;
 }
 
 /** Another invocation changed the key's head since we read it; the message is retried. */
@@ -194,7 +196,7 @@ export class VersionTable {
   async markSourceDeleted(key: string, record: ReplicaRecord): Promise<void> {
     await this.client.send(new PutItemCommand({
       TableName: this.tableName,
-      Item: versionItem(key, { ...record, state: 'deleted' }, new Date().toISOString()),
+      Item: versionItem(key, { ...record, state: 'deleted', recordedAt: undefined }, new Date().toISOString()),
     }));
   }
 
@@ -221,6 +223,7 @@ export class VersionTable {
   }
 }
 
+/** A version's item; `now` is its record time unless the record keeps its own (a head moving on). */
 function versionItem(key: string, record: ReplicaRecord, now: string): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {
     pk: { S: partitionKey(key) },
@@ -229,7 +232,7 @@ function versionItem(key: string, record: ReplicaRecord, now: string): Record<st
     sourceVersionId: { S: record.sourceVersionId },
     kind: { S: record.kind },
     state: { S: record.state },
-    recordedAt: { S: now },
+    recordedAt: { S: record.recordedAt ?? now },
   };
   if (record.destinationVersionId) item.destinationVersionId = { S: record.destinationVersionId };
   if (record.sequencer) item.sequencer = { S: record.sequencer };
@@ -277,5 +280,6 @@ function toVersionRecord(item: Record<string, AttributeValue>): ReplicaRecord {
     sequencer: item.sequencer?.S,
     eTag: item.eTag?.S,
     size: item.size?.N === undefined ? undefined : Number(item.size.N),
+    recordedAt: item.recordedAt?.S,
   };
 }

@@ -40,4 +40,16 @@ describe('VersionTable', () => {
     expect((await table.load('kept.txt', 'v1')).version).toMatchObject({ sourceVersionId: 'v1', destinationVersionId: 'd1', sequencer: '01' });
     expect((await table.load('kept.txt', 'v2')).version).toMatchObject({ sourceVersionId: 'v2', destinationVersionId: 'd2' });
   });
+
+  test('the version a head moves past keeps the time it was replicated, not the time the head moved', async () => {
+    await table.commitReplica('timed.txt', replica('v1', 'd1', '01'), undefined);
+    const replicatedAt = (await table.load('timed.txt', 'v1')).version?.recordedAt;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const { head } = await table.load('timed.txt', 'v2');
+    await table.commitReplica('timed.txt', replica('v2', 'd2', '02'), head);
+
+    expect(replicatedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect((await table.load('timed.txt', 'v1')).version?.recordedAt).toBe(replicatedAt);
+    expect((await table.load('timed.txt', 'v2')).version?.recordedAt! > replicatedAt!).toBe(true);
+  });
 });
