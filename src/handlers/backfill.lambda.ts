@@ -6,8 +6,10 @@ import { createBackfillHandler } from '../runtime/backfill/backfill-handler';
 import { readBackfillSettings } from '../runtime/contract/replication-environment';
 import { createTelemetry } from '../runtime/contract/telemetry';
 
+const settings = readBackfillSettings(process.env);
+
 export const handler = createBackfillHandler(
-  readBackfillSettings(process.env),
+  settings,
   { s3: new S3Client({}), sqs: new SQSClient({}), dynamodb: new DynamoDBClient({}), secretsManager: new SecretsManagerClient({}) },
-  createTelemetry('backfill'),
+  createTelemetry('backfill', { replication: settings }),
 );

@@ -13,7 +13,7 @@ const dynamodb = new DynamoDBClient({});
 export const handler = createReplicatorHandler(
   settings,
   { s3: new S3Client({}), dynamodb, secretsManager: new SecretsManagerClient({}), sqs: new SQSClient({}) },
-  createTelemetry('replicator'),
+  createTelemetry('replicator', { replication: settings }),
   // Lambda sets the function's memory size; the part buffers take half of it.
   { memoryBudget: copyMemoryBudget(Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 1024)) },
   // The outcomes of a backfill run's messages go into its report.

@@ -5,7 +5,31 @@
  */
 export const METRICS_NAMESPACE = 'PartitionReplicatedBucket';
 
-/** Every metric a handler publishes, in the dimension `service` = the handler's name. */
+/**
+ * The dimensions of every metric: the handler that published it (`service`) and the replication it
+ * belongs to, so that two constructs in one account and region never share a metric.
+ */
+export const DIMENSION_NAMES = { service: 'service', sourceBucket: 'SourceBucket', destinationBucket: 'DestinationBucket' } as const;
+
+/** The handlers that publish metrics: the `service` dimension's values. */
+export type MetricService = 'router' | 'replicator' | 'backfill';
+
+/** The replication a handler's metrics belong to. */
+export interface MetricReplication {
+  readonly sourceBucket: string;
+  readonly destinationBucket: string;
+}
+
+/** The dimensions (name to value) of a metric `service` publishes for `replication`. */
+export function metricDimensions(service: MetricService, replication: MetricReplication): Record<string, string> {
+  return {
+    [DIMENSION_NAMES.service]: service,
+    [DIMENSION_NAMES.sourceBucket]: replication.sourceBucket,
+    [DIMENSION_NAMES.destinationBucket]: replication.destinationBucket,
+  };
+}
+
+/** Every metric a handler publishes, with the dimensions of `metricDimensions`. */
 export const METRIC_NAMES = [
   // replicator: what became of each message
   'ReplicationLatency',

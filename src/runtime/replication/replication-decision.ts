@@ -19,6 +19,8 @@ export interface VersionRecord {
   /** `replicated`: the destination has it; `deleted`: the source version is gone, never replicate it. */
   readonly state: 'replicated' | 'deleted';
   readonly destinationVersionId?: string;
+  /** When it was recorded (ISO 8601): for a replica, when it was made, also after the head moved on. */
+  readonly recordedAt?: string;
 }
 
 export interface ReplicationState {

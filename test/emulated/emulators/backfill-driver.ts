@@ -47,7 +47,7 @@ export class BackfillDriver {
         reportPrefix: 'reports/',
       },
       { s3: this.fixture.sourceS3, sqs: sqs ?? new SQSClient(config), dynamodb: this.fixture.dynamodb, secretsManager: this.fixture.secretsManager },
-      createTelemetry('backfill', 'ERROR'),
+      createTelemetry('backfill', { logLevel: 'ERROR' }),
       // Small pages keep moto's queue short: its SQS slows down with every message it holds.
       { pollDelaySeconds: 0, pageSize: 200 },
     );

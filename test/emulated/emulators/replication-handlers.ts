@@ -100,7 +100,7 @@ export function createFixtureHandlers(
       secretsManager: new SecretsManagerClient(config),
       sqs: new SQSClient(config),
     },
-    createTelemetry('replicator', logLevel),
+    createTelemetry('replicator', { logLevel }),
     {
       memoryBudget: options.memoryBudget ?? 64 * 1024 * 1024,
       now: options.invocation?.now,
@@ -112,7 +112,7 @@ export function createFixtureHandlers(
   const routerHandler = createRouterHandler(
     { sourceBucket: resources.sourceBucket, scope: settings.scope, queueUrl: resources.queueUrl },
     new SQSClient(sourceClientConfig(identity.sourceEndpoint, identity.routerKey)),
-    createTelemetry('router', logLevel),
+    createTelemetry('router', { logLevel }),
   );
   return { replicatorHandler, routerHandler };
 }

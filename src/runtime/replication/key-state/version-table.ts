@@ -24,8 +24,6 @@ export interface ReplicaRecord extends VersionRecord {
   readonly sequencer?: string;
   readonly eTag?: string;
   readonly size?: number;
-  /** When the replica was recorded (ISO 8601); kept when the head moves on to a newer version. */
-  readonly recordedAt?: string;
 }
 
 /** Another invocation changed the key's head since we read it; the message is retried. */

@@ -63,7 +63,7 @@ function deployedHandler(fixture: ReplicationFixture, driver: BackfillDriver, ba
       dynamodb: fixture.dynamodb,
       secretsManager: fixture.secretsManager,
     },
-    createTelemetry('backfill', 'ERROR'),
+    createTelemetry('backfill', { logLevel: 'ERROR' }),
     { pollDelaySeconds: 0, pageSize: 200 },
   );
 }

@@ -54,7 +54,7 @@ function replicatorThrough(
       secretsManager: fixture.secretsManager,
       sqs: fixture.sqs,
     },
-    createTelemetry('replicator', 'ERROR'),
+    createTelemetry('replicator', { logLevel: 'ERROR' }),
     runtime,
     new BackfillRuns(dynamodb, fixture.tableName),
   );

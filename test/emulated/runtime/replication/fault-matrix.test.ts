@@ -178,7 +178,7 @@ describe('fault matrix', () => {
         secretsManager: new SecretsManagerClient(config()),
         sqs: new SQSClient(config()),
       },
-      createTelemetry('replicator', 'ERROR'),
+      createTelemetry('replicator', { logLevel: 'ERROR' }),
       { memoryBudget, now, reserveMs: 0, retryPacing },
       new BackfillRuns(dynamodb, fixture.tableName),
     );

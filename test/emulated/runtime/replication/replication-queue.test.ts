@@ -102,7 +102,7 @@ function replicatorWithFaults(fixture: ReplicationFixture, failing: (versionId: 
   return createReplicatorHandler(
     fixture.settings,
     { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
-    createTelemetry('replicator', 'ERROR'),
+    createTelemetry('replicator', { logLevel: 'ERROR' }),
     { memoryBudget: 64 * 1024 * 1024 },
     new BackfillRuns(fixture.dynamodb, fixture.tableName),
   );

@@ -177,7 +177,7 @@ describe('large objects across invocations', () => {
   ) => createReplicatorHandler(
     fixture.settings,
     { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
-    createTelemetry('replicator', 'ERROR'),
+    createTelemetry('replicator', { logLevel: 'ERROR' }),
     { memoryBudget: options.memoryBudget, now: options.invocation.now, reserveMs: options.invocation.reserveMs },
     new BackfillRuns(fixture.dynamodb, fixture.tableName),
   );

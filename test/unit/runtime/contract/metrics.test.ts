@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../../../src/runtime/contract/metrics';
+import { DIMENSION_NAMES, METRIC_NAMES, METRICS_NAMESPACE } from '../../../../src/runtime/contract/metrics';
 
 /** The README's Monitoring section: the operator's list of what the handlers publish. */
 function monitoringSection(): string {
@@ -12,7 +12,10 @@ function monitoringSection(): string {
 test('the README names the namespace and every metric of the contract, and no other', () => {
   const section = monitoringSection();
   expect(section).toContain(`namespace \`${METRICS_NAMESPACE}\``);
-  const named = [...section.matchAll(/`([A-Z][A-Za-z]+)`/g)].map((match) => match[1]).filter((name) => name !== METRICS_NAMESPACE);
+  const dimensions: string[] = Object.values(DIMENSION_NAMES);
+  for (const dimension of dimensions) expect(section).toContain(`\`${dimension}\``);
+  const named = [...section.matchAll(/`([A-Z][A-Za-z]+)`/g)].map((match) => match[1])
+    .filter((name) => name !== METRICS_NAMESPACE && !dimensions.includes(name));
   expect([...new Set(named)].sort()).toEqual([...METRIC_NAMES].sort());
 });
 
