@@ -29,9 +29,8 @@ export function metricDimensions(service: MetricService, replication: MetricRepl
   };
 }
 
-/** Every metric a handler publishes, with the dimensions of `metricDimensions`. */
-export const METRIC_NAMES = [
-  // replicator: what became of each message
+/** The replicator's metrics: what became of each message. */
+export const REPLICATOR_METRIC_NAMES = [
   'ReplicationLatency',
   'ObjectsReplicated',
   'BytesReplicated',
@@ -50,17 +49,33 @@ export const METRIC_NAMES = [
   'ReplicationFailures',
   'MessagesDeadLettered',
   'CredentialsSecretNotFilled',
-  // backfill runs
+  // Published by the replicator for the messages of a backfill run.
+  'BackfillVersionsReplicated',
+] as const;
+
+/** The backfill function's metrics: backfill runs and the operations it performs (redrive). */
+export const BACKFILL_METRIC_NAMES = [
   'BackfillVersionsListed',
   'BackfillVersionsEnqueued',
-  'BackfillVersionsReplicated',
   'BackfillVersionsFailed',
   'BackfillExtraObjectsOnDestination',
-  // operations of the backfill function
   'DeadLettersRedriven',
 ] as const;
 
+/** Every metric a handler publishes, with the dimensions of `metricDimensions`. */
+export const METRIC_NAMES = [...REPLICATOR_METRIC_NAMES, ...BACKFILL_METRIC_NAMES] as const;
+
 export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** The handler that publishes `name`: its `service` dimension. */
+export function metricService(name: MetricName): MetricService {
+  return (BACKFILL_METRIC_NAMES as readonly string[]).includes(name) ? 'backfill' : 'replicator';
+}
+
+/** Whether `name` is a metric of the contract (for names given at synth time). */
+export function isMetricName(name: string): name is MetricName {
+  return (METRIC_NAMES as readonly string[]).includes(name);
+}
 
 /** One data point: a count of events, bytes, or a latency. */
 export interface MetricPoint {
