@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { BackfillMode } from './backfill-mode';
 
 /**
@@ -225,6 +226,66 @@ export interface PartitionReplicatedBucketProps {
    * @default - `nodejs22.x`, pinned, so that templates change only when this library changes it
    */
   readonly runtime?: lambda.Runtime;
+
+  /**
+   * The replication SLO: how late a replica may be, as S3 Replication Time Control promises 15
+   * minutes. Two alarms hold replication to it: `PendingAgeAlarm` when the oldest message waiting
+   * in the replication queue is older, and `LatencyAlarm` when the 99th percentile of
+   * `ReplicationLatency` (S3 event to replica) over five minutes is above it. The dashboard draws it.
+   *
+   * A whole number of seconds between 1 minute and 14 days (the queues' retention).
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly replicationSlo?: Duration;
+
+  /**
+   * An SNS topic every alarm of the construct notifies when it goes into ALARM and when it returns
+   * to OK (see `alarms`). A topic encrypted with a customer managed KMS key must let CloudWatch use
+   * the key.
+   *
+   * @default - the alarms have no actions; add yours to `alarms`
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Create a CloudWatch dashboard of the replication (`dashboard`): latency percentiles, objects
+   * and bytes replicated, the backlog and its age, failures and skips by reason, the dead-letter
+   * queues, and each function's errors, throttles, duration and concurrency. A dashboard costs
+   * USD 3 a month beyond the account's first three (CloudWatch pricing, us-east-1, 2026); set
+   * false to leave it out.
+   *
+   * @default true
+   */
+  readonly createDashboard?: boolean;
+
+  /**
+   * The most replicator invocations the replication queue's event source runs at once (SQS
+   * `ScalingConfig.MaximumConcurrency`), so a bulk upload cannot take the account's concurrency
+   * from the router and other functions or flood the destination with requests. Between 2 and 1000.
+   *
+   * The default 20 keeps destination writes far below S3's 3,500 writes per second per prefix
+   * (each invocation copies its messages one at a time: a small object is one PUT, a large one 8
+   * parts in flight, so at most 160 part uploads at once) and leaves 980 of the account's default
+   * 1,000 concurrent executions to everything else. Raise it for more throughput; messages of one
+   * key are replicated in order whatever it is.
+   *
+   * @default 20
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * Concurrency reserved for the router (its `reservedConcurrentExecutions`): capacity no other
+   * function of the account can take from it, and at the same time its limit. The replicator's own
+   * concurrency is already bounded by `maxConcurrency`, so only other functions of the account can
+   * starve the router; EventBridge retries a throttled router for 24 hours either way.
+   *
+   * Not reserved by default: reserving fails the deployment in an account whose unreserved
+   * concurrency would drop below 100 (new accounts often have a limit of 10).
+   *
+   * @default - no reservation
+   */
+  readonly routerReservedConcurrency?: number;
 
   /**
    * What happens to the created bucket, the version-map table and the log groups when they leave

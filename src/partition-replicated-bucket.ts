@@ -16,9 +16,12 @@ import { createHandlerFunction } from './private/handler-function';
 import { Settings, validate } from './private/props-validation';
 import { createQueue, queueReceiveLimit } from './private/queue-defaults';
 import { ReplicationBackfill } from './private/replication-backfill';
-import { deadLetterAlarm } from './private/replication-monitoring';
+import { replicationDashboard } from './private/replication-dashboard';
+import { replicationMetric } from './private/replication-metrics';
+import { replicationAlarms } from './private/replication-monitoring';
 import { suppressReplicationNagFindings } from './private/replication-nag-suppressions';
 import { sourceBucket } from './private/source-bucket';
+import { isMetricName, METRIC_NAMES, MetricReplication } from './runtime/contract/metrics';
 import { DestinationSettings, replicatorEnvironment, routerEnvironment } from './runtime/contract/replication-environment';
 import { eventKeyFilter, objectKeyPatterns } from './runtime/contract/replication-scope';
 import { OBJECT_DETAIL_TYPES, TAG_DETAIL_TYPES } from './runtime/contract/s3-eventbridge-event';
@@ -32,7 +35,8 @@ import { OBJECT_DETAIL_TYPES, TAG_DETAIL_TYPES } from './runtime/contract/s3-eve
  * the versions of one key are replicated in order while different keys replicate in parallel.
  * The replicator function copies each version to the destination bucket with the credentials in
  * `credentialsSecret` and records the source-to-destination version mapping in `table`.
- * Failures are retried and end in dead-letter queues watched by `deadLetterAlarm`.
+ * Failures are retried and end in dead-letter queues; `alarms` watch the backlog, the replication
+ * SLO, failures and dead letters, and `dashboard` shows them.
  */
 export class PartitionReplicatedBucket extends Construct {
   /** The source bucket. */
@@ -89,10 +93,26 @@ export class PartitionReplicatedBucket extends Construct {
   public readonly credentialsSecret: secretsmanager.ISecret;
 
   /**
-   * In alarm while either dead-letter queue holds a message. It has no actions; add yours with
-   * `deadLetterAlarm.addAlarmAction(...)`.
+   * In alarm while either dead-letter queue holds a message (one of `alarms`).
    */
   public readonly deadLetterAlarm: cloudwatch.Alarm;
+
+  /**
+   * Every alarm of the replication, each with a description that says what to do:
+   * `PendingAgeAlarm` and `LatencyAlarm` (the replication SLO), `FailureAlarm` (failures in 3
+   * consecutive 5-minute periods), `DeadLetterAlarm` (a dead-letter queue is not empty),
+   * `NewDeadLettersAlarm` (new dead letters in the last minute, so it notifies again for new
+   * failures), `DeadLetterExpiryAlarm` (a dead letter is 10 days old; SQS deletes it at 14),
+   * `CredentialsSecretAlarm` (the secret is still `{}`), and the replicator's and the router's
+   * errors and throttles. With `alarmTopic`, each notifies it of ALARM and OK.
+   */
+  public readonly alarms: cloudwatch.Alarm[];
+
+  /** The replication's CloudWatch dashboard, unless `createDashboard` is false. */
+  public readonly dashboard?: cloudwatch.Dashboard;
+
+  /** Whose metrics these are: the handlers publish them with these buckets as dimensions. */
+  private readonly metricReplication: MetricReplication;
 
   constructor(scope: Construct, id: string, props: PartitionReplicatedBucketProps) {
     super(scope, id);
@@ -150,6 +170,7 @@ export class PartitionReplicatedBucket extends Construct {
       memorySize: 256,
       deadLetterQueue: this.routerDeadLetterQueue,
       retryAttempts: 2,
+      reservedConcurrentExecutions: props.routerReservedConcurrency,
       logGroupId: 'RouterLogs',
       removalPolicy,
       runtime: settings.runtime,
@@ -213,7 +234,11 @@ export class PartitionReplicatedBucket extends Construct {
         replicateTags: settings.replicateTags,
       }),
     });
-    replicator.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    replicator.addEventSource(new SqsEventSource(this.queue, {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      maxConcurrency: settings.maxConcurrency,
+    }));
     // Read-only access to the source objects (under the prefixes, when given); never write or delete.
     const objectPatterns = objectKeyPatterns(settings.scope);
     for (const pattern of objectPatterns) {
@@ -249,7 +274,23 @@ export class PartitionReplicatedBucket extends Construct {
     this.reportBucket = backfill.reportBucket;
 
     // --- Monitoring ----------------------------------------------------------------------------
-    this.deadLetterAlarm = deadLetterAlarm(this, { replication: this.deadLetterQueue, router: this.routerDeadLetterQueue });
+    this.metricReplication = { sourceBucket: this.bucket.bucketName, destinationBucket: props.destinationBucketName };
+    const monitored = {
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      routerDeadLetterQueue: this.routerDeadLetterQueue,
+      metric: (name: (typeof METRIC_NAMES)[number], options?: cloudwatch.MetricOptions) => replicationMetric(name, this.metricReplication, options),
+      slo: settings.replicationSlo,
+    };
+    const alarms = replicationAlarms(this, { ...monitored, replicator, router, alarmTopic: props.alarmTopic });
+    this.deadLetterAlarm = alarms.deadLetterAlarm;
+    this.alarms = alarms.alarms;
+    if (props.createDashboard ?? true) {
+      this.dashboard = replicationDashboard(this, 'Dashboard', {
+        ...monitored,
+        functions: { Router: router, Replicator: replicator, Backfill: backfill.function },
+      });
+    }
 
     // --- cdk-nag: last, so that the suppressions on the roles reach all their policies ----------
     suppressReplicationNagFindings(this, {
@@ -261,6 +302,64 @@ export class PartitionReplicatedBucket extends Construct {
       credentialsSecret: this.credentialsSecret,
       createdSecret: !props.credentialsSecret,
     });
+  }
+
+  /**
+   * A metric the replication's handlers publish (namespace `PartitionReplicatedBucket`), by its
+   * name in the README's Monitoring list, with this replication's dimensions. Counts default to
+   * their sum over 5 minutes.
+   *
+   * @param metricName one of the metrics of the README's Monitoring section, for example `EventsSkipped`
+   */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!isMetricName(metricName)) {
+      throw new Error(`PartitionReplicatedBucket.metric: "${metricName}" is not a metric of this construct; use one of ${METRIC_NAMES.join(', ')}`);
+    }
+    return replicationMetric(metricName, this.metricReplication, props);
+  }
+
+  /**
+   * Milliseconds from each S3 event to its replica (`ReplicationLatency`; versions copied by a
+   * backfill are not included). Maximum over 5 minutes by default, as S3 Replication Time Control
+   * reports its latency; pass `statistic: 'p99'` for the percentile the `LatencyAlarm` watches.
+   */
+  public metricReplicationLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ReplicationLatency', props);
+  }
+
+  /** Object versions copied to the destination (`ObjectsReplicated`). Sum over 5 minutes by default. */
+  public metricObjectsReplicated(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ObjectsReplicated', props);
+  }
+
+  /** Bytes copied to the destination (`BytesReplicated`). Sum over 5 minutes by default. */
+  public metricBytesReplicated(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('BytesReplicated', props);
+  }
+
+  /**
+   * Failed replication attempts (`ReplicationFailures`): each is retried, and dead-lettered after
+   * `maxReceiveCount` attempts. Sum over 5 minutes by default.
+   */
+  public metricReplicationFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ReplicationFailures', props);
+  }
+
+  /**
+   * Seconds the oldest message has waited in the replication queue (SQS
+   * `ApproximateAgeOfOldestMessage`): how far behind replication is. Maximum over 1 minute by default.
+   */
+  public metricOldestPendingAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * Replication operations waiting in the queue (SQS `ApproximateNumberOfMessagesVisible`: object
+   * versions, deletes and tag changes not yet taken up; messages being copied or waiting to be
+   * retried are in `ApproximateNumberOfMessagesNotVisible`). Maximum over 1 minute by default.
+   */
+  public metricPendingOperations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, ...props });
   }
 }
 

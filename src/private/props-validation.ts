@@ -21,6 +21,8 @@ export interface Settings {
   readonly replicatorTimeout: Duration;
   readonly replicatorMemorySize: number;
   readonly maxReceiveCount: number;
+  readonly replicationSlo: Duration;
+  readonly maxConcurrency: number;
   /** The runtime that replaces the pinned one, if any. */
   readonly runtime?: lambda.Runtime;
 }
@@ -104,6 +106,19 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
   const maxReceiveCount = props.maxReceiveCount ?? 5;
   checkInteger(maxReceiveCount, 1, 1000, 'maxReceiveCount', 'receives', fail);
 
+  const replicationSlo = props.replicationSlo ?? Duration.minutes(15);
+  if (replicationSlo.isUnresolved()) fail('replicationSlo must be a concrete duration (the alarms\' thresholds are computed from it)');
+  const sloMillis = replicationSlo.toMilliseconds();
+  if (sloMillis < 60_000 || sloMillis > 14 * 24 * 3600_000 || sloMillis % 1000 !== 0) {
+    fail(`replicationSlo is ${sloMillis / 1000} seconds; it must be a whole number of seconds between 1 minute and 14 days ` +
+      '(the queues keep messages 14 days)');
+  }
+  const maxConcurrency = props.maxConcurrency ?? 20;
+  checkInteger(maxConcurrency, 2, 1000, 'maxConcurrency', 'concurrent replicator invocations, SQS event source\'s MaximumConcurrency', fail);
+  if (props.routerReservedConcurrency !== undefined) {
+    checkInteger(props.routerReservedConcurrency, 1, 1000, 'routerReservedConcurrency', 'concurrent router invocations', fail);
+  }
+
   const runtimeIssue = props.runtime && runtimeProblem(props.runtime);
   if (runtimeIssue) fail(`runtime ${runtimeIssue}`);
 
@@ -116,6 +131,8 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     replicatorTimeout,
     replicatorMemorySize,
     maxReceiveCount,
+    replicationSlo,
+    maxConcurrency,
     runtime: props.runtime,
   };
 }

@@ -1,5 +1,6 @@
 import { App, ArnFormat, Duration, Environment, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { PartitionReplicatedBucket } from '../../src';
@@ -130,14 +131,30 @@ describe('functions', () => {
     });
   });
 
-  test('the replicator consumes the FIFO queue in batches of 10 with partial batch responses', () => {
+  test('the replicator consumes the FIFO queue in batches of 10 with partial batch responses, at most 20 at once', () => {
     const { template, stack, construct } = synth();
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [logicalId(stack, construct.queue), 'Arn'] },
       FunctionName: { Ref: logicalId(stack, construct.replicator) },
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 20 },
     });
+  });
+
+  test('maxConcurrency bounds the replicator\'s event source', () => {
+    const { template, stack, construct } = synth({ maxConcurrency: 200 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(stack, construct.replicator) },
+      ScalingConfig: { MaximumConcurrency: 200 },
+    });
+  });
+
+  test('the router has no reserved concurrency unless asked, then exactly that', () => {
+    const routerOf = (built: ReturnType<typeof synth>) =>
+      built.template.toJSON().Resources[logicalId(built.stack, built.construct.router)].Properties;
+    expect(routerOf(synth()).ReservedConcurrentExecutions).toBeUndefined();
+    expect(routerOf(synth({ routerReservedConcurrency: 5 })).ReservedConcurrentExecutions).toBe(5);
   });
 
   test('the replicator has a 15 minute timeout, 1024 MiB and the default settings in its environment', () => {
@@ -319,6 +336,74 @@ describe('permissions', () => {
       Resource: { 'Fn::GetAtt': [logicalId(stack, construct.queue), 'Arn'] },
     })]));
     expect(s3Statements(statements)).toEqual([]);
+  });
+});
+
+describe('metric methods', () => {
+  const { stack, construct } = synth();
+  /** What a metric is: namespace, name, resolved dimensions, statistic, unit and period in minutes. */
+  const described = (metric: cloudwatch.Metric) => ({
+    namespace: metric.namespace,
+    metricName: metric.metricName,
+    dimensions: stack.resolve(metric.dimensions),
+    statistic: metric.statistic,
+    unit: metric.unit,
+    periodMinutes: metric.period.toMinutes(),
+  });
+  const handlerMetric = (metricName: string, statistic: string, unit: string | undefined, service = 'replicator') => ({
+    namespace: 'PartitionReplicatedBucket',
+    metricName,
+    dimensions: { service, SourceBucket: { Ref: logicalId(stack, construct.bucket) }, DestinationBucket: 'dest-bucket' },
+    statistic,
+    unit,
+    periodMinutes: 5,
+  });
+  const queueMetric = (metricName: string) => ({
+    namespace: 'AWS/SQS',
+    metricName,
+    dimensions: { QueueName: { 'Fn::GetAtt': [logicalId(stack, construct.queue), 'QueueName'] } },
+    statistic: 'Maximum',
+    unit: undefined,
+    periodMinutes: 1,
+  });
+
+  test.each([
+    ['metricReplicationLatency', 'ReplicationLatency', 'Maximum', 'Milliseconds'],
+    ['metricObjectsReplicated', 'ObjectsReplicated', 'Sum', 'Count'],
+    ['metricBytesReplicated', 'BytesReplicated', 'Sum', 'Bytes'],
+    ['metricReplicationFailures', 'ReplicationFailures', 'Sum', 'Count'],
+  ] as const)('%s: the replicator\'s %s in this replication\'s dimensions, %s, %s', (method, metricName, statistic, unit) => {
+    expect(described(construct[method]())).toEqual(handlerMetric(metricName, statistic, unit));
+  });
+
+  test.each([
+    ['metricOldestPendingAge', 'ApproximateAgeOfOldestMessage'],
+    ['metricPendingOperations', 'ApproximateNumberOfMessagesVisible'],
+  ] as const)('%s: the replication queue\'s %s, Maximum over a minute', (method, metricName) => {
+    expect(described(construct[method]())).toEqual(queueMetric(metricName));
+  });
+
+  test('options override the defaults, as in aws-cdk-lib\'s metric methods', () => {
+    const metric = construct.metricReplicationLatency({ statistic: 'p99', period: Duration.minutes(1), label: 'p99 latency' });
+    expect(metric.statistic).toBe('p99');
+    expect(metric.period.toMinutes()).toBe(1);
+    expect(metric.label).toBe('p99 latency');
+    expect(construct.metricPendingOperations({ statistic: 'Average' }).statistic).toBe('Average');
+  });
+
+  test('metric() reaches every other metric by name, under the handler that publishes it', () => {
+    expect(described(construct.metric('StaleEventsSkipped'))).toEqual(handlerMetric('StaleEventsSkipped', 'Sum', 'Count'));
+    expect(described(construct.metric('DeadLettersRedriven'))).toEqual(handlerMetric('DeadLettersRedriven', 'Sum', 'Count', 'backfill'));
+  });
+
+  test('metric() refuses a name the handlers never publish, and lists the ones they do', () => {
+    expect(() => construct.metric('ObjectsReplicatd')).toThrow(
+      /PartitionReplicatedBucket.metric: "ObjectsReplicatd" is not a metric of this construct; use one of ReplicationLatency, ObjectsReplicated,/);
+  });
+
+  test('two replications in one stack have metrics of their own', () => {
+    const second = new PartitionReplicatedBucket(stack, 'Second', { ...REQUIRED, destinationBucketName: 'other-dest' });
+    expect(stack.resolve(second.metricObjectsReplicated().dimensions)).not.toEqual(stack.resolve(construct.metricObjectsReplicated().dimensions));
   });
 });
 

@@ -59,6 +59,14 @@ describe('validation', () => {
     ['memory too large', { replicatorMemorySize: 10241 }, 'replicatorMemorySize is 10241'],
     ['receive count zero', { maxReceiveCount: 0 }, 'maxReceiveCount is 0; it must be a whole number between 1 and 1000'],
     ['receive count too large', { maxReceiveCount: 1001 }, 'maxReceiveCount is 1001'],
+    ['SLO under a minute', { replicationSlo: Duration.seconds(59) },
+      'replicationSlo is 59 seconds; it must be a whole number of seconds between 1 minute and 14 days (the queues keep messages 14 days)'],
+    ['SLO beyond the retention', { replicationSlo: Duration.days(15) }, 'replicationSlo is 1296000 seconds; it must be'],
+    ['SLO not whole seconds', { replicationSlo: Duration.millis(90_500) }, 'replicationSlo is 90.5 seconds; it must be a whole number of seconds'],
+    ['maxConcurrency below the SQS minimum', { maxConcurrency: 1 }, 'maxConcurrency is 1; it must be a whole number between 2 and 1000'],
+    ['maxConcurrency above the SQS maximum', { maxConcurrency: 1001 }, 'maxConcurrency is 1001'],
+    ['maxConcurrency not whole', { maxConcurrency: 2.5 }, 'maxConcurrency is 2.5'],
+    ['router reservation of zero (it would never run)', { routerReservedConcurrency: 0 }, 'routerReservedConcurrency is 0; it must be a whole number between 1 and 1000'],
     ['runtime of another language', { runtime: lambda.Runtime.PYTHON_3_12 },
       'runtime "python3.12" is not a Node.js runtime; the handlers are Node.js bundles (for example lambda.Runtime.NODEJS_22_X)'],
     ['runtime older than the bundles', { runtime: lambda.Runtime.NODEJS_20_X },
@@ -95,6 +103,13 @@ describe('validation', () => {
     const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number' }).valueAsNumber;
     expect(() => new PartitionReplicatedBucket(stack, 'R', { ...REQUIRED, replicatorTimeout: Duration.seconds(seconds) }))
       .toThrow('PartitionReplicatedBucket: replicatorTimeout must be a concrete duration');
+  });
+
+  test('an unresolved (token) replicationSlo is rejected', () => {
+    const stack = new Stack();
+    const minutes = new CfnParameter(stack, 'Slo', { type: 'Number' }).valueAsNumber;
+    expect(() => new PartitionReplicatedBucket(stack, 'R', { ...REQUIRED, replicationSlo: Duration.minutes(minutes) }))
+      .toThrow('PartitionReplicatedBucket: replicationSlo must be a concrete duration');
   });
 
   test('a token region needs an explicit partition', () => {
