@@ -1,3 +1,5 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -155,6 +157,14 @@ describe('alarms', () => {
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       });
     }
+  });
+
+  test('the README\'s alarm table names every alarm, and no other', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const monitoring = readme.slice(readme.indexOf('\n## Monitoring'), readme.indexOf('\n## Performance'));
+    const rows = monitoring.split('\n').filter((line) => /^\| `\w+Alarm`/.test(line));
+    const named = rows.flatMap((row) => [...row.split('|')[1].matchAll(/`(\w+Alarm)`/g)].map((match) => match[1]));
+    expect(named.sort()).toEqual(construct.alarms.map((each) => each.node.id).sort());
   });
 
   test('have no actions without alarmTopic', () => {
