@@ -207,10 +207,11 @@ const layerRule = (target: string, from: string[], why: string) => ({ target: `$
 project.eslint?.addRules({
   'import/no-restricted-paths': ['error', {
     zones: [
-      layerRule('contract', ['engine', 'destination', 'replication', 'backfill', './src/handlers'], 'the contract is the bottom layer: it imports no other runtime folder'),
-      layerRule('engine', ['destination', 'replication', 'backfill', './src/handlers'], 'the copy engine depends only on the contract'),
-      layerRule('destination', ['engine', 'replication', 'backfill', './src/handlers'], 'destination credentials depend only on the contract'),
-      layerRule('replication', ['backfill', './src/handlers'], 'replication does not know the backfill: it reports run outcomes through the RunReports its handler is given'),
+      layerRule('contract', ['engine', 'destination', 'replication', 'backfill', 'operations', './src/handlers'], 'the contract is the bottom layer: it imports no other runtime folder'),
+      layerRule('engine', ['destination', 'replication', 'backfill', 'operations', './src/handlers'], 'the copy engine depends only on the contract'),
+      layerRule('destination', ['engine', 'replication', 'backfill', 'operations', './src/handlers'], 'destination credentials depend only on the contract'),
+      layerRule('replication', ['backfill', 'operations', './src/handlers'], 'replication does not know the backfill: it reports run outcomes through the RunReports its handler is given'),
+      layerRule('operations', ['backfill', './src/handlers'], 'operations (status, redrive) build on replication, engine, destination and contract; the backfill function wires them'),
       layerRule('backfill', ['./src/handlers'], 'features do not import the handlers that wire them'),
       {
         target: ['./src/*.ts', './src/private/**/*'],
