@@ -78,8 +78,12 @@ export class PartitionReplicatedBucket extends Construct {
 
   /**
    * The backfill function: replicates the objects that existed before the construct. Invoke it with
-   * `{"mode": "all-versions"}` or `{"mode": "current-versions"}`; it answers with the run id and
-   * where the report will be.
+   * `{"mode": "all-versions"}`, `{"mode": "current-versions"}` or `{"mode": "reconcile"}`; it answers
+   * with the run id and where the report will be. It also operates the replication:
+   * `{"mode": "status", "key": "...", "versionId": "..."}` answers whether that source version is
+   * replicated, as which destination version and when (or pending, failed, superseded,
+   * source-deleted, not found), and `{"mode": "redrive"}` moves the messages of both dead-letter
+   * queues back to be replicated (optionally `"queue": "replication"` or `"router"`).
    */
   public readonly backfill: lambda.IFunction;
 
@@ -259,6 +263,7 @@ export class PartitionReplicatedBucket extends Construct {
       table: this.table,
       replicationQueue: this.queue,
       deadLetterQueue: this.routerDeadLetterQueue,
+      replicationDeadLetterQueue: this.deadLetterQueue,
       maxReceiveCount: settings.maxReceiveCount,
       // The backfill only lists the destination: with a list-only secret it never holds the write key.
       credentialsSecret: props.reconcileCredentialsSecret ?? this.credentialsSecret,

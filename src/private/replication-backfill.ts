@@ -26,8 +26,13 @@ export interface ReplicationBackfillProps {
   readonly table: dynamodb.ITable;
   /** The replication FIFO queue the backfill feeds. */
   readonly replicationQueue: sqs.IQueue;
-  /** Where backfill steps go after `maxReceiveCount` failed receives. */
+  /**
+   * Where backfill steps go after `maxReceiveCount` failed receives: the router's dead-letter queue,
+   * which the `redrive` mode empties.
+   */
   readonly deadLetterQueue: sqs.IQueue;
+  /** The replicator's FIFO dead-letter queue, which the `redrive` mode empties onto `replicationQueue`. */
+  readonly replicationDeadLetterQueue: sqs.IQueue;
   readonly maxReceiveCount: number;
   /** The secret reconcile runs list the destination with (its ARN replaces the destination's). */
   readonly credentialsSecret: secretsmanager.ISecret;
@@ -66,7 +71,8 @@ export class ReplicationBackfill extends Construct {
       deadLetterQueue: { queue: props.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
     const backfill = createHandlerFunction(BackfillFunction, this, 'Function', {
-      description: 'Replicates the objects that existed before replication was switched on (invoke with {"mode": ...})',
+      description: 'Replicates the objects that existed before replication was switched on, answers a version\'s status, ' +
+        'redrives dead letters (invoke with {"mode": ...})',
       timeout,
       memorySize: 512,
       logGroupId: 'Logs',
@@ -81,6 +87,8 @@ export class ReplicationBackfill extends Construct {
         backfillMode: props.backfillOnDeploy ?? BackfillMode.ALL_VERSIONS,
         reportBucket: this.reportBucket.bucketName,
         reportPrefix: REPORT_PREFIX,
+        deadLetterQueueUrl: props.replicationDeadLetterQueue.queueUrl,
+        routerDeadLetterQueueUrl: props.deadLetterQueue.queueUrl,
         ...props.destination,
         credentialsSecretId: props.credentialsSecret.secretArn,
       }),
@@ -93,8 +101,11 @@ export class ReplicationBackfill extends Construct {
       resources: [props.sourceBucket.bucketArn],
     }));
     props.table.grantReadWriteData(backfill);
+    // Runs and the redrive send to both queues; the redrive takes the dead letters off their queues.
     props.replicationQueue.grantSendMessages(backfill);
     this.queue.grantSendMessages(backfill);
+    props.replicationDeadLetterQueue.grantConsumeMessages(backfill);
+    props.deadLetterQueue.grantConsumeMessages(backfill);
     this.reportBucket.grantPut(backfill, `${REPORT_PREFIX}*`);
     // Reconcile runs list the destination bucket; nothing else the backfill does reaches it.
     props.credentialsSecret.grantRead(backfill);

@@ -16,6 +16,7 @@ export const ENV = {
   legacyPrefixes: 'REPLICATED_PREFIXES',
   queueUrl: 'REPLICATION_QUEUE_URL',
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  routerDeadLetterQueueUrl: 'ROUTER_DEAD_LETTER_QUEUE_URL',
   tableName: 'REPLICATION_TABLE_NAME',
   credentialsSecretId: 'DESTINATION_CREDENTIALS_SECRET_ARN',
   destinationBucket: 'DESTINATION_BUCKET_NAME',
@@ -74,6 +75,14 @@ export interface BackfillFunctionSettings extends DestinationSettings {
   readonly backfillMode: string;
   readonly reportBucket: string;
   readonly reportPrefix: string;
+  /**
+   * The replicator's FIFO dead-letter queue, which the `redrive` mode empties. Optional when read:
+   * while CloudFormation updates the function, new code can start with the old environment, and
+   * only a redrive needs it (it then fails, saying so).
+   */
+  readonly deadLetterQueueUrl?: string;
+  /** The router's dead-letter queue (failed events and backfill steps), which `redrive` empties; optional as above. */
+  readonly routerDeadLetterQueueUrl?: string;
 }
 
 /** The backfill's variables, as the construct sets them. */
@@ -87,6 +96,8 @@ export function backfillEnvironment(settings: BackfillFunctionSettings): Record<
     [ENV.backfillMode]: settings.backfillMode,
     [ENV.reportBucket]: settings.reportBucket,
     [ENV.reportPrefix]: settings.reportPrefix,
+    ...settings.deadLetterQueueUrl ? { [ENV.deadLetterQueueUrl]: settings.deadLetterQueueUrl } : {},
+    ...settings.routerDeadLetterQueueUrl ? { [ENV.routerDeadLetterQueueUrl]: settings.routerDeadLetterQueueUrl } : {},
     ...destinationEnvironment(settings),
   };
 }
@@ -116,6 +127,8 @@ export function readBackfillSettings(env: Env): BackfillFunctionSettings {
     backfillMode: read.required(ENV.backfillMode),
     reportBucket: read.required(ENV.reportBucket),
     reportPrefix: read.optional(ENV.reportPrefix) ?? '',
+    deadLetterQueueUrl: read.optional(ENV.deadLetterQueueUrl),
+    routerDeadLetterQueueUrl: read.optional(ENV.routerDeadLetterQueueUrl),
     ...read.destination(),
   };
   read.done();

@@ -55,6 +55,33 @@ describe('backfill', () => {
     expect(JSON.stringify(puts[0].Resource)).toContain(logicalId(stack, construct.reportBucket));
   });
 
+  test('the redrive mode is given both dead-letter queues, may consume only those, and sends only to the replication and backfill queues', () => {
+    const { template, stack, construct } = synth();
+    expect(functionEnvironment(template, stack, construct.backfill)).toMatchObject({
+      [ENV.deadLetterQueueUrl]: { Ref: logicalId(stack, construct.deadLetterQueue) },
+      [ENV.routerDeadLetterQueueUrl]: { Ref: logicalId(stack, construct.routerDeadLetterQueue) },
+    });
+    const statements = policyStatements(template, stack, construct.backfill);
+    const arnOf = (queue: { node: unknown }) => ({ 'Fn::GetAtt': [logicalId(stack, queue as never), 'Arn'] });
+    const queuesWith = (action: string) => statements
+      .filter((statement) => asArray(statement.Action).includes(action))
+      .flatMap((statement) => asArray(statement.Resource));
+    const dlqs = [arnOf(construct.deadLetterQueue), arnOf(construct.routerDeadLetterQueue)];
+    // (Sending includes sqs:GetQueueAttributes, so only the consuming actions are counted.)
+    expect(queuesWith('sqs:GetQueueAttributes')).toEqual(expect.arrayContaining(dlqs));
+    for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']) {
+      // The backfill queue's own event source also consumes it.
+      expect(queuesWith(action)).toEqual(expect.arrayContaining(dlqs));
+      expect(queuesWith(action).filter((arn) => !JSON.stringify(arn).includes(logicalId(stack, construct.backfillQueue))))
+        .toHaveLength(2);
+    }
+    expect(queuesWith('sqs:SendMessage')).toEqual(expect.arrayContaining([arnOf(construct.queue), arnOf(construct.backfillQueue)]));
+    expect(queuesWith('sqs:SendMessage')).toHaveLength(2);
+    // No wildcard queue and no purge.
+    expect(JSON.stringify(statements)).not.toContain('sqs:PurgeQueue');
+    expect(statements.flatMap((statement) => asArray(statement.Resource))).not.toContain('*');
+  });
+
   test('with reconcileCredentialsSecret the backfill reads only that secret, never the replicator\'s write key', () => {
     const app = new App();
     const stack = new Stack(app, 'Stack', { env: FIXED_ENV });

@@ -215,6 +215,8 @@ describe('backfill settings', () => {
     backfillMode: 'reconcile',
     reportBucket: 'reports',
     reportPrefix: 'backfill-reports/',
+    deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/replication-dlq.fifo',
+    routerDeadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/111122223333/router-dlq',
     credentialsSecretId: minimalReplicator.credentialsSecretId,
     destinationBucket: 'destination-bucket',
     destinationRegion: 'us-gov-west-1',
@@ -234,6 +236,22 @@ describe('backfill settings', () => {
     expect(error.message).toContain(`${ENV.destinationBucket} is not set`);
     expect(error.message).toContain(`${ENV.credentialsSecretId} is not set`);
     expect(() => readBackfillSettings({})).toThrow(`${ENV.backfillQueueUrl} is not set`);
+  });
+
+  test('the redrive mode reads both dead-letter queues', () => {
+    const env = backfillEnvironment(backfill);
+    expect(env[ENV.deadLetterQueueUrl]).toBe(backfill.deadLetterQueueUrl);
+    expect(env[ENV.routerDeadLetterQueueUrl]).toBe(backfill.routerDeadLetterQueueUrl);
+    expect(readBackfillSettings(env)).toMatchObject({
+      deadLetterQueueUrl: backfill.deadLetterQueueUrl, routerDeadLetterQueueUrl: backfill.routerDeadLetterQueueUrl,
+    });
+  });
+
+  test('an environment without the dead-letter queues (the old one, during an update) still reads: only a redrive needs them', () => {
+    const { deadLetterQueueUrl: _replication, routerDeadLetterQueueUrl: _router, ...withoutQueues } = backfill;
+    const env = backfillEnvironment(withoutQueues);
+    expect(Object.keys(env)).not.toContain(ENV.routerDeadLetterQueueUrl);
+    expect(readBackfillSettings(env)).toMatchObject({ deadLetterQueueUrl: undefined, routerDeadLetterQueueUrl: undefined });
   });
 });
 
