@@ -1,4 +1,4 @@
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { partitionKey } from './version-table';
 
 /**
@@ -58,11 +58,19 @@ export class FailureRecords {
     };
   }
 
-  /** Forgets the failure (its message was redriven). */
-  async clear(key: string, versionId: string): Promise<void> {
-    await this.client.send(new DeleteItemCommand({
-      TableName: this.tableName,
-      Key: { pk: { S: partitionKey(key) }, sk: { S: failureSortKey(versionId) } },
-    }));
+  /**
+   * Forgets the failure (its message was redriven). With `messageId`, only the failure of that
+   * message: a failure the redriven message itself has recorded since stays.
+   */
+  async clear(key: string, versionId: string, only?: { readonly messageId: string }): Promise<void> {
+    try {
+      await this.client.send(new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: partitionKey(key) }, sk: { S: failureSortKey(versionId) } },
+        ...(only ? { ConditionExpression: 'messageId = :id', ExpressionAttributeValues: { ':id': { S: only.messageId } } } : {}),
+      }));
+    } catch (error) {
+      if (!(only && error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 }
