@@ -24,11 +24,15 @@ export class BackfillDriver {
     await fixture.sourceS3.send(new CreateBucketCommand({ Bucket: driver.reportBucket }));
     const queue = await fixture.sqs.send(new CreateQueueCommand({ QueueName: `${fixture.id}-backfill` }));
     driver.queueUrl = queue.QueueUrl!;
+    // The router's dead-letter queue (standard), where failed backfill steps go and `redrive` reads.
+    const routerDeadLetters = await fixture.sqs.send(new CreateQueueCommand({ QueueName: `${fixture.id}-router-dlq` }));
+    driver.routerDeadLetterQueueUrl = routerDeadLetters.QueueUrl!;
     return driver;
   }
 
   readonly reportBucket: string;
   queueUrl = '';
+  routerDeadLetterQueueUrl = '';
 
   private constructor(private readonly fixture: ReplicationFixture, private readonly sqs?: SQSClient) {
     this.reportBucket = `${fixture.id}-reports`;
@@ -45,11 +49,13 @@ export class BackfillDriver {
         backfillMode: 'all-versions',
         reportBucket: this.reportBucket,
         reportPrefix: 'reports/',
+        // The replicator's dead-letter queue comes with the fixture's settings.
+        routerDeadLetterQueueUrl: this.routerDeadLetterQueueUrl,
       },
       { s3: this.fixture.sourceS3, sqs: sqs ?? new SQSClient(config), dynamodb: this.fixture.dynamodb, secretsManager: this.fixture.secretsManager },
       createTelemetry('backfill', { logLevel: 'ERROR' }),
       // Small pages keep moto's queue short: its SQS slows down with every message it holds.
-      { pollDelaySeconds: 0, pageSize: 200 },
+      { pollDelaySeconds: 0, pageSize: 200, redriveWaitSeconds: 0 },
     );
   }
 
