@@ -135,7 +135,7 @@ export function createBackfillHandler(
       if (request.mode === 'status') return await status(request);
       if (request.mode === 'redrive') return await redrive(request, remaining);
       if (request.mode !== undefined && !BACKFILL_MODES.includes(request.mode as BackfillMode)) {
-        throw new InvalidMessageError(`mode ${JSON.stringify(request.mode)} is not one of ${[...BACKFILL_MODES, 'status', 'redrive'].join(', ')}`);
+        throw new InvalidMessageError(`backfill mode ${JSON.stringify(request.mode)} is not one of ${[...BACKFILL_MODES, 'status', 'redrive'].join(', ')}`);
       }
       const run = await backfill.start(request, defaultMode);
       await next(run.runId, 0);

@@ -198,31 +198,15 @@ async function redriveRouterQueue(targets: RedriveTargets, timeLeft: () => boole
         break;
       }
       for (const message of messages) {
-        const letter = classifyRouterDeadLetter(message.Body);
-        if (letter.kind === 's3-event') {
-          let routed: boolean;
-          try {
-            ({ routed } = await routeS3Event(targets.router, targets.sqs, letter.event));
-          } catch (error) {
-            if (!(error instanceof InvalidMessageError)) throw error;
-            counts.unrecognised += 1;
-            left.push(message);
-            continue;
-          }
-          if (routed) counts.events += 1;
-          else counts.outOfScope += 1;
-        } else if (letter.kind === 'backfill-step') {
-          await targets.sqs.send(new SendMessageCommand({
-            QueueUrl: targets.backfillQueueUrl, MessageBody: JSON.stringify({ runId: letter.runId }),
-          }));
-          counts.backfillSteps += 1;
-        } else {
-          counts.unrecognised += 1;
+        const outcome = await putBack(targets, classifyRouterDeadLetter(message.Body));
+        counts[outcome] += 1;
+        if (outcome === 'unrecognised') {
           left.push(message);
           continue;
         }
         await targets.sqs.send(new DeleteMessageCommand({ QueueUrl: targets.routerDeadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
-        onRedriven(1);
+        // An out-of-scope event is removed (the router drops those), not moved.
+        if (outcome !== 'outOfScope') onRedriven(1);
       }
     }
   } finally {
@@ -237,6 +221,25 @@ async function redriveRouterQueue(targets: RedriveTargets, timeLeft: () => boole
     }
   }
   return { counts, emptied };
+}
+
+/** Sends a router dead letter where it goes back to; says which it was ("unrecognised": sent nowhere). */
+async function putBack(targets: RedriveTargets, letter: RouterDeadLetter): Promise<keyof Omit<RouterQueueRedrive, 'remaining'>> {
+  switch (letter.kind) {
+    case 's3-event':
+      try {
+        return (await routeS3Event(targets.router, targets.sqs, letter.event)).routed ? 'events' : 'outOfScope';
+      } catch (error) {
+        // Not an event of this bucket, or malformed: the router would reject it again.
+        if (error instanceof InvalidMessageError) return 'unrecognised';
+        throw error;
+      }
+    case 'backfill-step':
+      await targets.sqs.send(new SendMessageCommand({ QueueUrl: targets.backfillQueueUrl, MessageBody: JSON.stringify({ runId: letter.runId }) }));
+      return 'backfillSteps';
+    default:
+      return 'unrecognised';
+  }
 }
 
 async function receive(targets: RedriveTargets, queueUrl: string): Promise<Message[]> {

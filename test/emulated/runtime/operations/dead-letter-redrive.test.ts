@@ -146,9 +146,11 @@ test('S3 events in the router\'s dead-letter queue (an undelivered EventBridge e
     },
   }));
 
-  await expect(invoke({ mode: 'redrive', queue: 'router' })).resolves.toEqual({
+  const { result, lines } = await captureOutput(() => invoke({ mode: 'redrive', queue: 'router' }));
+  expect(result).toEqual({
     mode: 'redrive', router: { events: 2, outOfScope: 0, backfillSteps: 0, unrecognised: 0, remaining: 0 }, complete: true,
   });
+  expect(emittedMetrics(lines)).toMatchObject({ DeadLettersRedriven: 2 });
   expect(await fixture.drain()).toEqual({ processed: 2, failures: 0 });
   expect((await fixture.destinationObject('events/undelivered.txt'))?.body.toString()).toBe('from EventBridge');
   expect((await fixture.destinationObject('events/failed-invocation.txt'))?.body.toString()).toBe('from Lambda');

@@ -81,3 +81,9 @@ test('bad input is refused, saying what to send', async () => {
   await expect(status({})).rejects.toThrow('send {"mode": "status", "key": "<object key>"');
   await expect(status({ key: 'a', versionId: 1 })).rejects.toThrow('"versionId", when given, must be a non-empty string');
 });
+
+test('an unknown mode is refused, naming the modes, status and redrive among them', async () => {
+  const { fixture } = await setUp();
+  const driver = await BackfillDriver.create(fixture);
+  await expect(driver.handler()({ mode: 'stat' })).rejects.toThrow('backfill mode "stat" is not one of all-versions, current-versions, reconcile, status, redrive');
+});
