@@ -4,7 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { attemptNumber, DeliverySkips, exhaustedBeforeAttempt, FailureDecision, failureDecision, retryDelaySeconds } from './delivery-retry';
-import { metricsForOutcome } from './outcomes/outcome-metrics';
+import { metricsForOutcome, replicationLatency } from './outcomes/outcome-metrics';
 import { deliveredOutcome, RunReports } from './outcomes/run-reports';
 import { createReplicator, DeliveryLimits } from './replicator';
 import { COPY_HANDOVER_RESERVE_SECONDS, ReplicatorSettings } from '../contract/replication-environment';
@@ -95,6 +95,9 @@ export function createReplicatorHandler(
     try {
       message = parseReplicationMessage(record.body);
       const outcome = await replicate(message, deliveryLimits(finalAttempt, context));
+      // Read once the replica is committed (replicate returns after the version map records it).
+      // None for a backfill's message: its `time` is the listing's, not an S3 event's.
+      const latency = replicationLatency(message, outcome, now());
       const forRun = message.backfillRun ? deliveredOutcome(message, outcome) : undefined;
       if (message.backfillRun && forRun) {
         await reports.recordOutcome(message.backfillRun, forRun);
@@ -108,7 +111,7 @@ export function createReplicatorHandler(
       } else {
         logger.info('replication event processed', details);
       }
-      addMetrics(telemetry, ...metricsForOutcome(outcome));
+      addMetrics(telemetry, ...metricsForOutcome(outcome), ...(latency ? [latency] : []));
       return outcome;
     } catch (error) {
       addMetrics(telemetry, { name: 'ReplicationFailures', unit: 'Count', value: 1 });

@@ -1,4 +1,5 @@
 import type { MetricName, MetricPoint } from '../../contract/metrics';
+import type { ReplicationMessage } from '../../contract/replication-message';
 import type { Outcome } from '../replication-decision';
 
 const ACTION_METRICS: Record<Exclude<Outcome['action'], 'skip'>, MetricName> = {
@@ -32,4 +33,25 @@ export function metricsForOutcome(outcome: Outcome & { readonly decodedKey?: str
     points.push({ name: 'BytesReplicated', unit: 'Bytes', value: outcome.bytes });
   }
   return points;
+}
+
+/** The outcomes that commit a new destination version for the message's source version. */
+const NEW_REPLICA_ACTIONS: ReadonlySet<Outcome['action']> = new Set(['copy', 'create-delete-marker']);
+
+/**
+ * `ReplicationLatency` of one message: milliseconds from the S3 event's `time` to `committedAt`
+ * (the clock when the replica was committed), for an outcome that made a new destination version
+ * (`copy`, `create-delete-marker`); undefined for every other outcome. A continued copy publishes
+ * nothing until its last continuation, which keeps the original event's `time` and so measures the
+ * whole copy. A message a backfill enqueued (`backfillRun`) publishes none: its `time` is when the
+ * backfill listed the version, not when S3 reported an event, and the backfill has metrics of its
+ * own. A `time` that does not parse publishes none; a clock behind the event's reports 0.
+ */
+export function replicationLatency(
+  message: Pick<ReplicationMessage, 'time' | 'backfillRun'>, outcome: Pick<Outcome, 'action'>, committedAt: number,
+): MetricPoint | undefined {
+  if (message.backfillRun !== undefined || !NEW_REPLICA_ACTIONS.has(outcome.action)) return undefined;
+  const eventTime = Date.parse(message.time);
+  if (!Number.isFinite(eventTime) || !Number.isFinite(committedAt)) return undefined;
+  return { name: 'ReplicationLatency', unit: 'Milliseconds', value: Math.max(0, committedAt - eventTime) };
 }
