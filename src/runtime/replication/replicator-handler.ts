@@ -11,6 +11,7 @@ import { COPY_HANDOVER_RESERVE_SECONDS, ReplicatorSettings } from '../contract/r
 import { messageDeduplicationId, messageGroupId, parseReplicationMessage, ReplicationMessage } from '../contract/replication-message';
 import { addMetrics, Telemetry } from '../contract/telemetry';
 import { destinationClientsFor, DestinationRetryStrategy } from '../destination/destination-client';
+import { FailureRecords } from './key-state/failure-records';
 import { VersionTable } from './key-state/version-table';
 import { UploadCheckpoints } from '../engine/multipart/upload-checkpoints';
 
@@ -88,6 +89,7 @@ export function createReplicatorHandler(
     },
   });
   const skips = new DeliverySkips(clients.dynamodb, settings.tableName, now);
+  const failures = new FailureRecords(clients.dynamodb, settings.tableName, now);
 
   /** One attempt at a message: throws when it failed. */
   const processRecord = async (record: SQSRecord, finalAttempt: boolean, context?: Context) => {
@@ -151,8 +153,28 @@ export function createReplicatorHandler(
     return attemptNumber(receiveCount, skipped);
   }
 
+  /**
+   * Records why the message's version failed, for the backfill function's `status` answer. Best
+   * effort: a body that is not a replication message has no key to record it under, and a failed
+   * write only warns (the dead-letter queue keeps the reason too).
+   */
+  async function recordFailure(record: SQSRecord, attempt: number, reason: string): Promise<void> {
+    let message: ReplicationMessage;
+    try {
+      message = parseReplicationMessage(record.body);
+    } catch {
+      return;
+    }
+    await failures.record(message.key, message.versionId, { reason, messageId: record.messageId, attempts: attempt }).catch((error) => {
+      logger.warn('could not record why the message failed; its status will not say so', {
+        messageId: record.messageId, key: message.key, versionId: message.versionId, error: errorDetails(error),
+      });
+    });
+  }
+
   /** Sends the message to the FIFO dead-letter queue in its own message group, with why. */
   async function deadLetter(record: SQSRecord, attempt: number, reason: string): Promise<void> {
+    await recordFailure(record, attempt, reason);
     await clients.sqs.send(new SendMessageCommand({
       QueueUrl: settings.deadLetterQueueUrl,
       MessageBody: record.body,

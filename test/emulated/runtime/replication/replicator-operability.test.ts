@@ -1,5 +1,13 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
+import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
+import { FailureRecords } from '../../../../src/runtime/replication/key-state/failure-records';
+import { createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
 import { captureOutput, emittedMetrics } from '../../../support/capture-output';
+import { sourceClientConfig, sourceS3 } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
 
 // What the replicator tells operators: replication latency, failure records, an unfilled
@@ -50,5 +58,63 @@ describe('ReplicationLatency', () => {
     expect(result).toEqual({ processed: 1, failures: 0 });
     expect(emittedMetrics(lines)).toMatchObject({ ObjectsReplicated: 1 });
     expect(emittedMetrics(lines).ReplicationLatency).toBeUndefined();
+  });
+});
+
+describe('failure records', () => {
+  /** Points the secret at a key pair the destination does not know: every attempt fails authentication, not permanently. */
+  const rejectedKey = async (fixture: ReplicationFixture) => {
+    await fixture.putSecret({ ...fixture.secretFor({ accessKeyId: 'AKIAUNKNOWNUNKNOWN00', secretAccessKey: 'not-a-key' }) });
+  };
+
+  test('a message that used up its attempts leaves a failure record of its version, with the reason it was dead-lettered', async () => {
+    const fixture = await ReplicationFixture.create();
+    const created = await fixture.events.put('doomed.txt', 'x');
+    await rejectedKey(fixture);
+    const { result } = await captureOutput(() => fixture.replicate([created], { allowDeadLetters: true }));
+
+    expect(result.deadLettered).toHaveLength(1);
+    const record = await new FailureRecords(fixture.dynamodb, fixture.tableName).read('doomed.txt', created.detail.object['version-id'] as string);
+    expect(record).toEqual({
+      reason: expect.stringMatching(/^failed 3 attempts \(maxReceiveCount 3\); last: DestinationAuthenticationError: /),
+      failedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      messageId: expect.any(String),
+      attempts: 3,
+    });
+  });
+
+  test('a failure record that cannot be written is a warning: the message is dead-lettered all the same', async () => {
+    const fixture = await ReplicationFixture.create({ logLevel: 'WARN' });
+    const created = await fixture.events.put('unrecorded.txt', 'x');
+    await rejectedKey(fixture);
+    // Fault injection: the table refuses only the failure record's write, which no moto setting can do.
+    const config = sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin);
+    const dynamodb = new DynamoDBClient(config);
+    dynamodb.middlewareStack.add((next, context) => async (args) => {
+      const item = (args.input as { Item?: { sk?: { S?: string } } }).Item;
+      if (context.commandName === 'PutItemCommand' && item?.sk?.S?.startsWith('failure#')) {
+        throw Object.assign(new Error('Internal server error'), { name: 'InternalServerError', $metadata: { httpStatusCode: 500 } });
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'refuseFailureRecords' });
+    const handler = createReplicatorHandler(
+      fixture.settings,
+      {
+        s3: sourceS3(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin),
+        dynamodb,
+        secretsManager: new SecretsManagerClient(config),
+        sqs: new SQSClient(config),
+      },
+      createTelemetry('replicator', { logLevel: 'WARN' }),
+      { memoryBudget: 64 * 1024 * 1024 },
+      new BackfillRuns(dynamodb, fixture.tableName),
+    );
+    await fixture.routerHandler(created);
+    const { result, lines } = await captureOutput(() => fixture.drain(3, handler));
+
+    expect(result.deadLettered).toHaveLength(1);
+    expect(emittedMetrics(lines)).toMatchObject({ MessagesDeadLettered: 1 });
+    expect(lines.some((line) => line.includes('"level":"WARN"') && line.includes('could not record why the message failed'))).toBe(true);
+    expect(await new FailureRecords(fixture.dynamodb, fixture.tableName).read('unrecorded.txt', created.detail.object['version-id'] as string)).toBeUndefined();
   });
 });
