@@ -1,7 +1,7 @@
 import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { CredentialsSecret, DestinationCredentials, isAuthenticationError } from './destination-credentials';
+import { CredentialsSecret, CredentialsSecretNotFilledError, DestinationCredentials, isAuthenticationError } from './destination-credentials';
 import type { DestinationSettings } from '../contract/replication-environment';
 
 /** The destination rejected the credentials even after re-reading the secret. */
@@ -78,6 +78,21 @@ export class DestinationClients {
 
   constructor(private readonly secret: CredentialsSecret, private readonly options: DestinationClientOptions) {
     this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * The error saying the credentials secret is still `{}`, or undefined when it is filled in (or
+   * cannot be read for another reason, which each operation then reports itself). Reads the secret
+   * unless a filled one is cached: a filled secret is read once per container, an unfilled one on
+   * each call, so filling it in takes effect without a redeploy.
+   */
+  async secretNotFilled(): Promise<CredentialsSecretNotFilledError | undefined> {
+    try {
+      await this.secret.get();
+      return undefined;
+    } catch (error) {
+      return error instanceof CredentialsSecretNotFilledError ? error : undefined;
+    }
   }
 
   async run<T>(operation: (s3: S3Client) => Promise<T>): Promise<T> {

@@ -35,6 +35,17 @@ export class CredentialsSecretError extends Error {
 const EXPECTED_SHAPE = '{"accesskey": "...", "secretaccesskey": "...", "user": "...", "partition": "...", "accountid": "...", ' +
   '"rolearn": "(assume-role mode)", "externalid": "(assume-role mode)"}';
 
+/**
+ * The secret is still `{}`, as the construct created it: nobody has filled it in yet. Not a
+ * permanent error like a malformed secret: the replicator waits for it (see the replicator handler).
+ */
+export class CredentialsSecretNotFilledError extends CredentialsSecretError {
+  constructor(readonly secretId: string) {
+    super(`credentials secret ${secretId} is still {} (as the construct created it): put the destination IAM user's key pair in it as ${EXPECTED_SHAPE}`);
+    this.name = 'CredentialsSecretNotFilledError';
+  }
+}
+
 /** Validates the secret's JSON; errors name fields, never values. */
 export function parseCredentialsSecret(secretString: string | undefined, secretId: string, destinationPartition: string): DestinationCredentials {
   const problem = (what: string) => new CredentialsSecretError(
@@ -49,6 +60,8 @@ export function parseCredentialsSecret(secretString: string | undefined, secretI
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw problem('is not a JSON object');
   const fields = value as Record<string, unknown>;
+  // No field at all: not filled in yet. Some fields, but not the right ones: malformed (permanent).
+  if (Object.keys(fields).length === 0) throw new CredentialsSecretNotFilledError(secretId);
   const missing = ['accesskey', 'secretaccesskey'].filter((name) => typeof fields[name] !== 'string' || fields[name] === '');
   if (missing.length > 0) throw problem(`is missing ${missing.map((name) => `"${name}"`).join(' and ')}`);
   const optional = (name: string) => (typeof fields[name] === 'string' && fields[name] !== '' ? fields[name] as string : undefined);

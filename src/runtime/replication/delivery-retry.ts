@@ -1,6 +1,6 @@
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvalidMessageError } from '../contract/replication-message';
-import { CredentialsSecretError } from '../destination/destination-credentials';
+import { CredentialsSecretError, CredentialsSecretNotFilledError } from '../destination/destination-credentials';
 
 /**
  * What the replicator does with a queue message whose delivery failed: decisions here, the queue
@@ -39,22 +39,86 @@ export function attemptNumber(receiveCount: number, skippedReceives: number): nu
 /**
  * Errors that no retry can cure: a message that is not a replication message, and a credentials
  * secret that is not valid JSON or misses a field (it stays wrong until an operator fixes it, and
- * then redrives the dead-lettered messages).
+ * then redrives the dead-lettered messages). A secret still `{}` is not one: it is waited for
+ * (`secretWaitSeconds`), and the handler checks it before it attempts a batch.
  */
 export function isPermanentError(error: unknown): boolean {
+  if (error instanceof CredentialsSecretNotFilledError) return false;
   if (error instanceof InvalidMessageError || error instanceof CredentialsSecretError) return true;
   const name = (error as { name?: unknown } | undefined)?.name;
   return name === 'InvalidMessageError' || name === 'CredentialsSecretError';
 }
 
+/**
+ * Error codes that mean "slow down": the request was refused for its rate and not processed. The
+ * SDK's own list (@smithy/core's THROTTLING_ERROR_CODES, which the standard retry strategy reads),
+ * kept here so the runtime does not import the SDK's internals.
+ */
+const THROTTLING_ERROR_CODES = new Set([
+  'BandwidthLimitExceeded', 'EC2ThrottledException', 'LimitExceededException', 'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException',
+  'SlowDown', 'ThrottledException', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'TransactionInProgressException',
+]);
+
+/** A throttling answer (S3's 503 SlowDown, a 429, a throttling code), as the SDK classifies it. */
+export function isThrottlingError(error: unknown): boolean {
+  const candidate = error as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } } | undefined;
+  if (!candidate) return false;
+  return candidate.$metadata?.httpStatusCode === 429 || THROTTLING_ERROR_CODES.has(candidate.name ?? '') || candidate.$retryable?.throttling === true;
+}
+
+/** The first hand-back of a delivery that was still throttled after the SDK's retries waits this long. */
+export const THROTTLED_RETRY_BASE_SECONDS = 30;
+/** Each further one twice as long, up to this. */
+export const THROTTLED_RETRY_CAP_SECONDS = 300;
+
+/**
+ * Seconds until a message whose delivery was still throttled (after the destination client's own
+ * retries, see `destination-retry`) is tried again, by its receive count: 30, 60, 120, 240, 300, 300, ...
+ * Longer than other failures' delays: a destination that says "slow down" is helped by waiting,
+ * and not by a queue of messages coming back within seconds.
+ */
+export function throttledRetryDelaySeconds(receiveCount: number): number {
+  const exponent = Math.max(0, Math.min(receiveCount - 1, 10));
+  return Math.min(THROTTLED_RETRY_CAP_SECONDS, THROTTLED_RETRY_BASE_SECONDS * 2 ** exponent);
+}
+
+/** The first hand-back of a batch that waits for the credentials secret to be filled in waits this long. */
+export const SECRET_WAIT_BASE_SECONDS = 60;
+/** Each further one twice as long, up to this. */
+export const SECRET_WAIT_CAP_SECONDS = 900;
+
+/**
+ * Seconds until a message that waits for the credentials secret (still `{}`) is tried again, by its
+ * receive count: 60, 120, 240, 480, 900, 900, ... A secret filled in is seen at most 15 minutes
+ * later; a message waits until the queue's backstop (`queueReceiveLimit`, 10 x maxReceiveCount
+ * receives) moves it: with the default maxReceiveCount 5, 50 receives, about 11 h 45 min.
+ */
+export function secretWaitSeconds(receiveCount: number): number {
+  const exponent = Math.max(0, Math.min(receiveCount - 1, 10));
+  return Math.min(SECRET_WAIT_CAP_SECONDS, SECRET_WAIT_BASE_SECONDS * 2 ** exponent);
+}
+
 export type FailureDecision =
   | { readonly action: 'dead-letter'; readonly reason: string }
-  | { readonly action: 'retry'; readonly delaySeconds: number };
+  /** `throttled`: the attempt does not count toward maxReceiveCount (the handler records it as a skip). */
+  | { readonly action: 'retry'; readonly delaySeconds: number; readonly throttled?: true };
 
-/** What to do after the `attempt`th attempt of a message failed with `error`. */
-export function failureDecision(error: unknown, attempt: number, maxAttempts: number): FailureDecision {
+/**
+ * What to do after the `attempt`th attempt of a message (received `receiveCount` times) failed
+ * with `error`.
+ *
+ * A throttled delivery (the destination, or the source, still said "slow down" after the SDK's
+ * retries) is handed back with `throttledRetryDelaySeconds` and does not count as an attempt:
+ * throttling says the request was refused for its rate, not that anything is wrong with the
+ * message, and a destination throttled for longer than maxReceiveCount short retries would
+ * otherwise dead-letter a whole burst of healthy messages. The queue's backstop
+ * (`queueReceiveLimit` receives) still bounds a message that is throttled for hours.
+ */
+export function failureDecision(error: unknown, attempt: number, maxAttempts: number, receiveCount = attempt): FailureDecision {
   const cause = `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
   if (isPermanentError(error)) return { action: 'dead-letter', reason: `permanent error on attempt ${attempt}: ${cause}` };
+  if (isThrottlingError(error)) return { action: 'retry', delaySeconds: throttledRetryDelaySeconds(receiveCount), throttled: true };
   if (attempt >= maxAttempts) return { action: 'dead-letter', reason: `failed ${attempt} attempts (maxReceiveCount ${maxAttempts}); last: ${cause}` };
   return { action: 'retry', delaySeconds: retryDelaySeconds(attempt) };
 }

@@ -3,7 +3,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { attemptNumber, DeliverySkips, exhaustedBeforeAttempt, FailureDecision, failureDecision, retryDelaySeconds } from './delivery-retry';
+import {
+  attemptNumber,
+  DeliverySkips,
+  exhaustedBeforeAttempt,
+  FailureDecision,
+  failureDecision,
+  retryDelaySeconds,
+  secretWaitSeconds,
+} from './delivery-retry';
 import { metricsForOutcome, replicationLatency } from './outcomes/outcome-metrics';
 import { deliveredOutcome, RunReports } from './outcomes/run-reports';
 import { createReplicator, DeliveryLimits } from './replicator';
@@ -63,6 +71,7 @@ export function createReplicatorHandler(
 ) {
   const { logger, metrics } = telemetry;
   const now = runtime.now ?? Date.now;
+  const destination = destinationClientsFor(settings, clients.secretsManager, clock, runtime.retryPacing?.destinationRetryStrategy);
   const replicate = createReplicator({
     sourceBucket: settings.sourceBucket,
     destinationBucket: settings.destinationBucket,
@@ -78,7 +87,7 @@ export function createReplicatorHandler(
         MessageDeduplicationId: messageDeduplicationId(message),
       }));
     },
-    destination: destinationClientsFor(settings, clients.secretsManager, clock, runtime.retryPacing?.destinationRetryStrategy),
+    destination,
     options: {
       scope: settings.scope,
       replicateDeleteMarkers: settings.replicateDeleteMarkers,
@@ -140,7 +149,7 @@ export function createReplicatorHandler(
 
   /** The message's attempt number: its receives, less those on which it was skipped. */
   async function attemptOf(record: SQSRecord): Promise<number> {
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    const receiveCount = receiveCountOf(record);
     // Received once: nothing can have been skipped. Otherwise ask the table; if it cannot answer,
     // count every receive (at worst a message behind a failure is dead-lettered early, never lost).
     if (receiveCount <= 1) return 1;
@@ -193,9 +202,10 @@ export function createReplicatorHandler(
 
   /**
    * One delivery of a message: attempted, and on failure either dead-lettered (then acknowledged)
-   * or handed back to be retried after a delay. Returns the delay, or undefined when it is done.
+   * or handed back to be retried after a delay. Returns the delay (and whether the receive is not
+   * to count as an attempt), or undefined when it is done.
    */
-  async function deliver(record: SQSRecord, context?: Context): Promise<number | undefined> {
+  async function deliver(record: SQSRecord, context?: Context): Promise<{ delaySeconds: number; skip?: boolean } | undefined> {
     const attempt = await attemptOf(record);
     const exhausted = exhaustedBeforeAttempt(attempt, settings.maxReceiveCount);
     let decision: FailureDecision;
@@ -209,15 +219,17 @@ export function createReplicatorHandler(
         await processRecord(record, attempt >= settings.maxReceiveCount, context);
         return undefined;
       } catch (error) {
-        decision = failureDecision(error, attempt, settings.maxReceiveCount);
-        logger.error(decision.action === 'retry'
-          ? `replication failed; retrying in ${decision.delaySeconds} s`
-          : 'replication failed; dead-lettering the message', {
+        decision = failureDecision(error, attempt, settings.maxReceiveCount, receiveCountOf(record));
+        logger.error(decision.action === 'dead-letter'
+          ? 'replication failed; dead-lettering the message'
+          : decision.throttled
+            ? `replication throttled after the SDK's retries; retrying in ${decision.delaySeconds} s, not counted as an attempt`
+            : `replication failed; retrying in ${decision.delaySeconds} s`, {
           messageId: record.messageId, attempt, maxAttempts: settings.maxReceiveCount, error: errorDetails(error),
         });
       }
     }
-    if (decision.action === 'retry') return decision.delaySeconds;
+    if (decision.action === 'retry') return { delaySeconds: decision.delaySeconds, skip: decision.throttled };
     try {
       await deadLetter(record, attempt, decision.reason);
       return undefined;
@@ -226,8 +238,39 @@ export function createReplicatorHandler(
       logger.error('could not send the message to the dead-letter queue; it will be retried', {
         messageId: record.messageId, error: errorDetails(error),
       });
-      return retryDelaySeconds(attempt);
+      return { delaySeconds: retryDelaySeconds(attempt) };
     }
+  }
+
+  /**
+   * Records receives that are not to count as attempts (see `DeliverySkips`). One that cannot be
+   * recorded counts: the queue keeps the message either way.
+   */
+  async function recordSkips(records: readonly SQSRecord[]): Promise<void> {
+    await Promise.all(records.map((record) => skips.add(record.messageId).catch((error) => {
+      logger.warn('could not record a skipped receive; it will count as an attempt', { messageId: record.messageId, error: errorDetails(error) });
+    })));
+  }
+
+  /**
+   * The credentials secret is still `{}`: no record is attempted (each would fail the same way).
+   * One error line and one `CredentialsSecretNotFilled` point for the invocation, and every record
+   * handed back to wait (`secretWaitSeconds`) without using up an attempt. Once the secret is
+   * filled in, the next invocation replicates them: no redrive needed.
+   */
+  async function waitForSecret(records: readonly SQSRecord[], notFilled: Error): Promise<SQSBatchResponse> {
+    const entries = records.map((record) => ({ record, delaySeconds: secretWaitSeconds(receiveCountOf(record)) }));
+    const delays = entries.map(({ delaySeconds }) => delaySeconds);
+    logger.error(`${notFilled.message}; ${records.length} message(s) wait for it, retried in ${Math.min(...delays)} s without using up their attempts`, {
+      secretId: settings.credentialsSecretId,
+      waitingMessages: records.length,
+      retryInSeconds: { min: Math.min(...delays), max: Math.max(...delays) },
+      error: { name: notFilled.name },
+    });
+    addMetrics(telemetry, { name: 'CredentialsSecretNotFilled', unit: 'Count', value: 1 });
+    await recordSkips(records);
+    await handBack(entries);
+    return { batchItemFailures: records.map((record) => ({ itemIdentifier: record.messageId })) };
   }
 
   /** Makes handed-back messages visible again after their delays (instead of the queue's visibility timeout). */
@@ -250,6 +293,9 @@ export function createReplicatorHandler(
 
   return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     try {
+      // Once per invocation, before any record: read only while it is unfilled (a filled one is cached).
+      const notFilled = await destination.secretNotFilled();
+      if (notFilled) return await waitForSecret(event.Records, notFilled);
       // One record at a time in queue order. After a failure, the later records of the same message
       // group (the same key) are handed back unattempted, so the key's order holds; other groups go on.
       const blockedGroups = new Set<string>();
@@ -264,23 +310,26 @@ export function createReplicatorHandler(
           failed.push({ record, delaySeconds: 0 });
           continue;
         }
-        const delaySeconds = await deliver(record, context);
-        if (delaySeconds !== undefined) {
+        const retry = await deliver(record, context);
+        if (retry !== undefined) {
           blockedGroups.add(group);
-          failed.push({ record, delaySeconds });
+          failed.push({ record, delaySeconds: retry.delaySeconds });
+          // A throttled delivery: handed back without using up an attempt.
+          if (retry.skip) skipped.push(record);
         }
       }
-      // Skipped receives do not count as attempts. If one cannot be recorded, it counts: the queue
-      // keeps the message either way.
-      await Promise.all(skipped.map((record) => skips.add(record.messageId).catch((error) => {
-        logger.warn('could not record a skipped receive; it will count as an attempt', { messageId: record.messageId, error: errorDetails(error) });
-      })));
+      // Skipped receives do not count as attempts.
+      await recordSkips(skipped);
       await handBack(failed);
       return { batchItemFailures: failed.map(({ record }) => ({ itemIdentifier: record.messageId })) };
     } finally {
       metrics.publishStoredMetrics();
     }
   };
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  return Number(record.attributes?.ApproximateReceiveCount ?? 1);
 }
 
 function errorDetails(error: unknown) {

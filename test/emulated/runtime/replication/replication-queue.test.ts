@@ -95,7 +95,8 @@ function replicatorWithFaults(fixture: ReplicationFixture, failing: (versionId: 
   source.middlewareStack.add((next, context) => async (args) => {
     const versionId = (args as { input: { VersionId?: string } }).input.VersionId;
     if (context.commandName === 'GetObjectCommand' && versionId && failing(versionId)) {
-      throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+      // A 500, not a 503 SlowDown: a throttled delivery does not count as an attempt (see delivery-retry).
+      throw Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
     }
     return next(args);
   }, { step: 'initialize', name: 'throttleVersions' });
@@ -174,7 +175,7 @@ test('a message failing every attempt is dead-lettered after maxReceiveCount att
   expect(dead).toHaveLength(1);
   expect(JSON.parse(dead[0].body)).toMatchObject({ key: 'blocked.txt', versionId: poisonVersion });
   expect(dead[0].group).toBe(messageGroupId(fixture.sourceBucket, 'blocked.txt'));
-  expect(dead[0].reason).toMatch(/^failed 3 attempts \(maxReceiveCount 3\); last: SlowDown/);
+  expect(dead[0].reason).toMatch(/^failed 3 attempts \(maxReceiveCount 3\); last: InternalError/);
   expect((await fixture.destinationObject('blocked.txt'))?.body.toString()).toBe('behind it');
   const receives = [...log.receives.entries()].map(([body, count]) => ({ versionId: JSON.parse(body).versionId, count }));
   const behindReceives = receives.find((entry) => entry.versionId === behindVersion)!.count;

@@ -325,7 +325,8 @@ describe('large objects across invocations', () => {
     const created = await fixture.events.put('patient.bin', body);
     await fixture.routerHandler(created);
     // Fault injection: once more continuations ran than maxReceiveCount allows receives, one part
-    // read fails every in-place attempt (a 503 moto cannot be made to give), so the delivery fails.
+    // read fails every in-place attempt (a 500 moto cannot be made to give; not a 503 SlowDown, which
+    // would not count as an attempt at all), so the delivery fails.
     let invocations = 0;
     let failuresLeft = PART_ATTEMPTS;
     const source = sourceAdminClient(fixture);
@@ -333,7 +334,7 @@ describe('large objects across invocations', () => {
       const range = (args as { input: { Range?: string } }).input.Range;
       if (invocations > fixture.settings.maxReceiveCount && range !== undefined && failuresLeft > 0 && context.commandName === 'GetObjectCommand') {
         failuresLeft--;
-        throw Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+        throw Object.assign(new Error('We encountered an internal error.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
       }
       return next(args);
     }, { step: 'initialize', name: 'failOneDelivery' });

@@ -1,14 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
+import { DeliverySkips } from '../../../../src/runtime/replication/delivery-retry';
 import { FailureRecords } from '../../../../src/runtime/replication/key-state/failure-records';
 import { createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
 import { captureOutput, emittedMetrics } from '../../../support/capture-output';
 import { sourceClientConfig, sourceS3 } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
+import { requestsDuring } from '../../emulators/request-counter';
 
 // What the replicator tells operators: replication latency, failure records, an unfilled
 // credentials secret, and a destination that throttles. Run against the moto partitions.
@@ -116,5 +118,70 @@ describe('failure records', () => {
     expect(emittedMetrics(lines)).toMatchObject({ MessagesDeadLettered: 1 });
     expect(lines.some((line) => line.includes('"level":"WARN"') && line.includes('could not record why the message failed'))).toBe(true);
     expect(await new FailureRecords(fixture.dynamodb, fixture.tableName).read('unrecorded.txt', created.detail.object['version-id'] as string)).toBeUndefined();
+  });
+});
+
+describe('a credentials secret not filled in yet', () => {
+  test('a batch waits without reading the secret per message, without dead-lettering and without using up attempts; once filled it replicates', async () => {
+    const fixture = await ReplicationFixture.create();
+    const filled = fixture.secretFor(await fixture.createDestinationKey());
+    // As the construct creates it.
+    await fixture.putSecret({});
+    const keys = ['wait/1.txt', 'wait/2.txt', 'wait/3.txt', 'wait/4.txt'];
+    for (const key of keys) await fixture.routerHandler(await fixture.events.put(key, key));
+
+    // More invocations than maxReceiveCount allows attempts: none of them is an attempt.
+    const invocations = fixture.settings.maxReceiveCount + 1;
+    for (let invocation = 1; invocation <= invocations; invocation++) {
+      const { event, messages } = await fixture.receiveBatch();
+      expect(messages).toHaveLength(keys.length);
+      expect(event.Records.map((record) => record.attributes.ApproximateReceiveCount)).toEqual(keys.map(() => String(invocation)));
+      let response: Awaited<ReturnType<typeof fixture.replicatorHandler>> | undefined;
+      const { lines } = await captureOutput(async () => {
+        const requests = await requestsDuring({ secretsmanager: SecretsManagerClient }, [fixture.secretsManager], async () => {
+          response = await fixture.replicatorHandler(event);
+        });
+        expect(requests).toEqual({ 'secretsmanager@us-east-1:GetSecretValue': 1 });
+      });
+
+      expect(response!.batchItemFailures.map(({ itemIdentifier }) => itemIdentifier).sort())
+        .toEqual(messages.map((message) => message.MessageId!).sort());
+      const errors = lines.filter((line) => line.includes('"level":"ERROR"'));
+      expect(errors).toHaveLength(1);
+      const logged = JSON.parse(errors[0]);
+      expect(logged.message).toContain(`credentials secret ${fixture.secretArn} is still {}`);
+      expect(logged.message).toContain('"accesskey": "...", "secretaccesskey": "..."');
+      expect(logged.message).toContain('4 message(s) wait for it');
+      expect(logged).toMatchObject({ secretId: fixture.secretArn, waitingMessages: 4 });
+      expect(emittedMetrics(lines)).toEqual({ CredentialsSecretNotFilled: 1 });
+      // Handed back with a wait, not at once: the queue hands out nothing now.
+      expect((await fixture.receiveBatch()).messages).toHaveLength(0);
+      // The test plays the wait's end.
+      await fixture.sqs.send(new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: fixture.queueUrl,
+        Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })),
+      }));
+    }
+    const skips = new DeliverySkips(fixture.dynamodb, fixture.tableName);
+    const { messages } = await fixture.receiveBatch(0);
+    for (const message of messages) expect(await skips.count(message.MessageId!)).toBe(invocations);
+
+    await fixture.putSecret(filled);
+    const { result } = await captureOutput(() => fixture.drain());
+
+    expect(result).toEqual({ processed: keys.length, failures: 0 });
+    expect(await fixture.takeDeadLetters()).toEqual([]);
+    for (const key of keys) expect((await fixture.destinationObject(key))?.body.toString()).toBe(key);
+  });
+
+  test('a secret with some fields but not the key pair is still dead-lettered on the first attempt', async () => {
+    const fixture = await ReplicationFixture.create();
+    await fixture.putSecret({ user: 'someone' });
+    const created = await fixture.events.put('malformed.txt', 'x');
+    const { result, lines } = await captureOutput(() => fixture.replicate([created], { allowDeadLetters: true }));
+
+    expect(result.deadLettered).toHaveLength(1);
+    expect(emittedMetrics(lines)).toMatchObject({ MessagesDeadLettered: 1 });
+    expect(emittedMetrics(lines).CredentialsSecretNotFilled).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { CredentialsSecretError, isAuthenticationError, parseCredentialsSecret } from '../../../../src/runtime/destination/destination-credentials';
+import { CredentialsSecretError, CredentialsSecretNotFilledError, isAuthenticationError, parseCredentialsSecret } from '../../../../src/runtime/destination/destination-credentials';
 import { thrownBy } from '../../../support/thrown-by';
 
 const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:destination-credentials-AbCdEf';
@@ -111,6 +111,25 @@ describe('parseCredentialsSecret', () => {
         expect(text).not.toContain(otherSecret.slice(0, 12));
       }
     });
+  });
+});
+
+describe('a secret not filled in yet', () => {
+  test('{} (as the construct creates it) is not filled in: the error names the secret and the JSON to put there', () => {
+    const error = thrownBy(() => parseCredentialsSecret('{}', SECRET_ID, 'aws-us-gov'));
+    expect(error).toBeInstanceOf(CredentialsSecretNotFilledError);
+    expect(error).toBeInstanceOf(CredentialsSecretError);
+    expect(error.message).toContain(`credentials secret ${SECRET_ID} is still {}`);
+    expect(error.message).toContain('"accesskey": "...", "secretaccesskey": "..."');
+  });
+
+  test.each([
+    ['one field', JSON.stringify({ user: 'replication-user' })],
+    ['an empty key', JSON.stringify({ accesskey: '' })],
+  ])('a secret with %s is malformed, not unfilled', (_, secret) => {
+    const error = thrownBy(() => parseCredentialsSecret(secret, SECRET_ID, 'aws-us-gov'));
+    expect(error).toBeInstanceOf(CredentialsSecretError);
+    expect(error).not.toBeInstanceOf(CredentialsSecretNotFilledError);
   });
 });
 

@@ -1,12 +1,15 @@
 import { queueReceiveLimit } from '../../../../src/private/queue-defaults';
 import { InvalidMessageError, parseReplicationMessage } from '../../../../src/runtime/contract/replication-message';
-import { CredentialsSecretError, parseCredentialsSecret } from '../../../../src/runtime/destination/destination-credentials';
+import { CredentialsSecretError, CredentialsSecretNotFilledError, parseCredentialsSecret } from '../../../../src/runtime/destination/destination-credentials';
 import {
   attemptNumber,
   exhaustedBeforeAttempt,
   failureDecision,
   isPermanentError,
+  isThrottlingError,
   retryDelaySeconds,
+  secretWaitSeconds,
+  throttledRetryDelaySeconds,
 } from '../../../../src/runtime/replication/delivery-retry';
 import { thrownBy } from '../../../support/thrown-by';
 
@@ -36,7 +39,7 @@ describe('attemptNumber', () => {
 });
 
 describe('failureDecision', () => {
-  const transient = Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown' });
+  const transient = Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
 
   test('a transient failure before the last attempt is retried after the backoff delay', () => {
     expect(failureDecision(transient, 1, 5)).toEqual({ action: 'retry', delaySeconds: 2 });
@@ -45,7 +48,7 @@ describe('failureDecision', () => {
 
   test('the last attempt dead-letters, saying how many attempts failed and why', () => {
     expect(failureDecision(transient, 5, 5)).toEqual({
-      action: 'dead-letter', reason: 'failed 5 attempts (maxReceiveCount 5); last: SlowDown: Please reduce your request rate.',
+      action: 'dead-letter', reason: 'failed 5 attempts (maxReceiveCount 5); last: InternalError: We encountered an internal error. Please try again.',
     });
   });
 
@@ -87,5 +90,64 @@ describe('queueReceiveLimit', () => {
     expect(queueReceiveLimit(5)).toBe(50);
     expect(queueReceiveLimit(100)).toBe(1000);
     expect(queueReceiveLimit(1000)).toBe(1000);
+  });
+});
+
+/** Seconds a message waits in the queue, handed back with `delay(receive)` after each receive, before the backstop moves it. */
+const waitBeforeBackstop = (delay: (receiveCount: number) => number, maxReceiveCount: number) =>
+  Array.from({ length: queueReceiveLimit(maxReceiveCount) }, (_, index) => delay(index + 1)).reduce((sum, seconds) => sum + seconds, 0);
+
+describe('secretWaitSeconds', () => {
+  test('grows from 1 minute to at most 15 minutes by receive count', () => {
+    expect([1, 2, 3, 4, 5, 6, 50, 1000].map(secretWaitSeconds)).toEqual([60, 120, 240, 480, 900, 900, 900, 900]);
+  });
+
+  test('with the default maxReceiveCount 5, a message waits about 11 h 45 min for the secret before the backstop moves it', () => {
+    // README: "Credentials". 50 receives: 60 + 120 + 240 + 480 + 46 x 900 seconds.
+    expect(waitBeforeBackstop(secretWaitSeconds, 5)).toBe(42_300);
+    expect(waitBeforeBackstop(secretWaitSeconds, 1)).toBe(60 + 120 + 240 + 480 + 6 * 900);
+  });
+
+  test('a secret still {} is not a permanent error: it is waited for, not dead-lettered', () => {
+    const error = thrownBy(() => parseCredentialsSecret('{}', 'arn:secret', 'aws-us-gov'));
+    expect(error).toBeInstanceOf(CredentialsSecretNotFilledError);
+    expect(isPermanentError(error)).toBe(false);
+    expect(failureDecision(error, 1, 5)).toMatchObject({ action: 'retry' });
+  });
+});
+
+describe('throttling', () => {
+  const slowDown = Object.assign(new Error('Please reduce your request rate.'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+
+  test.each([
+    ['S3\'s 503 SlowDown', slowDown],
+    ['a 429', Object.assign(new Error('x'), { name: 'TooManyRequests', $metadata: { httpStatusCode: 429 } })],
+    ['DynamoDB\'s throughput error', Object.assign(new Error('x'), { name: 'ProvisionedThroughputExceededException' })],
+    ['an error the service marks as throttling', Object.assign(new Error('x'), { name: 'Whatever', $retryable: { throttling: true } })],
+  ])('%s is throttling', (_, error) => {
+    expect(isThrottlingError(error)).toBe(true);
+  });
+
+  test.each([
+    ['a 503 that is not SlowDown', Object.assign(new Error('x'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })],
+    ['a 500', Object.assign(new Error('x'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } })],
+    ['no error', undefined],
+  ])('%s is not', (_, error) => {
+    expect(isThrottlingError(error)).toBe(false);
+  });
+
+  test('a throttled delivery waits longer than other failures: 30 s doubling to at most 5 minutes', () => {
+    expect([1, 2, 3, 4, 5, 6, 50].map(throttledRetryDelaySeconds)).toEqual([30, 60, 120, 240, 300, 300, 300]);
+    expect(throttledRetryDelaySeconds(1)).toBeGreaterThanOrEqual(retryDelaySeconds(100));
+  });
+
+  test('a throttled delivery is retried and does not count as an attempt, also on the last one', () => {
+    expect(failureDecision(slowDown, 1, 5, 1)).toEqual({ action: 'retry', delaySeconds: 30, throttled: true });
+    expect(failureDecision(slowDown, 5, 5, 7)).toEqual({ action: 'retry', delaySeconds: 300, throttled: true });
+  });
+
+  test('with the default maxReceiveCount 5, a message throttled on every delivery reaches the backstop after about 4 hours of waits', () => {
+    // README: "Retries and dead letters". 50 receives: 30 + 60 + 120 + 240 + 46 x 300 seconds.
+    expect(waitBeforeBackstop(throttledRetryDelaySeconds, 5)).toBe(14_250);
   });
 });
