@@ -2,6 +2,7 @@ import { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { CredentialsSecret, CredentialsSecretNotFilledError, DestinationCredentials, isAuthenticationError } from './destination-credentials';
+import { standardDestinationRetries } from './destination-retry';
 import type { DestinationSettings } from '../contract/replication-environment';
 
 /** The destination rejected the credentials even after re-reading the secret. */
@@ -45,8 +46,9 @@ export interface DestinationClientOptions {
   readonly now?: () => number;
   /**
    * Makes each new client's SDK retry strategy (one per client, as the SDK's default is). Set by
-   * code only, never from the environment: tests keep the SDK's decisions and drop its waits.
-   * @default the SDK's standard retry strategy
+   * code only, never from the environment: tests keep the decisions and drop the waits.
+   * @default a `DestinationRetryStrategy`: the SDK's standard retries, with more attempts and
+   * longer backoff for throttling (503 SlowDown)
    */
   readonly retryStrategy?: DestinationRetryStrategy;
 }
@@ -157,9 +159,9 @@ export class DestinationClients {
     }
   }
 
-  /** No `retryStrategy` key at all unless one is given: the SDK's default stays untouched. */
+  /** A new retry strategy for each client: the given factory's, or one that rides out throttling. */
   private retryConfig(): Pick<S3ClientConfig, 'retryStrategy'> {
-    return this.options.retryStrategy ? { retryStrategy: this.options.retryStrategy() } : {};
+    return { retryStrategy: (this.options.retryStrategy ?? standardDestinationRetries)() };
   }
 
   private clientFor(identity: Identity, owner: string | undefined): S3Client {

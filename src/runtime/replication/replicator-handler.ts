@@ -41,7 +41,7 @@ export interface CopyRuntime {
   /**
    * How retries in place wait. Code only, never read from the environment: the Lambda entry point
    * leaves it unset, and tests set it to keep every retry but not its wait.
-   * @default the SDK's standard retry strategy, and PART_RETRY_BACKOFF_MS between a part's attempts
+   * @default destination clients' `DestinationRetryStrategy`, and PART_RETRY_BACKOFF_MS between a part's attempts
    */
   readonly retryPacing?: RetryPacing;
 }

@@ -1,6 +1,7 @@
 // The SDK clients' own retry package: every @aws-sdk client depends on it, this library does not.
 // eslint-disable-next-line import/no-extraneous-dependencies
 import { ConfiguredRetryStrategy, DEFAULT_MAX_ATTEMPTS } from '@smithy/core/retry';
+import { DestinationRetryStrategy } from '../../../src/runtime/destination/destination-retry';
 import type { RetryPacing } from '../../../src/runtime/replication/replicator-handler';
 
 /**
@@ -12,5 +13,13 @@ export function retriesWithoutWaits(): ConfiguredRetryStrategy {
   return new ConfiguredRetryStrategy(DEFAULT_MAX_ATTEMPTS, () => 0);
 }
 
+/**
+ * The destination clients' retry strategy as in production (more attempts after a 503 SlowDown),
+ * with no wait between attempts.
+ */
+export function destinationRetriesWithoutWaits(): DestinationRetryStrategy {
+  return new DestinationRetryStrategy({ sleep: async () => undefined });
+}
+
 /** Every retry in place as in production, none of its waits: for tests that retry thousands of times. */
-export const RETRIES_WITHOUT_WAITS: RetryPacing = { partBackoffMs: 0, destinationRetryStrategy: retriesWithoutWaits };
+export const RETRIES_WITHOUT_WAITS: RetryPacing = { partBackoffMs: 0, destinationRetryStrategy: destinationRetriesWithoutWaits };

@@ -194,7 +194,7 @@ describe('ExpectedBucketOwner on every destination request', () => {
 });
 
 describe('retry strategy', () => {
-  test('each destination client gets a new strategy from the given factory; without one, the SDK\'s default', async () => {
+  test('each destination client gets a new strategy from the given factory; without one, the throttling-tolerant default', async () => {
     const fixture = await ReplicationFixture.create();
     const secretsManager = new SecretsManagerClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin));
     const made: object[] = [];
@@ -209,6 +209,6 @@ describe('retry strategy', () => {
     expect(made).toHaveLength(1);
     expect(pacedStrategy).toBe(made[0]);
     expect(defaultStrategy).not.toBe(made[0]);
-    expect(defaultStrategy.constructor.name).toBe('StandardRetryStrategy');
+    expect(defaultStrategy.constructor.name).toBe('DestinationRetryStrategy');
   });
 });

@@ -17,7 +17,7 @@ import { createReplicatorHandler } from '../../../../src/runtime/replication/rep
 import { Fault, FaultKind, FaultPlan, FaultProxy } from '../../emulators/fault-proxy';
 import { emulators, sourceClientConfig } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
-import { RETRIES_WITHOUT_WAITS, retriesWithoutWaits } from '../../emulators/retry-pacing';
+import { destinationRetriesWithoutWaits, RETRIES_WITHOUT_WAITS, retriesWithoutWaits } from '../../emulators/retry-pacing';
 import { S3Event } from '../../emulators/s3-events';
 
 /**
@@ -148,7 +148,7 @@ describe('fault matrix', () => {
     ...RETRIES_WITHOUT_WAITS,
     destinationRetryStrategy: () => {
       destinationStrategies += 1;
-      return retriesWithoutWaits();
+      return destinationRetriesWithoutWaits();
     },
   };
 

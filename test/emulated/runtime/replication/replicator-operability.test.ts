@@ -4,11 +4,13 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
+import { backoffCeilingMs, DestinationRetryStrategy, THROTTLED_ATTEMPTS } from '../../../../src/runtime/destination/destination-retry';
 import { DeliverySkips } from '../../../../src/runtime/replication/delivery-retry';
 import { FailureRecords } from '../../../../src/runtime/replication/key-state/failure-records';
 import { createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
 import { captureOutput, emittedMetrics } from '../../../support/capture-output';
-import { sourceClientConfig, sourceS3 } from '../../emulators/partitions';
+import { FaultPlan, FaultProxy } from '../../emulators/fault-proxy';
+import { emulators, sourceClientConfig, sourceS3 } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
 import { requestsDuring } from '../../emulators/request-counter';
 
@@ -183,5 +185,90 @@ describe('a credentials secret not filled in yet', () => {
     expect(result.deadLettered).toHaveLength(1);
     expect(emittedMetrics(lines)).toMatchObject({ MessagesDeadLettered: 1 });
     expect(emittedMetrics(lines).CredentialsSecretNotFilled).toBeUndefined();
+  });
+});
+
+describe('a destination that answers 503 SlowDown', () => {
+  const plan = new FaultPlan();
+  let proxy: FaultProxy;
+  beforeAll(async () => {
+    proxy = await FaultProxy.start(emulators().destinationEndpoint, plan);
+  });
+  afterAll(() => proxy.stop());
+
+  /**
+   * The fixture's replicator with its destination requests going through the fault proxy, and the
+   * destination retry strategy of production whose waits are recorded, not waited (random factor 0.5).
+   */
+  const throttledReplicator = (fixture: ReplicationFixture, waits: number[]) => {
+    const config = sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin);
+    const dynamodb = new DynamoDBClient(config);
+    return createReplicatorHandler(
+      { ...fixture.settings, destinationEndpoint: proxy.endpoint },
+      {
+        s3: sourceS3(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin),
+        dynamodb,
+        secretsManager: new SecretsManagerClient(config),
+        sqs: new SQSClient(config),
+      },
+      createTelemetry('replicator', { logLevel: 'ERROR' }),
+      {
+        memoryBudget: 64 * 1024 * 1024,
+        retryPacing: {
+          partBackoffMs: 0,
+          destinationRetryStrategy: () => new DestinationRetryStrategy({ random: () => 0.5, sleep: async (ms) => void waits.push(ms) }),
+        },
+      },
+      new BackfillRuns(dynamodb, fixture.tableName),
+    );
+  };
+
+  test('a PUT answered SlowDown several times is retried in place with growing waits and replicates: no failure, no dead letter', async () => {
+    const fixture = await ReplicationFixture.create();
+    const waits: number[] = [];
+    const handler = throttledReplicator(fixture, waits);
+    await fixture.routerHandler(await fixture.events.put('busy.txt', 'payload'));
+    // The new object's only destination request is its PUT: refused 4 times, more than the SDK's standard 3 attempts allow.
+    plan.arm({ at: 1, kind: 'refuse', attempts: 4 });
+    const { result, lines } = await captureOutput(() => fixture.drain(3, handler));
+
+    expect(plan.requests[0]).toMatch(/^PUT \//);
+    expect(plan.attempts.get(1)).toBe(5);
+    // Exponential backoff with full jitter: half of a ceiling that doubles from 1 s.
+    expect(waits).toEqual([500, 1000, 2000, 4000]);
+    expect(waits).toEqual([1, 2, 3, 4].map((retry) => backoffCeilingMs(true, retry) / 2));
+    expect(result).toEqual({ processed: 1, failures: 0 });
+    expect(emittedMetrics(lines)).toMatchObject({ ObjectsReplicated: 1 });
+    expect(emittedMetrics(lines).ReplicationFailures).toBeUndefined();
+    expect(emittedMetrics(lines).MessagesDeadLettered).toBeUndefined();
+    expect((await fixture.destinationObject('busy.txt'))?.body.toString()).toBe('payload');
+    expect((await fixture.destinationVersions('busy.txt')).versions).toHaveLength(1);
+  });
+
+  test('a PUT still throttled after every retry is handed back for longer, without using up an attempt, and then replicates', async () => {
+    const fixture = await ReplicationFixture.create();
+    const waits: number[] = [];
+    const handler = throttledReplicator(fixture, waits);
+    await fixture.routerHandler(await fixture.events.put('swamped.txt', 'payload'));
+    plan.arm({ at: 1, kind: 'refuse' });
+    const { event, messages } = await fixture.receiveBatch();
+    const { result: response, lines } = await captureOutput(() => handler(event));
+
+    expect(plan.attempts.get(1)).toBe(THROTTLED_ATTEMPTS);
+    expect(waits).toHaveLength(THROTTLED_ATTEMPTS - 1);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: messages[0].MessageId }]);
+    expect(lines.some((line) => line.includes('replication throttled after the SDK\'s retries; retrying in 30 s, not counted as an attempt'))).toBe(true);
+    expect(emittedMetrics(lines).MessagesDeadLettered).toBeUndefined();
+    // Handed back for 30 s (other failures: 2 s), and the receive recorded as not an attempt.
+    expect((await fixture.receiveBatch(0)).messages).toHaveLength(0);
+    expect(await new DeliverySkips(fixture.dynamodb, fixture.tableName).count(messages[0].MessageId!)).toBe(1);
+
+    plan.disarm();
+    await fixture.sqs.send(new ChangeMessageVisibilityBatchCommand({
+      QueueUrl: fixture.queueUrl, Entries: [{ Id: '0', ReceiptHandle: messages[0].ReceiptHandle!, VisibilityTimeout: 0 }],
+    }));
+    const { result } = await captureOutput(() => fixture.drain(3, handler));
+    expect(result).toEqual({ processed: 1, failures: 0 });
+    expect((await fixture.destinationObject('swamped.txt'))?.body.toString()).toBe('payload');
   });
 });
