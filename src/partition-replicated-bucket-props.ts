@@ -60,7 +60,9 @@ export interface PartitionReplicatedBucketProps {
    * variables), so changing the keys needs no deployment.
    *
    * @default - a new secret whose value is `{}`; fill it in after the first deployment. Until then
-   * replication attempts fail and land in `deadLetterQueue` on their first attempt.
+   * the replicator attempts nothing: it logs one error and publishes `CredentialsSecretNotFilled`
+   * per invocation, and its messages wait in the queue (up to about 12 hours with the default
+   * `maxReceiveCount`) and replicate once the secret is filled.
    */
   readonly credentialsSecret?: secretsmanager.ISecret;
 
