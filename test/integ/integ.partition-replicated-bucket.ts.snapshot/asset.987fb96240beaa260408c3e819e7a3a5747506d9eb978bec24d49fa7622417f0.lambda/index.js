@@ -30329,7 +30329,7 @@ var require_dist_cjs19 = __commonJS({
         Object.setPrototypeOf(this, _IndexNotFoundException.prototype);
       }
     };
-    var ConditionalCheckFailedException3 = class _ConditionalCheckFailedException extends DynamoDBServiceException {
+    var ConditionalCheckFailedException4 = class _ConditionalCheckFailedException extends DynamoDBServiceException {
       static shapeId = "com.amazonaws.dynamodb#ConditionalCheckFailedException";
       name = "ConditionalCheckFailedException";
       $fault = "client";
@@ -31122,7 +31122,7 @@ var require_dist_cjs19 = __commonJS({
       [_m4, _I],
       [0, () => AttributeMap]
     ];
-    n0_registry5.registerError(ConditionalCheckFailedException$, ConditionalCheckFailedException3);
+    n0_registry5.registerError(ConditionalCheckFailedException$, ConditionalCheckFailedException4);
     var ContinuousBackupsUnavailableException$ = [
       -3,
       n05,
@@ -35165,7 +35165,7 @@ var require_dist_cjs19 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var DynamoDBClient6 = class extends Client2 {
+    var DynamoDBClient7 = class extends Client2 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -35217,7 +35217,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var DeleteBackupCommand = class extends command5(_ep5, _mw05, "DeleteBackup", DeleteBackup$) {
     };
-    var DeleteItemCommand3 = class extends command5(_ep3, _mw05, "DeleteItem", DeleteItem$) {
+    var DeleteItemCommand4 = class extends command5(_ep3, _mw05, "DeleteItem", DeleteItem$) {
     };
     var DeleteResourcePolicyCommand = class extends command5(_ep6, _mw05, "DeleteResourcePolicy", DeleteResourcePolicy$) {
     };
@@ -35259,7 +35259,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var ExportTableToPointInTimeCommand = class extends command5(_ep9, _mw05, "ExportTableToPointInTime", ExportTableToPointInTime$) {
     };
-    var GetItemCommand3 = class extends command5(_ep3, _mw05, "GetItem", GetItem$) {
+    var GetItemCommand4 = class extends command5(_ep3, _mw05, "GetItem", GetItem$) {
     };
     var GetResourcePolicyCommand = class extends command5(_ep6, _mw05, "GetResourcePolicy", GetResourcePolicy$) {
     };
@@ -35281,7 +35281,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var ListTagsOfResourceCommand = class extends command5(_ep6, _mw05, "ListTagsOfResource", ListTagsOfResource$) {
     };
-    var PutItemCommand4 = class extends command5(_ep3, _mw05, "PutItem", PutItem$) {
+    var PutItemCommand5 = class extends command5(_ep3, _mw05, "PutItem", PutItem$) {
     };
     var PutResourcePolicyCommand = class extends command5(_ep6, _mw05, "PutResourcePolicy", PutResourcePolicy$) {
     };
@@ -35323,13 +35323,13 @@ var require_dist_cjs19 = __commonJS({
     };
     var UpdateTimeToLiveCommand = class extends command5(_ep3, _mw05, "UpdateTimeToLive", UpdateTimeToLive$) {
     };
-    var paginateListBulkOperations = createPaginator2(DynamoDBClient6, ListBulkOperationsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListContributorInsights = createPaginator2(DynamoDBClient6, ListContributorInsightsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListExports = createPaginator2(DynamoDBClient6, ListExportsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListImports = createPaginator2(DynamoDBClient6, ListImportsCommand, "NextToken", "NextToken", "PageSize");
-    var paginateListTables = createPaginator2(DynamoDBClient6, ListTablesCommand, "ExclusiveStartTableName", "LastEvaluatedTableName", "Limit");
-    var paginateQuery = createPaginator2(DynamoDBClient6, QueryCommand3, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
-    var paginateScan = createPaginator2(DynamoDBClient6, ScanCommand, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
+    var paginateListBulkOperations = createPaginator2(DynamoDBClient7, ListBulkOperationsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListContributorInsights = createPaginator2(DynamoDBClient7, ListContributorInsightsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListExports = createPaginator2(DynamoDBClient7, ListExportsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListImports = createPaginator2(DynamoDBClient7, ListImportsCommand, "NextToken", "NextToken", "PageSize");
+    var paginateListTables = createPaginator2(DynamoDBClient7, ListTablesCommand, "ExclusiveStartTableName", "LastEvaluatedTableName", "Limit");
+    var paginateQuery = createPaginator2(DynamoDBClient7, QueryCommand3, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
+    var paginateScan = createPaginator2(DynamoDBClient7, ScanCommand, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
     var checkState$6 = async (client, input) => {
       let reason;
       try {
@@ -35613,7 +35613,7 @@ var require_dist_cjs19 = __commonJS({
       CreateGlobalTableCommand,
       CreateTableCommand,
       DeleteBackupCommand,
-      DeleteItemCommand: DeleteItemCommand3,
+      DeleteItemCommand: DeleteItemCommand4,
       DeleteResourcePolicyCommand,
       DeleteTableCommand,
       DescribeBackupCommand,
@@ -35635,7 +35635,7 @@ var require_dist_cjs19 = __commonJS({
       ExecuteStatementCommand,
       ExecuteTransactionCommand,
       ExportTableToPointInTimeCommand,
-      GetItemCommand: GetItemCommand3,
+      GetItemCommand: GetItemCommand4,
       GetResourcePolicyCommand,
       ImportTableCommand,
       ListBackupsCommand,
@@ -35646,7 +35646,7 @@ var require_dist_cjs19 = __commonJS({
       ListImportsCommand,
       ListTablesCommand,
       ListTagsOfResourceCommand,
-      PutItemCommand: PutItemCommand4,
+      PutItemCommand: PutItemCommand5,
       PutResourcePolicyCommand,
       QueryCommand: QueryCommand3,
       RestoreTableFromBackupCommand,
@@ -35686,7 +35686,7 @@ var require_dist_cjs19 = __commonJS({
       waitUntilTableExists,
       waitUntilTableNotExists
     };
-    var DynamoDB = class extends DynamoDBClient6 {
+    var DynamoDB = class extends DynamoDBClient7 {
     };
     createAggregatedClient2(commands5, DynamoDB, { paginators, waiters });
     var ApproximateCreationDateTimePrecision = {
@@ -36024,7 +36024,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.ComparisonOperator = ComparisonOperator;
     exports2.Condition$ = Condition$;
     exports2.ConditionCheck$ = ConditionCheck$;
-    exports2.ConditionalCheckFailedException = ConditionalCheckFailedException3;
+    exports2.ConditionalCheckFailedException = ConditionalCheckFailedException4;
     exports2.ConditionalCheckFailedException$ = ConditionalCheckFailedException$;
     exports2.ConditionalOperator = ConditionalOperator;
     exports2.ConsumedCapacity$ = ConsumedCapacity$;
@@ -36062,7 +36062,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.DeleteGlobalSecondaryIndexAction$ = DeleteGlobalSecondaryIndexAction$;
     exports2.DeleteGlobalTableWitnessGroupMemberAction$ = DeleteGlobalTableWitnessGroupMemberAction$;
     exports2.DeleteItem$ = DeleteItem$;
-    exports2.DeleteItemCommand = DeleteItemCommand3;
+    exports2.DeleteItemCommand = DeleteItemCommand4;
     exports2.DeleteItemInput$ = DeleteItemInput$;
     exports2.DeleteItemOutput$ = DeleteItemOutput$;
     exports2.DeleteReplicaAction$ = DeleteReplicaAction$;
@@ -36141,7 +36141,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.DuplicateItemException = DuplicateItemException;
     exports2.DuplicateItemException$ = DuplicateItemException$;
     exports2.DynamoDB = DynamoDB;
-    exports2.DynamoDBClient = DynamoDBClient6;
+    exports2.DynamoDBClient = DynamoDBClient7;
     exports2.DynamoDBServiceException = DynamoDBServiceException;
     exports2.DynamoDBServiceException$ = DynamoDBServiceException$;
     exports2.EnableKinesisStreamingConfiguration$ = EnableKinesisStreamingConfiguration$;
@@ -36175,7 +36175,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.FilterSpecification$ = FilterSpecification$;
     exports2.Get$ = Get$;
     exports2.GetItem$ = GetItem$;
-    exports2.GetItemCommand = GetItemCommand3;
+    exports2.GetItemCommand = GetItemCommand4;
     exports2.GetItemInput$ = GetItemInput$;
     exports2.GetItemOutput$ = GetItemOutput$;
     exports2.GetResourcePolicy$ = GetResourcePolicy$;
@@ -36297,7 +36297,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.ProvisionedThroughputOverride$ = ProvisionedThroughputOverride$;
     exports2.Put$ = Put$;
     exports2.PutItem$ = PutItem$;
-    exports2.PutItemCommand = PutItemCommand4;
+    exports2.PutItemCommand = PutItemCommand5;
     exports2.PutItemInput$ = PutItemInput$;
     exports2.PutItemOutput$ = PutItemOutput$;
     exports2.PutRequest$ = PutRequest$;
@@ -54968,7 +54968,7 @@ __export(replicator_lambda_exports, {
   handler: () => handler
 });
 module.exports = __toCommonJS(replicator_lambda_exports);
-var import_client_dynamodb5 = __toESM(require_dist_cjs19());
+var import_client_dynamodb6 = __toESM(require_dist_cjs19());
 var import_client_s36 = __toESM(require_dist_cjs20());
 var import_client_secrets_manager2 = __toESM(require_dist_cjs21());
 var import_client_sqs2 = __toESM(require_dist_cjs23());
@@ -55159,7 +55159,7 @@ var VersionTable = class {
   async markSourceDeleted(key2, record) {
     await this.client.send(new import_client_dynamodb.PutItemCommand({
       TableName: this.tableName,
-      Item: versionItem(key2, { ...record, state: "deleted" }, (/* @__PURE__ */ new Date()).toISOString())
+      Item: versionItem(key2, { ...record, state: "deleted", recordedAt: void 0 }, (/* @__PURE__ */ new Date()).toISOString())
     }));
   }
   /** Remembers a version deleted before any event of it was processed, unless a record appeared. */
@@ -55191,7 +55191,7 @@ function versionItem(key2, record, now) {
     sourceVersionId: { S: record.sourceVersionId },
     kind: { S: record.kind },
     state: { S: record.state },
-    recordedAt: { S: now }
+    recordedAt: { S: record.recordedAt ?? now }
   };
   if (record.destinationVersionId) item.destinationVersionId = { S: record.destinationVersionId };
   if (record.sequencer) item.sequencer = { S: record.sequencer };
@@ -55229,7 +55229,8 @@ function toVersionRecord(item) {
     destinationVersionId: item.destinationVersionId?.S,
     sequencer: item.sequencer?.S,
     eTag: item.eTag?.S,
-    size: item.size?.N === void 0 ? void 0 : Number(item.size.N)
+    size: item.size?.N === void 0 ? void 0 : Number(item.size.N),
+    recordedAt: item.recordedAt?.S
   };
 }
 
@@ -55435,6 +55436,7 @@ var ENV = {
   legacyPrefixes: "REPLICATED_PREFIXES",
   queueUrl: "REPLICATION_QUEUE_URL",
   deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  routerDeadLetterQueueUrl: "ROUTER_DEAD_LETTER_QUEUE_URL",
   tableName: "REPLICATION_TABLE_NAME",
   credentialsSecretId: "DESTINATION_CREDENTIALS_SECRET_ARN",
   destinationBucket: "DESTINATION_BUCKET_NAME",
@@ -58824,12 +58826,53 @@ var Metrics = class _Metrics extends Utility {
 
 // src/runtime/contract/metrics.ts
 var METRICS_NAMESPACE = "PartitionReplicatedBucket";
+var DIMENSION_NAMES = { service: "service", sourceBucket: "SourceBucket", destinationBucket: "DestinationBucket" };
+function metricDimensions(service, replication) {
+  return {
+    [DIMENSION_NAMES.service]: service,
+    [DIMENSION_NAMES.sourceBucket]: replication.sourceBucket,
+    [DIMENSION_NAMES.destinationBucket]: replication.destinationBucket
+  };
+}
+var REPLICATOR_METRIC_NAMES = [
+  "ReplicationLatency",
+  "ObjectsReplicated",
+  "BytesReplicated",
+  "DeleteMarkersReplicated",
+  "VersionDeletesReplicated",
+  "TagSetsReplicated",
+  "ReplicasRepaired",
+  "CopiesContinued",
+  "SourceVersionsDeletedBeforeCopy",
+  "VersionMappingsExpired",
+  "EventsSkipped",
+  "StaleEventsSkipped",
+  "SourceVersionGone",
+  "ArchivedVersionsSkipped",
+  "EncodedKeysDecoded",
+  "ReplicationFailures",
+  "MessagesDeadLettered",
+  "CredentialsSecretNotFilled",
+  // Published by the replicator for the messages of a backfill run.
+  "BackfillVersionsReplicated"
+];
+var BACKFILL_METRIC_NAMES = [
+  "BackfillVersionsListed",
+  "BackfillVersionsEnqueued",
+  "BackfillVersionsFailed",
+  "BackfillExtraObjectsOnDestination",
+  "DeadLettersRedriven"
+];
+var METRIC_NAMES = [...REPLICATOR_METRIC_NAMES, ...BACKFILL_METRIC_NAMES];
 
 // src/runtime/contract/telemetry.ts
-function createTelemetry(serviceName, logLevel) {
+function createTelemetry(service, options = {}) {
+  const { logLevel, replication } = options;
+  const { [DIMENSION_NAMES.service]: serviceName, ...defaultDimensions } = replication ? metricDimensions(service, replication) : { [DIMENSION_NAMES.service]: service };
   return {
     logger: new Logger({ serviceName, ...logLevel ? { logLevel } : {} }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName })
+    // Powertools adds `service` from serviceName itself.
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions })
   };
 }
 function addMetrics(telemetry, ...points) {
@@ -59001,6 +59044,14 @@ var CredentialsSecretError = class extends Error {
   }
 };
 var EXPECTED_SHAPE = '{"accesskey": "...", "secretaccesskey": "...", "user": "...", "partition": "...", "accountid": "...", "rolearn": "(assume-role mode)", "externalid": "(assume-role mode)"}';
+var CredentialsSecretNotFilledError = class extends CredentialsSecretError {
+  constructor(secretId) {
+    super(`credentials secret ${secretId} is still {} (as the construct created it): put the destination IAM user's key pair in it as ${EXPECTED_SHAPE}`);
+    this.secretId = secretId;
+    this.name = "CredentialsSecretNotFilledError";
+  }
+  secretId;
+};
 function parseCredentialsSecret(secretString, secretId, destinationPartition) {
   const problem = (what) => new CredentialsSecretError(
     `credentials secret ${secretId} ${what}; fill it with the destination IAM user's key pair as ${EXPECTED_SHAPE}`
@@ -59014,6 +59065,7 @@ function parseCredentialsSecret(secretString, secretId, destinationPartition) {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw problem("is not a JSON object");
   const fields = value;
+  if (Object.keys(fields).length === 0) throw new CredentialsSecretNotFilledError(secretId);
   const missing = ["accesskey", "secretaccesskey"].filter((name) => typeof fields[name] !== "string" || fields[name] === "");
   if (missing.length > 0) throw problem(`is missing ${missing.map((name) => `"${name}"`).join(" and ")}`);
   const optional2 = (name) => typeof fields[name] === "string" && fields[name] !== "" ? fields[name] : void 0;
@@ -59096,13 +59148,48 @@ function attemptNumber(receiveCount, skippedReceives) {
   return Math.max(1, receiveCount - skippedReceives);
 }
 function isPermanentError(error2) {
+  if (error2 instanceof CredentialsSecretNotFilledError) return false;
   if (error2 instanceof InvalidMessageError || error2 instanceof CredentialsSecretError) return true;
   const name = error2?.name;
   return name === "InvalidMessageError" || name === "CredentialsSecretError";
 }
-function failureDecision(error2, attempt, maxAttempts) {
+var THROTTLING_ERROR_CODES2 = /* @__PURE__ */ new Set([
+  "BandwidthLimitExceeded",
+  "EC2ThrottledException",
+  "LimitExceededException",
+  "PriorRequestNotComplete",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown",
+  "ThrottledException",
+  "Throttling",
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "TransactionInProgressException"
+]);
+function isThrottlingError2(error2) {
+  const candidate = error2;
+  if (!candidate) return false;
+  return candidate.$metadata?.httpStatusCode === 429 || THROTTLING_ERROR_CODES2.has(candidate.name ?? "") || candidate.$retryable?.throttling === true;
+}
+var THROTTLED_RETRY_BASE_SECONDS = 30;
+var THROTTLED_RETRY_CAP_SECONDS = 300;
+function throttledRetryDelaySeconds(receiveCount) {
+  const exponent = Math.max(0, Math.min(receiveCount - 1, 10));
+  return Math.min(THROTTLED_RETRY_CAP_SECONDS, THROTTLED_RETRY_BASE_SECONDS * 2 ** exponent);
+}
+var SECRET_WAIT_BASE_SECONDS = 60;
+var SECRET_WAIT_CAP_SECONDS = 900;
+function secretWaitSeconds(receiveCount) {
+  const exponent = Math.max(0, Math.min(receiveCount - 1, 10));
+  return Math.min(SECRET_WAIT_CAP_SECONDS, SECRET_WAIT_BASE_SECONDS * 2 ** exponent);
+}
+function failureDecision(error2, attempt, maxAttempts, receiveCount = attempt) {
   const cause = `${error2?.name ?? "Error"}: ${error2?.message ?? String(error2)}`;
   if (isPermanentError(error2)) return { action: "dead-letter", reason: `permanent error on attempt ${attempt}: ${cause}` };
+  if (isThrottlingError2(error2)) return { action: "retry", delaySeconds: throttledRetryDelaySeconds(receiveCount), throttled: true };
   if (attempt >= maxAttempts) return { action: "dead-letter", reason: `failed ${attempt} attempts (maxReceiveCount ${maxAttempts}); last: ${cause}` };
   return { action: "retry", delaySeconds: retryDelaySeconds(attempt) };
 }
@@ -59142,7 +59229,7 @@ var DeliverySkips = class {
 };
 var key = (messageId) => ({ pk: { S: `delivery#${messageId}` }, sk: { S: "skips" } });
 
-// src/runtime/replication/outcome-metrics.ts
+// src/runtime/replication/outcomes/outcome-metrics.ts
 var ACTION_METRICS = {
   "copy-continued": "CopiesContinued",
   "copy": "ObjectsReplicated",
@@ -59168,6 +59255,23 @@ function metricsForOutcome(outcome) {
     points.push({ name: "BytesReplicated", unit: "Bytes", value: outcome.bytes });
   }
   return points;
+}
+var NEW_REPLICA_ACTIONS = /* @__PURE__ */ new Set(["copy", "create-delete-marker"]);
+function replicationLatency(message, outcome, committedAt) {
+  if (message.backfillRun !== void 0 || !NEW_REPLICA_ACTIONS.has(outcome.action)) return void 0;
+  const eventTime = Date.parse(message.time);
+  if (!Number.isFinite(eventTime) || !Number.isFinite(committedAt)) return void 0;
+  return { name: "ReplicationLatency", unit: "Milliseconds", value: Math.max(0, committedAt - eventTime) };
+}
+
+// src/runtime/replication/outcomes/run-reports.ts
+function deliveredOutcome(message, outcome) {
+  if (outcome.action === "copy-continued") return void 0;
+  const base = { key: message.key, versionId: message.versionId };
+  if (outcome.action === "copy" || outcome.action === "create-delete-marker") return { ...base, outcome: "replicated", bytes: outcome.bytes };
+  if (outcome.action === "skip" && outcome.reason === "duplicate") return { ...base, outcome: "already-present" };
+  if (outcome.action === "skip") return { ...base, outcome: "skipped", reason: outcome.reason };
+  return { ...base, outcome: "replicated" };
 }
 
 // src/runtime/replication/key-state/key-claims.ts
@@ -59794,7 +59898,7 @@ function encodeTags(tags) {
   return tags.map((tag) => `${encodeURIComponent(tag.Key ?? "")}=${encodeURIComponent(tag.Value ?? "")}`).join("&");
 }
 
-// src/runtime/replication/source-outcomes.ts
+// src/runtime/replication/outcomes/source-outcomes.ts
 function skipForSourceRead(error2) {
   if (error2 instanceof SourceVersionGoneError) return { action: "skip", reason: "source-version-gone" };
   if (error2 instanceof SourceVersionArchivedError) return { action: "skip", reason: "archived" };
@@ -60141,19 +60245,72 @@ async function isNewerAtSource(source, bucket, key2, candidate, applied) {
   return newerInListing(versions2, deleteMarkers, candidate, applied);
 }
 
-// src/runtime/replication/run-reports.ts
-function deliveredOutcome(message, outcome) {
-  if (outcome.action === "copy-continued") return void 0;
-  const base = { key: message.key, versionId: message.versionId };
-  if (outcome.action === "copy" || outcome.action === "create-delete-marker") return { ...base, outcome: "replicated", bytes: outcome.bytes };
-  if (outcome.action === "skip" && outcome.reason === "duplicate") return { ...base, outcome: "already-present" };
-  if (outcome.action === "skip") return { ...base, outcome: "skipped", reason: outcome.reason };
-  return { ...base, outcome: "replicated" };
-}
-
 // src/runtime/destination/destination-client.ts
 var import_client_s35 = __toESM(require_dist_cjs20());
 var import_client_sts = __toESM(require_dist_cjs24());
+
+// src/runtime/destination/destination-retry.ts
+var THROTTLED_ATTEMPTS = 6;
+var OTHER_ATTEMPTS = 3;
+var THROTTLING_BACKOFF_BASE_MS = 1e3;
+var OTHER_BACKOFF_BASE_MS = 50;
+var BACKOFF_CAP_MS = 2e4;
+var QUOTA = 500;
+var THROTTLING_RETRY_COST = 5;
+var OTHER_RETRY_COST = 14;
+function backoffCeilingMs(throttling, retry) {
+  const base = throttling ? THROTTLING_BACKOFF_BASE_MS : OTHER_BACKOFF_BASE_MS;
+  return Math.min(BACKOFF_CAP_MS, base * 2 ** Math.max(0, retry - 1));
+}
+function retriesAfter(errorType, attempt) {
+  if (errorType === "THROTTLING") return attempt < THROTTLED_ATTEMPTS;
+  return errorType === "TRANSIENT" && attempt < OTHER_ATTEMPTS;
+}
+var Token = class {
+  constructor(count2, cost) {
+    this.count = count2;
+    this.cost = cost;
+  }
+  count;
+  cost;
+  getRetryCount() {
+    return this.count;
+  }
+  /** The strategy has waited already (as the SDK's own does): the SDK waits no more. */
+  getRetryDelay() {
+    return 0;
+  }
+};
+var DestinationRetryStrategy = class {
+  mode = "standard";
+  capacity = QUOTA;
+  sleep;
+  random;
+  constructor(options = {}) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+  async acquireInitialRetryToken() {
+    return new Token(0);
+  }
+  async refreshRetryTokenForRetry(token, errorInfo) {
+    const throttling = errorInfo.errorType === "THROTTLING";
+    const cost = throttling ? THROTTLING_RETRY_COST : OTHER_RETRY_COST;
+    if (!retriesAfter(errorInfo.errorType, token.getRetryCount() + 1) || this.capacity < cost) {
+      throw new Error("No retry token available");
+    }
+    this.capacity -= cost;
+    const retry = token.getRetryCount() + 1;
+    await this.sleep(Math.floor(this.random() * backoffCeilingMs(throttling, retry)));
+    return new Token(retry, cost);
+  }
+  recordSuccess(token) {
+    this.capacity = Math.min(QUOTA, this.capacity + (token.cost ?? 1));
+  }
+};
+var standardDestinationRetries = () => new DestinationRetryStrategy();
+
+// src/runtime/destination/destination-client.ts
 var DestinationAuthenticationError = class extends Error {
   constructor(secretId, credentials, region, cause) {
     const code = cause.name ?? "an authentication error";
@@ -60186,6 +60343,20 @@ var DestinationClients = class {
   client;
   session;
   now;
+  /**
+   * The error saying the credentials secret is still `{}`, or undefined when it is filled in (or
+   * cannot be read for another reason, which each operation then reports itself). Reads the secret
+   * unless a filled one is cached: a filled secret is read once per container, an unfilled one on
+   * each call, so filling it in takes effect without a redeploy.
+   */
+  async secretNotFilled() {
+    try {
+      await this.secret.get();
+      return void 0;
+    } catch (error2) {
+      return error2 instanceof CredentialsSecretNotFilledError ? error2 : void 0;
+    }
+  }
   async run(operation2) {
     try {
       return await operation2(await this.s3());
@@ -60244,9 +60415,9 @@ var DestinationClients = class {
       sts.destroy();
     }
   }
-  /** No `retryStrategy` key at all unless one is given: the SDK's default stays untouched. */
+  /** A new retry strategy for each client: the given factory's, or one that rides out throttling. */
   retryConfig() {
-    return this.options.retryStrategy ? { retryStrategy: this.options.retryStrategy() } : {};
+    return { retryStrategy: (this.options.retryStrategy ?? standardDestinationRetries)() };
   }
   clientFor(identity, owner) {
     const current = this.client;
@@ -60288,9 +60459,68 @@ function destinationClientsFor(settings2, secretsManager, now, retryStrategy) {
   );
 }
 
-// src/runtime/engine/multipart/upload-checkpoints.ts
+// src/runtime/replication/key-state/failure-records.ts
 var import_client_dynamodb4 = __toESM(require_dist_cjs19());
-var RETENTION_SECONDS = 30 * 24 * 3600;
+var RETENTION_SECONDS = 15 * 24 * 3600;
+var failureSortKey = (versionId) => `failure#${versionId}`;
+var FailureRecords = class {
+  constructor(client, tableName, now = Date.now) {
+    this.client = client;
+    this.tableName = tableName;
+    this.now = now;
+  }
+  client;
+  tableName;
+  now;
+  /** Records (or overwrites) the version's failure. */
+  async record(key2, versionId, failure) {
+    await this.client.send(new import_client_dynamodb4.PutItemCommand({
+      TableName: this.tableName,
+      Item: {
+        pk: { S: partitionKey(key2) },
+        sk: { S: failureSortKey(versionId) },
+        reason: { S: failure.reason.slice(0, 1024) },
+        failedAt: { S: new Date(this.now()).toISOString() },
+        messageId: { S: failure.messageId },
+        attempts: { N: String(failure.attempts) },
+        expiresAt: { N: String(Math.floor(this.now() / 1e3) + RETENTION_SECONDS) }
+      }
+    }));
+  }
+  async read(key2, versionId) {
+    const { Item: item } = await this.client.send(new import_client_dynamodb4.GetItemCommand({
+      TableName: this.tableName,
+      Key: { pk: { S: partitionKey(key2) }, sk: { S: failureSortKey(versionId) } },
+      ConsistentRead: true
+    }));
+    if (!item) return void 0;
+    return {
+      reason: item.reason?.S ?? "",
+      failedAt: item.failedAt?.S ?? "",
+      messageId: item.messageId?.S ?? "",
+      attempts: Number(item.attempts?.N ?? 0)
+    };
+  }
+  /**
+   * Forgets the failure (its message was redriven). With `messageId`, only the failure of that
+   * message: a failure the redriven message itself has recorded since stays.
+   */
+  async clear(key2, versionId, only) {
+    try {
+      await this.client.send(new import_client_dynamodb4.DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: partitionKey(key2) }, sk: { S: failureSortKey(versionId) } },
+        ...only ? { ConditionExpression: "messageId = :id", ExpressionAttributeValues: { ":id": { S: only.messageId } } } : {}
+      }));
+    } catch (error2) {
+      if (!(only && error2 instanceof import_client_dynamodb4.ConditionalCheckFailedException)) throw error2;
+    }
+  }
+};
+
+// src/runtime/engine/multipart/upload-checkpoints.ts
+var import_client_dynamodb5 = __toESM(require_dist_cjs19());
+var RETENTION_SECONDS2 = 30 * 24 * 3600;
 var UPLOAD = "upload";
 var partSortKey = (partNumber) => `part#${String(partNumber).padStart(5, "0")}`;
 var partitionKey2 = (key2, versionId) => `upload#${key2}\0${versionId}`;
@@ -60350,7 +60580,7 @@ var UploadCheckpoints = class {
    * timeout) costs a retry that takes this replica, never a second copy of the object.
    */
   async markCompleted(key2, versionId, completed) {
-    await this.client.send(new import_client_dynamodb4.UpdateItemCommand({
+    await this.client.send(new import_client_dynamodb5.UpdateItemCommand({
       TableName: this.tableName,
       Key: { pk: { S: partitionKey2(key2, versionId) }, sk: { S: UPLOAD } },
       ConditionExpression: "attribute_exists(pk)",
@@ -60366,7 +60596,7 @@ var UploadCheckpoints = class {
   /** Forgets the upload (completed or aborted): its parts first, the upload item last. */
   async clear(key2, versionId) {
     await this.deleteParts(key2, versionId);
-    await this.client.send(new import_client_dynamodb4.DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: partitionKey2(key2, versionId) }, sk: { S: UPLOAD } } }));
+    await this.client.send(new import_client_dynamodb5.DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: partitionKey2(key2, versionId) }, sk: { S: UPLOAD } } }));
   }
   async deleteParts(key2, versionId) {
     const pk = { S: partitionKey2(key2, versionId) };
@@ -60377,18 +60607,18 @@ var UploadCheckpoints = class {
       };
       for (let attempt = 0; Object.keys(requests).length > 0; attempt++) {
         if (attempt === 5) throw new Error("DynamoDB did not accept the checkpoint deletes (throttled); the message will be retried");
-        const result = await this.client.send(new import_client_dynamodb4.BatchWriteItemCommand({ RequestItems: requests }));
+        const result = await this.client.send(new import_client_dynamodb5.BatchWriteItemCommand({ RequestItems: requests }));
         requests = result.UnprocessedItems ?? {};
       }
     }
   }
   async put(key2, versionId, sk, fields) {
-    await this.client.send(new import_client_dynamodb4.PutItemCommand({
+    await this.client.send(new import_client_dynamodb5.PutItemCommand({
       TableName: this.tableName,
       Item: {
         pk: { S: partitionKey2(key2, versionId) },
         sk: { S: sk },
-        expiresAt: { N: String(Math.floor(this.now() / 1e3) + RETENTION_SECONDS) },
+        expiresAt: { N: String(Math.floor(this.now() / 1e3) + RETENTION_SECONDS2) },
         ...fields
       }
     }));
@@ -60397,7 +60627,7 @@ var UploadCheckpoints = class {
     const items = [];
     let startKey;
     do {
-      const page = await this.client.send(new import_client_dynamodb4.QueryCommand({
+      const page = await this.client.send(new import_client_dynamodb5.QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: "pk = :pk",
         ExpressionAttributeValues: { ":pk": { S: partitionKey2(key2, versionId) } },
@@ -60418,6 +60648,7 @@ function copyMemoryBudget(functionMemoryMb) {
 function createReplicatorHandler(settings2, clients, telemetry, runtime, reports, clock) {
   const { logger: logger2, metrics } = telemetry;
   const now = runtime.now ?? Date.now;
+  const destination = destinationClientsFor(settings2, clients.secretsManager, clock, runtime.retryPacing?.destinationRetryStrategy);
   const replicate = createReplicator({
     sourceBucket: settings2.sourceBucket,
     destinationBucket: settings2.destinationBucket,
@@ -60433,7 +60664,7 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
         MessageDeduplicationId: messageDeduplicationId(message)
       }));
     },
-    destination: destinationClientsFor(settings2, clients.secretsManager, clock, runtime.retryPacing?.destinationRetryStrategy),
+    destination,
     options: {
       scope: settings2.scope,
       replicateDeleteMarkers: settings2.replicateDeleteMarkers,
@@ -60444,11 +60675,13 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
     }
   });
   const skips = new DeliverySkips(clients.dynamodb, settings2.tableName, now);
+  const failures = new FailureRecords(clients.dynamodb, settings2.tableName, now);
   const processRecord = async (record, finalAttempt, context) => {
     let message;
     try {
       message = parseReplicationMessage(record.body);
       const outcome = await replicate(message, deliveryLimits(finalAttempt, context));
+      const latency = replicationLatency(message, outcome, now());
       const forRun = message.backfillRun ? deliveredOutcome(message, outcome) : void 0;
       if (message.backfillRun && forRun) {
         await reports.recordOutcome(message.backfillRun, forRun);
@@ -60462,7 +60695,7 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
       } else {
         logger2.info("replication event processed", details);
       }
-      addMetrics(telemetry, ...metricsForOutcome(outcome));
+      addMetrics(telemetry, ...metricsForOutcome(outcome), ...latency ? [latency] : []);
       return outcome;
     } catch (error2) {
       addMetrics(telemetry, { name: "ReplicationFailures", unit: "Count", value: 1 });
@@ -60488,7 +60721,7 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
     };
   }
   async function attemptOf(record) {
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    const receiveCount = receiveCountOf(record);
     if (receiveCount <= 1) return 1;
     const skipped = await skips.count(record.messageId).catch((error2) => {
       logger2.warn("could not read the skipped receives of a message; counting every receive as an attempt", {
@@ -60499,7 +60732,24 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
     });
     return attemptNumber(receiveCount, skipped);
   }
+  async function recordFailure(record, attempt, reason) {
+    let message;
+    try {
+      message = parseReplicationMessage(record.body);
+    } catch {
+      return;
+    }
+    await failures.record(message.key, message.versionId, { reason, messageId: record.messageId, attempts: attempt }).catch((error2) => {
+      logger2.warn("could not record why the message failed; its status will not say so", {
+        messageId: record.messageId,
+        key: message.key,
+        versionId: message.versionId,
+        error: errorDetails(error2)
+      });
+    });
+  }
   async function deadLetter(record, attempt, reason) {
+    await recordFailure(record, attempt, reason);
     await clients.sqs.send(new import_client_sqs.SendMessageCommand({
       QueueUrl: settings2.deadLetterQueueUrl,
       MessageBody: record.body,
@@ -60532,8 +60782,8 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
         await processRecord(record, attempt >= settings2.maxReceiveCount, context);
         return void 0;
       } catch (error2) {
-        decision = failureDecision(error2, attempt, settings2.maxReceiveCount);
-        logger2.error(decision.action === "retry" ? `replication failed; retrying in ${decision.delaySeconds} s` : "replication failed; dead-lettering the message", {
+        decision = failureDecision(error2, attempt, settings2.maxReceiveCount, receiveCountOf(record));
+        logger2.error(decision.action === "dead-letter" ? "replication failed; dead-lettering the message" : decision.throttled ? `replication throttled after the SDK's retries; retrying in ${decision.delaySeconds} s, not counted as an attempt` : `replication failed; retrying in ${decision.delaySeconds} s`, {
           messageId: record.messageId,
           attempt,
           maxAttempts: settings2.maxReceiveCount,
@@ -60541,7 +60791,7 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
         });
       }
     }
-    if (decision.action === "retry") return decision.delaySeconds;
+    if (decision.action === "retry") return { delaySeconds: decision.delaySeconds, skip: decision.throttled };
     try {
       await deadLetter(record, attempt, decision.reason);
       return void 0;
@@ -60550,8 +60800,27 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
         messageId: record.messageId,
         error: errorDetails(error2)
       });
-      return retryDelaySeconds(attempt);
+      return { delaySeconds: retryDelaySeconds(attempt) };
     }
+  }
+  async function recordSkips(records) {
+    await Promise.all(records.map((record) => skips.add(record.messageId).catch((error2) => {
+      logger2.warn("could not record a skipped receive; it will count as an attempt", { messageId: record.messageId, error: errorDetails(error2) });
+    })));
+  }
+  async function waitForSecret(records, notFilled) {
+    const entries = records.map((record) => ({ record, delaySeconds: secretWaitSeconds(receiveCountOf(record)) }));
+    const delays = entries.map(({ delaySeconds }) => delaySeconds);
+    logger2.error(`${notFilled.message}; ${records.length} message(s) wait for it, retried in ${Math.min(...delays)} s without using up their attempts`, {
+      secretId: settings2.credentialsSecretId,
+      waitingMessages: records.length,
+      retryInSeconds: { min: Math.min(...delays), max: Math.max(...delays) },
+      error: { name: notFilled.name }
+    });
+    addMetrics(telemetry, { name: "CredentialsSecretNotFilled", unit: "Count", value: 1 });
+    await recordSkips(records);
+    await handBack(entries);
+    return { batchItemFailures: records.map((record) => ({ itemIdentifier: record.messageId })) };
   }
   async function handBack(entries) {
     await Promise.all(entries.map(async ({ record, delaySeconds }) => {
@@ -60571,6 +60840,8 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
   }
   return async (event, context) => {
     try {
+      const notFilled = await destination.secretNotFilled();
+      if (notFilled) return await waitForSecret(event.Records, notFilled);
       const blockedGroups = /* @__PURE__ */ new Set();
       const failed = [];
       const skipped = [];
@@ -60581,15 +60852,14 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
           failed.push({ record, delaySeconds: 0 });
           continue;
         }
-        const delaySeconds = await deliver(record, context);
-        if (delaySeconds !== void 0) {
+        const retry = await deliver(record, context);
+        if (retry !== void 0) {
           blockedGroups.add(group4);
-          failed.push({ record, delaySeconds });
+          failed.push({ record, delaySeconds: retry.delaySeconds });
+          if (retry.skip) skipped.push(record);
         }
       }
-      await Promise.all(skipped.map((record) => skips.add(record.messageId).catch((error2) => {
-        logger2.warn("could not record a skipped receive; it will count as an attempt", { messageId: record.messageId, error: errorDetails(error2) });
-      })));
+      await recordSkips(skipped);
       await handBack(failed);
       return { batchItemFailures: failed.map(({ record }) => ({ itemIdentifier: record.messageId })) };
     } finally {
@@ -60597,17 +60867,20 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
     }
   };
 }
+function receiveCountOf(record) {
+  return Number(record.attributes?.ApproximateReceiveCount ?? 1);
+}
 function errorDetails(error2) {
   return { name: error2?.name, message: error2?.message };
 }
 
 // src/handlers/replicator.lambda.ts
 var settings = readReplicatorSettings(process.env);
-var dynamodb = new import_client_dynamodb5.DynamoDBClient({});
+var dynamodb = new import_client_dynamodb6.DynamoDBClient({});
 var handler = createReplicatorHandler(
   settings,
   { s3: new import_client_s36.S3Client({}), dynamodb, secretsManager: new import_client_secrets_manager2.SecretsManagerClient({}), sqs: new import_client_sqs2.SQSClient({}) },
-  createTelemetry("replicator"),
+  createTelemetry("replicator", { replication: settings }),
   // Lambda sets the function's memory size; the part buffers take half of it.
   { memoryBudget: copyMemoryBudget(Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 1024)) },
   // The outcomes of a backfill run's messages go into its report.

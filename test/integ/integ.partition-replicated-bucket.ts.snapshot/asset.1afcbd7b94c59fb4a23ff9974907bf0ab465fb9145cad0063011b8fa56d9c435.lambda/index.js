@@ -31054,6 +31054,7 @@ var ENV = {
   legacyPrefixes: "REPLICATED_PREFIXES",
   queueUrl: "REPLICATION_QUEUE_URL",
   deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  routerDeadLetterQueueUrl: "ROUTER_DEAD_LETTER_QUEUE_URL",
   tableName: "REPLICATION_TABLE_NAME",
   credentialsSecretId: "DESTINATION_CREDENTIALS_SECRET_ARN",
   destinationBucket: "DESTINATION_BUCKET_NAME",
@@ -34433,12 +34434,53 @@ var Metrics = class _Metrics extends Utility {
 
 // src/runtime/contract/metrics.ts
 var METRICS_NAMESPACE = "PartitionReplicatedBucket";
+var DIMENSION_NAMES = { service: "service", sourceBucket: "SourceBucket", destinationBucket: "DestinationBucket" };
+function metricDimensions(service, replication) {
+  return {
+    [DIMENSION_NAMES.service]: service,
+    [DIMENSION_NAMES.sourceBucket]: replication.sourceBucket,
+    [DIMENSION_NAMES.destinationBucket]: replication.destinationBucket
+  };
+}
+var REPLICATOR_METRIC_NAMES = [
+  "ReplicationLatency",
+  "ObjectsReplicated",
+  "BytesReplicated",
+  "DeleteMarkersReplicated",
+  "VersionDeletesReplicated",
+  "TagSetsReplicated",
+  "ReplicasRepaired",
+  "CopiesContinued",
+  "SourceVersionsDeletedBeforeCopy",
+  "VersionMappingsExpired",
+  "EventsSkipped",
+  "StaleEventsSkipped",
+  "SourceVersionGone",
+  "ArchivedVersionsSkipped",
+  "EncodedKeysDecoded",
+  "ReplicationFailures",
+  "MessagesDeadLettered",
+  "CredentialsSecretNotFilled",
+  // Published by the replicator for the messages of a backfill run.
+  "BackfillVersionsReplicated"
+];
+var BACKFILL_METRIC_NAMES = [
+  "BackfillVersionsListed",
+  "BackfillVersionsEnqueued",
+  "BackfillVersionsFailed",
+  "BackfillExtraObjectsOnDestination",
+  "DeadLettersRedriven"
+];
+var METRIC_NAMES = [...REPLICATOR_METRIC_NAMES, ...BACKFILL_METRIC_NAMES];
 
 // src/runtime/contract/telemetry.ts
-function createTelemetry(serviceName, logLevel) {
+function createTelemetry(service, options = {}) {
+  const { logLevel, replication } = options;
+  const { [DIMENSION_NAMES.service]: serviceName, ...defaultDimensions } = replication ? metricDimensions(service, replication) : { [DIMENSION_NAMES.service]: service };
   return {
     logger: new Logger({ serviceName, ...logLevel ? { logLevel } : {} }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName })
+    // Powertools adds `service` from serviceName itself.
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions })
   };
 }
 
@@ -34578,28 +34620,35 @@ function requireVersionId(object) {
 }
 
 // src/runtime/replication/router-handler.ts
+async function routeS3Event(settings, sqs, event) {
+  const message = parseS3EventBridgeEvent(event);
+  if (message.bucket !== settings.sourceBucket) {
+    throw new InvalidMessageError(`event is for bucket "${message.bucket}", this router serves "${settings.sourceBucket}"`);
+  }
+  if (!inScope(settings.scope, message.key)) return { message, routed: false };
+  await sqs.send(new import_client_sqs.SendMessageCommand({
+    QueueUrl: settings.queueUrl,
+    MessageBody: JSON.stringify(message),
+    MessageGroupId: messageGroupId(message.bucket, message.key),
+    MessageDeduplicationId: messageDeduplicationId(message)
+  }));
+  return { message, routed: true };
+}
 function createRouterHandler(settings, sqs, telemetry) {
   const { logger: logger2 } = telemetry;
   return async (event) => {
-    let message;
+    let result;
     try {
-      message = parseS3EventBridgeEvent(event);
-      if (message.bucket !== settings.sourceBucket) {
-        throw new InvalidMessageError(`event is for bucket "${message.bucket}", this router serves "${settings.sourceBucket}"`);
-      }
+      result = await routeS3Event(settings, sqs, event);
     } catch (error2) {
-      logger2.error("S3 event rejected", { error: error2.message, eventId: event?.id });
+      if (error2 instanceof InvalidMessageError) {
+        logger2.error("S3 event rejected", { error: error2.message, eventId: event?.id });
+      }
       throw error2;
     }
-    if (!inScope(settings.scope, message.key)) return { routed: false };
-    await sqs.send(new import_client_sqs.SendMessageCommand({
-      QueueUrl: settings.queueUrl,
-      MessageBody: JSON.stringify(message),
-      MessageGroupId: messageGroupId(message.bucket, message.key),
-      MessageDeduplicationId: messageDeduplicationId(message)
-    }));
-    logger2.info("S3 event routed", { kind: message.kind, key: message.key, versionId: message.versionId });
-    return { routed: true };
+    const { message, routed } = result;
+    if (routed) logger2.info("S3 event routed", { kind: message.kind, key: message.key, versionId: message.versionId });
+    return { routed };
   };
 }
 

@@ -3171,13 +3171,13 @@ var init_parse_utils = __esm({
       if (value === null || value === void 0) {
         return void 0;
       }
-      const asObject = expectObject(value);
+      const asObject2 = expectObject(value);
       const setKeys = [];
-      for (const k5 in asObject) {
-        if (!hasOwn(asObject, k5)) {
+      for (const k5 in asObject2) {
+        if (!hasOwn(asObject2, k5)) {
           continue;
         }
-        if (asObject[k5] != null) {
+        if (asObject2[k5] != null) {
           setKeys.push(k5);
         }
       }
@@ -3187,7 +3187,7 @@ var init_parse_utils = __esm({
       if (setKeys.length > 1) {
         throw new TypeError(`Unions must have exactly one non-null member. Keys ${setKeys} were not null.`);
       }
-      return asObject;
+      return asObject2;
     };
     strictParseDouble = (value) => {
       if (typeof value == "string") {
@@ -10275,9 +10275,9 @@ var init_FromStringShapeDeserializer = __esm({
     init_SerdeContext();
     FromStringShapeDeserializer = class extends SerdeContext {
       settings;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       read(_schema, data) {
         const ns = HttpBindingNormalizedSchema.of(_schema);
@@ -10406,9 +10406,9 @@ var init_ToStringShapeSerializer = __esm({
     ToStringShapeSerializer = class extends SerdeContext {
       settings;
       stringBuffer = "";
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       write(schema, value) {
         const ns = HttpBindingNormalizedSchema.of(schema);
@@ -10542,16 +10542,16 @@ var init_HttpInterceptingShapeSerializer = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/serde/determineTimestampFormat.js
-function determineTimestampFormat(ns, settings) {
-  if (settings.timestampFormat.useTrait) {
+function determineTimestampFormat(ns, settings2) {
+  if (settings2.timestampFormat.useTrait) {
     const schema = ns.getSchema();
     if (schema === 5 || schema === 6 || schema === 7) {
       return schema;
     }
   }
   const { httpLabel, httpPrefixHeaders, httpHeader, httpQuery } = ns.getMergedTraits();
-  const bindingFormat = settings.httpBindings ? typeof httpPrefixHeaders === "string" || Boolean(httpHeader) ? 6 : Boolean(httpQuery) || Boolean(httpLabel) ? 5 : void 0 : void 0;
-  return bindingFormat ?? settings.timestampFormat.default;
+  const bindingFormat = settings2.httpBindings ? typeof httpPrefixHeaders === "string" || Boolean(httpHeader) ? 6 : Boolean(httpQuery) || Boolean(httpLabel) ? 5 : void 0 : void 0;
+  return bindingFormat ?? settings2.timestampFormat.default;
 }
 var init_determineTimestampFormat = __esm({
   "node_modules/@smithy/core/dist-es/submodules/protocols/serde/determineTimestampFormat.js"() {
@@ -11125,9 +11125,9 @@ var init_JsonShapeDeserializer2 = __esm({
     init_transport();
     JsonShapeDeserializer2 = class extends SerdeContextConfig {
       settings;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       async read(schema, data) {
         const reviver = needsReviver(schema) ? jsonReviver : void 0;
@@ -11478,9 +11478,9 @@ var init_JsonShapeSerializer2 = __esm({
       rootSchema;
       rawValue;
       passthrough = false;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
         this.json = alloc(INITIAL_BUFFER_SIZE);
       }
       write(schema, value) {
@@ -11966,9 +11966,9 @@ var init_JsonCodec2 = __esm({
     init_JsonShapeSerializer2();
     JsonCodec2 = class extends SerdeContextConfig {
       settings;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       createSerializer() {
         const serializer = new JsonShapeSerializer2(this.settings);
@@ -12087,9 +12087,9 @@ var init_JsonShapeDeserializer = __esm({
     init_parseJsonBody();
     JsonShapeDeserializer = class extends SerdeContextConfig {
       settings;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       async read(schema, data) {
         const reviver = needsReviver(schema) ? jsonReviver : void 0;
@@ -12314,9 +12314,9 @@ var init_JsonShapeSerializer = __esm({
       buffer;
       useReplacer = false;
       rootSchema;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       write(schema, value) {
         this.rootSchema = NormalizedSchema.of(schema);
@@ -12515,9 +12515,9 @@ var init_JsonCodec = __esm({
     init_JsonShapeSerializer();
     JsonCodec = class extends SerdeContextConfig {
       settings;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       createSerializer() {
         const serializer = new JsonShapeSerializer(this.settings);
@@ -13877,7 +13877,7 @@ var init_service_error_classification = __esm({
       return errorMessages.has(error2.message);
     };
     isThrottlingError = (error2) => error2.$metadata?.httpStatusCode === 429 || THROTTLING_ERROR_CODES.includes(error2.name) || error2.$retryable?.throttling == true;
-    isTransientError = (error2, depth = 0) => error2?.name !== "AbortError" && (isRetryableByTrait(error2) || isClockSkewCorrectedError(error2) || error2.name === "InvalidSignatureException" && error2.message?.includes("Signature expired") || TRANSIENT_ERROR_CODES.includes(error2.name) || NODEJS_TIMEOUT_ERROR_CODES.includes(error2?.code || "") || NODEJS_NETWORK_ERROR_CODES.includes(error2?.code || "") || TRANSIENT_ERROR_STATUS_CODES.includes(error2.$metadata?.httpStatusCode || 0) || isBrowserNetworkError(error2) || isNodeJsHttp2TransientError(error2) || error2.cause !== void 0 && depth <= 10 && isTransientError(error2.cause, depth + 1));
+    isTransientError = (error2, depth2 = 0) => error2?.name !== "AbortError" && (isRetryableByTrait(error2) || isClockSkewCorrectedError(error2) || error2.name === "InvalidSignatureException" && error2.message?.includes("Signature expired") || TRANSIENT_ERROR_CODES.includes(error2.name) || NODEJS_TIMEOUT_ERROR_CODES.includes(error2?.code || "") || NODEJS_NETWORK_ERROR_CODES.includes(error2?.code || "") || TRANSIENT_ERROR_STATUS_CODES.includes(error2.$metadata?.httpStatusCode || 0) || isBrowserNetworkError(error2) || isNodeJsHttp2TransientError(error2) || error2.cause !== void 0 && depth2 <= 10 && isTransientError(error2.cause, depth2 + 1));
     isServerError = (error2) => {
       if (error2.$metadata?.httpStatusCode !== void 0) {
         const statusCode = error2.$metadata.httpStatusCode;
@@ -22750,7 +22750,7 @@ var init_AwsRestJsonProtocol = __esm({
           defaultNamespace,
           errorTypeRegistries: errorTypeRegistries5
         });
-        const settings = {
+        const settings2 = {
           timestampFormat: {
             useTrait: true,
             default: 7
@@ -22758,9 +22758,9 @@ var init_AwsRestJsonProtocol = __esm({
           httpBindings: true,
           jsonName: true
         };
-        this.codec = jsonCodec ?? new JsonCodec2(settings);
-        this.serializer = new HttpInterceptingShapeSerializer(this.codec.createSerializer(), settings);
-        this.deserializer = new HttpInterceptingShapeDeserializer(this.codec.createDeserializer(), settings);
+        this.codec = jsonCodec ?? new JsonCodec2(settings2);
+        this.serializer = new HttpInterceptingShapeSerializer(this.codec.createSerializer(), settings2);
+        this.deserializer = new HttpInterceptingShapeDeserializer(this.codec.createDeserializer(), settings2);
       }
       getShapeId() {
         return "aws.protocols#restJson1";
@@ -23211,14 +23211,14 @@ var require_dist_cjs9 = __commonJS({
       skipDoctype() {
         const p3 = this;
         p3.i += 9;
-        let depth = 0;
+        let depth2 = 0;
         while (p3.i < p3.z) {
           const c5 = p3.x[p3.i];
           if (c5 === "[") {
-            ++depth;
+            ++depth2;
           } else if (c5 === "]") {
-            --depth;
-          } else if (c5 === ">" && depth === 0) {
+            --depth2;
+          } else if (c5 === ">" && depth2 === 0) {
             ++p3.i;
             return;
           }
@@ -23318,10 +23318,10 @@ var init_XmlShapeDeserializer = __esm({
     XmlShapeDeserializer = class extends SerdeContextConfig2 {
       settings;
       stringDeserializer;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
-        this.stringDeserializer = new FromStringShapeDeserializer(settings);
+        this.settings = settings2;
+        this.stringDeserializer = new FromStringShapeDeserializer(settings2);
       }
       setSerdeContext(serdeContext) {
         this.serdeContext = serdeContext;
@@ -23473,9 +23473,9 @@ var init_QueryShapeSerializer = __esm({
     QueryShapeSerializer = class extends SerdeContextConfig2 {
       settings;
       buffer;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       write(schema, value, prefix = "") {
         if (this.buffer === void 0) {
@@ -23662,7 +23662,7 @@ var init_AwsQueryProtocol = __esm({
           errorTypeRegistries: options.errorTypeRegistries
         });
         this.options = options;
-        const settings = {
+        const settings2 = {
           timestampFormat: {
             useTrait: true,
             default: 5
@@ -23672,8 +23672,8 @@ var init_AwsQueryProtocol = __esm({
           serviceNamespace: options.defaultNamespace,
           serializeEmptyLists: true
         };
-        this.serializer = new QueryShapeSerializer(settings);
-        this.deserializer = new XmlShapeDeserializer(settings);
+        this.serializer = new QueryShapeSerializer(settings2);
+        this.deserializer = new XmlShapeDeserializer(settings2);
       }
       getShapeId() {
         return "aws.protocols#awsQuery";
@@ -23891,9 +23891,9 @@ var init_XmlShapeSerializer = __esm({
       stringBuffer;
       byteBuffer;
       buffer;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       write(schema, value) {
         const ns = NormalizedSchema.of(schema);
@@ -24164,9 +24164,9 @@ var init_XmlCodec = __esm({
     init_XmlShapeSerializer();
     XmlCodec = class extends SerdeContextConfig2 {
       settings;
-      constructor(settings) {
+      constructor(settings2) {
         super();
-        this.settings = settings;
+        this.settings = settings2;
       }
       createSerializer() {
         const serializer = new XmlShapeSerializer(this.settings);
@@ -24199,7 +24199,7 @@ var init_AwsRestXmlProtocol = __esm({
       mixin = new ProtocolLib();
       constructor(options) {
         super(options);
-        const settings = {
+        const settings2 = {
           timestampFormat: {
             useTrait: true,
             default: 5
@@ -24208,9 +24208,9 @@ var init_AwsRestXmlProtocol = __esm({
           xmlNamespace: options.xmlNamespace,
           serviceNamespace: options.defaultNamespace
         };
-        this.codec = new XmlCodec(settings);
-        this.serializer = new HttpInterceptingShapeSerializer(this.codec.createSerializer(), settings);
-        this.deserializer = new HttpInterceptingShapeDeserializer(this.codec.createDeserializer(), settings);
+        this.codec = new XmlCodec(settings2);
+        this.serializer = new HttpInterceptingShapeSerializer(this.codec.createSerializer(), settings2);
+        this.deserializer = new HttpInterceptingShapeDeserializer(this.codec.createDeserializer(), settings2);
       }
       getPayloadCodec() {
         return this.codec;
@@ -30329,7 +30329,7 @@ var require_dist_cjs19 = __commonJS({
         Object.setPrototypeOf(this, _IndexNotFoundException.prototype);
       }
     };
-    var ConditionalCheckFailedException2 = class _ConditionalCheckFailedException extends DynamoDBServiceException {
+    var ConditionalCheckFailedException4 = class _ConditionalCheckFailedException extends DynamoDBServiceException {
       static shapeId = "com.amazonaws.dynamodb#ConditionalCheckFailedException";
       name = "ConditionalCheckFailedException";
       $fault = "client";
@@ -31122,7 +31122,7 @@ var require_dist_cjs19 = __commonJS({
       [_m4, _I],
       [0, () => AttributeMap]
     ];
-    n0_registry5.registerError(ConditionalCheckFailedException$, ConditionalCheckFailedException2);
+    n0_registry5.registerError(ConditionalCheckFailedException$, ConditionalCheckFailedException4);
     var ContinuousBackupsUnavailableException$ = [
       -3,
       n05,
@@ -35165,7 +35165,7 @@ var require_dist_cjs19 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var DynamoDBClient3 = class extends Client2 {
+    var DynamoDBClient5 = class extends Client2 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -35203,7 +35203,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var BatchExecuteStatementCommand = class extends command5(_ep05, _mw05, "BatchExecuteStatement", BatchExecuteStatement$) {
     };
-    var BatchGetItemCommand2 = class extends command5(_ep12, _mw05, "BatchGetItem", BatchGetItem$) {
+    var BatchGetItemCommand3 = class extends command5(_ep12, _mw05, "BatchGetItem", BatchGetItem$) {
     };
     var BatchWriteItemCommand2 = class extends command5(_ep12, _mw05, "BatchWriteItem", BatchWriteItem$) {
     };
@@ -35217,7 +35217,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var DeleteBackupCommand = class extends command5(_ep5, _mw05, "DeleteBackup", DeleteBackup$) {
     };
-    var DeleteItemCommand = class extends command5(_ep3, _mw05, "DeleteItem", DeleteItem$) {
+    var DeleteItemCommand3 = class extends command5(_ep3, _mw05, "DeleteItem", DeleteItem$) {
     };
     var DeleteResourcePolicyCommand = class extends command5(_ep6, _mw05, "DeleteResourcePolicy", DeleteResourcePolicy$) {
     };
@@ -35259,7 +35259,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var ExportTableToPointInTimeCommand = class extends command5(_ep9, _mw05, "ExportTableToPointInTime", ExportTableToPointInTime$) {
     };
-    var GetItemCommand2 = class extends command5(_ep3, _mw05, "GetItem", GetItem$) {
+    var GetItemCommand3 = class extends command5(_ep3, _mw05, "GetItem", GetItem$) {
     };
     var GetResourcePolicyCommand = class extends command5(_ep6, _mw05, "GetResourcePolicy", GetResourcePolicy$) {
     };
@@ -35281,7 +35281,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var ListTagsOfResourceCommand = class extends command5(_ep6, _mw05, "ListTagsOfResource", ListTagsOfResource$) {
     };
-    var PutItemCommand2 = class extends command5(_ep3, _mw05, "PutItem", PutItem$) {
+    var PutItemCommand4 = class extends command5(_ep3, _mw05, "PutItem", PutItem$) {
     };
     var PutResourcePolicyCommand = class extends command5(_ep6, _mw05, "PutResourcePolicy", PutResourcePolicy$) {
     };
@@ -35313,7 +35313,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var UpdateGlobalTableSettingsCommand = class extends command5(_ep4, _mw05, "UpdateGlobalTableSettings", UpdateGlobalTableSettings$) {
     };
-    var UpdateItemCommand2 = class extends command5(_ep3, _mw05, "UpdateItem", UpdateItem$) {
+    var UpdateItemCommand3 = class extends command5(_ep3, _mw05, "UpdateItem", UpdateItem$) {
     };
     var UpdateKinesisStreamingDestinationCommand = class extends command5(_ep3, _mw05, "UpdateKinesisStreamingDestination", UpdateKinesisStreamingDestination$) {
     };
@@ -35323,13 +35323,13 @@ var require_dist_cjs19 = __commonJS({
     };
     var UpdateTimeToLiveCommand = class extends command5(_ep3, _mw05, "UpdateTimeToLive", UpdateTimeToLive$) {
     };
-    var paginateListBulkOperations = createPaginator2(DynamoDBClient3, ListBulkOperationsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListContributorInsights = createPaginator2(DynamoDBClient3, ListContributorInsightsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListExports = createPaginator2(DynamoDBClient3, ListExportsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListImports = createPaginator2(DynamoDBClient3, ListImportsCommand, "NextToken", "NextToken", "PageSize");
-    var paginateListTables = createPaginator2(DynamoDBClient3, ListTablesCommand, "ExclusiveStartTableName", "LastEvaluatedTableName", "Limit");
-    var paginateQuery = createPaginator2(DynamoDBClient3, QueryCommand2, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
-    var paginateScan = createPaginator2(DynamoDBClient3, ScanCommand, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
+    var paginateListBulkOperations = createPaginator2(DynamoDBClient5, ListBulkOperationsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListContributorInsights = createPaginator2(DynamoDBClient5, ListContributorInsightsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListExports = createPaginator2(DynamoDBClient5, ListExportsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListImports = createPaginator2(DynamoDBClient5, ListImportsCommand, "NextToken", "NextToken", "PageSize");
+    var paginateListTables = createPaginator2(DynamoDBClient5, ListTablesCommand, "ExclusiveStartTableName", "LastEvaluatedTableName", "Limit");
+    var paginateQuery = createPaginator2(DynamoDBClient5, QueryCommand2, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
+    var paginateScan = createPaginator2(DynamoDBClient5, ScanCommand, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
     var checkState$6 = async (client, input) => {
       let reason;
       try {
@@ -35606,14 +35606,14 @@ var require_dist_cjs19 = __commonJS({
     };
     var commands5 = {
       BatchExecuteStatementCommand,
-      BatchGetItemCommand: BatchGetItemCommand2,
+      BatchGetItemCommand: BatchGetItemCommand3,
       BatchWriteItemCommand: BatchWriteItemCommand2,
       CancelBulkOperationCommand,
       CreateBackupCommand,
       CreateGlobalTableCommand,
       CreateTableCommand,
       DeleteBackupCommand,
-      DeleteItemCommand,
+      DeleteItemCommand: DeleteItemCommand3,
       DeleteResourcePolicyCommand,
       DeleteTableCommand,
       DescribeBackupCommand,
@@ -35635,7 +35635,7 @@ var require_dist_cjs19 = __commonJS({
       ExecuteStatementCommand,
       ExecuteTransactionCommand,
       ExportTableToPointInTimeCommand,
-      GetItemCommand: GetItemCommand2,
+      GetItemCommand: GetItemCommand3,
       GetResourcePolicyCommand,
       ImportTableCommand,
       ListBackupsCommand,
@@ -35646,7 +35646,7 @@ var require_dist_cjs19 = __commonJS({
       ListImportsCommand,
       ListTablesCommand,
       ListTagsOfResourceCommand,
-      PutItemCommand: PutItemCommand2,
+      PutItemCommand: PutItemCommand4,
       PutResourcePolicyCommand,
       QueryCommand: QueryCommand2,
       RestoreTableFromBackupCommand,
@@ -35662,7 +35662,7 @@ var require_dist_cjs19 = __commonJS({
       UpdateContributorInsightsCommand,
       UpdateGlobalTableCommand,
       UpdateGlobalTableSettingsCommand,
-      UpdateItemCommand: UpdateItemCommand2,
+      UpdateItemCommand: UpdateItemCommand3,
       UpdateKinesisStreamingDestinationCommand,
       UpdateTableCommand,
       UpdateTableReplicaAutoScalingCommand,
@@ -35686,7 +35686,7 @@ var require_dist_cjs19 = __commonJS({
       waitUntilTableExists,
       waitUntilTableNotExists
     };
-    var DynamoDB = class extends DynamoDBClient3 {
+    var DynamoDB = class extends DynamoDBClient5 {
     };
     createAggregatedClient2(commands5, DynamoDB, { paginators, waiters });
     var ApproximateCreationDateTimePrecision = {
@@ -35993,7 +35993,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.BatchExecuteStatementInput$ = BatchExecuteStatementInput$;
     exports2.BatchExecuteStatementOutput$ = BatchExecuteStatementOutput$;
     exports2.BatchGetItem$ = BatchGetItem$;
-    exports2.BatchGetItemCommand = BatchGetItemCommand2;
+    exports2.BatchGetItemCommand = BatchGetItemCommand3;
     exports2.BatchGetItemInput$ = BatchGetItemInput$;
     exports2.BatchGetItemOutput$ = BatchGetItemOutput$;
     exports2.BatchStatementError$ = BatchStatementError$;
@@ -36024,7 +36024,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.ComparisonOperator = ComparisonOperator;
     exports2.Condition$ = Condition$;
     exports2.ConditionCheck$ = ConditionCheck$;
-    exports2.ConditionalCheckFailedException = ConditionalCheckFailedException2;
+    exports2.ConditionalCheckFailedException = ConditionalCheckFailedException4;
     exports2.ConditionalCheckFailedException$ = ConditionalCheckFailedException$;
     exports2.ConditionalOperator = ConditionalOperator;
     exports2.ConsumedCapacity$ = ConsumedCapacity$;
@@ -36062,7 +36062,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.DeleteGlobalSecondaryIndexAction$ = DeleteGlobalSecondaryIndexAction$;
     exports2.DeleteGlobalTableWitnessGroupMemberAction$ = DeleteGlobalTableWitnessGroupMemberAction$;
     exports2.DeleteItem$ = DeleteItem$;
-    exports2.DeleteItemCommand = DeleteItemCommand;
+    exports2.DeleteItemCommand = DeleteItemCommand3;
     exports2.DeleteItemInput$ = DeleteItemInput$;
     exports2.DeleteItemOutput$ = DeleteItemOutput$;
     exports2.DeleteReplicaAction$ = DeleteReplicaAction$;
@@ -36141,7 +36141,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.DuplicateItemException = DuplicateItemException;
     exports2.DuplicateItemException$ = DuplicateItemException$;
     exports2.DynamoDB = DynamoDB;
-    exports2.DynamoDBClient = DynamoDBClient3;
+    exports2.DynamoDBClient = DynamoDBClient5;
     exports2.DynamoDBServiceException = DynamoDBServiceException;
     exports2.DynamoDBServiceException$ = DynamoDBServiceException$;
     exports2.EnableKinesisStreamingConfiguration$ = EnableKinesisStreamingConfiguration$;
@@ -36175,7 +36175,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.FilterSpecification$ = FilterSpecification$;
     exports2.Get$ = Get$;
     exports2.GetItem$ = GetItem$;
-    exports2.GetItemCommand = GetItemCommand2;
+    exports2.GetItemCommand = GetItemCommand3;
     exports2.GetItemInput$ = GetItemInput$;
     exports2.GetItemOutput$ = GetItemOutput$;
     exports2.GetResourcePolicy$ = GetResourcePolicy$;
@@ -36297,7 +36297,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.ProvisionedThroughputOverride$ = ProvisionedThroughputOverride$;
     exports2.Put$ = Put$;
     exports2.PutItem$ = PutItem$;
-    exports2.PutItemCommand = PutItemCommand2;
+    exports2.PutItemCommand = PutItemCommand4;
     exports2.PutItemInput$ = PutItemInput$;
     exports2.PutItemOutput$ = PutItemOutput$;
     exports2.PutRequest$ = PutRequest$;
@@ -36437,7 +36437,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.UpdateGlobalTableSettingsInput$ = UpdateGlobalTableSettingsInput$;
     exports2.UpdateGlobalTableSettingsOutput$ = UpdateGlobalTableSettingsOutput$;
     exports2.UpdateItem$ = UpdateItem$;
-    exports2.UpdateItemCommand = UpdateItemCommand2;
+    exports2.UpdateItemCommand = UpdateItemCommand3;
     exports2.UpdateItemInput$ = UpdateItemInput$;
     exports2.UpdateItemOutput$ = UpdateItemOutput$;
     exports2.UpdateKinesisStreamingConfiguration$ = UpdateKinesisStreamingConfiguration$;
@@ -47662,7 +47662,7 @@ var require_dist_cjs20 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var S3Client6 = class extends Client2 {
+    var S3Client7 = class extends Client2 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -47841,7 +47841,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var ListDirectoryBucketsCommand = class extends command5(_ep7, _mw05, "ListDirectoryBuckets", ListDirectoryBuckets$) {
     };
-    var ListMultipartUploadsCommand = class extends command5(_ep8, _mw05, "ListMultipartUploads", ListMultipartUploads$) {
+    var ListMultipartUploadsCommand2 = class extends command5(_ep8, _mw05, "ListMultipartUploads", ListMultipartUploads$) {
     };
     var ListObjectAnnotationsCommand = class extends command5(_ep5, _mw05, "ListObjectAnnotations", ListObjectAnnotations$) {
     };
@@ -47849,7 +47849,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var ListObjectsV2Command2 = class extends command5(_ep8, _mw05, "ListObjectsV2", ListObjectsV2$) {
     };
-    var ListObjectVersionsCommand2 = class extends command5(_ep8, _mw05, "ListObjectVersions", ListObjectVersions$) {
+    var ListObjectVersionsCommand3 = class extends command5(_ep8, _mw05, "ListObjectVersions", ListObjectVersions$) {
     };
     var ListPartsCommand = class extends command5(_ep05, _mw1, "ListParts", ListParts$) {
     };
@@ -47927,11 +47927,11 @@ var require_dist_cjs20 = __commonJS({
     };
     var WriteGetObjectResponseCommand = class extends command5(_ep9, _mw4, "WriteGetObjectResponse", WriteGetObjectResponse$) {
     };
-    var paginateListBuckets = createPaginator2(S3Client6, ListBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxBuckets");
-    var paginateListDirectoryBuckets = createPaginator2(S3Client6, ListDirectoryBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxDirectoryBuckets");
-    var paginateListObjectAnnotations = createPaginator2(S3Client6, ListObjectAnnotationsCommand, "ContinuationToken", "NextContinuationToken", "MaxAnnotationResults");
-    var paginateListObjectsV2 = createPaginator2(S3Client6, ListObjectsV2Command2, "ContinuationToken", "NextContinuationToken", "MaxKeys");
-    var paginateListParts = createPaginator2(S3Client6, ListPartsCommand, "PartNumberMarker", "NextPartNumberMarker", "MaxParts");
+    var paginateListBuckets = createPaginator2(S3Client7, ListBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxBuckets");
+    var paginateListDirectoryBuckets = createPaginator2(S3Client7, ListDirectoryBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxDirectoryBuckets");
+    var paginateListObjectAnnotations = createPaginator2(S3Client7, ListObjectAnnotationsCommand, "ContinuationToken", "NextContinuationToken", "MaxAnnotationResults");
+    var paginateListObjectsV2 = createPaginator2(S3Client7, ListObjectsV2Command2, "ContinuationToken", "NextContinuationToken", "MaxKeys");
+    var paginateListParts = createPaginator2(S3Client7, ListPartsCommand, "PartNumberMarker", "NextPartNumberMarker", "MaxParts");
     var checkState$3 = async (client, input) => {
       let reason;
       try {
@@ -48092,11 +48092,11 @@ var require_dist_cjs20 = __commonJS({
       ListBucketMetricsConfigurationsCommand,
       ListBucketsCommand,
       ListDirectoryBucketsCommand,
-      ListMultipartUploadsCommand,
+      ListMultipartUploadsCommand: ListMultipartUploadsCommand2,
       ListObjectAnnotationsCommand,
       ListObjectsCommand,
       ListObjectsV2Command: ListObjectsV2Command2,
-      ListObjectVersionsCommand: ListObjectVersionsCommand2,
+      ListObjectVersionsCommand: ListObjectVersionsCommand3,
       ListPartsCommand,
       PutBucketAbacCommand,
       PutBucketAccelerateConfigurationCommand,
@@ -48149,7 +48149,7 @@ var require_dist_cjs20 = __commonJS({
       waitUntilObjectExists,
       waitUntilObjectNotExists
     };
-    var S3 = class extends S3Client6 {
+    var S3 = class extends S3Client7 {
     };
     createAggregatedClient2(commands5, S3, { paginators, waiters });
     var BucketAbacStatus = {
@@ -48502,7 +48502,7 @@ var require_dist_cjs20 = __commonJS({
       http: "http",
       https: "https"
     };
-    var ReplicationStatus = {
+    var ReplicationStatus2 = {
       COMPLETE: "COMPLETE",
       COMPLETED: "COMPLETED",
       FAILED: "FAILED",
@@ -48985,7 +48985,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.ListDirectoryBucketsOutput$ = ListDirectoryBucketsOutput$;
     exports2.ListDirectoryBucketsRequest$ = ListDirectoryBucketsRequest$;
     exports2.ListMultipartUploads$ = ListMultipartUploads$;
-    exports2.ListMultipartUploadsCommand = ListMultipartUploadsCommand;
+    exports2.ListMultipartUploadsCommand = ListMultipartUploadsCommand2;
     exports2.ListMultipartUploadsOutput$ = ListMultipartUploadsOutput$;
     exports2.ListMultipartUploadsRequest$ = ListMultipartUploadsRequest$;
     exports2.ListObjectAnnotations$ = ListObjectAnnotations$;
@@ -48993,7 +48993,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.ListObjectAnnotationsOutput$ = ListObjectAnnotationsOutput$;
     exports2.ListObjectAnnotationsRequest$ = ListObjectAnnotationsRequest$;
     exports2.ListObjectVersions$ = ListObjectVersions$;
-    exports2.ListObjectVersionsCommand = ListObjectVersionsCommand2;
+    exports2.ListObjectVersionsCommand = ListObjectVersionsCommand3;
     exports2.ListObjectVersionsOutput$ = ListObjectVersionsOutput$;
     exports2.ListObjectVersionsRequest$ = ListObjectVersionsRequest$;
     exports2.ListObjects$ = ListObjects$;
@@ -49186,7 +49186,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.ReplicationRuleAndOperator$ = ReplicationRuleAndOperator$;
     exports2.ReplicationRuleFilter$ = ReplicationRuleFilter$;
     exports2.ReplicationRuleStatus = ReplicationRuleStatus;
-    exports2.ReplicationStatus = ReplicationStatus;
+    exports2.ReplicationStatus = ReplicationStatus2;
     exports2.ReplicationTime$ = ReplicationTime$;
     exports2.ReplicationTimeStatus = ReplicationTimeStatus;
     exports2.ReplicationTimeValue$ = ReplicationTimeValue$;
@@ -49203,7 +49203,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.RestoreStatus$ = RestoreStatus$;
     exports2.RoutingRule$ = RoutingRule$;
     exports2.S3 = S3;
-    exports2.S3Client = S3Client6;
+    exports2.S3Client = S3Client7;
     exports2.S3KeyFilter$ = S3KeyFilter$;
     exports2.S3Location$ = S3Location$;
     exports2.S3ServiceException = S3ServiceException;
@@ -53127,7 +53127,7 @@ var require_dist_cjs23 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var SQSClient4 = class extends Client2 {
+    var SQSClient6 = class extends Client2 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -53180,7 +53180,7 @@ var require_dist_cjs23 = __commonJS({
     };
     var CancelMessageMoveTaskCommand = class extends command5(_ep05, _mw05, "CancelMessageMoveTask", CancelMessageMoveTask$) {
     };
-    var ChangeMessageVisibilityBatchCommand = class extends command5(_ep05, _mw05, "ChangeMessageVisibilityBatch", ChangeMessageVisibilityBatch$) {
+    var ChangeMessageVisibilityBatchCommand2 = class extends command5(_ep05, _mw05, "ChangeMessageVisibilityBatch", ChangeMessageVisibilityBatch$) {
     };
     var ChangeMessageVisibilityCommand = class extends command5(_ep05, _mw05, "ChangeMessageVisibility", ChangeMessageVisibility$) {
     };
@@ -53188,11 +53188,11 @@ var require_dist_cjs23 = __commonJS({
     };
     var DeleteMessageBatchCommand = class extends command5(_ep05, _mw05, "DeleteMessageBatch", DeleteMessageBatch$) {
     };
-    var DeleteMessageCommand = class extends command5(_ep05, _mw05, "DeleteMessage", DeleteMessage$) {
+    var DeleteMessageCommand2 = class extends command5(_ep05, _mw05, "DeleteMessage", DeleteMessage$) {
     };
     var DeleteQueueCommand = class extends command5(_ep05, _mw05, "DeleteQueue", DeleteQueue$) {
     };
-    var GetQueueAttributesCommand = class extends command5(_ep05, _mw05, "GetQueueAttributes", GetQueueAttributes$) {
+    var GetQueueAttributesCommand2 = class extends command5(_ep05, _mw05, "GetQueueAttributes", GetQueueAttributes$) {
     };
     var GetQueueUrlCommand = class extends command5(_ep05, _mw05, "GetQueueUrl", GetQueueUrl$) {
     };
@@ -53206,13 +53206,13 @@ var require_dist_cjs23 = __commonJS({
     };
     var PurgeQueueCommand = class extends command5(_ep05, _mw05, "PurgeQueue", PurgeQueue$) {
     };
-    var ReceiveMessageCommand = class extends command5(_ep05, _mw1, "ReceiveMessage", ReceiveMessage$) {
+    var ReceiveMessageCommand2 = class extends command5(_ep05, _mw1, "ReceiveMessage", ReceiveMessage$) {
     };
     var RemovePermissionCommand = class extends command5(_ep05, _mw05, "RemovePermission", RemovePermission$) {
     };
     var SendMessageBatchCommand2 = class extends command5(_ep05, _mw2, "SendMessageBatch", SendMessageBatch$) {
     };
-    var SendMessageCommand2 = class extends command5(_ep05, _mw3, "SendMessage", SendMessage$) {
+    var SendMessageCommand4 = class extends command5(_ep05, _mw3, "SendMessage", SendMessage$) {
     };
     var SetQueueAttributesCommand = class extends command5(_ep05, _mw05, "SetQueueAttributes", SetQueueAttributes$) {
     };
@@ -53222,27 +53222,27 @@ var require_dist_cjs23 = __commonJS({
     };
     var UntagQueueCommand = class extends command5(_ep05, _mw05, "UntagQueue", UntagQueue$) {
     };
-    var paginateListDeadLetterSourceQueues = createPaginator2(SQSClient4, ListDeadLetterSourceQueuesCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListQueues = createPaginator2(SQSClient4, ListQueuesCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListDeadLetterSourceQueues = createPaginator2(SQSClient6, ListDeadLetterSourceQueuesCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListQueues = createPaginator2(SQSClient6, ListQueuesCommand, "NextToken", "NextToken", "MaxResults");
     var commands5 = {
       AddPermissionCommand,
       CancelMessageMoveTaskCommand,
       ChangeMessageVisibilityCommand,
-      ChangeMessageVisibilityBatchCommand,
+      ChangeMessageVisibilityBatchCommand: ChangeMessageVisibilityBatchCommand2,
       CreateQueueCommand,
-      DeleteMessageCommand,
+      DeleteMessageCommand: DeleteMessageCommand2,
       DeleteMessageBatchCommand,
       DeleteQueueCommand,
-      GetQueueAttributesCommand,
+      GetQueueAttributesCommand: GetQueueAttributesCommand2,
       GetQueueUrlCommand,
       ListDeadLetterSourceQueuesCommand,
       ListMessageMoveTasksCommand,
       ListQueuesCommand,
       ListQueueTagsCommand,
       PurgeQueueCommand,
-      ReceiveMessageCommand,
+      ReceiveMessageCommand: ReceiveMessageCommand2,
       RemovePermissionCommand,
-      SendMessageCommand: SendMessageCommand2,
+      SendMessageCommand: SendMessageCommand4,
       SendMessageBatchCommand: SendMessageBatchCommand2,
       SetQueueAttributesCommand,
       StartMessageMoveTaskCommand,
@@ -53253,7 +53253,7 @@ var require_dist_cjs23 = __commonJS({
       paginateListDeadLetterSourceQueues,
       paginateListQueues
     };
-    var SQS = class extends SQSClient4 {
+    var SQS = class extends SQSClient6 {
     };
     createAggregatedClient2(commands5, SQS, { paginators });
     var QueueAttributeName = {
@@ -53309,7 +53309,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.CancelMessageMoveTaskResult$ = CancelMessageMoveTaskResult$;
     exports2.ChangeMessageVisibility$ = ChangeMessageVisibility$;
     exports2.ChangeMessageVisibilityBatch$ = ChangeMessageVisibilityBatch$;
-    exports2.ChangeMessageVisibilityBatchCommand = ChangeMessageVisibilityBatchCommand;
+    exports2.ChangeMessageVisibilityBatchCommand = ChangeMessageVisibilityBatchCommand2;
     exports2.ChangeMessageVisibilityBatchRequest$ = ChangeMessageVisibilityBatchRequest$;
     exports2.ChangeMessageVisibilityBatchRequestEntry$ = ChangeMessageVisibilityBatchRequestEntry$;
     exports2.ChangeMessageVisibilityBatchResult$ = ChangeMessageVisibilityBatchResult$;
@@ -53327,7 +53327,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.DeleteMessageBatchRequestEntry$ = DeleteMessageBatchRequestEntry$;
     exports2.DeleteMessageBatchResult$ = DeleteMessageBatchResult$;
     exports2.DeleteMessageBatchResultEntry$ = DeleteMessageBatchResultEntry$;
-    exports2.DeleteMessageCommand = DeleteMessageCommand;
+    exports2.DeleteMessageCommand = DeleteMessageCommand2;
     exports2.DeleteMessageRequest$ = DeleteMessageRequest$;
     exports2.DeleteQueue$ = DeleteQueue$;
     exports2.DeleteQueueCommand = DeleteQueueCommand;
@@ -53335,7 +53335,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.EmptyBatchRequest = EmptyBatchRequest;
     exports2.EmptyBatchRequest$ = EmptyBatchRequest$;
     exports2.GetQueueAttributes$ = GetQueueAttributes$;
-    exports2.GetQueueAttributesCommand = GetQueueAttributesCommand;
+    exports2.GetQueueAttributesCommand = GetQueueAttributesCommand2;
     exports2.GetQueueAttributesRequest$ = GetQueueAttributesRequest$;
     exports2.GetQueueAttributesResult$ = GetQueueAttributesResult$;
     exports2.GetQueueUrl$ = GetQueueUrl$;
@@ -53411,7 +53411,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.ReceiptHandleIsInvalid = ReceiptHandleIsInvalid;
     exports2.ReceiptHandleIsInvalid$ = ReceiptHandleIsInvalid$;
     exports2.ReceiveMessage$ = ReceiveMessage$;
-    exports2.ReceiveMessageCommand = ReceiveMessageCommand;
+    exports2.ReceiveMessageCommand = ReceiveMessageCommand2;
     exports2.ReceiveMessageRequest$ = ReceiveMessageRequest$;
     exports2.ReceiveMessageResult$ = ReceiveMessageResult$;
     exports2.RemovePermission$ = RemovePermission$;
@@ -53422,7 +53422,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.ResourceNotFoundException = ResourceNotFoundException2;
     exports2.ResourceNotFoundException$ = ResourceNotFoundException$2;
     exports2.SQS = SQS;
-    exports2.SQSClient = SQSClient4;
+    exports2.SQSClient = SQSClient6;
     exports2.SQSServiceException = SQSServiceException;
     exports2.SQSServiceException$ = SQSServiceException$;
     exports2.SendMessage$ = SendMessage$;
@@ -53432,7 +53432,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.SendMessageBatchRequestEntry$ = SendMessageBatchRequestEntry$;
     exports2.SendMessageBatchResult$ = SendMessageBatchResult$;
     exports2.SendMessageBatchResultEntry$ = SendMessageBatchResultEntry$;
-    exports2.SendMessageCommand = SendMessageCommand2;
+    exports2.SendMessageCommand = SendMessageCommand4;
     exports2.SendMessageRequest$ = SendMessageRequest$;
     exports2.SendMessageResult$ = SendMessageResult$;
     exports2.SetQueueAttributes$ = SetQueueAttributes$;
@@ -55470,13 +55470,13 @@ __export(backfill_lambda_exports, {
   handler: () => handler
 });
 module.exports = __toCommonJS(backfill_lambda_exports);
-var import_client_dynamodb2 = __toESM(require_dist_cjs19());
-var import_client_s35 = __toESM(require_dist_cjs20());
+var import_client_dynamodb4 = __toESM(require_dist_cjs19());
+var import_client_s36 = __toESM(require_dist_cjs20());
 var import_client_secrets_manager2 = __toESM(require_dist_cjs21());
-var import_client_sqs3 = __toESM(require_dist_cjs23());
+var import_client_sqs5 = __toESM(require_dist_cjs23());
 
 // src/runtime/backfill/backfill-handler.ts
-var import_client_sqs2 = __toESM(require_dist_cjs23());
+var import_client_sqs4 = __toESM(require_dist_cjs23());
 
 // src/runtime/backfill/backfill.ts
 var import_crypto3 = require("crypto");
@@ -55502,6 +55502,20 @@ function parseScope(text) {
     throw new Error('must be a JSON object whose "prefixes" is an array of strings, such as {"prefixes":["reports/"]}');
   }
   return { prefixes };
+}
+
+// src/runtime/contract/sequencer.ts
+var HEX = /^[0-9A-F]+$/;
+var MAX_SEQUENCER_DIGITS = 64;
+function normalizeSequencer(sequencer) {
+  const upper = sequencer.trim().toUpperCase();
+  if (upper.length > MAX_SEQUENCER_DIGITS) {
+    throw new Error(`sequencer "${sequencer.trim().slice(0, 20)}..." is ${upper.length} characters long; S3's are hexadecimal strings of at most ${MAX_SEQUENCER_DIGITS} digits`);
+  }
+  if (!HEX.test(upper)) {
+    throw new Error(`sequencer "${sequencer}" is not a hexadecimal string`);
+  }
+  return upper;
 }
 
 // src/runtime/replication/key-state/version-order.ts
@@ -55613,15 +55627,227 @@ async function writeReport(s3, bucket, prefix, outcomes, summary) {
 
 // src/runtime/backfill/backfill-runs.ts
 var import_crypto = require("crypto");
+var import_client_dynamodb2 = __toESM(require_dist_cjs19());
+
+// src/runtime/replication/key-state/version-table.ts
 var import_client_dynamodb = __toESM(require_dist_cjs19());
 
 // src/runtime/replication/key-state/replica-claim.ts
 var DEFAULT_LEASE_MS = 15 * 60 * 1e3;
+function claimStatus(claim, now) {
+  if (!claim) return "free";
+  return claim.expiresAt > now ? "held" : "stale";
+}
+function serializeIntent(intent) {
+  return JSON.stringify(intent);
+}
+function parseIntent(text) {
+  const value = JSON.parse(text);
+  if (typeof value?.sourceVersionId !== "string" || value.kind !== "object" && value.kind !== "deleteMarker") {
+    throw new Error(`the version map holds a claim it cannot read: ${text.slice(0, 200)}`);
+  }
+  return value;
+}
 
 // src/runtime/replication/key-state/version-table.ts
+var ConcurrentReplicationError = class extends Error {
+  constructor(key) {
+    super(`another replication of key "${key}" committed first; the message will be retried`);
+    this.name = "ConcurrentReplicationError";
+  }
+};
 var HEAD = "head";
 var partitionKey = (key) => `object#${key}`;
 var versionSortKey = (versionId) => `version#${versionId}`;
+var VersionTable = class {
+  constructor(client, tableName) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+  client;
+  tableName;
+  /** The key's head and the version's record, read consistently in one request. */
+  async load(key, versionId) {
+    const keys = [HEAD, versionSortKey(versionId)].map((sk) => ({ pk: { S: partitionKey(key) }, sk: { S: sk } }));
+    const result = await this.client.send(new import_client_dynamodb.BatchGetItemCommand({
+      RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } }
+    }));
+    if (result.UnprocessedKeys && Object.keys(result.UnprocessedKeys).length > 0) {
+      throw new Error("DynamoDB did not return every requested item (throttled); the message will be retried");
+    }
+    const items = result.Responses?.[this.tableName] ?? [];
+    const head = items.find((item) => item.sk?.S === HEAD);
+    return {
+      // A key's first claim creates its head item before any replica is recorded in it.
+      head: head?.sourceVersionId?.S ? toHead(head) : void 0,
+      version: versionRecordOf(items, versionId),
+      claim: head ? claimOf(head) : void 0
+    };
+  }
+  /**
+   * Claims the key for writing the intent's replica (see `replica-claim.ts`): conditional on the
+   * head and the claim the decision was made on, so of two racing deliveries one wins, and the other
+   * retries with a ConcurrentReplicationError. The item's other attributes are kept.
+   */
+  async claim(key, claim, seen) {
+    const values = {
+      ":token": { S: claim.token },
+      ":expires": { N: String(claim.expiresAt) },
+      ":at": { N: String(claim.claimedAt) },
+      ":intent": { S: serializeIntent(claim.intent) }
+    };
+    const conditions = [seen.head ? "sourceVersionId = :previous" : "attribute_not_exists(sourceVersionId)"];
+    if (seen.head) values[":previous"] = { S: seen.head.sourceVersionId };
+    if (seen.claim) {
+      conditions.push("(claimToken = :seen OR claimToken = :token)");
+      values[":seen"] = { S: seen.claim.token };
+    } else {
+      conditions.push("(attribute_not_exists(claimToken) OR claimToken = :token)");
+    }
+    try {
+      await this.client.send(new import_client_dynamodb.UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: partitionKey(key) }, sk: { S: HEAD } },
+        UpdateExpression: "SET claimToken = :token, claimExpiresAt = :expires, claimedAt = :at, claimIntent = :intent",
+        ConditionExpression: conditions.join(" AND "),
+        ExpressionAttributeValues: values
+      }));
+    } catch (error2) {
+      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key);
+      throw error2;
+    }
+  }
+  /**
+   * Ends a claim that wrote nothing: removed, or with `mayHaveWritten` kept but expired, so the next
+   * delivery looks for an unrecorded replica at once instead of waiting for the lease. A claim that
+   * is no longer this token's is left alone.
+   */
+  async releaseClaim(key, token, { mayHaveWritten }) {
+    try {
+      await this.client.send(new import_client_dynamodb.UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: partitionKey(key) }, sk: { S: HEAD } },
+        UpdateExpression: mayHaveWritten ? "SET claimExpiresAt = :zero" : "REMOVE claimToken, claimExpiresAt, claimedAt, claimIntent",
+        ConditionExpression: "claimToken = :token",
+        ExpressionAttributeValues: { ":token": { S: token }, ...mayHaveWritten ? { ":zero": { N: "0" } } : {} }
+      }));
+    } catch (error2) {
+      if (!(error2 instanceof import_client_dynamodb.ConditionalCheckFailedException)) throw error2;
+    }
+  }
+  /**
+   * Records a new replica by moving the key's head to it, conditionally on being the head the
+   * decision was made on (so two racing invocations cannot both win, and nothing older follows).
+   * The version the head leaves gets its own item first (unless it has one), so no record is ever
+   * only in a head that moved on; a crash between the two writes leaves that item and the old head,
+   * both true. A new key costs one write, an overwrite two; no transaction, which would double the
+   * write cost and make stores that emulate transactions do table-wide work.
+   */
+  async commitReplica(key, record, previousHead, options = {}) {
+    const { backfill, replacesReplica, claimToken } = options;
+    const now = (/* @__PURE__ */ new Date()).toISOString();
+    if (previousHead && previousHead.sourceVersionId !== record.sourceVersionId) await this.recordVersion(key, previousHead);
+    if (replacesReplica !== void 0) await this.recordVersion(key, record, replacesReplica);
+    const head = {
+      ...versionItem(key, record, now),
+      sk: { S: HEAD }
+    };
+    if (backfill) head.backfill = { M: { run: { S: backfill.run }, index: { N: String(backfill.index) } } };
+    const values = {};
+    const conditions = [previousHead ? "sourceVersionId = :previous" : "attribute_not_exists(sourceVersionId)"];
+    if (previousHead) values[":previous"] = { S: previousHead.sourceVersionId };
+    if (claimToken !== void 0) {
+      conditions.push("claimToken = :token");
+      values[":token"] = { S: claimToken };
+    } else {
+      conditions.push("attribute_not_exists(claimToken)");
+    }
+    await this.putConditionally(key, head, { ConditionExpression: conditions.join(" AND "), ExpressionAttributeValues: values });
+  }
+  /**
+   * Writes a version's item unless it exists; with `replacesReplica`, over the item that still
+   * records that replica (a repair).
+   */
+  async recordVersion(key, record, replacesReplica) {
+    try {
+      await this.client.send(new import_client_dynamodb.PutItemCommand({
+        TableName: this.tableName,
+        Item: versionItem(key, record, (/* @__PURE__ */ new Date()).toISOString()),
+        ...replacesReplica === void 0 ? { ConditionExpression: "attribute_not_exists(pk)" } : { ConditionExpression: "destinationVersionId = :stale", ExpressionAttributeValues: { ":stale": { S: replacesReplica } } }
+      }));
+    } catch (error2) {
+      if (!(error2 instanceof import_client_dynamodb.ConditionalCheckFailedException)) throw error2;
+    }
+  }
+  async putConditionally(key, item, condition) {
+    const values = Object.keys(condition.ExpressionAttributeValues).length > 0 ? condition.ExpressionAttributeValues : void 0;
+    try {
+      await this.client.send(new import_client_dynamodb.PutItemCommand({ TableName: this.tableName, Item: item, ...condition, ExpressionAttributeValues: values }));
+    } catch (error2) {
+      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key);
+      throw error2;
+    }
+  }
+  /** Marks a source version as gone (its replica deleted, or never to be made). */
+  async markSourceDeleted(key, record) {
+    await this.client.send(new import_client_dynamodb.PutItemCommand({
+      TableName: this.tableName,
+      Item: versionItem(key, { ...record, state: "deleted", recordedAt: void 0 }, (/* @__PURE__ */ new Date()).toISOString())
+    }));
+  }
+  /** Remembers a version deleted before any event of it was processed, unless a record appeared. */
+  async rememberSourceDeleted(key, versionId, sequencer) {
+    try {
+      await this.client.send(new import_client_dynamodb.PutItemCommand({
+        TableName: this.tableName,
+        Item: versionItem(key, { sourceVersionId: versionId, kind: "object", state: "deleted", sequencer }, (/* @__PURE__ */ new Date()).toISOString()),
+        ConditionExpression: "attribute_not_exists(pk)"
+      }));
+    } catch (error2) {
+      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key);
+      throw error2;
+    }
+  }
+  /** Drops a version's record (the source version expired by lifecycle). */
+  async forgetVersion(key, versionId) {
+    await this.client.send(new import_client_dynamodb.DeleteItemCommand({
+      TableName: this.tableName,
+      Key: { pk: { S: partitionKey(key) }, sk: { S: versionSortKey(versionId) } }
+    }));
+  }
+};
+function versionItem(key, record, now) {
+  const item = {
+    pk: { S: partitionKey(key) },
+    sk: { S: versionSortKey(record.sourceVersionId) },
+    sourceKey: { S: key },
+    sourceVersionId: { S: record.sourceVersionId },
+    kind: { S: record.kind },
+    state: { S: record.state },
+    recordedAt: { S: record.recordedAt ?? now }
+  };
+  if (record.destinationVersionId) item.destinationVersionId = { S: record.destinationVersionId };
+  if (record.sequencer) item.sequencer = { S: record.sequencer };
+  if (record.eTag) item.eTag = { S: record.eTag };
+  if (record.size !== void 0) item.size = { N: String(record.size) };
+  return item;
+}
+function claimOf(item) {
+  if (!item.claimToken?.S || !item.claimIntent?.S) return void 0;
+  return {
+    token: item.claimToken.S,
+    expiresAt: Number(item.claimExpiresAt?.N ?? 0),
+    claimedAt: Number(item.claimedAt?.N ?? 0),
+    intent: parseIntent(item.claimIntent.S)
+  };
+}
+function toHead(item) {
+  const backfill = item.backfill?.M;
+  return {
+    ...toVersionRecord(item),
+    backfill: backfill?.run?.S && backfill.index?.N ? { run: backfill.run.S, index: Number(backfill.index.N) } : void 0
+  };
+}
 function versionRecordOf(items, versionId) {
   const own = items.find((item) => item.sk?.S === versionSortKey(versionId));
   if (own) return toVersionRecord(own);
@@ -55636,7 +55862,8 @@ function toVersionRecord(item) {
     destinationVersionId: item.destinationVersionId?.S,
     sequencer: item.sequencer?.S,
     eTag: item.eTag?.S,
-    size: item.size?.N === void 0 ? void 0 : Number(item.size.N)
+    size: item.size?.N === void 0 ? void 0 : Number(item.size.N),
+    recordedAt: item.recordedAt?.S
   };
 }
 
@@ -55680,28 +55907,28 @@ var BackfillRuns = class {
   client;
   tableName;
   async create(run) {
-    await this.client.send(new import_client_dynamodb.PutItemCommand({
+    await this.client.send(new import_client_dynamodb2.PutItemCommand({
       TableName: this.tableName,
       Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) } },
       ConditionExpression: "attribute_not_exists(pk)"
     }));
   }
   async get(runId) {
-    const result = await this.client.send(new import_client_dynamodb.GetItemCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }));
+    const result = await this.client.send(new import_client_dynamodb2.GetItemCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }));
     return result.Item?.state?.S ? JSON.parse(result.Item.state.S) : void 0;
   }
   /** Saves the next state if the stored one is still `previous` (optimistic concurrency). */
   async checkpoint(previous, next) {
     const saved = { ...next, revision: previous.revision + 1 };
     try {
-      await this.client.send(new import_client_dynamodb.PutItemCommand({
+      await this.client.send(new import_client_dynamodb2.PutItemCommand({
         TableName: this.tableName,
         Item: { ...runKey(previous.runId), state: { S: JSON.stringify(saved) }, revision: { N: String(saved.revision) } },
         ConditionExpression: previous.revision === 0 ? "attribute_not_exists(revision) OR revision = :previous" : "revision = :previous",
         ExpressionAttributeValues: { ":previous": { N: String(previous.revision) } }
       }));
     } catch (error2) {
-      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new BackfillRunMovedOnError(previous.runId);
+      if (error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException) throw new BackfillRunMovedOnError(previous.runId);
       throw error2;
     }
     return saved;
@@ -55716,7 +55943,7 @@ var BackfillRuns = class {
     const names = Object.keys(fields);
     const cleared = ["reason", "bytes"].filter((name) => !(name in fields));
     try {
-      await this.client.send(new import_client_dynamodb.UpdateItemCommand({
+      await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
         TableName: this.tableName,
         Key: { pk, sk },
         UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(", ")}${cleared.length > 0 ? ` REMOVE ${cleared.join(", ")}` : ""}`,
@@ -55728,7 +55955,7 @@ var BackfillRuns = class {
         }
       }));
     } catch (error2) {
-      if (!(error2 instanceof import_client_dynamodb.ConditionalCheckFailedException)) throw error2;
+      if (!(error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException)) throw error2;
     }
   }
   /** Records many outcomes the backfill decided itself (already present, skipped by the filter). */
@@ -55739,7 +55966,7 @@ var BackfillRuns = class {
       };
       for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
         if (attempt > 5) throw new Error("DynamoDB kept throttling the outcome writes");
-        const result = await this.client.send(new import_client_dynamodb.BatchWriteItemCommand({ RequestItems: requests }));
+        const result = await this.client.send(new import_client_dynamodb2.BatchWriteItemCommand({ RequestItems: requests }));
         requests = result.UnprocessedItems;
       }
     }
@@ -55748,7 +55975,7 @@ var BackfillRuns = class {
   async *outcomes(runId) {
     let startKey;
     do {
-      const page = await this.client.send(new import_client_dynamodb.QueryCommand({
+      const page = await this.client.send(new import_client_dynamodb2.QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :outcome)",
         ExpressionAttributeValues: { ":pk": { S: `backfill#${runId}` }, ":outcome": { S: "outcome#" } },
@@ -55799,7 +56026,7 @@ var BackfillRuns = class {
       let pending = keys.slice(i5, i5 + 100);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
         if (attempt > 5) throw new Error("DynamoDB kept throttling the backfill's reads");
-        const result = await this.client.send(new import_client_dynamodb.BatchGetItemCommand({
+        const result = await this.client.send(new import_client_dynamodb2.BatchGetItemCommand({
           RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } }
         }));
         items.push(...result.Responses?.[this.tableName] ?? []);
@@ -55928,6 +56155,8 @@ async function listPage(s3, bucket, prefix, startAfter, token, maxKeys) {
 
 // src/runtime/contract/replication-message.ts
 var import_crypto2 = require("crypto");
+var DELETE_MARKER_CREATED = "Delete Marker Created";
+var PERMANENTLY_DELETED = "Permanently Deleted";
 var InvalidMessageError = class extends Error {
   constructor(message) {
     super(message);
@@ -55944,6 +56173,103 @@ function messageDeduplicationId(message) {
   if (message.kind === "ObjectCreated" && message.continuation !== void 0) parts.push(`continuation ${message.continuation}`);
   return sha256(parts.join("\n"));
 }
+function parseReplicationMessage(body) {
+  let value;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new InvalidMessageError("queue message body is not JSON");
+  }
+  const fields = asObject(value, "queue message");
+  if (fields.v !== 1) throw new InvalidMessageError(`queue message has unsupported shape version ${JSON.stringify(fields.v)}`);
+  const base = {
+    v: 1,
+    bucket: requireString(fields, "bucket"),
+    key: requireString(fields, "key"),
+    versionId: requireString(fields, "versionId"),
+    time: requireString(fields, "time"),
+    requestId: requireString(fields, "requestId"),
+    ...optional(fields, "backfillRun", isNonEmptyString, "a non-empty string"),
+    ...optional(fields, "backfillIndex", isWholeNumberFrom(0), "a whole number from 0")
+  };
+  switch (fields.kind) {
+    case "ObjectCreated":
+      return {
+        ...base,
+        kind: "ObjectCreated",
+        ...requireOrder(fields),
+        reason: requireString(fields, "reason"),
+        size: optionalNumber(fields, "size"),
+        eTag: optionalString(fields, "eTag"),
+        ...optional(fields, "staleReplica", isNonEmptyString, "a non-empty string"),
+        ...optional(fields, "continuation", isWholeNumberFrom(1), "a whole number from 1")
+      };
+    case "ObjectDeleted":
+      return {
+        ...base,
+        kind: "ObjectDeleted",
+        ...requireOrder(fields),
+        reason: requireString(fields, "reason"),
+        deletionType: requireDeletionType(fields.deletionType)
+      };
+    case "ObjectTagsChanged":
+      return { ...base, kind: "ObjectTagsChanged" };
+    default:
+      throw new InvalidMessageError(`queue message has unknown kind ${JSON.stringify(fields.kind)}`);
+  }
+}
+function optional(fields, name, isValid, what) {
+  const value = fields[name];
+  if (value === void 0) return {};
+  if (!isValid(value)) throw new InvalidMessageError(`${name} is ${JSON.stringify(value)}; when present it must be ${what}`);
+  return { [name]: value };
+}
+var isNonEmptyString = (value) => typeof value === "string" && value.length > 0;
+var isWholeNumberFrom = (min) => (value) => Number.isInteger(value) && value >= min;
+function requireOrder(fields) {
+  return { ...requireSequencerOrTime(fields), ...optional(fields, "supersedes", isNonEmptyString, "a non-empty string") };
+}
+function requireSequencerOrTime(fields) {
+  if (fields.sequencer === void 0 && typeof fields.lastModified === "string" && !Number.isNaN(Date.parse(fields.lastModified))) {
+    return { lastModified: fields.lastModified };
+  }
+  return { sequencer: requireSequencer(fields) };
+}
+function requireDeletionType(value) {
+  if (value === DELETE_MARKER_CREATED || value === PERMANENTLY_DELETED) return value;
+  throw new InvalidMessageError(
+    `deletion type ${JSON.stringify(value)} is neither "${DELETE_MARKER_CREATED}" nor "${PERMANENTLY_DELETED}"`
+  );
+}
+function asObject(value, what) {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidMessageError(`${what} is not a JSON object`);
+  }
+  return value;
+}
+function requireString(fields, name, where = name) {
+  const value = fields[name];
+  if (typeof value !== "string" || value.length === 0) {
+    throw new InvalidMessageError(`${where} is missing or not a non-empty string`);
+  }
+  return value;
+}
+function optionalString(fields, name) {
+  const value = fields[name];
+  return typeof value === "string" ? value : void 0;
+}
+function optionalNumber(fields, name) {
+  const value = fields[name];
+  return typeof value === "number" && Number.isFinite(value) ? value : void 0;
+}
+function requireSequencer(fields, where = "sequencer") {
+  const raw = requireString(fields, "sequencer", where);
+  try {
+    return normalizeSequencer(raw);
+  } catch (error2) {
+    throw new InvalidMessageError(`${where}: ${error2.message}`);
+  }
+}
 function sha256(text) {
   return (0, import_crypto2.createHash)("sha256").update(text, "utf8").digest("hex");
 }
@@ -55952,8 +56278,8 @@ function sha256(text) {
 var SAFETY_MARGIN_MS = 6e4;
 var PAGE_SIZE = 1e3;
 var Backfill = class {
-  constructor(settings, clients, runs, now = Date.now) {
-    this.settings = settings;
+  constructor(settings2, clients, runs, now = Date.now) {
+    this.settings = settings2;
     this.clients = clients;
     this.runs = runs;
     this.now = now;
@@ -59440,12 +59766,53 @@ var Metrics = class _Metrics extends Utility {
 
 // src/runtime/contract/metrics.ts
 var METRICS_NAMESPACE = "PartitionReplicatedBucket";
+var DIMENSION_NAMES = { service: "service", sourceBucket: "SourceBucket", destinationBucket: "DestinationBucket" };
+function metricDimensions(service, replication) {
+  return {
+    [DIMENSION_NAMES.service]: service,
+    [DIMENSION_NAMES.sourceBucket]: replication.sourceBucket,
+    [DIMENSION_NAMES.destinationBucket]: replication.destinationBucket
+  };
+}
+var REPLICATOR_METRIC_NAMES = [
+  "ReplicationLatency",
+  "ObjectsReplicated",
+  "BytesReplicated",
+  "DeleteMarkersReplicated",
+  "VersionDeletesReplicated",
+  "TagSetsReplicated",
+  "ReplicasRepaired",
+  "CopiesContinued",
+  "SourceVersionsDeletedBeforeCopy",
+  "VersionMappingsExpired",
+  "EventsSkipped",
+  "StaleEventsSkipped",
+  "SourceVersionGone",
+  "ArchivedVersionsSkipped",
+  "EncodedKeysDecoded",
+  "ReplicationFailures",
+  "MessagesDeadLettered",
+  "CredentialsSecretNotFilled",
+  // Published by the replicator for the messages of a backfill run.
+  "BackfillVersionsReplicated"
+];
+var BACKFILL_METRIC_NAMES = [
+  "BackfillVersionsListed",
+  "BackfillVersionsEnqueued",
+  "BackfillVersionsFailed",
+  "BackfillExtraObjectsOnDestination",
+  "DeadLettersRedriven"
+];
+var METRIC_NAMES = [...REPLICATOR_METRIC_NAMES, ...BACKFILL_METRIC_NAMES];
 
 // src/runtime/contract/telemetry.ts
-function createTelemetry(serviceName, logLevel) {
+function createTelemetry(service, options = {}) {
+  const { logLevel, replication } = options;
+  const { [DIMENSION_NAMES.service]: serviceName, ...defaultDimensions } = replication ? metricDimensions(service, replication) : { [DIMENSION_NAMES.service]: service };
   return {
     logger: new Logger({ serviceName, ...logLevel ? { logLevel } : {} }),
-    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName })
+    // Powertools adds `service` from serviceName itself.
+    metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName, defaultDimensions })
   };
 }
 function addMetrics(telemetry, ...points) {
@@ -59465,6 +59832,14 @@ var CredentialsSecretError = class extends Error {
   }
 };
 var EXPECTED_SHAPE = '{"accesskey": "...", "secretaccesskey": "...", "user": "...", "partition": "...", "accountid": "...", "rolearn": "(assume-role mode)", "externalid": "(assume-role mode)"}';
+var CredentialsSecretNotFilledError = class extends CredentialsSecretError {
+  constructor(secretId) {
+    super(`credentials secret ${secretId} is still {} (as the construct created it): put the destination IAM user's key pair in it as ${EXPECTED_SHAPE}`);
+    this.secretId = secretId;
+    this.name = "CredentialsSecretNotFilledError";
+  }
+  secretId;
+};
 function parseCredentialsSecret(secretString, secretId, destinationPartition) {
   const problem = (what) => new CredentialsSecretError(
     `credentials secret ${secretId} ${what}; fill it with the destination IAM user's key pair as ${EXPECTED_SHAPE}`
@@ -59478,20 +59853,21 @@ function parseCredentialsSecret(secretString, secretId, destinationPartition) {
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw problem("is not a JSON object");
   const fields = value;
+  if (Object.keys(fields).length === 0) throw new CredentialsSecretNotFilledError(secretId);
   const missing = ["accesskey", "secretaccesskey"].filter((name) => typeof fields[name] !== "string" || fields[name] === "");
   if (missing.length > 0) throw problem(`is missing ${missing.map((name) => `"${name}"`).join(" and ")}`);
-  const optional = (name) => typeof fields[name] === "string" && fields[name] !== "" ? fields[name] : void 0;
-  const partition2 = optional("partition");
+  const optional2 = (name) => typeof fields[name] === "string" && fields[name] !== "" ? fields[name] : void 0;
+  const partition2 = optional2("partition");
   if (partition2 && partition2 !== destinationPartition) {
     throw new CredentialsSecretError(
       `credentials secret ${secretId} is for partition "${partition2}" but the destination bucket is in "${destinationPartition}": store a key pair of the destination partition (or correct the "partition" field)`
     );
   }
-  const accountId = optional("accountid");
+  const accountId = optional2("accountid");
   if (accountId !== void 0 && !/^\d{12}$/.test(accountId)) {
     throw problem(`has an "accountid" that is not a 12-digit AWS account id (the destination bucket owner's, digits only)`);
   }
-  const roleArn = optional("rolearn");
+  const roleArn = optional2("rolearn");
   const rolePartition = roleArn ? /^arn:([a-z-]+):iam::\d{12}:role\/.+$/.exec(roleArn)?.[1] : void 0;
   if (roleArn && !rolePartition) throw problem('has a "rolearn" that is not an IAM role ARN');
   if (rolePartition && rolePartition !== destinationPartition) {
@@ -59502,11 +59878,11 @@ function parseCredentialsSecret(secretString, secretId, destinationPartition) {
   return {
     accessKeyId: fields.accesskey,
     secretAccessKey: fields.secretaccesskey,
-    user: optional("user"),
+    user: optional2("user"),
     partition: partition2,
     accountId,
     roleArn,
-    externalId: optional("externalid")
+    externalId: optional2("externalid")
   };
 }
 var AUTHENTICATION_ERRORS = /* @__PURE__ */ new Set([
@@ -59549,6 +59925,67 @@ var CredentialsSecret = class {
   }
 };
 
+// src/runtime/destination/destination-retry.ts
+var THROTTLED_ATTEMPTS = 6;
+var OTHER_ATTEMPTS = 3;
+var THROTTLING_BACKOFF_BASE_MS = 1e3;
+var OTHER_BACKOFF_BASE_MS = 50;
+var BACKOFF_CAP_MS = 2e4;
+var QUOTA = 500;
+var THROTTLING_RETRY_COST = 5;
+var OTHER_RETRY_COST = 14;
+function backoffCeilingMs(throttling, retry) {
+  const base = throttling ? THROTTLING_BACKOFF_BASE_MS : OTHER_BACKOFF_BASE_MS;
+  return Math.min(BACKOFF_CAP_MS, base * 2 ** Math.max(0, retry - 1));
+}
+function retriesAfter(errorType, attempt) {
+  if (errorType === "THROTTLING") return attempt < THROTTLED_ATTEMPTS;
+  return errorType === "TRANSIENT" && attempt < OTHER_ATTEMPTS;
+}
+var Token = class {
+  constructor(count, cost) {
+    this.count = count;
+    this.cost = cost;
+  }
+  count;
+  cost;
+  getRetryCount() {
+    return this.count;
+  }
+  /** The strategy has waited already (as the SDK's own does): the SDK waits no more. */
+  getRetryDelay() {
+    return 0;
+  }
+};
+var DestinationRetryStrategy = class {
+  mode = "standard";
+  capacity = QUOTA;
+  sleep;
+  random;
+  constructor(options = {}) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+  }
+  async acquireInitialRetryToken() {
+    return new Token(0);
+  }
+  async refreshRetryTokenForRetry(token, errorInfo) {
+    const throttling = errorInfo.errorType === "THROTTLING";
+    const cost = throttling ? THROTTLING_RETRY_COST : OTHER_RETRY_COST;
+    if (!retriesAfter(errorInfo.errorType, token.getRetryCount() + 1) || this.capacity < cost) {
+      throw new Error("No retry token available");
+    }
+    this.capacity -= cost;
+    const retry = token.getRetryCount() + 1;
+    await this.sleep(Math.floor(this.random() * backoffCeilingMs(throttling, retry)));
+    return new Token(retry, cost);
+  }
+  recordSuccess(token) {
+    this.capacity = Math.min(QUOTA, this.capacity + (token.cost ?? 1));
+  }
+};
+var standardDestinationRetries = () => new DestinationRetryStrategy();
+
 // src/runtime/destination/destination-client.ts
 var DestinationAuthenticationError = class extends Error {
   constructor(secretId, credentials, region, cause) {
@@ -59582,6 +60019,20 @@ var DestinationClients = class {
   client;
   session;
   now;
+  /**
+   * The error saying the credentials secret is still `{}`, or undefined when it is filled in (or
+   * cannot be read for another reason, which each operation then reports itself). Reads the secret
+   * unless a filled one is cached: a filled secret is read once per container, an unfilled one on
+   * each call, so filling it in takes effect without a redeploy.
+   */
+  async secretNotFilled() {
+    try {
+      await this.secret.get();
+      return void 0;
+    } catch (error2) {
+      return error2 instanceof CredentialsSecretNotFilledError ? error2 : void 0;
+    }
+  }
   async run(operation2) {
     try {
       return await operation2(await this.s3());
@@ -59640,9 +60091,9 @@ var DestinationClients = class {
       sts.destroy();
     }
   }
-  /** No `retryStrategy` key at all unless one is given: the SDK's default stays untouched. */
+  /** A new retry strategy for each client: the given factory's, or one that rides out throttling. */
   retryConfig() {
-    return this.options.retryStrategy ? { retryStrategy: this.options.retryStrategy() } : {};
+    return { retryStrategy: (this.options.retryStrategy ?? standardDestinationRetries)() };
   }
   clientFor(identity, owner) {
     const current = this.client;
@@ -59670,42 +60121,474 @@ function expectBucketOwner(s3, owner) {
     return next({ ...args, input: { ...args.input, ExpectedBucketOwner: owner } });
   }, { step: "initialize", name: EXPECTED_BUCKET_OWNER_MIDDLEWARE, override: true });
 }
-function destinationClientsFor(settings, secretsManager, now, retryStrategy) {
+function destinationClientsFor(settings2, secretsManager, now, retryStrategy) {
   return new DestinationClients(
-    new CredentialsSecret(secretsManager, settings.credentialsSecretId, settings.destinationPartition),
+    new CredentialsSecret(secretsManager, settings2.credentialsSecretId, settings2.destinationPartition),
     {
-      region: settings.destinationRegion,
-      endpoint: settings.destinationEndpoint,
-      stsEndpoint: settings.destinationStsEndpoint,
-      expectedBucketOwner: settings.destinationAccount,
+      region: settings2.destinationRegion,
+      endpoint: settings2.destinationEndpoint,
+      stsEndpoint: settings2.destinationStsEndpoint,
+      expectedBucketOwner: settings2.destinationAccount,
       now,
       retryStrategy
     }
   );
 }
 
+// src/runtime/operations/dead-letter-redrive.ts
+var import_client_sqs3 = __toESM(require_dist_cjs23());
+
+// src/runtime/replication/router-handler.ts
+var import_client_sqs2 = __toESM(require_dist_cjs23());
+
+// src/runtime/contract/s3-eventbridge-event.ts
+var OBJECT_DETAIL_TYPES = ["Object Created", "Object Deleted"];
+var TAG_DETAIL_TYPES = ["Object Tags Added", "Object Tags Deleted"];
+var REPLICATED_DETAIL_TYPES = [...OBJECT_DETAIL_TYPES, ...TAG_DETAIL_TYPES];
+function parseS3EventBridgeEvent(event) {
+  const envelope = asObject(event, "event");
+  if (envelope.source !== "aws.s3") {
+    throw new InvalidMessageError(`event source ${JSON.stringify(envelope.source)} is not "aws.s3"`);
+  }
+  const detailType = requireString(envelope, "detail-type");
+  const detail = asObject(envelope.detail, "event detail");
+  const object = asObject(detail.object, "detail.object");
+  const base = {
+    v: 1,
+    bucket: requireString(asObject(detail.bucket, "detail.bucket"), "name", "detail.bucket.name"),
+    key: requireString(object, "key", "detail.object.key"),
+    versionId: requireVersionId(object),
+    time: requireString(envelope, "time"),
+    requestId: requireString(detail, "request-id", "detail.request-id")
+  };
+  switch (detailType) {
+    case "Object Created":
+      return {
+        ...base,
+        kind: "ObjectCreated",
+        sequencer: requireSequencer(object, "detail.object.sequencer"),
+        reason: requireString(detail, "reason", "detail.reason"),
+        size: optionalNumber(object, "size"),
+        eTag: optionalString(object, "etag")
+      };
+    case "Object Deleted":
+      return {
+        ...base,
+        kind: "ObjectDeleted",
+        sequencer: requireSequencer(object, "detail.object.sequencer"),
+        reason: requireString(detail, "reason", "detail.reason"),
+        deletionType: requireDeletionType(detail["deletion-type"])
+      };
+    case "Object Tags Added":
+    case "Object Tags Deleted":
+      return { ...base, kind: "ObjectTagsChanged" };
+    default:
+      throw new InvalidMessageError(
+        `detail-type "${detailType}" is not replicated (expected one of ${REPLICATED_DETAIL_TYPES.join(", ")})`
+      );
+  }
+}
+function requireVersionId(object) {
+  const versionId = object["version-id"];
+  if (typeof versionId !== "string" || versionId.length === 0) {
+    throw new InvalidMessageError(
+      "detail.object.version-id is missing: the source bucket must have versioning enabled so each event names an exact version"
+    );
+  }
+  return versionId;
+}
+
+// src/runtime/replication/router-handler.ts
+async function routeS3Event(settings2, sqs, event) {
+  const message = parseS3EventBridgeEvent(event);
+  if (message.bucket !== settings2.sourceBucket) {
+    throw new InvalidMessageError(`event is for bucket "${message.bucket}", this router serves "${settings2.sourceBucket}"`);
+  }
+  if (!inScope(settings2.scope, message.key)) return { message, routed: false };
+  await sqs.send(new import_client_sqs2.SendMessageCommand({
+    QueueUrl: settings2.queueUrl,
+    MessageBody: JSON.stringify(message),
+    MessageGroupId: messageGroupId(message.bucket, message.key),
+    MessageDeduplicationId: messageDeduplicationId(message)
+  }));
+  return { message, routed: true };
+}
+
+// src/runtime/operations/dead-letter-redrive.ts
+var REDRIVE_QUEUES = ["replication", "router"];
+function parseRedriveRequest(request) {
+  const { queue } = request;
+  if (queue === void 0) return REDRIVE_QUEUES;
+  if (!REDRIVE_QUEUES.includes(queue)) {
+    throw new InvalidMessageError(
+      `redrive "queue" must be "replication" or "router" (got ${JSON.stringify(queue)}), or left out for both: send {"mode": "redrive"} or {"mode": "redrive", "queue": "replication"}`
+    );
+  }
+  return [queue];
+}
+function redriveDeduplicationId(deadLetterMessageId) {
+  return `redrive-${deadLetterMessageId}`;
+}
+function classifyRouterDeadLetter(body) {
+  let value;
+  try {
+    value = JSON.parse(body ?? "");
+  } catch {
+    return { kind: "unrecognised", why: "the body is not JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { kind: "unrecognised", why: "the body is not a JSON object" };
+  const fields = value;
+  const keys = Object.keys(fields);
+  if (keys.length === 1 && typeof fields.runId === "string" && fields.runId.length > 0) return { kind: "backfill-step", runId: fields.runId };
+  if (fields.source === "aws.s3" && typeof fields.detail === "object" && fields.detail !== null) return { kind: "s3-event", event: fields };
+  return { kind: "unrecognised", why: "neither an S3 event nor a backfill step" };
+}
+var RESERVE_MS = 2e4;
+var VISIBILITY_SECONDS = 120;
+async function redriveDeadLetters(targets, queues, remainingMs, onRedriven = () => void 0) {
+  const timeLeft = () => remainingMs() > RESERVE_MS;
+  let replication;
+  let router;
+  let complete = true;
+  if (queues.includes("replication")) {
+    const { redriven, emptied } = await redriveReplicationQueue(targets, timeLeft, onRedriven);
+    complete &&= emptied;
+    replication = { redriven, remaining: await depth(targets.sqs, targets.deadLetterQueueUrl) };
+  }
+  if (queues.includes("router")) {
+    const { counts, emptied } = await redriveRouterQueue(targets, timeLeft, onRedriven);
+    complete &&= emptied;
+    router = { ...counts, remaining: await depth(targets.sqs, targets.routerDeadLetterQueueUrl) };
+  }
+  return { ...replication ? { replication } : {}, ...router ? { router } : {}, complete };
+}
+async function redriveReplicationQueue(targets, timeLeft, onRedriven) {
+  let redriven = 0;
+  for (; ; ) {
+    if (!timeLeft()) return { redriven, emptied: false };
+    const messages = await receive(targets, targets.deadLetterQueueUrl);
+    if (messages.length === 0) return { redriven, emptied: true };
+    for (const message of messages) {
+      const parsed = parseOrUndefined(message.Body);
+      const group4 = message.Attributes?.MessageGroupId ?? (parsed ? messageGroupId(parsed.bucket, parsed.key) : "unknown-group");
+      await targets.sqs.send(new import_client_sqs3.SendMessageCommand({
+        QueueUrl: targets.router.queueUrl,
+        MessageBody: message.Body ?? "",
+        MessageGroupId: group4,
+        MessageDeduplicationId: redriveDeduplicationId(message.MessageId)
+      }));
+      await targets.sqs.send(new import_client_sqs3.DeleteMessageCommand({ QueueUrl: targets.deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+      if (parsed) {
+        const failedMessageId = message.MessageAttributes?.SourceMessageId?.StringValue ?? message.MessageId;
+        await targets.failures.clear(parsed.key, parsed.versionId, { messageId: failedMessageId });
+      }
+      redriven += 1;
+      onRedriven(1);
+    }
+  }
+}
+function parseOrUndefined(body) {
+  try {
+    return parseReplicationMessage(body ?? "");
+  } catch {
+    return void 0;
+  }
+}
+async function redriveRouterQueue(targets, timeLeft, onRedriven) {
+  const counts = { events: 0, outOfScope: 0, backfillSteps: 0, unrecognised: 0 };
+  const left = [];
+  let emptied = false;
+  try {
+    while (timeLeft()) {
+      const messages = await receive(targets, targets.routerDeadLetterQueueUrl);
+      if (messages.length === 0) {
+        emptied = true;
+        break;
+      }
+      for (const message of messages) {
+        const outcome2 = await putBack(targets, classifyRouterDeadLetter(message.Body));
+        counts[outcome2] += 1;
+        if (outcome2 === "unrecognised") {
+          left.push(message);
+          continue;
+        }
+        await targets.sqs.send(new import_client_sqs3.DeleteMessageCommand({ QueueUrl: targets.routerDeadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+        if (outcome2 !== "outOfScope") onRedriven(1);
+      }
+    }
+  } finally {
+    for (let start = 0; start < left.length; start += 10) {
+      await targets.sqs.send(new import_client_sqs3.ChangeMessageVisibilityBatchCommand({
+        QueueUrl: targets.routerDeadLetterQueueUrl,
+        Entries: left.slice(start, start + 10).map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0
+        }))
+      }));
+    }
+  }
+  return { counts, emptied };
+}
+async function putBack(targets, letter) {
+  switch (letter.kind) {
+    case "s3-event":
+      try {
+        return (await routeS3Event(targets.router, targets.sqs, letter.event)).routed ? "events" : "outOfScope";
+      } catch (error2) {
+        if (error2 instanceof InvalidMessageError) return "unrecognised";
+        throw error2;
+      }
+    case "backfill-step":
+      await targets.sqs.send(new import_client_sqs3.SendMessageCommand({ QueueUrl: targets.backfillQueueUrl, MessageBody: JSON.stringify({ runId: letter.runId }) }));
+      return "backfillSteps";
+    default:
+      return "unrecognised";
+  }
+}
+async function receive(targets, queueUrl) {
+  const { Messages: messages = [] } = await targets.sqs.send(new import_client_sqs3.ReceiveMessageCommand({
+    QueueUrl: queueUrl,
+    MaxNumberOfMessages: 10,
+    VisibilityTimeout: VISIBILITY_SECONDS,
+    WaitTimeSeconds: targets.waitTimeSeconds ?? 1,
+    MessageSystemAttributeNames: ["MessageGroupId"],
+    MessageAttributeNames: ["All"]
+  }));
+  return messages;
+}
+async function depth(sqs, queueUrl) {
+  const { Attributes: attributes = {} } = await sqs.send(new import_client_sqs3.GetQueueAttributesCommand({
+    QueueUrl: queueUrl,
+    AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+  }));
+  return Number(attributes.ApproximateNumberOfMessages ?? 0) + Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+// src/runtime/engine/key-listing.ts
+var import_client_s35 = __toESM(require_dist_cjs20());
+async function* keyVersionPages(s3, bucket, key, pageSize) {
+  let keyMarker;
+  let versionIdMarker;
+  for (; ; ) {
+    const page = await s3.send(new import_client_s35.ListObjectVersionsCommand({
+      Bucket: bucket,
+      Prefix: key,
+      KeyMarker: keyMarker,
+      VersionIdMarker: versionIdMarker,
+      MaxKeys: pageSize
+    }));
+    const entries = [...page.Versions ?? [], ...page.DeleteMarkers ?? []];
+    yield {
+      versions: (page.Versions ?? []).filter((entry) => entry.Key === key),
+      deleteMarkers: (page.DeleteMarkers ?? []).filter((entry) => entry.Key === key)
+    };
+    const passedKey = entries.some((entry) => entry.Key !== key) || page.NextKeyMarker !== void 0 && page.NextKeyMarker !== key;
+    if (!page.IsTruncated || passedKey) return;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+// src/runtime/operations/replication-status.ts
+var WHAT_TO_SEND = `send {"mode": "status", "key": "<object key>", "versionId": "<version id; optional, default: the key's current version>"}`;
+function parseStatusRequest(request) {
+  const { key, versionId } = request;
+  if (typeof key !== "string" || key.length === 0) {
+    throw new InvalidMessageError(`status needs "key" as a non-empty string (got ${JSON.stringify(key)}): ${WHAT_TO_SEND}`);
+  }
+  if (versionId !== void 0 && (typeof versionId !== "string" || versionId.length === 0)) {
+    throw new InvalidMessageError(`status "versionId", when given, must be a non-empty string (got ${JSON.stringify(versionId)}): ${WHAT_TO_SEND}`);
+  }
+  return versionId === void 0 ? { key } : { key, versionId };
+}
+var REDRIVE_HINT = 'fix the cause, then invoke the backfill function with {"mode": "redrive"} to replicate it again';
+function replicationStatus(facts) {
+  const asked = facts.versionId === void 0 ? { key: facts.key } : { key: facts.key, versionId: facts.versionId };
+  const { record, failure, source, head, claim } = facts;
+  if (record?.state === "replicated") {
+    return { ...asked, status: "replicated", kind: record.kind, destinationVersionId: record.destinationVersionId, replicatedAt: record.recordedAt };
+  }
+  if (record?.state === "deleted") {
+    return {
+      ...asked,
+      status: "source-deleted",
+      kind: record.kind,
+      recordedAt: record.recordedAt,
+      detail: "the source version was deleted for good; it is not (or no longer) replicated"
+    };
+  }
+  if (failure) {
+    return { ...asked, status: "failed", reason: failure.reason, failedAt: failure.failedAt, attempts: failure.attempts, hint: REDRIVE_HINT };
+  }
+  if (!source || facts.versionId === void 0) {
+    return { ...asked, status: "not-found", detail: "neither the source bucket nor the version map knows this version" };
+  }
+  if (!facts.inScope) {
+    return { ...asked, status: "outside-scope", detail: "the key is outside the replicated prefixes: it is never replicated" };
+  }
+  if (head && head.sourceVersionId !== facts.versionId && source.newerVersionIds.includes(head.sourceVersionId)) {
+    return {
+      ...asked,
+      status: "superseded",
+      newerReplicatedVersionId: head.sourceVersionId,
+      detail: "a newer version of the key is already replicated, so this older one is skipped by design (no replica is ever older than one already written)"
+    };
+  }
+  if (claim && claim.intent.sourceVersionId === facts.versionId) {
+    const since = new Date(claim.claimedAt).toISOString();
+    return claimStatus(claim, facts.now) === "held" ? { ...asked, status: "pending", kind: source.kind, copyingSince: since, detail: `being copied since ${since}` } : { ...asked, status: "pending", kind: source.kind, detail: `a copy started at ${since} did not finish; the replicator retries it` };
+  }
+  return { ...asked, status: "pending", kind: source.kind, detail: "queued or being copied: the source has this version and no replica is recorded yet" };
+}
+async function lookUpReplicationStatus(sources, request) {
+  const { key } = request;
+  const listed2 = await findAtSource(sources, key, request.versionId);
+  const versionId = request.versionId ?? listed2?.versionId;
+  const [state2, failure] = versionId === void 0 ? [{}, void 0] : await Promise.all([sources.versions.load(key, versionId), sources.failures.read(key, versionId)]);
+  return replicationStatus({
+    key,
+    versionId,
+    inScope: inScope(sources.scope, key),
+    record: "version" in state2 ? state2.version : void 0,
+    head: "head" in state2 ? state2.head : void 0,
+    claim: "claim" in state2 ? state2.claim : void 0,
+    failure,
+    source: listed2?.facts,
+    now: (sources.now ?? Date.now)()
+  });
+}
+async function findAtSource(sources, key, versionId) {
+  const newer = [];
+  for await (const page of keyVersionPages(sources.s3, sources.sourceBucket, key)) {
+    const listed2 = (entries2, kind) => entries2.filter((entry) => entry.VersionId && entry.LastModified).map((entry) => ({ versionId: entry.VersionId, lastModified: entry.LastModified, isLatest: entry.IsLatest, kind }));
+    const entries = oldestFirst(listed2(page.versions, "object"), listed2(page.deleteMarkers, "deleteMarker")).reverse();
+    for (const entry of entries) {
+      if (versionId === void 0 || entry.versionId === versionId) {
+        return { versionId: entry.versionId, facts: { kind: entry.kind, newerVersionIds: [...newer] } };
+      }
+      newer.push(entry.versionId);
+    }
+  }
+  return void 0;
+}
+
+// src/runtime/replication/key-state/failure-records.ts
+var import_client_dynamodb3 = __toESM(require_dist_cjs19());
+var RETENTION_SECONDS = 15 * 24 * 3600;
+var failureSortKey = (versionId) => `failure#${versionId}`;
+var FailureRecords = class {
+  constructor(client, tableName, now = Date.now) {
+    this.client = client;
+    this.tableName = tableName;
+    this.now = now;
+  }
+  client;
+  tableName;
+  now;
+  /** Records (or overwrites) the version's failure. */
+  async record(key, versionId, failure) {
+    await this.client.send(new import_client_dynamodb3.PutItemCommand({
+      TableName: this.tableName,
+      Item: {
+        pk: { S: partitionKey(key) },
+        sk: { S: failureSortKey(versionId) },
+        reason: { S: failure.reason.slice(0, 1024) },
+        failedAt: { S: new Date(this.now()).toISOString() },
+        messageId: { S: failure.messageId },
+        attempts: { N: String(failure.attempts) },
+        expiresAt: { N: String(Math.floor(this.now() / 1e3) + RETENTION_SECONDS) }
+      }
+    }));
+  }
+  async read(key, versionId) {
+    const { Item: item } = await this.client.send(new import_client_dynamodb3.GetItemCommand({
+      TableName: this.tableName,
+      Key: { pk: { S: partitionKey(key) }, sk: { S: failureSortKey(versionId) } },
+      ConsistentRead: true
+    }));
+    if (!item) return void 0;
+    return {
+      reason: item.reason?.S ?? "",
+      failedAt: item.failedAt?.S ?? "",
+      messageId: item.messageId?.S ?? "",
+      attempts: Number(item.attempts?.N ?? 0)
+    };
+  }
+  /**
+   * Forgets the failure (its message was redriven). With `messageId`, only the failure of that
+   * message: a failure the redriven message itself has recorded since stays.
+   */
+  async clear(key, versionId, only) {
+    try {
+      await this.client.send(new import_client_dynamodb3.DeleteItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: partitionKey(key) }, sk: { S: failureSortKey(versionId) } },
+        ...only ? { ConditionExpression: "messageId = :id", ExpressionAttributeValues: { ":id": { S: only.messageId } } } : {}
+      }));
+    } catch (error2) {
+      if (!(only && error2 instanceof import_client_dynamodb3.ConditionalCheckFailedException)) throw error2;
+    }
+  }
+};
+
 // src/runtime/backfill/backfill-handler.ts
-function createBackfillHandler(settings, clients, telemetry, options = {}) {
+function createBackfillHandler(settings2, clients, telemetry, options = {}) {
   const { logger: logger2, metrics } = telemetry;
   const backfill = new Backfill({
-    sourceBucket: settings.sourceBucket,
-    scope: settings.scope,
-    replicationQueueUrl: settings.queueUrl,
-    reportBucket: settings.reportBucket,
-    reportPrefix: settings.reportPrefix,
+    sourceBucket: settings2.sourceBucket,
+    scope: settings2.scope,
+    replicationQueueUrl: settings2.queueUrl,
+    reportBucket: settings2.reportBucket,
+    reportPrefix: settings2.reportPrefix,
     outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1e3,
     pageSize: options.pageSize
   }, {
     ...clients,
     // Only a reconcile run reads the secret and lists the destination.
-    destination: { clients: destinationClientsFor(settings, clients.secretsManager), bucket: settings.destinationBucket }
-  }, new BackfillRuns(clients.dynamodb, settings.tableName), options.now);
-  const defaultMode = BACKFILL_MODES.includes(settings.backfillMode) ? settings.backfillMode : "all-versions";
-  const next = (runId, delaySeconds) => clients.sqs.send(new import_client_sqs2.SendMessageCommand({
-    QueueUrl: settings.backfillQueueUrl,
+    destination: { clients: destinationClientsFor(settings2, clients.secretsManager), bucket: settings2.destinationBucket }
+  }, new BackfillRuns(clients.dynamodb, settings2.tableName), options.now);
+  const failures = new FailureRecords(clients.dynamodb, settings2.tableName, options.now);
+  const versions2 = new VersionTable(clients.dynamodb, settings2.tableName);
+  const defaultMode = BACKFILL_MODES.includes(settings2.backfillMode) ? settings2.backfillMode : "all-versions";
+  const next = (runId, delaySeconds) => clients.sqs.send(new import_client_sqs4.SendMessageCommand({
+    QueueUrl: settings2.backfillQueueUrl,
     MessageBody: JSON.stringify({ runId }),
     DelaySeconds: delaySeconds
   }));
+  const status = async (request) => {
+    const answer = await lookUpReplicationStatus(
+      { s3: clients.s3, sourceBucket: settings2.sourceBucket, scope: settings2.scope, versions: versions2, failures, now: options.now },
+      parseStatusRequest(request)
+    );
+    logger2.info("replication status", { ...answer });
+    return { mode: "status", ...answer };
+  };
+  const redrive = async (request, remaining) => {
+    const queues = parseRedriveRequest(request);
+    const { deadLetterQueueUrl, routerDeadLetterQueueUrl } = settings2;
+    if (!deadLetterQueueUrl || !routerDeadLetterQueueUrl) {
+      throw new Error("this function's environment names no dead-letter queues (it predates the redrive mode): deploy the construct again");
+    }
+    let redriven = 0;
+    try {
+      const result = await redriveDeadLetters({
+        sqs: clients.sqs,
+        deadLetterQueueUrl,
+        routerDeadLetterQueueUrl,
+        router: { sourceBucket: settings2.sourceBucket, scope: settings2.scope, queueUrl: settings2.queueUrl },
+        backfillQueueUrl: settings2.backfillQueueUrl,
+        failures,
+        waitTimeSeconds: options.redriveWaitSeconds
+      }, queues, remaining, (count) => {
+        redriven += count;
+      });
+      logger2.info("dead letters redriven", { ...result });
+      return { mode: "redrive", ...result };
+    } finally {
+      addMetrics(telemetry, { name: "DeadLettersRedriven", unit: "Count", value: redriven });
+    }
+  };
   return async (event, context) => {
     const remaining = () => context?.getRemainingTimeInMillis() ?? 15 * 60 * 1e3;
     try {
@@ -59728,10 +60611,15 @@ function createBackfillHandler(settings, clients, telemetry, options = {}) {
         return;
       }
       const request = typeof event === "object" && event !== null ? event : {};
+      if (request.mode === "status") return await status(request);
+      if (request.mode === "redrive") return await redrive(request, remaining);
+      if (request.mode !== void 0 && !BACKFILL_MODES.includes(request.mode)) {
+        throw new InvalidMessageError(`backfill mode ${JSON.stringify(request.mode)} is not one of ${[...BACKFILL_MODES, "status", "redrive"].join(", ")}`);
+      }
       const run = await backfill.start(request, defaultMode);
       await next(run.runId, 0);
       logger2.info("backfill started", { runId: run.runId, mode: run.mode });
-      return { runId: run.runId, mode: run.mode, report: `s3://${settings.reportBucket}/${settings.reportPrefix}${run.runId}/` };
+      return { runId: run.runId, mode: run.mode, report: `s3://${settings2.reportBucket}/${settings2.reportPrefix}${run.runId}/` };
     } catch (error2) {
       if (error2 instanceof BackfillRunMovedOnError) {
         logger2.warn("another invocation continues this backfill run", { error: error2.message });
@@ -59756,6 +60644,7 @@ var ENV = {
   legacyPrefixes: "REPLICATED_PREFIXES",
   queueUrl: "REPLICATION_QUEUE_URL",
   deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  routerDeadLetterQueueUrl: "ROUTER_DEAD_LETTER_QUEUE_URL",
   tableName: "REPLICATION_TABLE_NAME",
   credentialsSecretId: "DESTINATION_CREDENTIALS_SECRET_ARN",
   destinationBucket: "DESTINATION_BUCKET_NAME",
@@ -59777,7 +60666,7 @@ var ENV = {
 };
 function readBackfillSettings(env3) {
   const read = reader(env3);
-  const settings = {
+  const settings2 = {
     sourceBucket: read.required(ENV.sourceBucket),
     scope: read.scope(),
     tableName: read.required(ENV.tableName),
@@ -59786,10 +60675,12 @@ function readBackfillSettings(env3) {
     backfillMode: read.required(ENV.backfillMode),
     reportBucket: read.required(ENV.reportBucket),
     reportPrefix: read.optional(ENV.reportPrefix) ?? "",
+    deadLetterQueueUrl: read.optional(ENV.deadLetterQueueUrl),
+    routerDeadLetterQueueUrl: read.optional(ENV.routerDeadLetterQueueUrl),
     ...read.destination()
   };
   read.done();
-  return settings;
+  return settings2;
 }
 function reader(env3) {
   const problems = [];
@@ -59798,22 +60689,22 @@ function reader(env3) {
     if (!value) problems.push(`${name} is not set`);
     return value ?? "";
   };
-  const optional = (name) => env3[name] || void 0;
+  const optional2 = (name) => env3[name] || void 0;
   const accountId = (name) => {
-    const value = optional(name);
+    const value = optional2(name);
     if (value !== void 0 && !/^\d{12}$/.test(value)) problems.push(`${name} must be a 12-digit AWS account id, got "${value}"`);
     return value;
   };
   return {
     required,
-    optional,
+    optional: optional2,
     destination: () => ({
       credentialsSecretId: required(ENV.credentialsSecretId),
       destinationBucket: required(ENV.destinationBucket),
       destinationRegion: required(ENV.destinationRegion),
       destinationPartition: required(ENV.destinationPartition),
-      destinationEndpoint: optional(ENV.destinationEndpoint),
-      destinationStsEndpoint: optional(ENV.destinationStsEndpoint),
+      destinationEndpoint: optional2(ENV.destinationEndpoint),
+      destinationStsEndpoint: optional2(ENV.destinationStsEndpoint),
       destinationAccount: accountId(ENV.destinationAccount)
     }),
     flag: (name) => {
@@ -59846,10 +60737,11 @@ function reader(env3) {
 }
 
 // src/handlers/backfill.lambda.ts
+var settings = readBackfillSettings(process.env);
 var handler = createBackfillHandler(
-  readBackfillSettings(process.env),
-  { s3: new import_client_s35.S3Client({}), sqs: new import_client_sqs3.SQSClient({}), dynamodb: new import_client_dynamodb2.DynamoDBClient({}), secretsManager: new import_client_secrets_manager2.SecretsManagerClient({}) },
-  createTelemetry("backfill")
+  settings,
+  { s3: new import_client_s36.S3Client({}), sqs: new import_client_sqs5.SQSClient({}), dynamodb: new import_client_dynamodb4.DynamoDBClient({}), secretsManager: new import_client_secrets_manager2.SecretsManagerClient({}) },
+  createTelemetry("backfill", { replication: settings })
 );
 // Annotate the CommonJS export names for ESM import in node:
 0 && (module.exports = {
