@@ -36,6 +36,8 @@ export const DEAD_LETTER_EXPIRY_WARNING = Duration.days(10);
 
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
+/** In alarm on any data point of 1 or more. */
+const AT_LEAST_ONCE = { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, evaluationPeriods: 1 };
 
 /**
  * The alarms of a replication: the backlog's age and the latency against the SLO, failures, the
@@ -48,6 +50,10 @@ export function replicationAlarms(scope: Construct, monitored: MonitoredReplicat
   const dlqs = { fifoDlq: deadLetterQueue, routerDlq: routerDeadLetterQueue };
   const perDlq = (read: (queue: sqs.IQueue) => cloudwatch.IMetric) =>
     Object.fromEntries(Object.entries(dlqs).map(([id, dlq]) => [id, read(dlq)]));
+  // FILL: an idle queue publishes no data points, and a sum with a missing term is missing.
+  const sumOverDlqs = (label: string, read: (queue: sqs.IQueue) => cloudwatch.IMetric) => new cloudwatch.MathExpression({
+    expression: 'FILL(fifoDlq, 0) + FILL(routerDlq, 0)', usingMetrics: perDlq(read), label, period: ONE_MINUTE,
+  });
   const alarm = (id: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmDescription'>) =>
     new cloudwatch.Alarm(scope, id, {
       alarmDescription: `Cross-partition replication: ${description}`,
@@ -58,16 +64,9 @@ export function replicationAlarms(scope: Construct, monitored: MonitoredReplicat
   const deadLetterAlarm = alarm('DeadLetterAlarm',
     'a dead-letter queue holds messages (failed replications, undeliverable events or failed backfill steps). ' +
     'Fix the cause (the FailureReason attribute, the replicator\'s logs), then redrive: invoke the backfill function with {"mode": "redrive"}.', {
-      // FILL: an idle queue publishes no data points, and a sum with a missing term is missing.
-      metric: new cloudwatch.MathExpression({
-        expression: 'FILL(fifoDlq, 0) + FILL(routerDlq, 0)',
-        usingMetrics: perDlq((dlq) => dlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: cloudwatch.Stats.MAXIMUM })),
-        label: 'Messages in the dead-letter queues',
-        period: ONE_MINUTE,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
+      metric: sumOverDlqs('Messages in the dead-letter queues',
+        (dlq) => dlq.metricApproximateNumberOfMessagesVisible({ period: ONE_MINUTE, statistic: cloudwatch.Stats.MAXIMUM })),
+      ...AT_LEAST_ONCE,
     });
 
   const alarms = [
@@ -91,8 +90,7 @@ export function replicationAlarms(scope: Construct, monitored: MonitoredReplicat
       'replication attempts failed in each of 3 consecutive 5-minute periods (ReplicationFailures); failed messages are retried and, ' +
       'after maxReceiveCount attempts, dead-lettered. See the replicator\'s logs for the errors.', {
         metric: metric('ReplicationFailures', { period: FIVE_MINUTES }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        ...AT_LEAST_ONCE,
         evaluationPeriods: 3,
         datapointsToAlarm: 3,
       }),
@@ -102,15 +100,9 @@ export function replicationAlarms(scope: Construct, monitored: MonitoredReplicat
       'for every new batch of failures while the queues stay non-empty (DeadLetterAlarm stays in alarm until they are empty).', {
         // NumberOfMessagesSent counts the replicator's dead-lettering and the deliveries EventBridge
         // and Lambda give up on; the rare moves by a redrive policy (backstops) show in DeadLetterAlarm only.
-        metric: new cloudwatch.MathExpression({
-          expression: 'FILL(fifoDlq, 0) + FILL(routerDlq, 0)',
-          usingMetrics: perDlq((dlq) => dlq.metricNumberOfMessagesSent({ period: ONE_MINUTE, statistic: cloudwatch.Stats.SUM })),
-          label: 'Messages sent to the dead-letter queues',
-          period: ONE_MINUTE,
-        }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
+        metric: sumOverDlqs('Messages sent to the dead-letter queues',
+          (dlq) => dlq.metricNumberOfMessagesSent({ period: ONE_MINUTE, statistic: cloudwatch.Stats.SUM })),
+        ...AT_LEAST_ONCE,
       }),
     alarm('DeadLetterExpiryAlarm',
       `a dead letter is older than ${DEAD_LETTER_EXPIRY_WARNING.toDays()} days; SQS deletes it at 14 days. Redrive it now: invoke the ` +
@@ -129,9 +121,7 @@ export function replicationAlarms(scope: Construct, monitored: MonitoredReplicat
       'the credentials secret is still {} (CredentialsSecretNotFilled): nothing is replicated, the messages wait in the queue. ' +
       'Fill the secret with the destination IAM user\'s access key; the waiting messages then replicate by themselves.', {
         metric: metric('CredentialsSecretNotFilled', { period: FIVE_MINUTES }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
+        ...AT_LEAST_ONCE,
       }),
     ...functionAlarms(alarm, 'Replicator', replicator, 'the replicator'),
     ...functionAlarms(alarm, 'Router', router, 'the router'),
@@ -151,13 +141,12 @@ type AlarmFactory = (id: string, description: string, props: Omit<cloudwatch.Ala
 
 /** A function's errors (crashes, timeouts) and throttles (no concurrency left), each in any 5 minutes. */
 function functionAlarms(alarm: AlarmFactory, idPrefix: string, fn: lambda.IFunction, name: string): cloudwatch.Alarm[] {
-  const atLeastOnce = { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, evaluationPeriods: 1 };
   return [
     alarm(`${idPrefix}ErrorsAlarm`,
       `${name} failed invocations (a crash, a function timeout or an error outside the per-message handling) in the last 5 minutes.`,
-      { metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }), ...atLeastOnce }),
+      { metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }), ...AT_LEAST_ONCE }),
     alarm(`${idPrefix}ThrottlesAlarm`,
       `${name} was throttled in the last 5 minutes: the account or region had no concurrency left for it.`,
-      { metric: fn.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }), ...atLeastOnce }),
+      { metric: fn.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }), ...AT_LEAST_ONCE }),
   ];
 }
