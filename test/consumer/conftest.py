@@ -21,7 +21,7 @@ APP = textwrap.dedent(
     f"""
     import os
 
-    from aws_cdk import App, Stack, Environment, aws_s3 as s3
+    from aws_cdk import App, Stack, Environment, aws_s3 as s3, aws_sns as sns
     from cdk_partition_replicated_bucket import (
         DestinationAssumeRoleOptions,
         DestinationReplicationUser,
@@ -44,14 +44,21 @@ APP = textwrap.dedent(
 
     # Commercial (aws) -> GovCloud (aws-us-gov): the destination partition is derived from the region.
     gov = Stack(app, "{GOV_STACK}", env=Environment(account="111111111111", region="us-east-1"))
-    PartitionReplicatedBucket(
+    replicated = PartitionReplicatedBucket(
         gov,
         "Replicated",
         destination_bucket_name="replica-bucket",
         destination_region="us-gov-west-1",
         prefixes=["data/"],
         replicate_version_deletes=False,
+        alarm_topic=sns.Topic(gov, "OnCall"),
+        max_concurrency=50,
     )
+    # A metric method as a Python user calls it: snake_case, keyword options.
+    replicated.metric_replication_latency(statistic="p99").create_alarm(
+        gov, "StricterLatency", threshold=300000, evaluation_periods=3
+    )
+    assert len(replicated.alarms) == 11
 
     # China (aws-cn) -> commercial (aws).
     china = Stack(app, "{CHINA_STACK}", env=Environment(account="111111111111", region="cn-north-1"))

@@ -133,3 +133,24 @@ def test_destination_secret_has_the_source_shape_and_no_key_material(synthesized
         assert f'\\"{field}\\"' in secret_string, f"{field} missing from the secret shape: {secret_string}"
     assert "SecretAccessKey" in secret_string, "the secret key must come from the AccessKey resource (Fn::GetAtt)"
     assert "arn:aws:" not in synthesized[f"{DESTINATION_STACK}:text"]
+
+
+def test_alarms_notify_the_topic_and_metric_methods_work_from_python(synthesized: Dict[str, Any]) -> None:
+    template = synthesized[GOV_STACK]
+    (topic_id,) = resources(template, "AWS::SNS::Topic").keys()
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    notifying = [a for a in alarms.values() if a["Properties"].get("AlarmActions") == [{"Ref": topic_id}]]
+    assert len(notifying) == 11, f"expected the construct's 11 alarms to notify {topic_id}"
+    assert all(a["Properties"].get("OKActions") == [{"Ref": topic_id}] for a in notifying)
+    stricter = [a["Properties"] for k, a in alarms.items() if k.startswith("StricterLatency")]
+    assert len(stricter) == 1
+    assert stricter[0]["Namespace"] == "PartitionReplicatedBucket"
+    assert stricter[0]["MetricName"] == "ReplicationLatency"
+    assert stricter[0]["ExtendedStatistic"] == "p99"
+    assert {d["Name"] for d in stricter[0]["Dimensions"]} == {"service", "SourceBucket", "DestinationBucket"}
+
+
+def test_replicator_concurrency_is_bounded(synthesized: Dict[str, Any]) -> None:
+    mappings = resources(synthesized[GOV_STACK], "AWS::Lambda::EventSourceMapping")
+    bounded = [m for m in mappings.values() if m["Properties"].get("ScalingConfig") == {"MaximumConcurrency": 50}]
+    assert len(bounded) == 1, json.dumps(mappings, indent=1)[:2000]
