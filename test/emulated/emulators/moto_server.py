@@ -20,11 +20,13 @@ arguments of moto_server (`-H HOST -p PORT`).
 
 import copy
 import logging
+import threading
 import time
 from typing import Any
 
 from moto import backends
 from moto.core import utils as core_utils
+from moto.dynamodb import models as dynamodb_models
 from moto.s3 import models as s3_models
 from moto.sqs import models as sqs_models
 
@@ -117,6 +119,24 @@ def _clone(version: Any) -> Any:
 
 
 s3_models.copy = _S3Copy
+
+# DynamoDB checks a write's condition and applies the write atomically; moto's threaded server does
+# not: two concurrent conditional writes of one item (two replicators claiming a key) could both
+# pass their check. One lock around moto's DynamoDB writes restores the guarantee the replicator's
+# key claims rely on. (Not an overhead removed: a correctness fix of the emulator.)
+_dynamodb_writes = threading.RLock()
+
+
+def _atomic(write: Any) -> Any:
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_writes:
+            return write(*args, **kwargs)
+
+    return locked
+
+
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(dynamodb_models.DynamoDBBackend, _name, _atomic(getattr(dynamodb_models.DynamoDBBackend, _name)))
 
 # The installed backends do not change while the server runs: list the package folders once.
 _moto_modules = tuple(backends.list_of_moto_modules())
