@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -86,11 +87,37 @@ export interface PartitionReplicatedBucketProps {
   readonly destinationKmsKeyArn?: string;
 
   /**
-   * The storage class of the copies.
+   * Write the copies with an S3 Bucket Key (`BucketKeyEnabled`, on PUT and CreateMultipartUpload),
+   * which cuts the KMS requests, and so the KMS cost, of SSE-KMS at the destination. Only with
+   * `destinationKmsKeyArn`. The destination identity's KMS grant must then allow the bucket ARN as
+   * encryption context (`DestinationReplicationUser` with `kmsKey` does).
    *
-   * @default - the storage class of the source object
+   * @default false - each replica's own data key, unless the destination bucket's default
+   * encryption enables a Bucket Key
+   */
+  readonly destinationBucketKeyEnabled?: boolean;
+
+  /**
+   * The storage class of the copies: one the destination partition offers for a versioned general
+   * purpose bucket (`EXPRESS_ONEZONE`, `OUTPOSTS` and `SNOW` fail at synth time).
+   *
+   * @default - the storage class of the source object; a class the destination does not offer
+   * (Express One Zone, Outposts, Snow, FSx) becomes STANDARD, with a warning in the log
    */
   readonly destinationStorageClass?: s3.StorageClass;
+
+  /**
+   * The customer managed KMS key the source bucket's objects are encrypted with (SSE-KMS): the
+   * replicator, which reads the objects, is granted `kms:Decrypt` on it (`key.grantDecrypt`, so a
+   * key of this app gets a key policy statement where needed and an imported key an IAM statement).
+   * Give it for an imported bucket (`s3.Bucket.fromBucketName`) whose default encryption uses a
+   * customer managed key, or whose objects were written with one; without it, their GETs are denied.
+   * The backfill function only lists the source, so it needs no key.
+   *
+   * @default - the bucket's own `encryptionKey` when it has one (an `s3.Bucket` of the app with KMS
+   * encryption, or one imported with `encryptionKey`), else none (S3-managed keys need no grant)
+   */
+  readonly sourceKmsKey?: kms.IKey;
 
   /**
    * The endpoint of the destination S3 service, for an S3-compatible store or a private endpoint:

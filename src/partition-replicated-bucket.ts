@@ -233,6 +233,7 @@ export class PartitionReplicatedBucket extends Construct {
         ...destination,
         destinationKmsKeyArn: props.destinationKmsKeyArn,
         destinationStorageClass: props.destinationStorageClass?.value,
+        destinationBucketKeyEnabled: props.destinationBucketKeyEnabled,
         replicateDeleteMarkers: settings.replicateDeleteMarkers,
         replicateVersionDeletes: settings.replicateVersionDeletes,
         replicateTags: settings.replicateTags,
@@ -248,6 +249,10 @@ export class PartitionReplicatedBucket extends Construct {
     for (const pattern of objectPatterns) {
       this.bucket.grantRead(replicator, pattern);
     }
+    // SSE-KMS sources: reading an object decrypts it with the customer managed key. grantRead above
+    // already grants the bucket's own `encryptionKey`; another key is granted here. The backfill
+    // lists versions only (no object reads), so it gets no key.
+    if (props.sourceKmsKey && props.sourceKmsKey !== this.bucket.encryptionKey) props.sourceKmsKey.grantDecrypt(replicator);
     this.table.grantReadWriteData(replicator);
     // A large copy that needs another invocation queues its own continuation.
     this.queue.grantSendMessages(replicator);

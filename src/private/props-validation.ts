@@ -5,6 +5,7 @@ import { runtimeProblem } from './function-runtime';
 import { isRegionName, KNOWN_PARTITIONS, partitionOfRegion } from '../runtime/contract/partitions';
 import { COPY_HANDOVER_RESERVE_SECONDS } from '../runtime/contract/replication-environment';
 import { ReplicationScope } from '../runtime/contract/replication-scope';
+import { storageClassProblem } from '../runtime/contract/storage-classes';
 
 /** The most key prefixes one construct replicates (see `PartitionReplicatedBucketProps.prefixes`). */
 const MAX_PREFIXES = 10;
@@ -76,6 +77,16 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
           'S3 can only use a KMS key of the bucket\'s own region');
       }
     }
+  }
+
+  if (props.destinationBucketKeyEnabled && props.destinationKmsKeyArn === undefined) {
+    fail('destinationBucketKeyEnabled needs destinationKmsKeyArn: an S3 Bucket Key applies to SSE-KMS only; set destinationKmsKeyArn ' +
+      'or leave destinationBucketKeyEnabled out (the destination bucket\'s default encryption can enable a Bucket Key itself)');
+  }
+  const storageClass = props.destinationStorageClass?.value;
+  if (storageClass !== undefined && !Token.isUnresolved(storageClass) && !Token.isUnresolved(destinationPartition)) {
+    const problem = storageClassProblem(storageClass, destinationPartition);
+    if (problem) fail(`destinationStorageClass ${storageClass} cannot be the replicas' class: ${problem}`);
   }
 
   const allowHttp = props.allowInsecureEndpoints ?? false;

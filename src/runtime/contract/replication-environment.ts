@@ -27,6 +27,7 @@ export const ENV = {
   destinationAccount: 'DESTINATION_ACCOUNT_ID',
   destinationKmsKeyArn: 'DESTINATION_KMS_KEY_ARN',
   destinationStorageClass: 'DESTINATION_STORAGE_CLASS',
+  destinationBucketKeyEnabled: 'DESTINATION_BUCKET_KEY_ENABLED',
   replicateDeleteMarkers: 'REPLICATE_DELETE_MARKERS',
   replicateVersionDeletes: 'REPLICATE_VERSION_DELETES',
   replicateTags: 'REPLICATE_TAGS',
@@ -159,6 +160,8 @@ export interface ReplicatorSettings extends DestinationSettings {
    */
   readonly maxReceiveCount: number;
   readonly destinationKmsKeyArn?: string;
+  /** Replicas written with an S3 Bucket Key (`BucketKeyEnabled`); only with `destinationKmsKeyArn`. Undefined: false. */
+  readonly destinationBucketKeyEnabled?: boolean;
   /** Undefined means: keep the source object's storage class. */
   readonly destinationStorageClass?: string;
   readonly replicateDeleteMarkers: boolean;
@@ -193,6 +196,7 @@ export function replicatorEnvironment(settings: ReplicatorSettings): Record<stri
   };
   if (settings.destinationKmsKeyArn) env[ENV.destinationKmsKeyArn] = settings.destinationKmsKeyArn;
   if (settings.destinationStorageClass) env[ENV.destinationStorageClass] = settings.destinationStorageClass;
+  if (settings.destinationBucketKeyEnabled) env[ENV.destinationBucketKeyEnabled] = 'true';
   return env;
 }
 
@@ -221,6 +225,8 @@ export function readReplicatorSettings(env: Env): ReplicatorSettings {
     ...read.destination(),
     destinationKmsKeyArn: read.optional(ENV.destinationKmsKeyArn),
     destinationStorageClass: read.optional(ENV.destinationStorageClass),
+    // Unset means false (also in an environment from before the variable existed).
+    destinationBucketKeyEnabled: read.optional(ENV.destinationBucketKeyEnabled) === 'true',
     replicateDeleteMarkers: read.flag(ENV.replicateDeleteMarkers),
     replicateVersionDeletes: read.flag(ENV.replicateVersionDeletes),
     replicateTags: read.flag(ENV.replicateTags),

@@ -11,6 +11,7 @@ import {
   Tag,
 } from '@aws-sdk/client-s3';
 import { CopyLimits, multipartCopy } from './multipart/multipart-copy';
+import { replicaStorageClass } from '../contract/storage-classes';
 import { isSinglePartCopy } from './multipart/part-plan';
 import { UploadCheckpoints } from './multipart/upload-checkpoints';
 import { sentOnceUnlessRefused } from './retries';
@@ -24,6 +25,12 @@ export interface DestinationOptions {
   /** Undefined: keep the source object's storage class. */
   readonly storageClass?: string;
   readonly replicateTags: boolean;
+  /** With `kmsKeyArn`: write the replica with an S3 Bucket Key. */
+  readonly bucketKeyEnabled?: boolean;
+  /** The destination partition: a source storage class it does not offer becomes STANDARD (see storage-classes.ts). */
+  readonly partition?: string;
+  /** Told when the source's storage class was replaced because the destination does not offer it. */
+  readonly onStorageClassReplaced?: (sourceClass: string, replicaClass: string) => void;
 }
 
 /** What the destination returned for a written version. */
@@ -124,7 +131,8 @@ export function sourceDigestHeaders(object: GetObjectCommandOutput): { headers: 
 
 /** The metadata, storage class and encryption a replica is written with. */
 export function replicaParams(object: GetObjectCommandOutput, options: DestinationOptions): Partial<PutObjectCommandInput> {
-  const storageClass = options.storageClass ?? object.StorageClass;
+  const { storageClass, replacedSourceClass } = replicaStorageClass(object.StorageClass, options.partition, options.storageClass);
+  if (replacedSourceClass && storageClass) options.onStorageClassReplaced?.(replacedSourceClass, storageClass);
   return {
     ContentType: object.ContentType,
     CacheControl: object.CacheControl,
@@ -135,6 +143,7 @@ export function replicaParams(object: GetObjectCommandOutput, options: Destinati
     Metadata: object.Metadata,
     StorageClass: storageClass && storageClass !== 'STANDARD' ? storageClass as StorageClass : undefined,
     ...(options.kmsKeyArn ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyArn } : {}),
+    ...(options.kmsKeyArn && options.bucketKeyEnabled ? { BucketKeyEnabled: true } : {}),
   };
 }
 

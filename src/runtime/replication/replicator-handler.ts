@@ -95,6 +95,11 @@ export function createReplicatorHandler(
       replicateTags: settings.replicateTags,
       kmsKeyArn: settings.destinationKmsKeyArn,
       storageClass: settings.destinationStorageClass,
+      bucketKeyEnabled: settings.destinationBucketKeyEnabled,
+      partition: settings.destinationPartition,
+      onStorageClassReplaced: (sourceClass, replicaClass) => logger.warn(
+        `the destination partition ${settings.destinationPartition} offers no storage class ${sourceClass}; the replica is ${replicaClass}`,
+        { sourceClass, replicaClass }),
     },
   });
   const skips = new DeliverySkips(clients.dynamodb, settings.tableName, now);

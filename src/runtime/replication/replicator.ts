@@ -29,6 +29,9 @@ export interface ReplicatorDependencies {
   readonly options: Parameters<typeof decide>[2] & {
     readonly kmsKeyArn?: string;
     readonly storageClass?: string;
+    readonly bucketKeyEnabled?: boolean;
+    readonly partition?: string;
+    readonly onStorageClassReplaced?: (sourceClass: string, replicaClass: string) => void;
   };
 }
 
@@ -44,6 +47,9 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     kmsKeyArn: options.kmsKeyArn,
     storageClass: options.storageClass,
     replicateTags: options.replicateTags,
+    bucketKeyEnabled: options.bucketKeyEnabled,
+    partition: options.partition,
+    onStorageClassReplaced: options.onStorageClassReplaced,
   };
 
   /** Aborts the version's recorded multipart upload, if any. */

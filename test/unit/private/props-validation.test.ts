@@ -1,6 +1,7 @@
 import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { PartitionReplicatedBucket, PartitionReplicatedBucketProps } from '../../../src';
 import { COPY_HANDOVER_RESERVE_SECONDS, ENV } from '../../../src/runtime/contract/replication-environment';
 import { REQUIRED, build, synth } from '../../support/replicated-bucket-stack';
@@ -31,6 +32,16 @@ describe('validation', () => {
       'destinationKmsKeyArn is in partition "aws" but the destination bucket is in partition "aws-us-gov"'],
     ['KMS key of another region', { destinationKmsKeyArn: 'arn:aws-us-gov:kms:us-gov-east-1:222222222222:key/1234abcd' },
       'destinationKmsKeyArn is in region "us-gov-east-1" but the destination bucket is in region "us-gov-west-1"'],
+    ['Bucket Key without a destination KMS key', { destinationBucketKeyEnabled: true },
+      'destinationBucketKeyEnabled needs destinationKmsKeyArn: an S3 Bucket Key applies to SSE-KMS only'],
+    ['Express One Zone as the replicas\' class', { destinationStorageClass: new s3.StorageClass('EXPRESS_ONEZONE') },
+      'destinationStorageClass EXPRESS_ONEZONE cannot be the replicas\' class: S3 Express One Zone stores objects only in directory buckets, ' +
+      'which have no versioning, and the destination must be a versioned general purpose bucket; use one of STANDARD, STANDARD_IA, ONEZONE_IA, ' +
+      'INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE, REDUCED_REDUNDANCY'],
+    ['an Outposts class in China', { destinationRegion: 'cn-north-1', destinationStorageClass: new s3.StorageClass('OUTPOSTS') },
+      'destinationStorageClass OUTPOSTS cannot be the replicas\' class: a versioned general purpose bucket in partition aws-cn does not take it; use one of STANDARD,'],
+    ['a misspelt class', { destinationStorageClass: new s3.StorageClass('STANDARD_INFREQUENT') },
+      'destinationStorageClass STANDARD_INFREQUENT cannot be the replicas\' class'],
     ['endpoint that is not a URL', { destinationEndpoint: 's3.example.com' }, 'destinationEndpoint "s3.example.com" is not an http:// or https:// URL'],
     ['endpoint of another scheme', { destinationEndpoint: 'ftp://s3.example.com' }, 'destinationEndpoint "ftp://s3.example.com" is not an http:// or https:// URL'],
     ['endpoint with credentials', { destinationEndpoint: 'https://key:secret@s3.example.com' }, 'destinationEndpoint must not contain credentials'],

@@ -29,6 +29,7 @@ const minimalReplicator: ReplicatorSettings = {
   destinationAccount: undefined,
   destinationKmsKeyArn: undefined,
   destinationStorageClass: undefined,
+  destinationBucketKeyEnabled: false,
   replicateDeleteMarkers: true,
   replicateVersionDeletes: false,
   replicateTags: true,
@@ -42,6 +43,7 @@ const fullReplicator: ReplicatorSettings = {
   destinationAccount: '444455556666',
   destinationKmsKeyArn: 'arn:aws-us-gov:kms:us-gov-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   destinationStorageClass: 'STANDARD_IA',
+  destinationBucketKeyEnabled: true,
   replicateDeleteMarkers: false,
   replicateVersionDeletes: true,
   replicateTags: false,
@@ -68,6 +70,7 @@ describe('replicator settings', () => {
     expect(env).not.toHaveProperty(ENV.destinationEndpoint);
     expect(env).not.toHaveProperty(ENV.destinationKmsKeyArn);
     expect(env).not.toHaveProperty(ENV.destinationStorageClass);
+    expect(env).not.toHaveProperty(ENV.destinationBucketKeyEnabled);
     expect(readReplicatorSettings(env)).toStrictEqual(minimalReplicator);
   });
 
@@ -77,6 +80,7 @@ describe('replicator settings', () => {
     expect(env[ENV.destinationStsEndpoint]).toBe('https://sts.us-gov-west-1.amazonaws.com');
     expect(env[ENV.destinationAccount]).toBe('444455556666');
     expect(env[ENV.destinationStorageClass]).toBe('STANDARD_IA');
+    expect(env[ENV.destinationBucketKeyEnabled]).toBe('true');
     expect(readReplicatorSettings(env)).toStrictEqual(fullReplicator);
   });
 

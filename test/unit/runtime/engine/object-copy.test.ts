@@ -78,6 +78,23 @@ describe('replicaParams', () => {
     expect(params.SSEKMSKeyId).toBe(kmsKeyArn);
   });
 
+  test('bucketKeyEnabled with a KMS key writes the replica with an S3 Bucket Key; without one, never', () => {
+    const kmsKeyArn = 'arn:aws-us-gov:kms:us-gov-west-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(replicaParams(source(), destination({ kmsKeyArn, bucketKeyEnabled: true })).BucketKeyEnabled).toBe(true);
+    expect(replicaParams(source(), destination({ kmsKeyArn }))).not.toHaveProperty('BucketKeyEnabled');
+    expect(replicaParams(source(), destination({ bucketKeyEnabled: true }))).not.toHaveProperty('BucketKeyEnabled');
+  });
+
+  test('a source class the destination does not offer is written as STANDARD, and reported', () => {
+    const replaced: string[][] = [];
+    const onStorageClassReplaced = (from: string, to: string) => replaced.push([from, to]);
+    const params = replicaParams(source({ StorageClass: 'EXPRESS_ONEZONE' }), destination({ partition: 'aws-us-gov', onStorageClassReplaced }));
+    expect(params).toHaveProperty('StorageClass', undefined);
+    expect(replaced).toEqual([['EXPRESS_ONEZONE', 'STANDARD']]);
+    expect(replicaParams(source({ StorageClass: 'GLACIER_IR' }), destination({ partition: 'aws-us-gov', onStorageClassReplaced })).StorageClass).toBe('GLACIER_IR');
+    expect(replaced).toHaveLength(1);
+  });
+
   test('without a KMS key, no encryption parameters (the destination bucket default applies)', () => {
     const params = replicaParams(
       source({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'arn:aws:kms:us-east-1:111122223333:key/source-key' }),
