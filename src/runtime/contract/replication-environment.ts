@@ -31,6 +31,7 @@ export const ENV = {
   replicateDeleteMarkers: 'REPLICATE_DELETE_MARKERS',
   replicateVersionDeletes: 'REPLICATE_VERSION_DELETES',
   replicateTags: 'REPLICATE_TAGS',
+  replicateObjectLock: 'REPLICATE_OBJECT_LOCK',
   backfillQueueUrl: 'BACKFILL_QUEUE_URL',
   backfillMode: 'BACKFILL_DEFAULT_MODE',
   reportBucket: 'BACKFILL_REPORT_BUCKET',
@@ -167,6 +168,11 @@ export interface ReplicatorSettings extends DestinationSettings {
   readonly replicateDeleteMarkers: boolean;
   readonly replicateVersionDeletes: boolean;
   readonly replicateTags: boolean;
+  /**
+   * Each version's retention and legal hold travel with its replica. Set only when true, and
+   * optional when read (unset: off), so environments from before it stay valid.
+   */
+  readonly replicateObjectLock?: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -197,6 +203,7 @@ export function replicatorEnvironment(settings: ReplicatorSettings): Record<stri
   if (settings.destinationKmsKeyArn) env[ENV.destinationKmsKeyArn] = settings.destinationKmsKeyArn;
   if (settings.destinationStorageClass) env[ENV.destinationStorageClass] = settings.destinationStorageClass;
   if (settings.destinationBucketKeyEnabled) env[ENV.destinationBucketKeyEnabled] = 'true';
+  if (settings.replicateObjectLock) env[ENV.replicateObjectLock] = 'true';
   return env;
 }
 
@@ -230,6 +237,8 @@ export function readReplicatorSettings(env: Env): ReplicatorSettings {
     replicateDeleteMarkers: read.flag(ENV.replicateDeleteMarkers),
     replicateVersionDeletes: read.flag(ENV.replicateVersionDeletes),
     replicateTags: read.flag(ENV.replicateTags),
+    // Only when on, as the construct sets it.
+    ...(read.optionalFlag(ENV.replicateObjectLock) ? { replicateObjectLock: true } : {}),
   };
   read.done();
   return settings;
@@ -264,6 +273,12 @@ function reader(env: Env) {
       const value = required(name);
       if (value && value !== 'true' && value !== 'false') problems.push(`${name} must be "true" or "false", got "${value}"`);
       return value === 'true';
+    },
+    /** A flag that may be unset: true, or undefined (off). */
+    optionalFlag: (name: string): true | undefined => {
+      const value = optional(name);
+      if (value !== undefined && value !== 'true' && value !== 'false') problems.push(`${name} must be "true" or "false", got "${value}"`);
+      return value === 'true' ? true : undefined;
     },
     positiveInteger: (name: string): number => {
       const value = required(name);

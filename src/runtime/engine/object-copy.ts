@@ -14,6 +14,7 @@ import { CopyLimits, multipartCopy } from './multipart/multipart-copy';
 import { replicaStorageClass } from '../contract/storage-classes';
 import { isSinglePartCopy } from './multipart/part-plan';
 import { UploadCheckpoints } from './multipart/upload-checkpoints';
+import { DestinationObjectLockMissingError, isMissingObjectLockConfiguration, lockOfReplica, objectLockParams, ReplicaLock } from './object-lock';
 import { sentOnceUnlessRefused } from './retries';
 import { getVersion, readTags, SourceVersion } from './source-reads';
 import { SourceCheck, sourceCheckFor } from './verification';
@@ -31,6 +32,8 @@ export interface DestinationOptions {
   readonly partition?: string;
   /** Told when the source's storage class was replaced because the destination does not offer it. */
   readonly onStorageClassReplaced?: (sourceClass: string, replicaClass: string) => void;
+  /** Each version's retention and legal hold travel with its replica (`replicateObjectLock`). */
+  readonly replicateObjectLock?: boolean;
 }
 
 /** What the destination returned for a written version. */
@@ -38,6 +41,8 @@ export interface WrittenVersion {
   readonly destinationVersionId: string;
   readonly eTag?: string;
   readonly size?: number;
+  /** The Object Lock the replica was written with, if any. */
+  readonly lock?: ReplicaLock;
 }
 
 /** What the engine may spend, and where it records uploads that continue in a later invocation. */
@@ -82,7 +87,7 @@ export async function copyVersion(
       const put = new PutObjectCommand({ ...replica, ...verification.headers, Body: bytes, ContentLength: size });
       const result = await destination.send(sentOnceUnlessRefused(put, 'PutObject'));
       if (!result.VersionId) throw new Error(`destination bucket ${options.bucket} returned no version id: enable versioning on it`);
-      const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size };
+      const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size, lock: lockOfReplica(replica) };
       return { status: 'completed', written, verifiedBy: verification.verifiedBy, resumedParts: 0, uploadRecorded: false };
     }
     body.destroy();
@@ -95,7 +100,11 @@ export async function copyVersion(
     });
     if (copied.status === 'suspended') return copied;
     const { destinationVersionId, eTag, verifiedBy, resumedParts } = copied;
-    return { status: 'completed', written: { destinationVersionId, eTag, size }, verifiedBy, resumedParts, uploadRecorded: true };
+    return { status: 'completed', written: { destinationVersionId, eTag, size, lock: lockOfReplica(replica) }, verifiedBy, resumedParts, uploadRecorded: true };
+  } catch (error) {
+    // The replica carried the version's lock, and the destination bucket has no Object Lock.
+    if (isMissingObjectLockConfiguration(error)) throw new DestinationObjectLockMissingError(options.bucket, source.key, error);
+    throw error;
   } finally {
     body.destroy();
   }
@@ -144,6 +153,7 @@ export function replicaParams(object: GetObjectCommandOutput, options: Destinati
     StorageClass: storageClass && storageClass !== 'STANDARD' ? storageClass as StorageClass : undefined,
     ...(options.kmsKeyArn ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyArn } : {}),
     ...(options.kmsKeyArn && options.bucketKeyEnabled ? { BucketKeyEnabled: true } : {}),
+    ...(options.replicateObjectLock ? objectLockParams(object) : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvalidMessageError } from '../contract/replication-message';
 import { CredentialsSecretError, CredentialsSecretNotFilledError } from '../destination/destination-credentials';
+import { DestinationObjectLockMissingError, ReplicaObjectLockedError } from '../engine/object-lock';
 
 /**
  * What the replicator does with a queue message whose delivery failed: decisions here, the queue
@@ -37,16 +38,21 @@ export function attemptNumber(receiveCount: number, skippedReceives: number): nu
 }
 
 /**
- * Errors that no retry can cure: a message that is not a replication message, and a credentials
+ * Errors that no retry can cure: a message that is not a replication message, a credentials
  * secret that is not valid JSON or misses a field (it stays wrong until an operator fixes it, and
- * then redrives the dead-lettered messages). A secret still `{}` is not one: it is waited for
+ * then redrives the dead-lettered messages), a destination bucket without Object Lock for locked
+ * replicas, and a version delete refused by a replica's Object Lock (it lasts until the retention
+ * ends or the legal hold is lifted). A secret still `{}` is not one: it is waited for
  * (`secretWaitSeconds`), and the handler checks it before it attempts a batch.
  */
 export function isPermanentError(error: unknown): boolean {
   if (error instanceof CredentialsSecretNotFilledError) return false;
   if (error instanceof InvalidMessageError || error instanceof CredentialsSecretError) return true;
+  // Object Lock: a destination bucket without it, and a replica it protects (see engine/object-lock).
+  if (error instanceof DestinationObjectLockMissingError || error instanceof ReplicaObjectLockedError) return true;
   const name = (error as { name?: unknown } | undefined)?.name;
-  return name === 'InvalidMessageError' || name === 'CredentialsSecretError';
+  return name === 'InvalidMessageError' || name === 'CredentialsSecretError' ||
+    name === 'DestinationObjectLockMissingError' || name === 'ReplicaObjectLockedError';
 }
 
 /**

@@ -2,6 +2,7 @@ import type { KeyClaim } from './key-state/replica-claim';
 import { backfillPlaceOf, LIFECYCLE_EXPIRATION, ObjectCreatedMessage, PERMANENTLY_DELETED, ReplicationMessage } from '../contract/replication-message';
 import { compareVersions, Ordering } from './key-state/version-order';
 import { inScope, ReplicationScope } from '../contract/replication-scope';
+import type { ReplicaLock } from '../engine/object-lock';
 
 /** What the table knows of one source object key. */
 /** The newest version applied for a key, with its replica (the head item carries the whole record). */
@@ -21,6 +22,8 @@ export interface VersionRecord {
   readonly destinationVersionId?: string;
   /** When it was recorded (ISO 8601): for a replica, when it was made, also after the head moved on. */
   readonly recordedAt?: string;
+  /** The Object Lock the replica was written with (`replicateObjectLock`), if any. */
+  readonly lock?: ReplicaLock;
 }
 
 export interface ReplicationState {

@@ -100,6 +100,7 @@ export function createReplicatorHandler(
       onStorageClassReplaced: (sourceClass, replicaClass) => logger.warn(
         `the destination partition ${settings.destinationPartition} offers no storage class ${sourceClass}; the replica is ${replicaClass}`,
         { sourceClass, replicaClass }),
+      replicateObjectLock: settings.replicateObjectLock,
     },
   });
   const skips = new DeliverySkips(clients.dynamodb, settings.tableName, now);

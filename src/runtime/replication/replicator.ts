@@ -10,6 +10,7 @@ import { ListedVersion, newerInListing } from './key-state/version-order';
 import { abandonUpload, CopyLimits } from '../engine/multipart/multipart-copy';
 import { UploadCheckpoints } from '../engine/multipart/upload-checkpoints';
 import { copyVersion, createDeleteMarker, deleteVersion, syncTags } from '../engine/object-copy';
+import { explainRefusedReplicaDelete } from '../engine/object-lock';
 import { confirmSourceVersionGone, SourceKeyEncodedError } from '../engine/source-reads';
 
 /** What one delivery of a message may spend. */
@@ -32,6 +33,7 @@ export interface ReplicatorDependencies {
     readonly bucketKeyEnabled?: boolean;
     readonly partition?: string;
     readonly onStorageClassReplaced?: (sourceClass: string, replicaClass: string) => void;
+    readonly replicateObjectLock?: boolean;
   };
 }
 
@@ -50,6 +52,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     bucketKeyEnabled: options.bucketKeyEnabled,
     partition: options.partition,
     onStorageClassReplaced: options.onStorageClassReplaced,
+    replicateObjectLock: options.replicateObjectLock,
   };
 
   /** Aborts the version's recorded multipart upload, if any. */
@@ -176,7 +179,12 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       case 'delete-destination-version': {
         await confirmSourceVersionGone(sourceVersion);
         const replica = decision.destinationVersionId;
-        if (replica !== undefined) await destination.run((s3) => deleteVersion(s3, destinationBucket, key, replica));
+        if (replica !== undefined) {
+          await destination.run((s3) => deleteVersion(s3, destinationBucket, key, replica)).catch((error: unknown) => {
+            // Refused: an Object Lock (a clear, permanent error when the map recorded one that still holds).
+            throw explainRefusedReplicaDelete(error, destinationBucket, key, replica, state.version?.lock);
+          });
+        }
         // Before the version is marked deleted: a redelivery after a crash steps back again.
         if (state.head?.sourceVersionId === versionId) await stepBack(message, state.head);
         await table.markSourceDeleted(key, { ...state.version!, sequencer });

@@ -8,6 +8,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { KeyClaim, parseIntent, serializeIntent } from './replica-claim';
+import type { ReplicaLock } from '../../engine/object-lock';
 import { KeyHead, ReplicationState, VersionRecord } from '../replication-decision';
 
 /**
@@ -236,6 +237,7 @@ function versionItem(key: string, record: ReplicaRecord, now: string): Record<st
   if (record.sequencer) item.sequencer = { S: record.sequencer };
   if (record.eTag) item.eTag = { S: record.eTag };
   if (record.size !== undefined) item.size = { N: String(record.size) };
+  if (record.lock) item.lock = { M: lockItem(record.lock) };
   return item;
 }
 
@@ -279,5 +281,23 @@ function toVersionRecord(item: Record<string, AttributeValue>): ReplicaRecord {
     eTag: item.eTag?.S,
     size: item.size?.N === undefined ? undefined : Number(item.size.N),
     recordedAt: item.recordedAt?.S,
+    lock: item.lock?.M ? lockOf(item.lock.M) : undefined,
+  };
+}
+
+/** A replica's Object Lock as a map attribute: `mode` and `retainUntil` (ISO 8601), `legalHold`. */
+function lockItem(lock: ReplicaLock): Record<string, AttributeValue> {
+  const item: Record<string, AttributeValue> = {};
+  if (lock.mode) item.mode = { S: lock.mode };
+  if (lock.retainUntil) item.retainUntil = { S: lock.retainUntil.toISOString() };
+  if (lock.legalHold) item.legalHold = { BOOL: true };
+  return item;
+}
+
+function lockOf(item: Record<string, AttributeValue>): ReplicaLock {
+  return {
+    mode: item.mode?.S,
+    retainUntil: item.retainUntil?.S ? new Date(item.retainUntil.S) : undefined,
+    legalHold: item.legalHold?.BOOL === true ? true : undefined,
   };
 }
