@@ -15,7 +15,8 @@ import { addNagSuppressions, flattenCfnReference } from './private/nag-suppressi
  * prefixes, when given): `s3:PutObject` (which covers multipart uploads), `s3:AbortMultipartUpload`,
  * `s3:PutObjectTagging` (tags sent with the object), `s3:PutObjectVersionTagging` and
  * `s3:DeleteObjectVersionTagging` (tag changes), `s3:DeleteObject` (delete markers) and, with
- * `allowVersionDeletes`, `s3:DeleteObjectVersion`; with `kmsKey`, `kms:GenerateDataKey` and
+ * `allowVersionDeletes`, `s3:DeleteObjectVersion`; with `allowObjectLock`, `s3:PutObjectRetention`
+ * and `s3:PutObjectLegalHold` (replicas written with their Object Lock); with `kmsKey`, `kms:GenerateDataKey` and
  * `kms:Decrypt` for this bucket only. On the bucket, `s3:ListBucketVersions` and
  * `s3:ListBucketMultipartUploads` (under the prefixes), with which the replicator finds a replica
  * or an upload it made but could not record before a failure, and with `allowListing` (for

@@ -191,6 +191,26 @@ export interface PartitionReplicatedBucketProps {
   readonly replicateTags?: boolean;
 
   /**
+   * Replicate Object Lock: each version's retention mode, retain-until date and legal hold are set
+   * on its replica in the same request that writes it (a retain-until date already past is left
+   * out). The replicator is granted `s3:GetObjectRetention` and `s3:GetObjectLegalHold` on the
+   * source objects, without which S3 does not return them.
+   *
+   * The destination bucket must have Object Lock enabled, and its identity may set it
+   * (`allowObjectLock` of `DestinationReplicationUser`): a bucket without Object Lock refuses the
+   * replicas, and each such message is dead-lettered at once with a reason that says so. Later
+   * retention or legal-hold changes at the source are not replicated: S3 sends no event for them.
+   * With `replicateVersionDeletes`, a permanent delete whose replica is still locked is dead-lettered
+   * with the lock in its reason; the replica stays.
+   *
+   * True with a source bucket of the app (or the created one) without Object Lock fails synthesis.
+   *
+   * @default - true when `bucket` is a bucket of this app (`s3.Bucket`) with Object Lock enabled;
+   * false for the bucket the construct creates and for imported buckets
+   */
+  readonly replicateObjectLock?: boolean;
+
+  /**
    * The timeout of the replicator function; one message (one object version) must be copied
    * within it. The replication queue's visibility timeout is six times this.
    *

@@ -21,6 +21,7 @@ import { replicationMetric } from './private/replication-metrics';
 import { replicationAlarms } from './private/replication-monitoring';
 import { suppressReplicationNagFindings } from './private/replication-nag-suppressions';
 import { sourceBucket } from './private/source-bucket';
+import { grantObjectLockReads, replicateObjectLockSetting } from './private/source-object-lock';
 import { isMetricName, METRIC_NAMES, MetricReplication } from './runtime/contract/metrics';
 import { DestinationSettings, replicatorEnvironment, routerEnvironment } from './runtime/contract/replication-environment';
 import { eventKeyFilter, objectKeyPatterns } from './runtime/contract/replication-scope';
@@ -126,6 +127,7 @@ export class PartitionReplicatedBucket extends Construct {
 
     // --- Source bucket -------------------------------------------------------------------------
     this.bucket = sourceBucket(this, props.bucket, removalPolicy);
+    const replicateObjectLock = replicateObjectLockSetting(props.bucket, props.replicateObjectLock);
 
     // --- Version map -------------------------------------------------------------------------
     this.table = new dynamodb.Table(this, 'VersionMap', {
@@ -237,6 +239,7 @@ export class PartitionReplicatedBucket extends Construct {
         replicateDeleteMarkers: settings.replicateDeleteMarkers,
         replicateVersionDeletes: settings.replicateVersionDeletes,
         replicateTags: settings.replicateTags,
+        replicateObjectLock,
       }),
     });
     replicator.addEventSource(new SqsEventSource(this.queue, {
@@ -253,6 +256,7 @@ export class PartitionReplicatedBucket extends Construct {
     // already grants the bucket's own `encryptionKey`; another key is granted here. The backfill
     // lists versions only (no object reads), so it gets no key.
     if (props.sourceKmsKey && props.sourceKmsKey !== this.bucket.encryptionKey) props.sourceKmsKey.grantDecrypt(replicator);
+    if (replicateObjectLock) grantObjectLockReads(replicator, this.bucket, objectPatterns);
     this.table.grantReadWriteData(replicator);
     // A large copy that needs another invocation queues its own continuation.
     this.queue.grantSendMessages(replicator);

@@ -57,6 +57,15 @@ export function replicationRights(
     // ListObjectsV2, for reconcile runs.
     statements.push(listingOfBucket('ListReplicas', ['s3:ListBucket']));
   }
+  if (props.allowObjectLock) {
+    // A replica written with the source version's retention and legal hold (replicateObjectLock).
+    statements.push(new iam.PolicyStatement({
+      sid: 'LockReplicas',
+      actions: ['s3:PutObjectRetention', 's3:PutObjectLegalHold'],
+      resources: objectArns,
+      conditions: { StringEquals: thisAccount },
+    }));
+  }
   if (props.kmsKey) {
     statements.push(new iam.PolicyStatement({
       sid: 'EncryptReplicas',

@@ -1,5 +1,7 @@
 import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, PutUserPolicyCommand, UpdateAccessKeyCommand } from '@aws-sdk/client-iam';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, PutObjectLegalHoldCommand, PutObjectLockConfigurationCommand,
+} from '@aws-sdk/client-s3';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { App, Stack } from 'aws-cdk-lib';
@@ -148,6 +150,35 @@ test('allowListing: a reconcile lists the destination and heals a lost replica; 
   // restriction to the prefixes is asserted on the template (destination-replication-user.test.ts).
   await expect(client.send(new ListObjectsV2Command({ Bucket: other.destinationBucket, Prefix: PREFIX }))).rejects.toMatchObject(denied);
   await expect(client.send(new GetObjectCommand({ Bucket: fixture.destinationBucket, Key: `${PREFIX}kept.txt` }))).rejects.toMatchObject(denied);
+});
+
+test('allowObjectLock: a locked version replicates with its retention and legal hold; lock calls outside the prefixes are refused', async () => {
+  // Object Lock on both buckets (moto lets an empty versioned bucket turn it on), and the replicator
+  // with replicateObjectLock, as the construct sets it for a source bucket with Object Lock.
+  const fixture = await fixtureFor();
+  for (const [client, bucket] of [[fixture.sourceS3, fixture.sourceBucket], [fixture.adminS3, fixture.destinationBucket]] as const) {
+    await client.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled' } }));
+  }
+  fixture.settings = { ...fixture.settings, replicateObjectLock: true };
+  fixture.useSourceIdentity(fixture.emulators.sourceAdmin);
+  const { key } = await installFromTemplate(fixture, { prefixes: [PREFIX], allowObjectLock: true });
+  const until = new Date(Math.floor(Date.now() / 1000) * 1000 + 24 * 3600 * 1000);
+  const created = await fixture.events.put(`${PREFIX}locked.txt`, 'locked', {
+    ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until, ObjectLockLegalHoldStatus: 'ON',
+  });
+  expect(await fixture.replicate([created])).toEqual({ processed: 1, failures: 0 });
+  const replica = await fixture.destinationObject(`${PREFIX}locked.txt`);
+  const head = await fixture.headDestination(`${PREFIX}locked.txt`, replica!.versionId!);
+  expect([head.ObjectLockMode, head.ObjectLockRetainUntilDate, head.ObjectLockLegalHoldStatus]).toEqual(['GOVERNANCE', until, 'ON']);
+
+  // Outside the prefixes the lock rights do not reach. (moto 5.2.5 authorizes a PUT with lock
+  // headers, and PutObjectRetention itself, as s3:PutObject: that S3 refuses them without
+  // allowObjectLock, which grants s3:PutObjectRetention and s3:PutObjectLegalHold, is asserted on
+  // the template only, in test/unit/object-lock.test.ts.)
+  const client = destinationS3(fixture.emulators.destinationEndpoint, key);
+  await expect(client.send(new PutObjectLegalHoldCommand({
+    Bucket: fixture.destinationBucket, Key: 'elsewhere/x.txt', LegalHold: { Status: 'ON' },
+  }))).rejects.toMatchObject(denied);
 });
 
 test('reconcileCredentialsSecret: a reconcile heals a lost replica with a key that may only list', async () => {
