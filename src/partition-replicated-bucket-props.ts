@@ -238,7 +238,8 @@ export interface PartitionReplicatedBucketProps {
    * Failed attempts are retried after 2, 4, 8, 16 and then every 30 seconds, so the default 5
    * attempts ride out a fault of about 30 seconds; each attempt beyond the fifth adds 30 seconds.
    * Errors no retry can cure (a malformed message, a credentials secret that is not valid JSON or
-   * misses a field) are dead-lettered on the first attempt. Receives on which a message was handed
+   * misses a field, and the Object Lock errors of `replicateObjectLock`) are dead-lettered on the
+   * first attempt. Receives on which a message was handed
    * back unattempted, behind an earlier failed message of its key, do not count. The queue's own
    * redrive policy is a backstop at ten times this (at most 1000 receives) for deliveries the
    * replicator never sees. The backfill's own queue moves a backfill step to the router's
