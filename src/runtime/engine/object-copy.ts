@@ -14,7 +14,9 @@ import { CopyLimits, multipartCopy } from './multipart/multipart-copy';
 import { replicaStorageClass } from '../contract/storage-classes';
 import { isSinglePartCopy } from './multipart/part-plan';
 import { UploadCheckpoints } from './multipart/upload-checkpoints';
-import { DestinationObjectLockMissingError, isMissingObjectLockConfiguration, lockOfReplica, objectLockParams, ReplicaLock } from './object-lock';
+import {
+  DestinationObjectLockMissingError, isMissingObjectLockConfiguration, lockedWriteChecksumAlgorithm, lockOfReplica, objectLockParams, ReplicaLock,
+} from './object-lock';
 import { sentOnceUnlessRefused } from './retries';
 import { getVersion, readTags, SourceVersion } from './source-reads';
 import { SourceCheck, sourceCheckFor } from './verification';
@@ -84,7 +86,9 @@ export async function copyVersion(
       const verification = sourceDigestHeaders(object);
       // In memory (at most 8 MiB), so the SDK can send it again after a 503 Slow Down or a throttle.
       const bytes = await readAll(body, size);
-      const put = new PutObjectCommand({ ...replica, ...verification.headers, Body: bytes, ContentLength: size });
+      const put = new PutObjectCommand({
+        ...replica, ...verification.headers, ...lockedWriteChecksumAlgorithm(replica, verification.headers), Body: bytes, ContentLength: size,
+      });
       const result = await destination.send(sentOnceUnlessRefused(put, 'PutObject'));
       if (!result.VersionId) throw new Error(`destination bucket ${options.bucket} returned no version id: enable versioning on it`);
       const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size, lock: lockOfReplica(replica) };

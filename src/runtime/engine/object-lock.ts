@@ -27,6 +27,21 @@ export function objectLockParams(object: SourceLock, now: number = Date.now()): 
 }
 
 /**
+ * S3 requires Content-MD5 or `x-amz-sdk-checksum-algorithm` on a write that carries a retention or a
+ * legal hold. A checksum value sent as it is (`ChecksumSHA256`, say) brings neither, so its
+ * algorithm is named too; with Content-MD5, an algorithm already named, or no lock, nothing is added.
+ */
+export function lockedWriteChecksumAlgorithm(
+  replica: Partial<PutObjectCommandInput>, digest: Partial<PutObjectCommandInput>,
+): Pick<PutObjectCommandInput, 'ChecksumAlgorithm'> {
+  const locked = replica.ObjectLockMode !== undefined || replica.ObjectLockLegalHoldStatus === 'ON';
+  if (!locked || digest.ContentMD5 || digest.ChecksumAlgorithm || replica.ChecksumAlgorithm) return {};
+  const algorithms = { ChecksumCRC32: 'CRC32', ChecksumCRC32C: 'CRC32C', ChecksumCRC64NVME: 'CRC64NVME', ChecksumSHA1: 'SHA1', ChecksumSHA256: 'SHA256' } as const;
+  const sent = (Object.keys(algorithms) as (keyof typeof algorithms)[]).find((name) => digest[name]);
+  return sent ? { ChecksumAlgorithm: algorithms[sent] } : {};
+}
+
+/**
  * Whether S3 refused a write because it carried Object Lock headers and the bucket has no Object
  * Lock: `InvalidRequest` "Bucket is missing ObjectLockConfiguration" (AWS, for PutObject, CopyObject
  * and CreateMultipartUpload; moto says the same), or "... Object Lock Configuration" (other calls).

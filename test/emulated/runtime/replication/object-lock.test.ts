@@ -80,6 +80,18 @@ test('each locked version replicates with the same mode, retain-until date and l
   expect(version?.lock).toEqual({ mode: 'COMPLIANCE', retainUntil: complianceUntil, legalHold: true });
 });
 
+test('a locked version checked by its stored checksum (no MD5 ETag: SSE-KMS) also replicates locked', async () => {
+  // S3 wants Content-MD5 or x-amz-sdk-checksum-algorithm on a write that carries a retention.
+  const fixture = await lockedFixture();
+  const until = inDays(1);
+  const created = await fixture.events.put('locked/kms.txt', 'encrypted', {
+    ServerSideEncryption: 'aws:kms', ChecksumAlgorithm: 'SHA256', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until,
+  });
+  expect(await fixture.replicate([created])).toEqual({ processed: 1, failures: 0 });
+  const { version } = await fixture.versionTable.load('locked/kms.txt', versionIdOf(created));
+  expect(await replicaLock(fixture, 'locked/kms.txt', version!.destinationVersionId!)).toEqual({ mode: 'GOVERNANCE', retainUntil: until.toISOString(), legalHold: undefined });
+});
+
 test('a large version\'s lock goes with its CreateMultipartUpload', async () => {
   // moto 5.2.5 ignores lock headers on CreateMultipartUpload (its multipart replica is never
   // locked), so what the replicator sends is read from its requests: a spy that passes each one on.

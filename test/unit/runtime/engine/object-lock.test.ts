@@ -7,6 +7,7 @@ import {
   explainRefusedReplicaDelete,
   isLocked,
   isMissingObjectLockConfiguration,
+  lockedWriteChecksumAlgorithm,
   lockOfReplica,
   objectLockParams,
   ReplicaDeleteRefusedError,
@@ -57,6 +58,21 @@ describe('replicaParams', () => {
     });
     const unlocked = replicaParams(locked, options);
     expect(Object.keys(unlocked).filter((name) => name.startsWith('ObjectLock'))).toEqual([]);
+  });
+});
+
+describe('lockedWriteChecksumAlgorithm', () => {
+  const locked = { ObjectLockMode: 'GOVERNANCE' as const, ObjectLockRetainUntilDate: FUTURE };
+
+  test('a locked write checked by a checksum value names its algorithm (S3 wants Content-MD5 or x-amz-sdk-checksum-algorithm)', () => {
+    expect(lockedWriteChecksumAlgorithm(locked, { ChecksumSHA256: 'abc=' })).toEqual({ ChecksumAlgorithm: 'SHA256' });
+    expect(lockedWriteChecksumAlgorithm({ ObjectLockLegalHoldStatus: 'ON' }, { ChecksumCRC64NVME: 'abc=' })).toEqual({ ChecksumAlgorithm: 'CRC64NVME' });
+  });
+
+  test('nothing with Content-MD5, with no digest (the SDK then names CRC32 itself), or without a lock', () => {
+    expect(lockedWriteChecksumAlgorithm(locked, { ContentMD5: 'abc=' })).toEqual({});
+    expect(lockedWriteChecksumAlgorithm(locked, {})).toEqual({});
+    expect(lockedWriteChecksumAlgorithm({ ContentType: 'text/plain' }, { ChecksumSHA256: 'abc=' })).toEqual({});
   });
 });
 
