@@ -20,7 +20,8 @@ export interface EngineCopyRequest {
 
 export interface EngineCopyRun {
   readonly seconds: number;
-  readonly result: CopyResult;
+  /** Never `filtered`: the bench copies without a tag filter. */
+  readonly result: Exclude<CopyResult, { status: 'filtered' }>;
 }
 
 export async function engineCopy(request: EngineCopyRequest): Promise<EngineCopyRun> {
@@ -40,6 +41,7 @@ export async function engineCopy(request: EngineCopyRequest): Promise<EngineCopy
       },
     },
   );
+  if (result.status === 'filtered') throw new Error('the bench copies without a tag filter, yet the copy was filtered');
   // What the replicator does once it has recorded the replica: forget the completed upload.
   if (result.status === 'completed' && result.uploadRecorded) await request.checkpoints.clear(request.source.key, request.source.versionId);
   return { seconds: (performance.now() - start) / 1000, result };

@@ -35,6 +35,7 @@ export class ReportTally {
       runId: run.runId,
       mode: run.mode,
       prefixes: scope.prefixes,
+      ...(scope.tagFilter ? { tagFilter: scope.tagFilter } : {}),
       startedAt: run.startedAt,
       listedAt: run.listedAt,
       finishedAt,

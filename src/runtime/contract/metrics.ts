@@ -45,6 +45,7 @@ export const REPLICATOR_METRIC_NAMES = [
   'StaleEventsSkipped',
   'SourceVersionGone',
   'ArchivedVersionsSkipped',
+  'VersionsFilteredByTags',
   'EncodedKeysDecoded',
   'ReplicationFailures',
   'MessagesDeadLettered',

@@ -20,6 +20,7 @@ import {
 import { sentOnceUnlessRefused } from './retries';
 import { getVersion, readTags, SourceVersion } from './source-reads';
 import { SourceCheck, sourceCheckFor } from './verification';
+import { EVERY_KEY, matchesTagFilter, needsTagRead, ReplicationScope } from '../contract/replication-scope';
 
 /** Where and how replicas are written. */
 export interface DestinationOptions {
@@ -36,6 +37,8 @@ export interface DestinationOptions {
   readonly onStorageClassReplaced?: (sourceClass: string, replicaClass: string) => void;
   /** Each version's retention and legal hold travel with its replica (`replicateObjectLock`). */
   readonly replicateObjectLock?: boolean;
+  /** The scope whose tag filter a version's tags must pass to be copied; absent: every version. */
+  readonly scope?: ReplicationScope;
 }
 
 /** What the destination returned for a written version. */
@@ -64,12 +67,15 @@ export type CopyResult =
     /** A multipart upload's record is kept: `checkpoints.clear` it once the replica is recorded. */
     readonly uploadRecorded: boolean;
   }
-  | { readonly status: 'suspended'; readonly partsDone: number; readonly partCount: number };
+  | { readonly status: 'suspended'; readonly partsDone: number; readonly partCount: number }
+  /** The version's tags do not pass the scope's tag filter: nothing was written. */
+  | { readonly status: 'filtered' };
 
 /**
  * Copies exactly one source version (never "latest", so an overwrite during the copy cannot
  * produce a wrong or mixed object), with its metadata, tags (in the same request), storage class
- * and KMS settings. Up to 8 MiB: one GET streamed into one PUT, which the destination checks
+ * and KMS settings; a version whose tags (read with it) do not pass the scope's tag filter is not
+ * copied (`filtered`), and one without tags needs no tag read. Up to 8 MiB: one GET streamed into one PUT, which the destination checks
  * against the source's MD5 ETag or stored checksum. Larger: the multipart engine (parallel ranged
  * GETs and UploadParts, memory bounded by the parts in flight, resumable across invocations).
  */
@@ -79,7 +85,10 @@ export async function copyVersion(
   const object = await getVersion(source);
   const body = object.Body as Readable;
   try {
-    const tags = options.replicateTags && (object.TagCount ?? 0) > 0 ? encodeTags(await readTags(source)) : undefined;
+    const scope = options.scope ?? EVERY_KEY;
+    const tagSet = needsTagRead(scope, options.replicateTags, object.TagCount ?? 0) ? await readTags(source) : [];
+    if (!matchesTagFilter(scope, tagSet)) return { status: 'filtered' };
+    const tags = options.replicateTags ? encodeTags(tagSet) : undefined;
     const size = object.ContentLength ?? 0;
     const replica = { ...replicaParams(object, options), Bucket: options.bucket, Key: source.key, Tagging: tags };
     if (isSinglePartCopy(size)) {

@@ -57,7 +57,9 @@ export type SkipReason =
   | 'lifecycle-expiration'
   | 'not-replicated-yet'
   /** The source version is in GLACIER, DEEP_ARCHIVE or an Intelligent-Tiering archive tier (as S3 Replication, not copied). */
-  | 'archived';
+  | 'archived'
+  /** The version's tags, read at copy time, do not include every pair of the scope's tag filter. */
+  | 'tag-filter';
 
 export type Decision =
   | { readonly action: 'copy' }

@@ -53,6 +53,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
     partition: options.partition,
     onStorageClassReplaced: options.onStorageClassReplaced,
     replicateObjectLock: options.replicateObjectLock,
+    scope: options.scope,
   };
 
   /** Aborts the version's recorded multipart upload, if any. */
@@ -144,6 +145,12 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
               await abandonUploadOf(message).catch(() => undefined);
             }
             throw error;
+          }
+          if (copied.status === 'filtered') {
+            // Nothing written: an upload an earlier delivery began (before the tags changed) goes too.
+            await abandonUploadOf(message);
+            await claims.release(key, claim);
+            return { action: 'skip', reason: 'tag-filter' };
           }
           if (copied.status === 'suspended') {
             const created = message as ObjectCreatedMessage;

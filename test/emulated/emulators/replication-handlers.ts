@@ -19,6 +19,8 @@ export type FixtureOptions = Partial<Pick<ReplicatorSettings,
 'replicateDeleteMarkers' | 'replicateVersionDeletes' | 'replicateTags' | 'destinationKmsKeyArn' | 'destinationStorageClass'>> & {
   /** The construct's `prefixes` prop: the replication scope. */
   readonly prefixes?: string[];
+  /** The construct's `tagFilter` prop: the scope's tag filter. */
+  readonly tagFilter?: Record<string, string>;
   /** The handlers' log level; ERROR keeps test output readable. */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** The replicator's clock (milliseconds), to expire role sessions in tests. */
@@ -49,7 +51,7 @@ export interface ProvisionedReplication {
 export function fixtureSettings(provisioned: ProvisionedReplication, options: FixtureOptions): ReplicatorSettings {
   return {
     sourceBucket: provisioned.sourceBucket,
-    scope: { prefixes: options.prefixes ?? [] },
+    scope: { prefixes: options.prefixes ?? [], ...(options.tagFilter ? { tagFilter: options.tagFilter } : {}) },
     tableName: provisioned.tableName,
     queueUrl: provisioned.queueUrl,
     deadLetterQueueUrl: provisioned.deadLetterQueueUrl,

@@ -5,7 +5,7 @@ import type { Outcome } from '../replication-decision';
 export interface DeliveredOutcome {
   readonly key: string;
   readonly versionId: string;
-  readonly outcome: 'replicated' | 'already-present' | 'skipped' | 'failed';
+  readonly outcome: 'replicated' | 'already-present' | 'skipped-by-filter' | 'skipped' | 'failed';
   /** Why it was skipped or failed. */
   readonly reason?: string;
   readonly bytes?: number;
@@ -25,6 +25,8 @@ export function deliveredOutcome(message: ReplicationMessage, outcome: Outcome):
   const base = { key: message.key, versionId: message.versionId };
   if (outcome.action === 'copy' || outcome.action === 'create-delete-marker') return { ...base, outcome: 'replicated', bytes: outcome.bytes };
   if (outcome.action === 'skip' && outcome.reason === 'duplicate') return { ...base, outcome: 'already-present' };
+  // Out of the scope by its tags, as a key outside the prefixes is by the listing.
+  if (outcome.action === 'skip' && outcome.reason === 'tag-filter') return { ...base, outcome: 'skipped-by-filter', reason: outcome.reason };
   if (outcome.action === 'skip') return { ...base, outcome: 'skipped', reason: outcome.reason };
   return { ...base, outcome: 'replicated' };
 }

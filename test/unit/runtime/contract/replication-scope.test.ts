@@ -1,8 +1,11 @@
 import {
   eventKeyFilter,
   EVERY_KEY,
+  hasTagFilter,
   inScope,
   listingPrefixes,
+  matchesTagFilter,
+  needsTagRead,
   objectKeyPatterns,
   parseScope,
   ReplicationScope,
@@ -23,6 +26,40 @@ describe('inScope', () => {
     ['logs/x', under(''), true],
   ])('%j in %j -> %s', (key, scope, expected) => {
     expect(inScope(scope, key)).toBe(expected);
+  });
+});
+
+describe('tag filter', () => {
+  const tagged = (tagFilter: Record<string, string>): ReplicationScope => ({ prefixes: [], tagFilter });
+  const tags = (pairs: Record<string, string>) => Object.entries(pairs).map(([Key, Value]) => ({ Key, Value }));
+
+  test.each<[string, Record<string, string>, Record<string, string>, boolean]>([
+    ['every pair present', { replicate: 'yes', team: 'a' }, { team: 'a', replicate: 'yes', other: 'x' }, true],
+    ['one pair missing', { replicate: 'yes', team: 'a' }, { replicate: 'yes' }, false],
+    ['a value differs', { replicate: 'yes' }, { replicate: 'no' }, false],
+    ['values are case-sensitive', { replicate: 'yes' }, { replicate: 'Yes' }, false],
+    ['keys are case-sensitive', { replicate: 'yes' }, { Replicate: 'yes' }, false],
+    ['an empty value matches an empty value', { reviewed: '' }, { reviewed: '' }, true],
+    ['an empty value does not match a missing key', { reviewed: '' }, {}, false],
+    ['no tags never match a filter', { replicate: 'yes' }, {}, false],
+  ])('%s', (_name, filter, versionTags, expected) => {
+    expect(matchesTagFilter(tagged(filter), tags(versionTags))).toBe(expected);
+  });
+
+  test('no filter, or an empty one, passes every version, tagged or not', () => {
+    for (const scope of [EVERY_KEY, tagged({})]) {
+      expect(hasTagFilter(scope)).toBe(false);
+      expect(matchesTagFilter(scope, [])).toBe(true);
+      expect(matchesTagFilter(scope, tags({ any: 'thing' }))).toBe(true);
+    }
+  });
+
+  test('a tag read is needed only for a tagged version, to write its tags or to test the filter', () => {
+    expect(needsTagRead(tagged({ a: 'b' }), false, 0)).toBe(false);
+    expect(needsTagRead(tagged({ a: 'b' }), false, 2)).toBe(true);
+    expect(needsTagRead(EVERY_KEY, true, 1)).toBe(true);
+    expect(needsTagRead(EVERY_KEY, false, 1)).toBe(false);
+    expect(needsTagRead(EVERY_KEY, true, 0)).toBe(false);
   });
 });
 
@@ -51,9 +88,16 @@ describe('what the construct makes of a scope', () => {
 
 describe('serialization', () => {
   test('round-trips', () => {
-    for (const scope of [EVERY_KEY, under('logs/'), under('a/', 'b "quoted"/', 'ü/')]) {
+    for (const scope of [EVERY_KEY, under('logs/'), under('a/', 'b "quoted"/', 'ü/'), { prefixes: ['a/'], tagFilter: { 'replicate': 'yes', 'k "q"': '' } }]) {
       expect(parseScope(serializeScope(scope))).toEqual(scope);
     }
+  });
+
+  test('without a tag filter the variable keeps the shape earlier releases wrote and read', () => {
+    expect(serializeScope(under('logs/'))).toBe('{"prefixes":["logs/"]}');
+    expect(serializeScope({ prefixes: ['logs/'], tagFilter: {} })).toBe('{"prefixes":["logs/"]}');
+    expect(parseScope('{"prefixes":["logs/"]}')).toEqual(under('logs/'));
+    expect(serializeScope({ prefixes: [], tagFilter: { replicate: 'yes' } })).toBe('{"prefixes":[],"tagFilter":{"replicate":"yes"}}');
   });
 
   test.each([
@@ -62,6 +106,9 @@ describe('serialization', () => {
     ['{}', 'must be a JSON object whose "prefixes" is an array of strings'],
     ['{"prefixes":[1]}', 'must be a JSON object whose "prefixes" is an array of strings'],
     ['null', 'must be a JSON object whose "prefixes" is an array of strings'],
+    ['{"prefixes":[],"tagFilter":["a"]}', 'has a "tagFilter" that is not a JSON object of strings'],
+    ['{"prefixes":[],"tagFilter":{"a":1}}', 'has a "tagFilter" that is not a JSON object of strings'],
+    ['{"prefixes":[],"tagFilter":null}', 'has a "tagFilter" that is not a JSON object of strings'],
   ])('%s is refused, saying what it must be', (text, message) => {
     expect(() => parseScope(text)).toThrow(message);
   });
