@@ -165,10 +165,28 @@ export interface PartitionReplicatedBucketProps {
   readonly prefixes?: string[];
 
   /**
-   * Replicate delete markers: deleting an object (without a version id) in the source hides it
-   * in the destination too.
+   * Replicate only the versions whose tags include every one of these key-value pairs (exact,
+   * case-sensitive), combined with `prefixes` as S3 Replication's `And` filter: a version is
+   * replicated when its key is under a prefix and its tags match. At most 10 pairs, each key 1 to
+   * 128 and each value 0 to 256 characters, no key starting with `aws:` (S3's object tag limits).
    *
-   * @default true
+   * S3 events carry no tags, so the replicator tests the filter when it copies a version, with the
+   * tags it reads with it; a version that does not match is skipped (reason `tag-filter`, metric
+   * `VersionsFilteredByTags`), and a backfill reports it as `skipped-by-filter`. As in S3
+   * Replication, tagging a version later does not replicate it (run a backfill), a replica stays
+   * when its source version's tags stop matching, and delete markers, which have no tags, are not
+   * replicated (`replicateDeleteMarkers` must then stay unset or false).
+   *
+   * @default - every version, whatever its tags
+   */
+  readonly tagFilter?: { [key: string]: string };
+
+  /**
+   * Replicate delete markers: deleting an object (without a version id) in the source hides it
+   * in the destination too. Not with `tagFilter` (a delete marker has no tags to match, and S3
+   * Replication does not replicate delete markers under a tag filter either).
+   *
+   * @default - true; false when `tagFilter` is set
    */
   readonly replicateDeleteMarkers?: boolean;
 

@@ -11,6 +11,10 @@ import { storageClassProblem } from '../runtime/contract/storage-classes';
 const MAX_PREFIXES = 10;
 /** S3 object keys are at most 1,024 bytes, so a longer prefix can never match. */
 const MAX_PREFIX_LENGTH = 1024;
+/** S3's object tag limits: a version has at most 10 tags, keys of 1 to 128 and values of 0 to 256 characters. */
+const MAX_TAG_PAIRS = 10;
+const MAX_TAG_KEY_LENGTH = 128;
+const MAX_TAG_VALUE_LENGTH = 256;
 
 /** The props after validation and defaults. */
 export interface Settings {
@@ -98,6 +102,11 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
   }
 
   const scope = validateScope(props.prefixes, 'the replicator\'s read access', fail);
+  const tagFilter = validateTagFilter(props.tagFilter, fail);
+  if (tagFilter && props.replicateDeleteMarkers === true) {
+    fail('replicateDeleteMarkers cannot be true with tagFilter: a delete marker has no tags, so it never matches the filter ' +
+      '(S3 Replication refuses delete marker replication in a tag-based rule too); leave replicateDeleteMarkers out or set it to false');
+  }
 
   const replicatorTimeout = props.replicatorTimeout ?? Duration.minutes(15);
   if (replicatorTimeout.isUnresolved()) {
@@ -135,8 +144,8 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
 
   return {
     destinationPartition,
-    scope,
-    replicateDeleteMarkers: props.replicateDeleteMarkers ?? true,
+    scope: tagFilter ? { ...scope, tagFilter } : scope,
+    replicateDeleteMarkers: props.replicateDeleteMarkers ?? !tagFilter,
     replicateVersionDeletes: props.replicateVersionDeletes ?? false,
     replicateTags: props.replicateTags ?? true,
     replicatorTimeout,
@@ -169,6 +178,41 @@ export function validateScope(prefixes: string[] | undefined, access: string, fa
     seen.add(prefix);
   }
   return { prefixes: checked };
+}
+
+/**
+ * The `tagFilter` prop, or undefined for none (absent or empty): at most 10 pairs, each key 1 to
+ * 128 characters and not starting with `aws:`, each value at most 256 characters, as S3 limits
+ * object tags (a filter beyond them could never match). Keys are unique, being a map's. Tokens are
+ * skipped.
+ */
+export function validateTagFilter(
+  tagFilter: { [key: string]: string } | undefined, fail: (message: string) => never,
+): Record<string, string> | undefined {
+  if (tagFilter === undefined) return undefined;
+  if (typeof tagFilter !== 'object' || tagFilter === null || Array.isArray(tagFilter)) {
+    return fail('tagFilter must be a map of tag keys to values, such as { replicate: "yes" }');
+  }
+  const pairs = Object.entries(tagFilter);
+  if (pairs.length > MAX_TAG_PAIRS) {
+    fail(`tagFilter has ${pairs.length} pairs; at most ${MAX_TAG_PAIRS} are supported (S3 allows 10 tags on an object, so more could never match)`);
+  }
+  // Characters as S3 counts them (code points, not UTF-16 units).
+  const length = (text: string) => [...text].length;
+  for (const [key, value] of pairs) {
+    if (typeof value !== 'string') fail(`tagFilter value of "${key}" must be a string`);
+    if (!Token.isUnresolved(key)) {
+      if (key.length === 0) fail('tagFilter must not have an empty key (S3 tag keys are 1 to 128 characters)');
+      if (length(key) > MAX_TAG_KEY_LENGTH) fail(`tagFilter key "${key.slice(0, 40)}..." is longer than ${MAX_TAG_KEY_LENGTH} characters, the longest S3 tag key`);
+      if (key.toLowerCase().startsWith('aws:')) {
+        fail(`tagFilter key "${key}" starts with "aws:", which S3 reserves: no object can carry it, so nothing would be replicated`);
+      }
+    }
+    if (!Token.isUnresolved(value) && length(value) > MAX_TAG_VALUE_LENGTH) {
+      fail(`tagFilter value of "${key}" is longer than ${MAX_TAG_VALUE_LENGTH} characters, the longest S3 tag value`);
+    }
+  }
+  return pairs.length > 0 ? { ...tagFilter } : undefined;
 }
 
 function checkInteger(value: number, min: number, max: number, name: string, unit: string, fail: (message: string) => never) {
