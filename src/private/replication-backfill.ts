@@ -14,7 +14,7 @@ import { createQueue } from './queue-defaults';
 import { BackfillMode } from '../backfill-mode';
 import { BackfillFunction } from '../handlers/backfill-function';
 import { backfillEnvironment, DestinationSettings } from '../runtime/contract/replication-environment';
-import { ReplicationScope } from '../runtime/contract/replication-scope';
+import { hasTagFilter, objectKeyPatterns, ReplicationScope } from '../runtime/contract/replication-scope';
 
 /** Backfill reports go under this prefix of the report bucket. */
 export const REPORT_PREFIX = 'backfill-reports/';
@@ -100,6 +100,17 @@ export class ReplicationBackfill extends Construct {
       actions: ['s3:ListBucket', 's3:ListBucketVersions'],
       resources: [props.sourceBucket.bucketArn],
     }));
+    if (hasTagFilter(props.scope)) {
+      // The status mode tells a version the tag filter skips from one still pending by its tags (never its bytes).
+      const sourceObjects = objectKeyPatterns(props.scope).map((pattern) => props.sourceBucket.arnForObjects(pattern));
+      backfill.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObjectVersionTagging'], resources: sourceObjects }));
+      addNagSuppressions(backfill.role!, [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'With tagFilter, the status mode reads the tags of source versions (s3:GetObjectVersionTagging only, never their ' +
+          'bytes) to tell a version the filter skips from one pending: the wildcards are the source bucket\'s object ARNs under the prefixes.',
+        appliesTo: sourceObjects.map((arn) => `Resource::${flattenCfnReference(Stack.of(this).resolve(arn))}`),
+      }]);
+    }
     props.table.grantReadWriteData(backfill);
     // Runs and the redrive send to both queues; the redrive takes the dead letters off their queues.
     props.replicationQueue.grantSendMessages(backfill);

@@ -2,6 +2,7 @@ import { CfnParameter, Stack } from 'aws-cdk-lib';
 import { PartitionReplicatedBucket, PartitionReplicatedBucketProps } from '../../src';
 import { ENV } from '../../src/runtime/contract/replication-environment';
 import { parseScope } from '../../src/runtime/contract/replication-scope';
+import { nagFindings } from '../support/nag-findings';
 import { REQUIRED, build, synth } from '../support/replicated-bucket-stack';
 import { functionEnvironment } from '../support/template-queries';
 
@@ -69,5 +70,27 @@ describe('tagFilter: what the template carries', () => {
       .filter((policy: any) => JSON.stringify(policy.Properties.Roles).includes(roleId));
     const actions = policies.flatMap((policy: any) => policy.Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()));
     expect(actions).toEqual(expect.arrayContaining(['s3:GetObject*']));
+  });
+
+  test('with a filter (only then), the backfill function may read the tags of source versions under the prefixes, for its status mode', () => {
+    const tagActions = (props: Partial<PartitionReplicatedBucketProps>) => {
+      const { template, stack, construct } = synth(props);
+      const roleId = stack.getLogicalId(construct.backfill.role!.node.defaultChild as any);
+      return Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((policy: any) => JSON.stringify(policy.Properties.Roles).includes(roleId))
+        .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
+        .filter((statement: any) => JSON.stringify(statement.Action).includes('GetObject'));
+    };
+    const [statement] = tagActions({ prefixes: ['a/'], tagFilter: { replicate: 'yes' } });
+    expect(statement.Action).toBe('s3:GetObjectVersionTagging');
+    expect(JSON.stringify(statement.Resource)).toContain('/a/*');
+    expect(tagActions({ prefixes: ['a/'], tagFilter: { replicate: 'yes' } })).toHaveLength(1);
+    expect(tagActions({ prefixes: ['a/'] })).toHaveLength(0);
+  });
+});
+
+describe('tagFilter: cdk-nag', () => {
+  test.each([[undefined], [['a/', 'b/']]])('AwsSolutions has no findings with a tag filter (prefixes %j)', (prefixes) => {
+    expect(nagFindings(build({ prefixes, tagFilter: { replicate: 'yes' } }).stack)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvalidMessageError } from '../contract/replication-message';
-import { inScope, ReplicationScope } from '../contract/replication-scope';
+import { hasTagFilter, inScope, matchesTagFilter, ReplicationScope } from '../contract/replication-scope';
 import { keyVersionPages } from '../engine/key-listing';
 import { FailureRecord, FailureRecords } from '../replication/key-state/failure-records';
 import { claimStatus, KeyClaim } from '../replication/key-state/replica-claim';
@@ -33,6 +33,8 @@ export interface SourceFacts {
   readonly kind: 'object' | 'deleteMarker';
   /** The versions and delete markers of the key that are newer than this one, newest first. */
   readonly newerVersionIds: readonly string[];
+  /** Whether the version's tags pass the scope's tag filter; undefined: not tested (no filter, or already replicated). */
+  readonly matchesTagFilter?: boolean;
 }
 
 /** Everything the answer is decided from: the version map's items and the source's listing. */
@@ -116,6 +118,13 @@ export function replicationStatus(facts: StatusFacts): ReplicationStatus {
   if (!facts.inScope) {
     return { ...asked, status: 'outside-scope', detail: 'the key is outside the replicated prefixes: it is never replicated' };
   }
+  if (source.matchesTagFilter === false) {
+    return {
+      ...asked,
+      status: 'outside-scope',
+      detail: 'the version\'s tags do not include every pair of tagFilter: it is not replicated (tagging it later does not replicate it; a backfill run does)',
+    };
+  }
   if (head && head.sourceVersionId !== facts.versionId && source.newerVersionIds.includes(head.sourceVersionId)) {
     return {
       ...asked,
@@ -155,17 +164,28 @@ export async function lookUpReplicationStatus(sources: StatusSources, request: S
   const [state, failure] = versionId === undefined
     ? [{}, undefined]
     : await Promise.all([sources.versions.load(key, versionId), sources.failures.read(key, versionId)]);
+  const record = 'version' in state ? state.version : undefined;
+  // A version not replicated yet may be one the tag filter skips: its tags tell (a replica stays whatever its tags).
+  const tagsDecide = listed?.facts.kind === 'object' && hasTagFilter(sources.scope) && record?.state !== 'replicated';
+  const source = listed && tagsDecide
+    ? { ...listed.facts, matchesTagFilter: matchesTagFilter(sources.scope, await readVersionTags(sources, key, listed.versionId)) }
+    : listed?.facts;
   return replicationStatus({
     key,
     versionId,
     inScope: inScope(sources.scope, key),
-    record: 'version' in state ? state.version : undefined,
+    record,
     head: 'head' in state ? state.head : undefined,
     claim: 'claim' in state ? state.claim : undefined,
     failure,
-    source: listed?.facts,
+    source,
     now: (sources.now ?? Date.now)(),
   });
+}
+
+async function readVersionTags(sources: StatusSources, key: string, versionId: string) {
+  const result = await sources.s3.send(new GetObjectTaggingCommand({ Bucket: sources.sourceBucket, Key: key, VersionId: versionId }));
+  return result.TagSet ?? [];
 }
 
 /** The version (or, without an id, the key's newest entry) in the source's listing, with the ids newer than it. */

@@ -87,3 +87,15 @@ test('an unknown mode is refused, naming the modes, status and redrive among the
   const driver = await BackfillDriver.create(fixture);
   await expect(driver.handler()({ mode: 'stat' })).rejects.toThrow('backfill mode "stat" is not one of all-versions, current-versions, reconcile, status, redrive');
 });
+
+test('with a tag filter, a version the filter skips is outside-scope by its tags; a matching one not replicated yet is pending', async () => {
+  const fixture = await ReplicationFixture.create({ tagFilter: { replicate: 'yes' }, replicateDeleteMarkers: false });
+  const driver = await BackfillDriver.create(fixture);
+  const status = (request: Record<string, unknown>) => driver.handler()({ mode: 'status', ...request });
+  const skipped = await fixture.events.put('untagged.txt', 'x');
+  await fixture.replicate([skipped]);
+  await fixture.events.put('tagged.txt', 'y', { Tagging: 'replicate=yes' });
+
+  await expect(status({ key: 'untagged.txt' })).resolves.toMatchObject({ status: 'outside-scope', versionId: versionOf(skipped) });
+  await expect(status({ key: 'tagged.txt' })).resolves.toMatchObject({ status: 'pending' });
+});

@@ -93,6 +93,15 @@ describe('replicationStatus', () => {
   test('outside-scope: a key the prefixes leave out is never replicated, not pending', () => {
     expect(replicationStatus({ ...base, inScope: false, source: atSource })).toMatchObject({ status: 'outside-scope' });
   });
+
+  test('outside-scope: a version whose tags the tag filter skips is not pending; a matching one is', () => {
+    const skipped = replicationStatus({ ...base, source: { ...atSource, matchesTagFilter: false } });
+    expect(skipped).toMatchObject({ status: 'outside-scope' });
+    expect((skipped as { detail: string }).detail).toContain('tagFilter');
+    expect(replicationStatus({ ...base, source: { ...atSource, matchesTagFilter: true } })).toMatchObject({ status: 'pending' });
+    // A replica stays replicated when its source's tags stop matching.
+    expect(replicationStatus({ ...base, record: replica, source: { ...atSource, matchesTagFilter: false } })).toMatchObject({ status: 'replicated' });
+  });
 });
 
 describe('parseStatusRequest', () => {
