@@ -1,4 +1,5 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { randomBytes } from 'crypto';
+import { ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
 import { createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
@@ -82,6 +83,20 @@ describe('tagFilter', () => {
     expect(counter.count('source:GetObjectTaggingCommand')).toBe(1);
     expect((await fixture.destinationVersions('untagged.txt')).versions).toHaveLength(0);
     expect((await fixture.destinationVersions('tagged.txt')).versions).toHaveLength(0);
+  });
+
+  test('a large (multipart) version is tested before any upload starts: a non-matching one leaves none behind, a matching one replicates', async () => {
+    const fixture = await create();
+    const skipped = await fixture.events.put('big-skipped.bin', randomBytes(9 * 1024 * 1024), { Tagging: tagging({ replicate: 'yes' }) });
+    const copied = await fixture.events.put('big-copied.bin', randomBytes(9 * 1024 * 1024), { Tagging: tagging(FILTER) });
+
+    const { metrics } = await replicateCaptured(fixture, [skipped, copied]);
+
+    expect(metrics).toMatchObject({ VersionsFilteredByTags: 1, ObjectsReplicated: 1 });
+    expect((await fixture.destinationVersions('big-skipped.bin')).versions).toHaveLength(0);
+    expect((await fixture.destinationObject('big-copied.bin'))?.tags).toEqual(FILTER);
+    const uploads = await fixture.adminS3.send(new ListMultipartUploadsCommand({ Bucket: fixture.destinationBucket }));
+    expect(uploads.Uploads ?? []).toHaveLength(0);
   });
 
   test('with prefixes, both must match (S3\'s And filter)', async () => {
