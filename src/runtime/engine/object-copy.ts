@@ -10,6 +10,7 @@ import {
   StorageClass,
   Tag,
 } from '@aws-sdk/client-s3';
+import { checksumField, singleRequestChecksum, sourceChecksumOf } from './checksums';
 import { CopyLimits, multipartCopy } from './multipart/multipart-copy';
 import { replicaStorageClass } from '../contract/storage-classes';
 import { isSinglePartCopy } from './multipart/part-plan';
@@ -106,7 +107,7 @@ export async function copyVersion(
     body.destroy();
     const copied = await multipartCopy({
       source,
-      object: { size, eTag: object.ETag ?? '', serverSideEncryption: object.ServerSideEncryption },
+      object: { size, eTag: object.ETag ?? '', serverSideEncryption: object.ServerSideEncryption, checksum: sourceChecksumOf(object) },
       destination,
       upload: replica,
       ...engine,
@@ -132,23 +133,20 @@ async function readAll(body: Readable, size: number): Promise<Buffer> {
   return bytes;
 }
 
-/** Full-object checksums S3 may store with a version, as the GET returns them and a PUT takes them. */
-const CHECKSUMS = ['ChecksumCRC32', 'ChecksumCRC32C', 'ChecksumCRC64NVME', 'ChecksumSHA1', 'ChecksumSHA256'] as const;
-
 /**
  * Headers that make the destination itself refuse a single-request replica whose bytes differ from
- * the source's: the MD5 of a plain ETag, else a full-object checksum the source stores.
+ * the source's, and give the replica the source's checksum: the MD5 of a plain ETag (`Content-MD5`)
+ * and, beside it, the source's additional checksum (its algorithm, and its value where it covers the
+ * whole object; see `singleRequestChecksum`). S3 checks both, and stores the checksum.
  */
 export function sourceDigestHeaders(object: GetObjectCommandOutput): { headers: Partial<PutObjectCommandInput>; verifiedBy: 'md5' | 'checksum' | 'transit' } {
   const check = sourceCheckFor(object.ETag, object.ServerSideEncryption);
-  if (check.kind === 'md5') return { headers: { ContentMD5: Buffer.from(check.md5Hex, 'hex').toString('base64') }, verifiedBy: 'md5' };
-  if (object.ChecksumType === 'FULL_OBJECT' || object.ChecksumType === undefined) {
-    for (const name of CHECKSUMS) {
-      const value = object[name];
-      if (value && !value.includes('-')) return { headers: { [name]: value }, verifiedBy: 'checksum' };
-    }
-  }
-  return { headers: {}, verifiedBy: 'transit' };
+  const md5 = check.kind === 'md5' ? { ContentMD5: Buffer.from(check.md5Hex, 'hex').toString('base64') } : {};
+  const checksum = singleRequestChecksum(sourceChecksumOf(object));
+  const value = checksum?.value ? { [checksumField(checksum.algorithm)]: checksum.value } : {};
+  const sum = checksum ? { ChecksumAlgorithm: checksum.algorithm, ...value } : {};
+  const verifiedBy = check.kind === 'md5' ? 'md5' : checksum?.value ? 'checksum' : 'transit';
+  return { headers: { ...md5, ...sum }, verifiedBy };
 }
 
 /** The metadata, storage class and encryption a replica is written with. */
@@ -163,6 +161,7 @@ export function replicaParams(object: GetObjectCommandOutput, options: Destinati
     ContentLanguage: object.ContentLanguage,
     Expires: object.Expires,
     Metadata: object.Metadata,
+    WebsiteRedirectLocation: object.WebsiteRedirectLocation,
     StorageClass: storageClass && storageClass !== 'STANDARD' ? storageClass as StorageClass : undefined,
     ...(options.kmsKeyArn ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyArn } : {}),
     ...(options.kmsKeyArn && options.bucketKeyEnabled ? { BucketKeyEnabled: true } : {}),

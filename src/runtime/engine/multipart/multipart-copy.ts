@@ -6,7 +6,8 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { ContentMismatchError, crc32Base64, md5Hex, multipartETag, OrderedDigest, plainMd5Of, SourceCheck, sourceCheckFor } from '../verification';
+import { checksumField, checksumOf, compositeChecksum, multipartChecksumPlan, MultipartChecksumPlan, SourceChecksum } from '../checksums';
+import { ContentMismatchError, md5Hex, multipartETag, OrderedDigest, plainMd5Of, SourceCheck, sourceCheckFor } from '../verification';
 import { canStartPart, partCount, partRange, partSizeFor, partsInFlight } from './part-plan';
 import { PART_ATTEMPTS, PART_RETRY_BACKOFF_MS, retryTransient, sentOnceUnlessRefused } from '../retries';
 import { headPart, readRange, SourceVersion, SourceVersionGoneError } from '../source-reads';
@@ -35,6 +36,8 @@ export interface SourceObject {
   readonly size: number;
   readonly eTag: string;
   readonly serverSideEncryption?: string;
+  /** The source's stored additional checksum, if any: the replica's upload takes its algorithm (and, where S3 allows, its value). */
+  readonly checksum?: SourceChecksum;
 }
 
 export interface MultipartCopyRequest {
@@ -57,7 +60,7 @@ export type MultipartCopyResult =
     readonly status: 'completed';
     readonly destinationVersionId: string;
     readonly eTag?: string;
-    readonly verifiedBy: SourceCheck['kind'];
+    readonly verifiedBy: SourceCheck['kind'] | 'checksum';
     /** Parts an earlier invocation had already copied. */
     readonly resumedParts: number;
   }
@@ -130,16 +133,25 @@ async function start(request: MultipartCopyRequest): Promise<{ plan: UploadPlan;
   const { source, object, destination, upload, checkpoints } = request;
   let check = sourceCheckFor(object.eTag, object.serverSideEncryption);
   let partSize = partSizeFor(object.size);
-  if (check.kind === 'multipart-md5') {
-    const sourcePartSize = await uniformSourcePartSize(request, check.partCount);
-    if (sourcePartSize === undefined) check = { kind: 'transit' };
-    else partSize = sourcePartSize;
+  const sums = multipartChecksumPlan(object.checksum);
+  // A composite checksum, like a multipart MD5 ETag, is reproduced only by the source's own parts.
+  const sourcePartCount = check.kind === 'multipart-md5' ? check.partCount : sums.expectedComposite?.parts;
+  if (sourcePartCount !== undefined) {
+    const sourcePartSize = await uniformSourcePartSize(request, sourcePartCount);
+    if (sourcePartSize === undefined) {
+      if (check.kind === 'multipart-md5') check = { kind: 'transit' };
+    } else {
+      partSize = sourcePartSize;
+    }
   }
   // Sent again after a lost response, it would start a second upload nobody records: the claim's
   // recovery on the next delivery aborts the first instead.
-  const created = await destination.send(sentOnceUnlessRefused(new CreateMultipartUploadCommand({ ...upload, ChecksumAlgorithm: 'CRC32' }), 'CreateMultipartUpload'));
+  const created = await destination.send(sentOnceUnlessRefused(new CreateMultipartUploadCommand({
+    ...upload, ChecksumAlgorithm: sums.algorithm, ...(sums.type === 'FULL_OBJECT' ? { ChecksumType: 'FULL_OBJECT' } : {}),
+  }), 'CreateMultipartUpload'));
   const partETagsAreMd5 = created.ServerSideEncryption === undefined || created.ServerSideEncryption === 'AES256';
-  const plan = { uploadId: created.UploadId!, sourceETag: object.eTag, size: object.size, partSize, partETagsAreMd5 };
+  const checksums = { checksumAlgorithm: sums.algorithm, checksumType: sums.type };
+  const plan = { uploadId: created.UploadId!, sourceETag: object.eTag, size: object.size, partSize, partETagsAreMd5, ...checksums };
   try {
     await checkpoints.start(source.key, source.versionId, plan);
   } catch (error) {
@@ -193,7 +205,9 @@ async function copyParts(
       try {
         buffer ??= Buffer.allocUnsafe(plan.partSize);
         const bytes = await retryPart(() => readRange(source, object.eTag, range, buffer!));
-        const checksumCRC32 = crc32Base64(bytes);
+        const algorithm = plan.checksumAlgorithm ?? 'CRC32';
+        // Computed here from the bytes read; CRC64NVME by the SDK, and the destination returns it.
+        const computed = checksumOf(algorithm, bytes);
         // Hashing is the engine's costliest CPU work: skipped where the destination's part ETag is the MD5.
         const computedMd5 = check.kind === 'multipart-md5' && !plan.partETagsAreMd5 ? md5Hex(bytes) : undefined;
         // Both settle before the worker moves on: a part the destination accepted is always recorded,
@@ -206,14 +220,17 @@ async function copyParts(
             PartNumber: range.partNumber,
             Body: bytes,
             ContentLength: bytes.length,
-            ChecksumCRC32: checksumCRC32,
+            ChecksumAlgorithm: algorithm,
+            ...(computed ? { [checksumField(algorithm)]: computed } : {}),
           }))),
           digest?.feed(range.partNumber, bytes),
         ]);
         if (uploading.status === 'rejected') throw uploading.reason;
         const uploaded = uploading.value;
         const md5 = check.kind === 'multipart-md5' ? computedMd5 ?? plainMd5Of(uploaded.ETag) : undefined;
-        const part = { partNumber: range.partNumber, eTag: uploaded.ETag!, checksumCRC32, md5 };
+        const checksum = computed ?? uploaded[checksumField(algorithm)];
+        if (!checksum) throw new Error(`the destination returned no ${algorithm} checksum for part ${range.partNumber} of "${upload.Key}"`);
+        const part = { partNumber: range.partNumber, eTag: uploaded.ETag!, checksum, md5 };
         await checkpoints.recordPart(source.key, source.versionId, part);
         parts.set(part.partNumber, part);
         if (hashing.status === 'rejected') throw hashing.reason;
@@ -238,8 +255,9 @@ function hasTimeForPart(limits: CopyLimits, slowestPartMs?: number): boolean {
 /** Checks the copied bytes against the source's ETag, where it is an MD5 the engine can compute. */
 async function verify(
   request: MultipartCopyRequest, plan: UploadPlan, check: SourceCheck, parts: Map<number, CompletedPart>, digest?: OrderedDigest,
-): Promise<SourceCheck['kind']> {
+): Promise<SourceCheck['kind'] | 'checksum'> {
   const { key, versionId } = request.source;
+  const checked = await verifyChecksum(request, plan, parts);
   if (check.kind === 'md5') {
     const actual = digest!.hex();
     if (actual !== check.md5Hex) throw new ContentMismatchError(key, versionId, `MD5 ${actual}, ETag ${check.md5Hex}`);
@@ -253,7 +271,35 @@ async function verify(
       throw new ContentMismatchError(key, versionId, `parts' ETag ${actual}, source ETag ${check.eTag}`);
     }
   }
-  return check.kind;
+  // The engine's own MD5 comes first; the source's checksum names the check only where there is none.
+  return check.kind === 'transit' && checked ? 'checksum' : check.kind;
+}
+
+/** The source's checksum where the upload can reproduce it (see `multipartChecksumPlan`), else nothing to check. */
+function sourceChecksumFor(request: MultipartCopyRequest, plan: UploadPlan): MultipartChecksumPlan | undefined {
+  const sums = multipartChecksumPlan(request.object.checksum);
+  const same = sums.algorithm === (plan.checksumAlgorithm ?? 'CRC32') && sums.type === (plan.checksumType ?? 'COMPOSITE');
+  return same && (sums.expectedComposite || sums.expectedFullObject) ? sums : undefined;
+}
+
+/**
+ * Checks the parts against the source's checksum before completing, where the engine can: a
+ * composite source checksum, when the replica has the source's part count, is recomputed from the
+ * parts' checksums (a mismatch with parts of the source's sizes is a content mismatch; with other
+ * sizes, incomparable). A full-object CRC is sent with CompleteMultipartUpload, and the destination
+ * refuses to complete an object whose CRC differs. True when the source's checksum is checked.
+ */
+async function verifyChecksum(request: MultipartCopyRequest, plan: UploadPlan, parts: Map<number, CompletedPart>): Promise<boolean> {
+  const sums = sourceChecksumFor(request, plan);
+  if (sums?.expectedFullObject) return true;
+  const expected = sums?.expectedComposite;
+  if (!expected || expected.parts !== parts.size) return false;
+  const actual = compositeChecksum(sums.algorithm, sorted(parts).map((part) => part.checksum));
+  if (actual === expected.value) return true;
+  if (!await sourcePartsMatchPlan(request, plan, expected.parts)) return false;
+  const { key, versionId } = request.source;
+  const detail = `parts' composite ${sums.algorithm} ${actual}-${parts.size}, source's ${expected.value}-${expected.parts}`;
+  throw new ContentMismatchError(key, versionId, detail);
 }
 
 async function sourcePartsMatchPlan(request: MultipartCopyRequest, plan: UploadPlan, count: number): Promise<boolean> {
@@ -268,12 +314,18 @@ async function complete(
   request: MultipartCopyRequest, plan: UploadPlan, parts: Map<number, CompletedPart>,
 ): Promise<{ destinationVersionId: string; eTag?: string }> {
   const { Bucket, Key } = request.upload;
+  const algorithm = plan.checksumAlgorithm ?? 'CRC32';
+  const fullObject = sourceChecksumFor(request, plan)?.expectedFullObject;
   // A retried Complete whose first response was lost finds no upload: the claim's recovery finds the replica.
   const result = await request.destination.send(sentOnceUnlessRefused(new CompleteMultipartUploadCommand({
     Bucket,
     Key,
     UploadId: plan.uploadId,
-    MultipartUpload: { Parts: sorted(parts).map((part) => ({ PartNumber: part.partNumber, ETag: part.eTag, ChecksumCRC32: part.checksumCRC32 })) },
+    MultipartUpload: {
+      Parts: sorted(parts).map((part) => ({ PartNumber: part.partNumber, ETag: part.eTag, [checksumField(algorithm)]: part.checksum })),
+    },
+    ...(plan.checksumType === 'FULL_OBJECT' ? { ChecksumType: 'FULL_OBJECT' as const } : {}),
+    ...(fullObject ? { [checksumField(algorithm)]: fullObject } : {}),
   }), 'CompleteMultipartUpload'));
   if (!result.VersionId) throw new Error(`destination bucket ${Bucket} returned no version id: enable versioning on it`);
   return { destinationVersionId: result.VersionId, eTag: result.ETag };

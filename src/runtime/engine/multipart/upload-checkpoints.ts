@@ -7,6 +7,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { ChecksumAlgorithmName, ChecksumTypeName } from '../checksums';
 
 /**
  * The multipart uploads in progress, in the version-map table, so a copy continues in the next
@@ -26,13 +27,16 @@ export interface UploadPlan {
    * hash the parts itself to check a multipart source's ETag.
    */
   readonly partETagsAreMd5: boolean;
+  /** The upload's checksum algorithm and type (the source's, see `multipartChecksumPlan`); absent in older records: CRC32, composite. */
+  readonly checksumAlgorithm?: ChecksumAlgorithmName;
+  readonly checksumType?: ChecksumTypeName;
 }
 
 export interface CompletedPart {
   readonly partNumber: number;
   readonly eTag: string;
-  /** Base64 CRC32 of the part's bytes, as sent to and verified by the destination. */
-  readonly checksumCRC32: string;
+  /** Base64 checksum of the part's bytes in the upload's algorithm, as sent to and verified by the destination. */
+  readonly checksum: string;
   /** Hex MD5 of the part (computed, or the destination's ETag), when the source's ETag is checked part by part. */
   readonly md5?: string;
 }
@@ -42,7 +46,7 @@ export interface CompletedUpload {
   readonly destinationVersionId: string;
   readonly eTag?: string;
   /** What the bytes were checked against (see `SourceCheck`). */
-  readonly verifiedBy: 'md5' | 'multipart-md5' | 'transit';
+  readonly verifiedBy: 'md5' | 'multipart-md5' | 'checksum' | 'transit';
 }
 
 export interface UploadCheckpoint extends UploadPlan {
@@ -71,6 +75,8 @@ export class UploadCheckpoints {
       size: Number(upload.size.N),
       partSize: Number(upload.partSize.N),
       partETagsAreMd5: upload.partETagsAreMd5?.BOOL === true,
+      ...(upload.checksumAlgorithm?.S ? { checksumAlgorithm: upload.checksumAlgorithm.S as ChecksumAlgorithmName } : {}),
+      ...(upload.checksumType?.S ? { checksumType: upload.checksumType.S as ChecksumTypeName } : {}),
       completed: upload.destinationVersionId?.S ? {
         destinationVersionId: upload.destinationVersionId.S,
         eTag: upload.completedETag?.S,
@@ -79,7 +85,8 @@ export class UploadCheckpoints {
       parts: items.filter((item) => item.sk.S !== UPLOAD).map((item) => ({
         partNumber: Number(item.partNumber.N),
         eTag: item.eTag.S!,
-        checksumCRC32: item.checksumCRC32.S!,
+        // Records written before the upload's algorithm was the source's name it `checksumCRC32`.
+        checksum: (item.checksum ?? item.checksumCRC32).S!,
         md5: item.md5?.S,
       })),
     };
@@ -92,6 +99,8 @@ export class UploadCheckpoints {
       size: { N: String(plan.size) },
       partSize: { N: String(plan.partSize) },
       partETagsAreMd5: { BOOL: plan.partETagsAreMd5 },
+      ...(plan.checksumAlgorithm ? { checksumAlgorithm: { S: plan.checksumAlgorithm } } : {}),
+      ...(plan.checksumType ? { checksumType: { S: plan.checksumType } } : {}),
     });
   }
 
@@ -99,7 +108,7 @@ export class UploadCheckpoints {
     await this.put(key, versionId, partSortKey(part.partNumber), {
       partNumber: { N: String(part.partNumber) },
       eTag: { S: part.eTag },
-      checksumCRC32: { S: part.checksumCRC32 },
+      checksum: { S: part.checksum },
       ...(part.md5 ? { md5: { S: part.md5 } } : {}),
     });
   }

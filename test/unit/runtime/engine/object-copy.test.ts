@@ -104,6 +104,10 @@ describe('replicaParams', () => {
     expect(params).not.toHaveProperty('SSEKMSKeyId');
   });
 
+  test('the website redirect travels with the replica', () => {
+    expect(replicaParams(source({ WebsiteRedirectLocation: '/new/page.html' }), destination()).WebsiteRedirectLocation).toBe('/new/page.html');
+  });
+
   test('a source without optional headers gives undefined values', () => {
     const params = replicaParams({ $metadata: {} }, destination());
     expect(params.ContentType).toBeUndefined();
@@ -121,13 +125,22 @@ describe('sourceDigestHeaders', () => {
     expect(result).toEqual({ headers: { ContentMD5: Buffer.from(md5, 'hex').toString('base64') }, verifiedBy: 'md5' });
   });
 
-  test('a KMS-encrypted source with a stored full-object checksum passes the checksum on', () => {
+  test('a KMS-encrypted source with a stored full-object checksum passes the checksum on, with its algorithm', () => {
     const result = sourceDigestHeaders({ ETag: `"${md5}"`, ServerSideEncryption: 'aws:kms', ChecksumCRC64NVME: 'AAAAAAAAAAA=', ChecksumType: 'FULL_OBJECT', $metadata: {} } as GetObjectCommandOutput);
-    expect(result).toEqual({ headers: { ChecksumCRC64NVME: 'AAAAAAAAAAA=' }, verifiedBy: 'checksum' });
+    expect(result).toEqual({ headers: { ChecksumAlgorithm: 'CRC64NVME', ChecksumCRC64NVME: 'AAAAAAAAAAA=' }, verifiedBy: 'checksum' });
   });
 
-  test('a composite checksum of parts is not a whole-object checksum: nothing is claimed', () => {
+  test('a plain MD5 ETag and a full-object checksum: both are sent (S3 checks each), and the checksum is kept on the replica', () => {
+    const sha256 = 'n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=';
+    const result = sourceDigestHeaders({ ETag: `"${md5}"`, ChecksumSHA256: sha256, ChecksumType: 'FULL_OBJECT', $metadata: {} } as GetObjectCommandOutput);
+    expect(result).toEqual({
+      headers: { ContentMD5: Buffer.from(md5, 'hex').toString('base64'), ChecksumAlgorithm: 'SHA256', ChecksumSHA256: sha256 },
+      verifiedBy: 'md5',
+    });
+  });
+
+  test('a composite checksum of parts is not a whole-object checksum: its algorithm is kept, no value claimed', () => {
     const result = sourceDigestHeaders({ ETag: `"${md5}-2"`, ChecksumCRC32: 'JoWfLw==-2', ChecksumType: 'COMPOSITE', $metadata: {} } as GetObjectCommandOutput);
-    expect(result).toEqual({ headers: {}, verifiedBy: 'transit' });
+    expect(result).toEqual({ headers: { ChecksumAlgorithm: 'CRC32' }, verifiedBy: 'transit' });
   });
 });
