@@ -46,6 +46,7 @@ export const REPLICATOR_METRIC_NAMES = [
   'SourceVersionGone',
   'ArchivedVersionsSkipped',
   'VersionsFilteredByTags',
+  'CustomerKeyVersionsSkipped',
   'EncodedKeysDecoded',
   'ReplicationFailures',
   'MessagesDeadLettered',

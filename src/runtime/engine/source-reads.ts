@@ -46,6 +46,29 @@ export class SourceVersionArchivedError extends SourceReadError {
 }
 
 /**
+ * The version is encrypted with a customer-provided key (SSE-C): S3 keeps no copy of the key and
+ * refuses to read the version without it (400 InvalidRequest, "The object was stored using a form of
+ * Server Side Encryption..."), so the replicator, which never holds customers' keys, cannot copy it.
+ */
+export class SourceVersionCustomerKeyError extends SourceReadError {
+  constructor(key: string, versionId: string, cause: unknown) {
+    super(`source version ${versionId} of "${key}" is encrypted with a customer-provided key (SSE-C), which the replicator does not have (${(cause as Error).message ?? 'InvalidRequest'})`, cause);
+    this.name = 'SourceVersionCustomerKeyError';
+  }
+}
+
+/**
+ * Whether S3 refused a read because the version is SSE-C encrypted and the request carried no key:
+ * 400 InvalidRequest naming server-side encryption or a customer key (a HEAD, which has no body,
+ * answers a bare 400 that cannot be told apart from other refusals, and is not taken for one).
+ */
+export function isCustomerKeyRefusal(error: unknown): boolean {
+  const { name, message, $metadata } = (error ?? {}) as { name?: string; message?: string } & HttpStatus;
+  if (name !== 'InvalidRequest' || $metadata?.httpStatusCode !== 400) return false;
+  return /server side encryption|customer[- ]provided|customer key|SSE-?C/i.test(message ?? '');
+}
+
+/**
  * A read answered "not found" although the key's version listing holds the version: not proof of
  * anything, so the message fails (retried, then dead-lettered) rather than being skipped.
  */
@@ -146,6 +169,7 @@ async function goneAware<T>(version: SourceVersion, request: () => Promise<T>): 
 async function explainFailedRead(version: SourceVersion, error: unknown): Promise<unknown> {
   const { name, $metadata } = error as { name?: string } & HttpStatus;
   if (name === 'InvalidObjectState') return new SourceVersionArchivedError(version.key, version.versionId, error);
+  if (isCustomerKeyRefusal(error)) return new SourceVersionCustomerKeyError(version.key, version.versionId, error);
   const status = $metadata?.httpStatusCode;
   if (name === 'NoSuchBucket' || !(NOT_FOUND.has(name ?? '') || status === 404 || status === 405)) return error;
   const { client, bucket, key, versionId } = version;

@@ -59,7 +59,9 @@ export type SkipReason =
   /** The source version is in GLACIER, DEEP_ARCHIVE or an Intelligent-Tiering archive tier (as S3 Replication, not copied). */
   | 'archived'
   /** The version's tags, read at copy time, do not include every pair of the scope's tag filter. */
-  | 'tag-filter';
+  | 'tag-filter'
+  /** The source version is encrypted with a customer-provided key (SSE-C), which the replicator never holds: not copied. */
+  | 'sse-c';
 
 export type Decision =
   | { readonly action: 'copy' }

@@ -127,6 +127,8 @@ export function createReplicatorHandler(
         logger.warn('source version is archived (GLACIER, DEEP_ARCHIVE or an Intelligent-Tiering archive tier); not replicated, as S3 Replication skips it', details);
       } else if (outcome.action === 'skip' && outcome.reason === 'tag-filter') {
         logger.info('source version\'s tags do not include every pair of tagFilter; not replicated', details);
+      } else if (outcome.action === 'skip' && outcome.reason === 'sse-c') {
+        logger.warn('source version is encrypted with a customer-provided key (SSE-C), which the replicator does not have; not replicated', details);
       } else {
         logger.info('replication event processed', details);
       }

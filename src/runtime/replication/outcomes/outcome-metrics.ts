@@ -26,6 +26,7 @@ export function metricsForOutcome(outcome: Outcome & { readonly decodedKey?: str
     if (outcome.reason === 'source-version-gone') points.push(count('SourceVersionGone'));
     if (outcome.reason === 'archived') points.push(count('ArchivedVersionsSkipped'));
     if (outcome.reason === 'tag-filter') points.push(count('VersionsFilteredByTags'));
+    if (outcome.reason === 'sse-c') points.push(count('CustomerKeyVersionsSkipped'));
     if (outcome.reason === 'older-than-replica') points.push(count('StaleEventsSkipped'));
     return [...points, ...decoded];
   }

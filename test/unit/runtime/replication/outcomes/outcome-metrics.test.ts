@@ -60,6 +60,10 @@ describe('metricsForOutcome: skips', () => {
     expect(metricsForOutcome({ action: 'skip', reason: 'older-than-replica' })).toStrictEqual([count('EventsSkipped'), count('StaleEventsSkipped')]);
   });
 
+  test('sse-c -> EventsSkipped and CustomerKeyVersionsSkipped', () => {
+    expect(metricsForOutcome({ action: 'skip', reason: 'sse-c' })).toStrictEqual([count('EventsSkipped'), count('CustomerKeyVersionsSkipped')]);
+  });
+
   test('source-version-gone -> EventsSkipped and SourceVersionGone', () => {
     expect(metricsForOutcome({ action: 'skip', reason: 'source-version-gone' })).toStrictEqual([count('EventsSkipped'), count('SourceVersionGone')]);
   });
