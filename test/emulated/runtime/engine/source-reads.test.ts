@@ -327,3 +327,53 @@ describe('pure parts', () => {
     expect(metricsForOutcome({ action: 'copy', decodedKey: 'a b' }).map((point) => point.name)).toEqual(['ObjectsReplicated', 'EncodedKeysDecoded']);
   });
 });
+
+describe('SSE-C source versions', () => {
+  // Fault injection: moto 5.2.5 has no SSE-C (it ignores the x-amz-server-side-encryption-customer-*
+  // headers, stores the bytes in the clear and serves them without a key), so S3's answer to a GET
+  // of an SSE-C version without the customer's key is injected as S3 sends it: 400 InvalidRequest.
+  const refuseWithoutKey = (source: S3Client, key: string, reads: { count: number }) => {
+    source.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'GetObjectCommand' && (args.input as { Key?: string }).Key === key) {
+        reads.count++;
+        throw Object.assign(
+          new Error('The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.'),
+          { name: 'InvalidRequest', $fault: 'client', $metadata: { httpStatusCode: 400 } },
+        );
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'sseCustomerKey' });
+  };
+
+  test('an SSE-C version is skipped with reason sse-c, a warning and its metric: read once, never retried nor dead-lettered', async () => {
+    const fixture = await ReplicationFixture.create();
+    const created = await fixture.events.put('secret.bin', 'customer-keyed');
+    const other = await fixture.events.put('plain.txt', 'plain');
+    const source = sourceS3(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin);
+    const reads = { count: 0 };
+    refuseWithoutKey(source, 'secret.bin', reads);
+    const handler = createReplicatorHandler(
+      fixture.settings,
+      { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
+      createTelemetry('replicator', { logLevel: 'WARN' }),
+      { memoryBudget: 64 * 1024 * 1024 },
+      new BackfillRuns(fixture.dynamodb, fixture.tableName),
+    );
+    await fixture.routerHandler(created);
+    await fixture.routerHandler(other);
+
+    const { result, lines } = await captureOutput(() => fixture.drain(3, handler));
+
+    expect(result).toEqual({ processed: 2, failures: 0 });
+    expect(result.deadLettered).toBeUndefined();
+    expect(reads.count).toBe(1);
+    const metrics = emittedMetrics(lines);
+    expect(metrics).toMatchObject({ EventsSkipped: 1, CustomerKeyVersionsSkipped: 1, ObjectsReplicated: 1 });
+    expect(metrics.ReplicationFailures).toBeUndefined();
+    const warning = lines.map((line) => JSON.parse(line)).find((line) => line.level === 'WARN');
+    expect(warning).toMatchObject({ key: 'secret.bin', outcome: { action: 'skip', reason: 'sse-c' } });
+    expect(warning.message).toContain('customer-provided key');
+    expect((await fixture.destinationVersions('secret.bin')).versions).toHaveLength(0);
+    expect((await fixture.destinationObject('plain.txt'))?.body.toString()).toBe('plain');
+  });
+});
