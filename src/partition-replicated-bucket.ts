@@ -288,7 +288,11 @@ export class PartitionReplicatedBucket extends Construct {
     this.reportBucket = backfill.reportBucket;
 
     // --- Monitoring ----------------------------------------------------------------------------
-    this.metricReplication = { sourceBucket: this.bucket.bucketName, destinationBucket: props.destinationBucketName };
+    this.metricReplication = {
+      sourceBucket: this.bucket.bucketName,
+      destinationBucket: props.destinationBucketName,
+      destinationPartition: settings.destinationPartition,
+    };
     const monitored = {
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,

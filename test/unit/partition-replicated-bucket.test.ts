@@ -353,7 +353,7 @@ describe('metric methods', () => {
   const handlerMetric = (metricName: string, statistic: string, unit: string | undefined, service = 'replicator') => ({
     namespace: 'PartitionReplicatedBucket',
     metricName,
-    dimensions: { service, SourceBucket: { Ref: logicalId(stack, construct.bucket) }, DestinationBucket: 'dest-bucket' },
+    dimensions: { service, SourceBucket: { Ref: logicalId(stack, construct.bucket) }, DestinationBucket: 'dest-bucket', DestinationPartition: 'aws-us-gov' },
     statistic,
     unit,
     periodMinutes: 5,

@@ -9,7 +9,13 @@ export const METRICS_NAMESPACE = 'PartitionReplicatedBucket';
  * The dimensions of every metric: the handler that published it (`service`) and the replication it
  * belongs to, so that two constructs in one account and region never share a metric.
  */
-export const DIMENSION_NAMES = { service: 'service', sourceBucket: 'SourceBucket', destinationBucket: 'DestinationBucket' } as const;
+export const DIMENSION_NAMES = {
+  service: 'service',
+  sourceBucket: 'SourceBucket',
+  destinationBucket: 'DestinationBucket',
+  // Bucket names are unique within a partition only: two destinations of one source may share one.
+  destinationPartition: 'DestinationPartition',
+} as const;
 
 /** The handlers that publish metrics: the `service` dimension's values. */
 export type MetricService = 'router' | 'replicator' | 'backfill';
@@ -18,6 +24,8 @@ export type MetricService = 'router' | 'replicator' | 'backfill';
 export interface MetricReplication {
   readonly sourceBucket: string;
   readonly destinationBucket: string;
+  /** The destination bucket's partition (`aws-us-gov`, `aws-cn`, ...). */
+  readonly destinationPartition: string;
 }
 
 /** The dimensions (name to value) of a metric `service` publishes for `replication`. */
@@ -26,6 +34,7 @@ export function metricDimensions(service: MetricService, replication: MetricRepl
     [DIMENSION_NAMES.service]: service,
     [DIMENSION_NAMES.sourceBucket]: replication.sourceBucket,
     [DIMENSION_NAMES.destinationBucket]: replication.destinationBucket,
+    [DIMENSION_NAMES.destinationPartition]: replication.destinationPartition,
   };
 }
 

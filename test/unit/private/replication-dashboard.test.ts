@@ -58,7 +58,7 @@ describe('dashboard', () => {
       .filter((metric: any[]) => metric[0] === 'PartitionReplicatedBucket');
     expect(own.length).toBeGreaterThan(15);
     for (const metric of own) {
-      expect(metric.slice(2, 8)).toEqual(['DestinationBucket', 'dest-bucket', 'SourceBucket', 'REF', 'service', 'replicator']);
+      expect(metric.slice(2, 10)).toEqual(['DestinationBucket', 'dest-bucket', 'DestinationPartition', 'aws-us-gov', 'SourceBucket', 'REF', 'service', 'replicator']);
     }
   });
 

@@ -22,6 +22,7 @@ const queueMetric = (stack: Stack, queue: { node: { defaultChild?: unknown } }, 
 
 const handlerDimensions = (stack: Stack, construct: PartitionReplicatedBucket, service: string) => [
   { Name: 'DestinationBucket', Value: 'dest-bucket' },
+  { Name: 'DestinationPartition', Value: 'aws-us-gov' },
   { Name: 'SourceBucket', Value: { Ref: logicalId(stack, construct.bucket) } },
   { Name: 'service', Value: service },
 ];

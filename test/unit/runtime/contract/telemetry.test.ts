@@ -21,14 +21,15 @@ test('EMF metrics carry the service dimension in the PartitionReplicatedBucket n
   ]);
 });
 
-test('with a replication, every metric also carries its source and destination bucket', async () => {
-  const { metrics } = createTelemetry('replicator', { replication: { sourceBucket: 'src-bucket', destinationBucket: 'dst-bucket' } });
+test('with a replication, every metric also carries its source and destination bucket and the destination partition', async () => {
+  const replication = { sourceBucket: 'src-bucket', destinationBucket: 'dst-bucket', destinationPartition: 'aws-cn' };
+  const { metrics } = createTelemetry('replicator', { replication });
   metrics.addMetric('ObjectsReplicated', MetricUnit.Count, 1);
   const { lines } = await captureOutput(async () => metrics.publishStoredMetrics());
 
   const emf = lines.map((line) => JSON.parse(line)).find((parsed) => parsed._aws !== undefined);
-  expect(emf).toMatchObject({ service: 'replicator', SourceBucket: 'src-bucket', DestinationBucket: 'dst-bucket' });
-  expect(emf._aws.CloudWatchMetrics[0].Dimensions[0].sort()).toEqual(['DestinationBucket', 'SourceBucket', 'service']);
+  expect(emf).toMatchObject({ service: 'replicator', SourceBucket: 'src-bucket', DestinationBucket: 'dst-bucket', DestinationPartition: 'aws-cn' });
+  expect(emf._aws.CloudWatchMetrics[0].Dimensions[0].sort()).toEqual(['DestinationBucket', 'DestinationPartition', 'SourceBucket', 'service']);
 });
 
 test('addMetrics publishes each point under its contract name and unit', async () => {
