@@ -57,6 +57,9 @@ export const REPLICATOR_METRIC_NAMES = [
   'VersionsFilteredByTags',
   'CustomerKeyVersionsSkipped',
   'EncodedKeysDecoded',
+  // Two-way set-ups: replicas not replicated back, and delete markers already at the destination.
+  'ReplicasSkipped',
+  'DeleteMarkersAlreadyAtDestination',
   'ReplicationFailures',
   'MessagesDeadLettered',
   'CredentialsSecretNotFilled',

@@ -19,9 +19,10 @@ import {
   DestinationObjectLockMissingError, isMissingObjectLockConfiguration, lockedWriteChecksumAlgorithm, lockOfReplica, objectLockParams, ReplicaLock,
 } from './object-lock';
 import { sentOnceUnlessRefused } from './retries';
-import { getVersion, readTags, SourceVersion } from './source-reads';
+import { getVersion, readTags, SourceVersion, SourceVersionIsReplicaError } from './source-reads';
 import { SourceCheck, sourceCheckFor } from './verification';
 import { EVERY_KEY, matchesTagFilter, needsTagRead, ReplicationScope } from '../contract/replication-scope';
+import { isReplica, REPLICA_MARKER_KEY, withReplicaMarker } from '../contract/replica-marker';
 
 /** Where and how replicas are written. */
 export interface DestinationOptions {
@@ -86,12 +87,16 @@ export async function copyVersion(
   const object = await getVersion(source);
   const body = object.Body as Readable;
   try {
+    // A replica another replication wrote (the other direction of a two-way set-up) is not copied back.
+    if (isReplica(object.Metadata)) throw new SourceVersionIsReplicaError(source.key, source.versionId, object.Metadata?.[REPLICA_MARKER_KEY] ?? '');
     const scope = options.scope ?? EVERY_KEY;
     const tagSet = needsTagRead(scope, options.replicateTags, object.TagCount ?? 0) ? await readTags(source) : [];
     if (!matchesTagFilter(scope, tagSet)) return { status: 'filtered' };
     const tags = options.replicateTags ? encodeTags(tagSet) : undefined;
     const size = object.ContentLength ?? 0;
     const replica = { ...replicaParams(object, options), Bucket: options.bucket, Key: source.key, Tagging: tags };
+    // Marked as a replica in the same PUT or CreateMultipartUpload (never a marker copied from the source).
+    replica.Metadata = withReplicaMarker(replica.Metadata, source.bucket, source.versionId);
     if (isSinglePartCopy(size)) {
       const verification = sourceDigestHeaders(object);
       // In memory (at most 8 MiB), so the SDK can send it again after a 503 Slow Down or a throttle.

@@ -58,6 +58,18 @@ export class SourceVersionCustomerKeyError extends SourceReadError {
 }
 
 /**
+ * The version is a replica another replication wrote (it carries the replica marker, see
+ * `replica-marker.ts`): as S3 Replication, replicas are not replicated again, which is what keeps a
+ * two-way set-up from sending a version back and forth.
+ */
+export class SourceVersionIsReplicaError extends Error {
+  constructor(key: string, versionId: string, readonly marker: string) {
+    super(`source version ${versionId} of "${key}" is a replica (of ${marker}): replicas are not replicated again`);
+    this.name = 'SourceVersionIsReplicaError';
+  }
+}
+
+/**
  * Whether S3 refused a read because the version is SSE-C encrypted and the request carried no key:
  * 400 InvalidRequest naming server-side encryption or a customer key (a HEAD, which has no body,
  * answers a bare 400 that cannot be told apart from other refusals, and is not taken for one).

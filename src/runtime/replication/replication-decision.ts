@@ -61,7 +61,11 @@ export type SkipReason =
   /** The version's tags, read at copy time, do not include every pair of the scope's tag filter. */
   | 'tag-filter'
   /** The source version is encrypted with a customer-provided key (SSE-C), which the replicator never holds: not copied. */
-  | 'sse-c';
+  | 'sse-c'
+  /** The source version is a replica another replication wrote (it carries the replica marker): not replicated again. */
+  | 'replica'
+  /** A delete marker whose key is already deleted at the destination (its current entry is a delete marker): recorded, not written. */
+  | 'destination-already-deleted';
 
 export type Decision =
   | { readonly action: 'copy' }

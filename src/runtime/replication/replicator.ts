@@ -4,6 +4,7 @@ import { KeyClaims } from './key-state/key-claims';
 import { VersionTable } from './key-state/version-table';
 import { skipForSourceRead, withDecodedKeyFallback } from './outcomes/source-outcomes';
 import { decide, KeyHead, Outcome, ReplicationState } from './replication-decision';
+import { deleteMarkerNeeded } from '../contract/replica-marker';
 import { backfillPlaceOf, DELETE_MARKER_CREATED, InvalidMessageError, ObjectCreatedMessage, ReplicationMessage } from '../contract/replication-message';
 import { keyVersionPages, latestEntry } from '../engine/key-listing';
 import { ListedVersion, newerInListing } from './key-state/version-order';
@@ -92,6 +93,20 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       : { ...base, kind: 'ObjectCreated', reason: 'SupersedesDeletedVersion', size: current.size, eTag: current.eTag?.replace(/"/g, '') });
   };
 
+  /**
+   * Whether the key's current entry at the destination is already a delete marker: then the source's
+   * marker is recorded (as the key's newest, with no destination version of its own) but not written,
+   * so markers do not go back and forth between the buckets of a two-way set-up.
+   */
+  const alreadyDeletedAtDestination = async (key: string, claim: Parameters<KeyClaims['release']>[1]): Promise<boolean> => {
+    try {
+      return !deleteMarkerNeeded(await destination.run((s3) => latestEntry(s3, destinationBucket, key)));
+    } catch (error) {
+      await claims.release(key, claim).catch(() => undefined);
+      throw error;
+    }
+  };
+
   return withDecodedKeyFallback(async (message, limits) => {
     if (message.bucket !== sourceBucket) {
       throw new InvalidMessageError(`message is for bucket "${message.bucket}", this replicator serves "${sourceBucket}"`);
@@ -175,6 +190,19 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       case 'create-delete-marker': {
         const order = placeInHistory(message, state, false);
         const claim = await claims.take(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', ...order }, limits);
+        const alreadyDeleted = await alreadyDeletedAtDestination(key, claim);
+        if (alreadyDeleted) {
+          // Nothing is written, so a failure here gives the claim up as such: a marker already at the
+          // destination must not be taken for one this delivery wrote.
+          try {
+            const record = { sourceVersionId: versionId, kind: 'deleteMarker' as const, state: 'replicated' as const, sequencer: order.sequencer };
+            await table.commitReplica(key, record, state.head, { backfill: order.backfill, claimToken: claim.token });
+          } catch (error) {
+            await claims.release(key, claim).catch(() => undefined);
+            throw error;
+          }
+          return { action: 'skip' as const, reason: 'destination-already-deleted' as const };
+        }
         return claims.writeUnder(key, claim, async () => {
           const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key));
           const record = { sourceVersionId: versionId, kind: 'deleteMarker' as const, state: 'replicated' as const, sequencer: order.sequencer, ...written };

@@ -28,6 +28,8 @@ export function metricsForOutcome(outcome: Outcome & { readonly decodedKey?: str
     if (outcome.reason === 'tag-filter') points.push(count('VersionsFilteredByTags'));
     if (outcome.reason === 'sse-c') points.push(count('CustomerKeyVersionsSkipped'));
     if (outcome.reason === 'older-than-replica') points.push(count('StaleEventsSkipped'));
+    if (outcome.reason === 'replica') points.push(count('ReplicasSkipped'));
+    if (outcome.reason === 'destination-already-deleted') points.push(count('DeleteMarkersAlreadyAtDestination'));
     return [...points, ...decoded];
   }
   const points: MetricPoint[] = [count(ACTION_METRICS[outcome.action]), ...decoded];

@@ -1,12 +1,13 @@
 import type { ReplicationMessage } from '../../contract/replication-message';
-import { SourceKeyEncodedError, SourceVersionArchivedError, SourceVersionCustomerKeyError, SourceVersionGoneError } from '../../engine/source-reads';
+import { SourceKeyEncodedError, SourceVersionArchivedError, SourceVersionCustomerKeyError, SourceVersionGoneError, SourceVersionIsReplicaError } from '../../engine/source-reads';
 import type { Outcome } from '../replication-decision';
 
-/** The skip a failed source read means, if any: a version verified gone, archived, or SSE-C encrypted. Anything else fails. */
-export function skipForSourceRead(error: unknown): { readonly action: 'skip'; readonly reason: 'source-version-gone' | 'archived' | 'sse-c' } | undefined {
+/** The skip a failed source read means, if any: a version verified gone, archived, SSE-C encrypted, or a replica. Anything else fails. */
+export function skipForSourceRead(error: unknown): { readonly action: 'skip'; readonly reason: 'source-version-gone' | 'archived' | 'sse-c' | 'replica' } | undefined {
   if (error instanceof SourceVersionGoneError) return { action: 'skip', reason: 'source-version-gone' };
   if (error instanceof SourceVersionArchivedError) return { action: 'skip', reason: 'archived' };
   if (error instanceof SourceVersionCustomerKeyError) return { action: 'skip', reason: 'sse-c' };
+  if (error instanceof SourceVersionIsReplicaError) return { action: 'skip', reason: 'replica' };
   return undefined;
 }
 
