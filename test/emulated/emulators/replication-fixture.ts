@@ -68,7 +68,8 @@ export class ReplicationFixture {
   }
 
   readonly id = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  readonly sourceBucket = `${this.id}-source`;
+  /** The fixture's own source bucket, or the one `options.sourceBucket` adopts. */
+  readonly sourceBucket: string;
   readonly destinationBucket = `${this.id}-replica`;
   readonly tableName = `${this.id}-versions`;
   readonly userName = `${this.id}-replicator`;
@@ -82,7 +83,7 @@ export class ReplicationFixture {
   readonly adminS3 = destinationS3(this.emulators.destinationEndpoint, this.emulators.destinationAdmin);
   readonly iam = new IAMClient(destinationClientConfig(this.emulators.destinationEndpoint, this.emulators.destinationAdmin));
   readonly sourceIam = new IAMClient(sourceClientConfig(this.emulators.sourceEndpoint, this.emulators.sourceAdmin));
-  readonly events = new S3EventSource(this.sourceS3, this.sourceBucket, SOURCE_REGION);
+  readonly events: S3EventSource;
   secretArn = '';
   private readonly receiving = new Mutex();
   queueUrl = '';
@@ -91,7 +92,10 @@ export class ReplicationFixture {
   replicatorHandler!: ReplicatorHandler;
   routerHandler!: RouterHandler;
 
-  private constructor(private readonly options: FixtureOptions) {}
+  private constructor(private readonly options: FixtureOptions) {
+    this.sourceBucket = options.sourceBucket ?? `${this.id}-source`;
+    this.events = new S3EventSource(this.sourceS3, this.sourceBucket, SOURCE_REGION);
+  }
 
   /**
    * Routes the events (EventBridge -> router -> FIFO queue), then lets the replicator drain the
@@ -241,7 +245,8 @@ export class ReplicationFixture {
   }
 
   private async provision(): Promise<void> {
-    await createVersionedBucket(this.sourceS3, this.sourceBucket);
+    // A second construct on the same bucket adopts it: it exists already.
+    if (!this.options.sourceBucket) await createVersionedBucket(this.sourceS3, this.sourceBucket);
     await createVersionTable(this.dynamodb, this.tableName);
     // As the construct deploys them: a FIFO dead-letter queue, and a redrive policy as the backstop.
     const queues = await createReplicationQueues(this.sqs, this.id);

@@ -32,6 +32,8 @@ export type FixtureOptions = Partial<Pick<ReplicatorSettings,
   readonly invocation?: { readonly timeMs: number; readonly now: () => number; readonly reserveMs: number };
   /** Bytes of part buffers a large copy may hold; default 64 MiB. */
   readonly memoryBudget?: number;
+  /** An existing source bucket to adopt (several destinations of one bucket); unset: the fixture creates its own. */
+  readonly sourceBucket?: string;
 };
 
 export type RouterHandler = (event: unknown) => Promise<{ routed: boolean }>;

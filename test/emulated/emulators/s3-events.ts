@@ -91,6 +91,24 @@ export class S3EventSource {
     return this.tagsEvent('Object Tags Deleted', key, versionId);
   }
 
+  /**
+   * The event S3 sends for a version or delete marker another client wrote (a replicator's replica,
+   * say): Object Created, or Object Deleted with a delete marker created.
+   */
+  observed(entry: { key: string; versionId: string; isDeleteMarker: boolean; size?: number; eTag?: string }): S3Event {
+    if (entry.isDeleteMarker) {
+      return this.event('Object Deleted', {
+        'object': { 'key': entry.key, 'version-id': entry.versionId, 'sequencer': nextSequencer() },
+        'reason': 'DeleteObject',
+        'deletion-type': 'Delete Marker Created',
+      });
+    }
+    return this.event('Object Created', {
+      object: { 'key': entry.key, 'size': entry.size, 'etag': entry.eTag?.replace(/"/g, ''), 'version-id': entry.versionId, 'sequencer': nextSequencer() },
+      reason: 'PutObject',
+    });
+  }
+
   private tagsEvent(detailType: string, key: string, versionId: string): S3Event {
     return this.event(detailType, { object: { 'key': key, 'version-id': versionId, 'etag': 'd41d8cd98f00b204e9800998ecf8427e' } });
   }

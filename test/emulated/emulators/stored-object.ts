@@ -1,4 +1,5 @@
 import { GetObjectCommand, GetObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { REPLICA_MARKER_KEY } from '../../../src/runtime/contract/replica-marker';
 
 /** A current object as one side holds it: bytes, system and user metadata, and tags. */
 export interface StoredObject {
@@ -10,7 +11,10 @@ export interface StoredObject {
   readonly contentEncoding?: string;
   readonly contentLanguage?: string;
   readonly expires?: Date;
+  /** User metadata, without the replica marker (so a replica's compares equal to its source's). */
   readonly metadata?: Record<string, string>;
+  /** The replica marker's value, when the object is a replica the replicator wrote. */
+  readonly replicaOf?: string;
   readonly storageClass?: string;
   readonly serverSideEncryption?: string;
   readonly kmsKeyId?: string;
@@ -26,6 +30,7 @@ export async function currentObject(s3: S3Client, bucket: string, key: string): 
     if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
     throw error;
   }
+  const { [REPLICA_MARKER_KEY]: replicaOf, ...metadata } = object.Metadata ?? {};
   const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: object.VersionId }));
   return {
     body: Buffer.from(await object.Body!.transformToByteArray()),
@@ -36,7 +41,8 @@ export async function currentObject(s3: S3Client, bucket: string, key: string): 
     contentEncoding: object.ContentEncoding,
     contentLanguage: object.ContentLanguage,
     expires: object.Expires,
-    metadata: object.Metadata,
+    metadata: object.Metadata ? metadata : undefined,
+    replicaOf,
     storageClass: object.StorageClass,
     serverSideEncryption: object.ServerSideEncryption,
     kmsKeyId: object.SSEKMSKeyId,
