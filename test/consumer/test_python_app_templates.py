@@ -147,7 +147,7 @@ def test_alarms_notify_the_topic_and_metric_methods_work_from_python(synthesized
     assert stricter[0]["Namespace"] == "PartitionReplicatedBucket"
     assert stricter[0]["MetricName"] == "ReplicationLatency"
     assert stricter[0]["ExtendedStatistic"] == "p99"
-    assert {d["Name"] for d in stricter[0]["Dimensions"]} == {"service", "SourceBucket", "DestinationBucket"}
+    assert {d["Name"] for d in stricter[0]["Dimensions"]} == {"service", "SourceBucket", "DestinationBucket", "DestinationPartition"}
 
 
 def test_replicator_concurrency_is_bounded(synthesized: Dict[str, Any]) -> None:
