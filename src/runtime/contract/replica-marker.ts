@@ -34,11 +34,17 @@ export function withReplicaMarker(
 
 /**
  * Whether a delete marker still has to be written at the destination, given the destination's
- * current entry for the key: not when that entry is already a delete marker. Delete markers carry no
- * metadata, so this is what stops them going back and forth in a two-way set-up (the other
- * direction's replicator finds the key already deleted at its destination); in a one-way set-up it
- * saves a second, invisible marker on a key already deleted.
+ * current entry for the key and the destination version this replication recorded as the key's
+ * newest replica: not when the current entry is a delete marker this replication did not write.
+ * Delete markers carry no metadata, so this is what stops them going back and forth in a two-way
+ * set-up (the other direction's replicator finds the key already deleted, by a marker it did not
+ * write). A current marker that is this replication's own newest replica is covered by a new one, as
+ * before, so that removing an older marker at the source later never uncovers an object at the
+ * destination.
  */
-export function deleteMarkerNeeded(destinationCurrent: { readonly isDeleteMarker: boolean } | undefined): boolean {
-  return !destinationCurrent?.isDeleteMarker;
+export function deleteMarkerNeeded(
+  destinationCurrent: { readonly versionId: string; readonly isDeleteMarker: boolean } | undefined,
+  ownNewestReplica: string | undefined,
+): boolean {
+  return !destinationCurrent?.isDeleteMarker || destinationCurrent.versionId === ownNewestReplica;
 }

@@ -94,13 +94,14 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
   };
 
   /**
-   * Whether the key's current entry at the destination is already a delete marker: then the source's
-   * marker is recorded (as the key's newest, with no destination version of its own) but not written,
-   * so markers do not go back and forth between the buckets of a two-way set-up.
+   * Whether the key's current entry at the destination is already a delete marker this replication
+   * did not write: then the source's marker is recorded (as the key's newest, with no destination
+   * version of its own) but not written, so markers do not go back and forth between the buckets of
+   * a two-way set-up.
    */
-  const alreadyDeletedAtDestination = async (key: string, claim: Parameters<KeyClaims['release']>[1]): Promise<boolean> => {
+  const alreadyDeletedAtDestination = async (key: string, head: KeyHead | undefined, claim: Parameters<KeyClaims['release']>[1]): Promise<boolean> => {
     try {
-      return !deleteMarkerNeeded(await destination.run((s3) => latestEntry(s3, destinationBucket, key)));
+      return !deleteMarkerNeeded(await destination.run((s3) => latestEntry(s3, destinationBucket, key)), head?.destinationVersionId);
     } catch (error) {
       await claims.release(key, claim).catch(() => undefined);
       throw error;
@@ -190,7 +191,7 @@ export function createReplicator(deps: ReplicatorDependencies): (message: Replic
       case 'create-delete-marker': {
         const order = placeInHistory(message, state, false);
         const claim = await claims.take(key, state, { sourceVersionId: versionId, kind: 'deleteMarker', ...order }, limits);
-        const alreadyDeleted = await alreadyDeletedAtDestination(key, claim);
+        const alreadyDeleted = await alreadyDeletedAtDestination(key, state.head, claim);
         if (alreadyDeleted) {
           // Nothing is written, so a failure here gives the claim up as such: a marker already at the
           // destination must not be taken for one this delivery wrote.

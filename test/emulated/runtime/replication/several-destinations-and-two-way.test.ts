@@ -48,6 +48,31 @@ describe('one source bucket, two destinations (two constructs adopting the bucke
   });
 });
 
+describe('one-way: a delete marker on a key the destination shows deleted', () => {
+  test('a second source marker covers the replication\'s own marker, so removing the first one later uncovers nothing', async () => {
+    const fixture = await ReplicationFixture.create({ replicateVersionDeletes: true });
+    const { events } = fixture;
+    await fixture.replicate([await events.put('twice.txt', 'v1')]);
+    const firstMarker = await events.deleteMarker('twice.txt');
+    const secondMarker = await events.deleteMarker('twice.txt');
+    await fixture.replicate([firstMarker, secondMarker]);
+    expect((await fixture.destinationVersions('twice.txt')).deleteMarkers.length).toBe(2);
+
+    // The older marker goes at the source: the key stays deleted there, and so at the destination.
+    await fixture.replicate([await events.deleteVersion('twice.txt', firstMarker.detail.object['version-id'] as string)]);
+    expect(await fixture.sourceObject('twice.txt')).toBeUndefined();
+    expect(await fixture.destinationObject('twice.txt')).toBeUndefined();
+  });
+
+  test('a marker already at the destination that the replication did not write is recorded, not covered', async () => {
+    const fixture = await ReplicationFixture.create();
+    await fixture.replicate([await fixture.events.put('deleted-there.txt', 'v1')]);
+    await fixture.adminS3.send(new DeleteObjectCommand({ Bucket: fixture.destinationBucket, Key: 'deleted-there.txt' }));
+    await fixture.replicate([await fixture.events.deleteMarker('deleted-there.txt')]);
+    expect((await fixture.destinationVersions('deleted-there.txt')).deleteMarkers.length).toBe(1);
+  });
+});
+
 /** A replication direction as the test drives it: its router, and a drain of its queue. */
 interface Direction {
   replicate(events: S3Event[]): Promise<DrainResult>;

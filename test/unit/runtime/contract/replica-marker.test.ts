@@ -26,10 +26,14 @@ describe('replica marker', () => {
     expect(written).toStrictEqual({ 'owner': 'team-a', 'partition-replica-source': 'bucket-a/v1' });
   });
 
-  test('a delete marker is written unless the destination\'s current entry is one already', () => {
-    expect(deleteMarkerNeeded(undefined)).toBe(true);
-    expect(deleteMarkerNeeded({ isDeleteMarker: false })).toBe(true);
-    expect(deleteMarkerNeeded({ isDeleteMarker: true })).toBe(false);
+  test('a delete marker is written unless the destination\'s current entry is a delete marker this replication did not write', () => {
+    expect(deleteMarkerNeeded(undefined, undefined)).toBe(true);
+    expect(deleteMarkerNeeded({ versionId: 'd1', isDeleteMarker: false }, undefined)).toBe(true);
+    // The other direction's marker (or one written at the destination by hand): already deleted.
+    expect(deleteMarkerNeeded({ versionId: 'd1', isDeleteMarker: true }, undefined)).toBe(false);
+    expect(deleteMarkerNeeded({ versionId: 'd1', isDeleteMarker: true }, 'r1')).toBe(false);
+    // Its own newest replica is a marker: a second source marker covers it with a second one.
+    expect(deleteMarkerNeeded({ versionId: 'd1', isDeleteMarker: true }, 'd1')).toBe(true);
   });
 
   test('a replica read from the source is a skip with reason replica, counted as ReplicasSkipped', () => {
