@@ -244,6 +244,25 @@ describe('two-way: two constructs, each bucket the other\'s destination', () => 
     }
   });
 
+  test('tags follow the original to its replica, while a tag change made on the replica stays on its side', async () => {
+    const { VersionId: original } = await put(bucketA, a(), 'tagged.txt', 'tags', { Tagging: 'stage=new' });
+    await settle();
+    const replica = (await currentObject(bucketB, b(), 'tagged.txt'))!;
+    expect(replica.tags).toEqual({ stage: 'new' });
+
+    // On the original: replicated to the replica, whose own tag event (S3 sends one) is not sent back.
+    const tagsInA = new S3EventSource(bucketA, a(), SOURCE_REGION);
+    const tagsInB = new S3EventSource(bucketB, b(), DESTINATION_REGION);
+    await forward.replicate([await tagsInA.tag('tagged.txt', original!, [{ Key: 'stage', Value: 'done' }])]);
+    expect((await currentObject(bucketB, b(), 'tagged.txt'))?.tags).toEqual({ stage: 'done' });
+    await reverse.replicate([await tagsInB.tag('tagged.txt', replica.versionId!, [{ Key: 'stage', Value: 'done' }])]);
+    // On the replica: not replicated back (no replica modification sync).
+    await reverse.replicate([await tagsInB.tag('tagged.txt', replica.versionId!, [{ Key: 'edited', Value: 'in-b' }])]);
+    expect((await currentObject(bucketA, a(), 'tagged.txt'))?.tags).toEqual({ stage: 'done' });
+    expect(await entriesOf(bucketA, a(), 'tagged.txt')).toEqual({ versions: 1, deleteMarkers: 0 });
+    expect(await settle()).toEqual({ rounds: 0, processed: 0 });
+  });
+
   test('writing the key again after the delete replicates it again', async () => {
     await put(bucketA, a(), 'from-b.txt', 'back in A');
 
