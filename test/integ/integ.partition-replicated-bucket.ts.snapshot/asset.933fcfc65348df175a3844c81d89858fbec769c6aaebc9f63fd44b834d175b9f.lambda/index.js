@@ -31035,15 +31035,20 @@ function inScope(scope, key) {
 }
 function parseScope(text) {
   let prefixes;
+  let tagFilter;
   try {
     const parsed = JSON.parse(text);
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) prefixes = parsed.prefixes;
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) ({ prefixes, tagFilter } = parsed);
   } catch {
   }
   if (!Array.isArray(prefixes) || !prefixes.every((prefix) => typeof prefix === "string")) {
     throw new Error('must be a JSON object whose "prefixes" is an array of strings, such as {"prefixes":["reports/"]}');
   }
-  return { prefixes };
+  if (tagFilter === void 0) return { prefixes };
+  if (typeof tagFilter !== "object" || tagFilter === null || Array.isArray(tagFilter) || !Object.values(tagFilter).every((value) => typeof value === "string")) {
+    throw new Error('has a "tagFilter" that is not a JSON object of strings, such as {"prefixes":[],"tagFilter":{"replicate":"yes"}}');
+  }
+  return Object.keys(tagFilter).length > 0 ? { prefixes, tagFilter } : { prefixes };
 }
 
 // src/runtime/contract/replication-environment.ts
@@ -31065,9 +31070,11 @@ var ENV = {
   destinationAccount: "DESTINATION_ACCOUNT_ID",
   destinationKmsKeyArn: "DESTINATION_KMS_KEY_ARN",
   destinationStorageClass: "DESTINATION_STORAGE_CLASS",
+  destinationBucketKeyEnabled: "DESTINATION_BUCKET_KEY_ENABLED",
   replicateDeleteMarkers: "REPLICATE_DELETE_MARKERS",
   replicateVersionDeletes: "REPLICATE_VERSION_DELETES",
   replicateTags: "REPLICATE_TAGS",
+  replicateObjectLock: "REPLICATE_OBJECT_LOCK",
   backfillQueueUrl: "BACKFILL_QUEUE_URL",
   backfillMode: "BACKFILL_DEFAULT_MODE",
   reportBucket: "BACKFILL_REPORT_BUCKET",
@@ -31113,6 +31120,12 @@ function reader(env3) {
       const value = required(name);
       if (value && value !== "true" && value !== "false") problems.push(`${name} must be "true" or "false", got "${value}"`);
       return value === "true";
+    },
+    /** A flag that may be unset: true, or undefined (off). */
+    optionalFlag: (name) => {
+      const value = optional(name);
+      if (value !== void 0 && value !== "true" && value !== "false") problems.push(`${name} must be "true" or "false", got "${value}"`);
+      return value === "true" ? true : void 0;
     },
     positiveInteger: (name) => {
       const value = required(name);
@@ -34434,12 +34447,19 @@ var Metrics = class _Metrics extends Utility {
 
 // src/runtime/contract/metrics.ts
 var METRICS_NAMESPACE = "PartitionReplicatedBucket";
-var DIMENSION_NAMES = { service: "service", sourceBucket: "SourceBucket", destinationBucket: "DestinationBucket" };
+var DIMENSION_NAMES = {
+  service: "service",
+  sourceBucket: "SourceBucket",
+  destinationBucket: "DestinationBucket",
+  // Bucket names are unique within a partition only: two destinations of one source may share one.
+  destinationPartition: "DestinationPartition"
+};
 function metricDimensions(service, replication) {
   return {
     [DIMENSION_NAMES.service]: service,
     [DIMENSION_NAMES.sourceBucket]: replication.sourceBucket,
-    [DIMENSION_NAMES.destinationBucket]: replication.destinationBucket
+    [DIMENSION_NAMES.destinationBucket]: replication.destinationBucket,
+    [DIMENSION_NAMES.destinationPartition]: replication.destinationPartition
   };
 }
 var REPLICATOR_METRIC_NAMES = [
@@ -34457,7 +34477,12 @@ var REPLICATOR_METRIC_NAMES = [
   "StaleEventsSkipped",
   "SourceVersionGone",
   "ArchivedVersionsSkipped",
+  "VersionsFilteredByTags",
+  "CustomerKeyVersionsSkipped",
   "EncodedKeysDecoded",
+  // Two-way set-ups: replicas not replicated back, and delete markers already at the destination.
+  "ReplicasSkipped",
+  "DeleteMarkersAlreadyAtDestination",
   "ReplicationFailures",
   "MessagesDeadLettered",
   "CredentialsSecretNotFilled",
