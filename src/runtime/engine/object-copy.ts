@@ -21,8 +21,8 @@ import {
 import { sentOnceUnlessRefused } from './retries';
 import { getVersion, readTags, SourceVersion, SourceVersionIsReplicaError } from './source-reads';
 import { SourceCheck, sourceCheckFor } from './verification';
-import { EVERY_KEY, matchesTagFilter, needsTagRead, ReplicationScope } from '../contract/replication-scope';
 import { isReplica, REPLICA_MARKER_KEY, withReplicaMarker } from '../contract/replica-marker';
+import { EVERY_KEY, matchesTagFilter, needsTagRead, ReplicationScope } from '../contract/replication-scope';
 
 /** Where and how replicas are written. */
 export interface DestinationOptions {
