@@ -23,7 +23,8 @@ const WIDTH = 8;
 /** Why a version was not replicated, by the metric that counts it. */
 const SKIPS_AND_FAILURES: MetricName[] = [
   'ReplicationFailures', 'MessagesDeadLettered', 'CredentialsSecretNotFilled',
-  'StaleEventsSkipped', 'SourceVersionGone', 'ArchivedVersionsSkipped', 'EventsSkipped',
+  'StaleEventsSkipped', 'SourceVersionGone', 'ArchivedVersionsSkipped', 'VersionsFilteredByTags',
+  'CustomerKeyVersionsSkipped', 'ReplicasSkipped', 'DeleteMarkersAlreadyAtDestination', 'EventsSkipped',
 ];
 
 /**

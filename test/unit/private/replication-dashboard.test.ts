@@ -41,7 +41,8 @@ describe('dashboard', () => {
     ]);
     expect(drawn['Failures and skips by reason']).toEqual([
       'ReplicationFailures', 'MessagesDeadLettered', 'CredentialsSecretNotFilled',
-      'StaleEventsSkipped', 'SourceVersionGone', 'ArchivedVersionsSkipped', 'EventsSkipped',
+      'StaleEventsSkipped', 'SourceVersionGone', 'ArchivedVersionsSkipped', 'VersionsFilteredByTags',
+      'CustomerKeyVersionsSkipped', 'ReplicasSkipped', 'DeleteMarkersAlreadyAtDestination', 'EventsSkipped',
     ]);
     expect(drawn['Dead-letter queues: messages']).toEqual(['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesVisible']);
     expect(drawn['Copy continuations and repairs']).toEqual(['CopiesContinued', 'ReplicasRepaired', 'VersionDeletesReplicated']);
