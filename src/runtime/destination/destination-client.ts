@@ -71,11 +71,15 @@ interface Identity {
  * itself or, when the secret names a role, a short-lived session of that role (cached until shortly
  * before it expires). An operation that fails authentication is retried once with the secret
  * re-read and a new session, so a rotated key is picked up without a redeploy; a second failure is
- * reported as a DestinationAuthenticationError.
+ * reported as a DestinationAuthenticationError. Safe for concurrent operations (the replicator runs
+ * a batch's keys side by side): one AssumeRole at a time serves them all, and a replaced client is
+ * destroyed only once no operation uses it any more.
  */
 export class DestinationClients {
-  private client?: { identity: Identity; owner?: string; s3: S3Client };
+  private client?: ClientInUse;
   private session?: { user: DestinationCredentials; identity: Identity; expiresAt: number };
+  /** The AssumeRole in progress, which concurrent operations wait for instead of each sending their own. */
+  private assuming?: { user: DestinationCredentials; identity: Promise<Identity> };
   private readonly now: () => number;
 
   constructor(private readonly secret: CredentialsSecret, private readonly options: DestinationClientOptions) {
@@ -99,7 +103,7 @@ export class DestinationClients {
 
   async run<T>(operation: (s3: S3Client) => Promise<T>): Promise<T> {
     try {
-      return await operation(await this.s3());
+      return await using(await this.s3(), operation);
     } catch (error) {
       if (!isAuthenticationError(error)) throw error;
     }
@@ -107,7 +111,7 @@ export class DestinationClients {
     this.session = undefined;
     const s3 = await this.s3();
     try {
-      return await operation(s3);
+      return await using(s3, operation);
     } catch (error) {
       if (isAuthenticationError(error)) {
         throw new DestinationAuthenticationError(this.secret.secretId, await this.secret.get(), this.options.region, error);
@@ -116,7 +120,7 @@ export class DestinationClients {
     }
   }
 
-  private async s3(): Promise<S3Client> {
+  private async s3(): Promise<ClientInUse> {
     const user = await this.secret.get();
     const owner = this.options.expectedBucketOwner ?? user.accountId;
     return this.clientFor(user.roleArn ? await this.roleSession(user) : user, owner);
@@ -126,6 +130,18 @@ export class DestinationClients {
     if (this.session && this.session.user === user && this.session.expiresAt - RENEW_BEFORE_MS > this.now()) {
       return this.session.identity;
     }
+    if (this.assuming?.user !== user) {
+      const assuming = { user, identity: this.assumeRole(user) };
+      this.assuming = assuming;
+      const forget = () => {
+        if (this.assuming === assuming) this.assuming = undefined;
+      };
+      assuming.identity.then(forget, forget);
+    }
+    return this.assuming.identity;
+  }
+
+  private async assumeRole(user: DestinationCredentials): Promise<Identity> {
     const sts = new STSClient({
       region: this.options.region,
       endpoint: this.options.stsEndpoint,
@@ -164,15 +180,19 @@ export class DestinationClients {
     return { retryStrategy: (this.options.retryStrategy ?? standardDestinationRetries)() };
   }
 
-  private clientFor(identity: Identity, owner: string | undefined): S3Client {
+  private clientFor(identity: Identity, owner: string | undefined): ClientInUse {
     const current = this.client;
     if (current && current.identity.accessKeyId === identity.accessKeyId
       && current.identity.secretAccessKey === identity.secretAccessKey
       && current.identity.sessionToken === identity.sessionToken
       && current.owner === owner) {
-      return current.s3;
+      return current;
     }
-    current?.s3.destroy();
+    if (current) {
+      // Operations still running on it (other keys of the batch) finish first; the last destroys it.
+      current.replaced = true;
+      if (current.users === 0) current.s3.destroy();
+    }
     const s3 = new S3Client({
       region: this.options.region,
       endpoint: this.options.endpoint,
@@ -181,8 +201,28 @@ export class DestinationClients {
       ...this.retryConfig(),
     });
     if (owner !== undefined) expectBucketOwner(s3, owner);
-    this.client = { identity, owner, s3 };
-    return s3;
+    this.client = { identity, owner, s3, users: 0, replaced: false };
+    return this.client;
+  }
+}
+
+/** A destination client and the operations running on it. */
+interface ClientInUse {
+  readonly identity: Identity;
+  readonly owner?: string;
+  readonly s3: S3Client;
+  users: number;
+  replaced: boolean;
+}
+
+/** Runs `operation` on the client, destroying the client afterwards if it was replaced meanwhile and nothing else uses it. */
+async function using<T>(client: ClientInUse, operation: (s3: S3Client) => Promise<T>): Promise<T> {
+  client.users++;
+  try {
+    return await operation(client.s3);
+  } finally {
+    client.users--;
+    if (client.replaced && client.users === 0) client.s3.destroy();
   }
 }
 

@@ -1,4 +1,5 @@
 import { DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import { listDestinationRange } from '../../../../src/runtime/backfill/destination-listing';
@@ -210,5 +211,93 @@ describe('retry strategy', () => {
     expect(pacedStrategy).toBe(made[0]);
     expect(defaultStrategy).not.toBe(made[0]);
     expect(defaultStrategy.constructor.name).toBe('DestinationRetryStrategy');
+  });
+});
+
+describe('concurrent operations (a batch\'s keys replicated side by side)', () => {
+  test('in assume-role mode they share one AssumeRole and one client', async () => {
+    const fixture = await ReplicationFixture.create();
+    const account = '123456789012';
+    const userName = `${fixture.id}-shared`;
+    const roleArn = `arn:${DESTINATION_PARTITION}:iam::${account}:role/${userName}-role`;
+    const bucketArn = `arn:${DESTINATION_PARTITION}:s3:::${fixture.destinationBucket}`;
+    await fixture.installDestinationIdentity('shared', {
+      userPolicies: { assume: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }] } },
+      role: {
+        trustPolicy: {
+          Version: '2012-10-17',
+          Statement: [{
+            Effect: 'Allow',
+            Principal: { AWS: `arn:${DESTINATION_PARTITION}:iam::${account}:user/${userName}` },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'sts:ExternalId': 'shared-ext' } },
+          }],
+        },
+        policies: { write: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`] }] } },
+        externalId: 'shared-ext',
+      },
+    });
+    const secretsManager = new SecretsManagerClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin));
+    const clients = destinationClientsFor(fixture.settings, secretsManager);
+
+    // Observed, not mocked: every AssumeRole and listing still goes to the servers.
+    const stsSend = jest.spyOn(STSClient.prototype, 'send');
+    let used: S3Client[];
+    let assumed: number;
+    try {
+      used = await Promise.all(Array.from({ length: 10 }, () => clients.run(async (s3) => {
+        await s3.send(new ListObjectsV2Command({ Bucket: fixture.destinationBucket, MaxKeys: 1 }));
+        return s3;
+      })));
+      assumed = stsSend.mock.calls.length;
+    } finally {
+      stsSend.mockRestore();
+    }
+
+    expect(assumed).toBe(1);
+    expect(new Set(used).size).toBe(1);
+  });
+
+  test('a client replaced by a rotated key is destroyed only once the operations still using it have finished', async () => {
+    const fixture = await ReplicationFixture.create();
+    const secretsManager = new SecretsManagerClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin));
+    const clients = destinationClientsFor(fixture.settings, secretsManager);
+    const destroy = jest.spyOn(S3Client.prototype, 'destroy');
+    try {
+      // A long operation (a large copy of one key) holds the first client.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let first: S3Client | undefined;
+      let started!: () => void;
+      const running = new Promise<void>((resolve) => (started = resolve));
+      const long = clients.run(async (s3) => {
+        first = s3;
+        await s3.send(new ListObjectsV2Command({ Bucket: fixture.destinationBucket, MaxKeys: 1 }));
+        started();
+        await held;
+      });
+      await running;
+
+      // Meanwhile the key is rotated, and another key's operation is rejected and moves to a new client.
+      const { AccessKeyMetadata: [oldKey] = [] } = await fixture.iam.send(new ListAccessKeysCommand({ UserName: fixture.userName }));
+      const newKey = await fixture.createDestinationKey();
+      await fixture.putSecret(fixture.secretFor(newKey));
+      await fixture.iam.send(new DeleteAccessKeyCommand({ UserName: fixture.userName, AccessKeyId: oldKey.AccessKeyId }));
+      const second = await clients.run(async (s3) => {
+        await s3.send(new ListObjectsV2Command({ Bucket: fixture.destinationBucket, MaxKeys: 1 }));
+        return s3;
+      });
+      expect(second).not.toBe(first);
+      // Not while the long operation still runs on it...
+      expect(destroy.mock.contexts.includes(first)).toBe(false);
+
+      release();
+      await long;
+      // ...and at once when it is done.
+      expect(destroy.mock.contexts.includes(first)).toBe(true);
+      expect(destroy.mock.contexts.includes(second)).toBe(false);
+    } finally {
+      destroy.mockRestore();
+    }
   });
 });
