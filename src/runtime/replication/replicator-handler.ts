@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { batchConcurrency, forEachBounded, groupsOf } from './batch-plan';
 import {
   attemptNumber,
   DeliverySkips,
@@ -32,7 +33,10 @@ export interface SourceClients {
 
 /** How the handler runs copies: memory for part buffers, and the clock. */
 export interface CopyRuntime {
-  /** Bytes of part buffers a large copy may hold; see `copyMemoryBudget`. */
+  /**
+   * Bytes of part buffers the invocation's copies may hold together (see `copyMemoryBudget`): the
+   * keys copied at once share it, each getting budget / keys (see `batchConcurrency`).
+   */
   readonly memoryBudget: number;
   /** Milliseconds since the epoch; tests move it. */
   readonly now?: () => number;
@@ -60,17 +64,21 @@ export function copyMemoryBudget(functionMemoryMb: number): number {
 }
 
 /**
- * The replicator's SQS FIFO handler. Records are processed one at a time in queue order with
- * partial batch responses: a failed record fails only itself and the later records of its own
- * message group (the same object key), never another group's. A failed record comes back after a
- * short backoff (see `delivery-retry`); a permanent error, or the last allowed attempt, sends it
- * to the dead-letter queue and the key's later records go on.
+ * The replicator's SQS FIFO handler. The batch's message groups (one per object key) are replicated
+ * concurrently, at most `batchConcurrency(runtime.memoryBudget).groups` at once, each group's
+ * records one at a time in queue order, with partial batch responses: a failed record fails only
+ * itself and the later records of its own message group, never another group's. A failed record
+ * comes back after a short backoff (see `delivery-retry`); a permanent error, or the last allowed
+ * attempt, sends it to the dead-letter queue and the key's later records go on.
  */
 export function createReplicatorHandler(
   settings: ReplicatorSettings, clients: SourceClients, telemetry: Telemetry, runtime: CopyRuntime, reports: RunReports, clock?: () => number,
 ) {
   const { logger, metrics } = telemetry;
   const now = runtime.now ?? Date.now;
+  // Concurrent copies share the function's part-buffer budget: each gets budget / groups, and groups
+  // is bounded so that share still holds the engine's two smallest parts (see `batchConcurrency`).
+  const concurrency = batchConcurrency(runtime.memoryBudget);
   const destination = destinationClientsFor(settings, clients.secretsManager, clock, runtime.retryPacing?.destinationRetryStrategy);
   const replicate = createReplicator({
     sourceBucket: settings.sourceBucket,
@@ -78,7 +86,7 @@ export function createReplicatorHandler(
     source: clients.s3,
     table: new VersionTable(clients.dynamodb, settings.tableName),
     checkpoints: new UploadCheckpoints(clients.dynamodb, settings.tableName, now),
-    memoryBudget: runtime.memoryBudget,
+    memoryBudget: concurrency.copyMemoryBudget,
     enqueue: async (message) => {
       await clients.sqs.send(new SendMessageCommand({
         QueueUrl: settings.queueUrl,
@@ -306,28 +314,27 @@ export function createReplicatorHandler(
       // Once per invocation, before any record: read only while it is unfilled (a filled one is cached).
       const notFilled = await destination.secretNotFilled();
       if (notFilled) return await waitForSecret(event.Records, notFilled);
-      // One record at a time in queue order. After a failure, the later records of the same message
-      // group (the same key) are handed back unattempted, so the key's order holds; other groups go on.
-      const blockedGroups = new Set<string>();
-      const failed: { record: SQSRecord; delaySeconds: number }[] = [];
-      const skipped: SQSRecord[] = [];
-      for (const record of event.Records) {
-        const group = record.attributes?.MessageGroupId ?? '';
-        if (blockedGroups.has(group)) {
+      // The message groups side by side (at most `concurrency.groups` at once), each group's records
+      // one at a time in queue order. After a failure, the later records of the same message group
+      // (the same key) are handed back unattempted, so the key's order holds; other groups go on.
+      const handedBack = new Map<SQSRecord, { delaySeconds: number; skip: boolean }>();
+      const groups = groupsOf(event.Records, (record) => record.attributes?.MessageGroupId ?? '');
+      await forEachBounded(groups, concurrency.groups, async ({ records }) => {
+        for (const [index, record] of records.entries()) {
+          const retry = await deliver(record, context);
+          if (retry === undefined) continue;
+          // `skip`: a throttled delivery, handed back without using up an attempt.
+          handedBack.set(record, { delaySeconds: retry.delaySeconds, skip: retry.skip === true });
           // Visible again at once: FIFO hands out none of the group while the failed message is in
           // flight (its delay), and then that one first.
-          skipped.push(record);
-          failed.push({ record, delaySeconds: 0 });
-          continue;
+          for (const behind of records.slice(index + 1)) handedBack.set(behind, { delaySeconds: 0, skip: true });
+          return;
         }
-        const retry = await deliver(record, context);
-        if (retry !== undefined) {
-          blockedGroups.add(group);
-          failed.push({ record, delaySeconds: retry.delaySeconds });
-          // A throttled delivery: handed back without using up an attempt.
-          if (retry.skip) skipped.push(record);
-        }
-      }
+      });
+      // In queue order, as before concurrency.
+      const failed = event.Records.filter((record) => handedBack.has(record))
+        .map((record) => ({ record, delaySeconds: handedBack.get(record)!.delaySeconds }));
+      const skipped = event.Records.filter((record) => handedBack.get(record)?.skip);
       // Skipped receives do not count as attempts.
       await recordSkips(skipped);
       await handBack(failed);

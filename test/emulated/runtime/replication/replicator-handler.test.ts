@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, GetObjectTaggingCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
@@ -9,6 +9,7 @@ import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
 import { partSizeFor, partsInFlight } from '../../../../src/runtime/engine/multipart/part-plan';
 import { UploadCheckpoints } from '../../../../src/runtime/engine/multipart/upload-checkpoints';
 import { PART_ATTEMPTS } from '../../../../src/runtime/engine/retries';
+import { DeliverySkips } from '../../../../src/runtime/replication/delivery-retry';
 import { copyMemoryBudget, createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
 import { captureOutput, emittedMetrics } from '../../../support/capture-output';
 import { DESTINATION_REGION, SOURCE_REGION, sourceS3 } from '../../emulators/partitions';
@@ -100,6 +101,189 @@ describe('batches', () => {
     expect(processed[0]).toMatchObject({
       key: 'checked.txt', versionId: created.detail.object['version-id'], outcome: { action: 'copy', bytes: 3, verifiedBy: 'md5' },
     });
+  });
+});
+
+describe('parallel keys in a batch', () => {
+  /** The default function's part-buffer budget (1,024 MB): ten groups at once. */
+  const defaultBudget = copyMemoryBudget(1024);
+
+  /**
+   * Watches the PUTs to `bucket` and holds each until `until` PUTs have arrived (or `timeoutMs`
+   * passed): a spy, not a mock, every PUT still goes to the destination server. Counts the PUTs in
+   * flight at once, overall and per key, and the order in which each key's bodies arrived. With
+   * records copied one at a time no two PUTs ever overlap, so the counts prove concurrency without
+   * timing anything; the timeout only keeps a sequential handler from waiting forever.
+   */
+  const watchDestinationPuts = (bucket: string, until: number, timeoutMs = 3_000) => {
+    const original = S3Client.prototype.send;
+    const stats = { inFlight: 0, maxInFlight: 0, arrived: 0, perKey: new Map<string, { inFlight: number; max: number; bodies: string[] }>() };
+    const waiting: (() => void)[] = [];
+    const spy = jest.spyOn(S3Client.prototype, 'send').mockImplementation(async function (this: S3Client, ...args: unknown[]) {
+      const [command] = args as [{ input: { Bucket?: string; Key?: string; Body?: unknown } }];
+      if (!(command instanceof PutObjectCommand) || command.input.Bucket !== bucket) {
+        return (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+      }
+      const key = command.input.Key!;
+      const perKey = stats.perKey.get(key) ?? { inFlight: 0, max: 0, bodies: [] };
+      stats.perKey.set(key, perKey);
+      perKey.max = Math.max(perKey.max, ++perKey.inFlight);
+      stats.maxInFlight = Math.max(stats.maxInFlight, ++stats.inFlight);
+      const body = command.input.Body;
+      if (typeof body === 'string' || Buffer.isBuffer(body)) perKey.bodies.push(body.toString());
+      else perKey.bodies.push(`#${perKey.bodies.length + 1}`);
+      if (++stats.arrived >= until) {
+        waiting.splice(0).forEach((release) => release());
+      } else {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          waiting.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      try {
+        return await (original as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+      } finally {
+        stats.inFlight--;
+        perKey.inFlight--;
+      }
+    } as never);
+    return { stats, restore: () => spy.mockRestore() };
+  };
+
+  /** Routes the events, then receives them as one batch (moto hands a FIFO batch of up to 10). */
+  const oneBatch = async (fixture: ReplicationFixture, events: Parameters<ReplicationFixture['replicate']>[0]) => {
+    for (const event of events) await fixture.routerHandler(event);
+    const { event } = await fixture.receiveBatch();
+    expect(event.Records).toHaveLength(events.length);
+    return event;
+  };
+
+  test('a batch of ten records of ten keys is replicated concurrently: all ten PUTs are in flight at once', async () => {
+    const fixture = await ReplicationFixture.create({ memoryBudget: defaultBudget });
+    const keys = Array.from({ length: 10 }, (_, n) => `parallel/${n}.txt`);
+    const events = [];
+    for (const key of keys) events.push(await fixture.events.put(key, `body of ${key}`));
+    const event = await oneBatch(fixture, events);
+    expect(new Set(event.Records.map((record) => record.attributes.MessageGroupId)).size).toBe(10);
+
+    const watch = watchDestinationPuts(fixture.destinationBucket, 10);
+    let response;
+    try {
+      response = await fixture.replicatorHandler(event);
+    } finally {
+      watch.restore();
+    }
+
+    expect(response.batchItemFailures).toEqual([]);
+    // Each PUT was held until all ten had arrived: only a handler running the ten keys at once gets there.
+    expect(watch.stats.maxInFlight).toBe(10);
+    for (const key of keys) expect((await fixture.destinationObject(key))?.body.toString()).toBe(`body of ${key}`);
+  });
+
+  test('concurrency is bounded by the memory budget: at 128 MB (a 64 MiB budget) at most four keys at once', async () => {
+    const fixture = await ReplicationFixture.create({ memoryBudget: copyMemoryBudget(128) });
+    const events = [];
+    for (let n = 0; n < 10; n++) events.push(await fixture.events.put(`bounded/${n}.txt`, `${n}`));
+    const event = await oneBatch(fixture, events);
+
+    // Held until ten arrive: a handler running more than four at once would have more in flight.
+    const watch = watchDestinationPuts(fixture.destinationBucket, 10, 1_500);
+    let response;
+    try {
+      response = await fixture.replicatorHandler(event);
+    } finally {
+      watch.restore();
+    }
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(watch.stats.maxInFlight).toBe(4);
+    expect(watch.stats.arrived).toBe(10);
+  });
+
+  test('the records of one key in a batch are copied one at a time in queue order, beside the other keys', async () => {
+    const fixture = await ReplicationFixture.create({ memoryBudget: defaultBudget });
+    const events = [
+      await fixture.events.put('ordered.txt', 'v1'),
+      await fixture.events.put('other-a.txt', 'a'),
+      await fixture.events.put('ordered.txt', 'v2'),
+      await fixture.events.put('other-b.txt', 'b'),
+      await fixture.events.put('ordered.txt', 'v3'),
+    ];
+    const event = await oneBatch(fixture, events);
+
+    // Held until three arrive: the other two keys' PUTs overlap the key's first; its later ones wait for it.
+    const watch = watchDestinationPuts(fixture.destinationBucket, 3, 1_500);
+    let response;
+    try {
+      response = await fixture.replicatorHandler(event);
+    } finally {
+      watch.restore();
+    }
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(watch.stats.maxInFlight).toBe(3);
+    expect(watch.stats.perKey.get('ordered.txt')?.max).toBe(1);
+    expect(watch.stats.perKey.get('ordered.txt')?.bodies).toHaveLength(3);
+    const { versions } = await fixture.destinationVersions('ordered.txt');
+    const bodies = [];
+    for (const version of [...versions].reverse()) {
+      const got = await fixture.adminS3.send(new GetObjectCommand({ Bucket: fixture.destinationBucket, Key: 'ordered.txt', VersionId: version.VersionId }));
+      bodies.push(await got.Body!.transformToString());
+    }
+    // Every version replicated, oldest first: none was taken for stale by arriving after a newer one.
+    expect(bodies).toEqual(['v1', 'v2', 'v3']);
+  });
+
+  test('a failure of one key hands back only that key\'s later records; the other keys replicate', async () => {
+    const fixture = await ReplicationFixture.create({ memoryBudget: defaultBudget });
+    const events = [
+      await fixture.events.put('failing.txt', 'f1'),
+      await fixture.events.put('fine-1.txt', 'x1'),
+      await fixture.events.put('failing.txt', 'f2'),
+      await fixture.events.put('fine-2.txt', 'y1'),
+      await fixture.events.put('fine-1.txt', 'x2'),
+      await fixture.events.put('failing.txt', 'f3'),
+    ];
+    const failingVersion = events[0].detail.object['version-id'] as string;
+    const event = await oneBatch(fixture, events);
+    // Fault injection: the source answers the first version's GET with a 500, which moto cannot be made to do.
+    const source = sourceS3(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin);
+    source.middlewareStack.add((next, context) => async (args) => {
+      const versionId = (args as { input: { VersionId?: string } }).input.VersionId;
+      if (context.commandName === 'GetObjectCommand' && versionId === failingVersion) {
+        throw Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'failOneVersion' });
+    const handler = createReplicatorHandler(
+      fixture.settings,
+      { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
+      createTelemetry('replicator', { logLevel: 'ERROR' }),
+      { memoryBudget: defaultBudget },
+      new BackfillRuns(fixture.dynamodb, fixture.tableName),
+    );
+
+    const watch = watchDestinationPuts(fixture.destinationBucket, 2, 1_500);
+    let response;
+    try {
+      response = await handler(event);
+    } finally {
+      watch.restore();
+    }
+
+    // The failed record and the two behind it, in queue order; nothing of the other keys.
+    const failingIds = event.Records.filter((_, index) => [0, 2, 5].includes(index)).map((record) => record.messageId);
+    expect(response.batchItemFailures).toEqual(failingIds.map((itemIdentifier) => ({ itemIdentifier })));
+    expect(watch.stats.maxInFlight).toBe(2);
+    expect(await fixture.destinationObject('failing.txt')).toBeUndefined();
+    expect((await fixture.destinationObject('fine-1.txt'))?.body.toString()).toBe('x2');
+    expect((await fixture.destinationObject('fine-2.txt'))?.body.toString()).toBe('y1');
+    // Only the records handed back behind the failure are recorded as skipped receives (not attempts).
+    const skips = new DeliverySkips(fixture.dynamodb, fixture.tableName);
+    expect(await Promise.all(failingIds.map((id) => skips.count(id)))).toEqual([0, 1, 1]);
   });
 });
 
