@@ -60059,6 +60059,8 @@ var DestinationClients = class {
   options;
   client;
   session;
+  /** The AssumeRole in progress, which concurrent operations wait for instead of each sending their own. */
+  assuming;
   now;
   /**
    * The error saying the credentials secret is still `{}`, or undefined when it is filled in (or
@@ -60076,7 +60078,7 @@ var DestinationClients = class {
   }
   async run(operation2) {
     try {
-      return await operation2(await this.s3());
+      return await using(await this.s3(), operation2);
     } catch (error2) {
       if (!isAuthenticationError(error2)) throw error2;
     }
@@ -60084,7 +60086,7 @@ var DestinationClients = class {
     this.session = void 0;
     const s3 = await this.s3();
     try {
-      return await operation2(s3);
+      return await using(s3, operation2);
     } catch (error2) {
       if (isAuthenticationError(error2)) {
         throw new DestinationAuthenticationError(this.secret.secretId, await this.secret.get(), this.options.region, error2);
@@ -60101,6 +60103,17 @@ var DestinationClients = class {
     if (this.session && this.session.user === user && this.session.expiresAt - RENEW_BEFORE_MS > this.now()) {
       return this.session.identity;
     }
+    if (this.assuming?.user !== user) {
+      const assuming = { user, identity: this.assumeRole(user) };
+      this.assuming = assuming;
+      const forget = () => {
+        if (this.assuming === assuming) this.assuming = void 0;
+      };
+      assuming.identity.then(forget, forget);
+    }
+    return this.assuming.identity;
+  }
+  async assumeRole(user) {
     const sts = new import_client_sts.STSClient({
       region: this.options.region,
       endpoint: this.options.stsEndpoint,
@@ -60139,9 +60152,12 @@ var DestinationClients = class {
   clientFor(identity, owner) {
     const current = this.client;
     if (current && current.identity.accessKeyId === identity.accessKeyId && current.identity.secretAccessKey === identity.secretAccessKey && current.identity.sessionToken === identity.sessionToken && current.owner === owner) {
-      return current.s3;
+      return current;
     }
-    current?.s3.destroy();
+    if (current) {
+      current.replaced = true;
+      if (current.users === 0) current.s3.destroy();
+    }
     const s3 = new import_client_s34.S3Client({
       region: this.options.region,
       endpoint: this.options.endpoint,
@@ -60150,10 +60166,19 @@ var DestinationClients = class {
       ...this.retryConfig()
     });
     if (owner !== void 0) expectBucketOwner(s3, owner);
-    this.client = { identity, owner, s3 };
-    return s3;
+    this.client = { identity, owner, s3, users: 0, replaced: false };
+    return this.client;
   }
 };
+async function using(client, operation2) {
+  client.users++;
+  try {
+    return await operation2(client.s3);
+  } finally {
+    client.users--;
+    if (client.replaced && client.users === 0) client.s3.destroy();
+  }
+}
 var EXPECTED_BUCKET_OWNER_MIDDLEWARE = "expectedBucketOwner";
 function expectBucketOwner(s3, owner) {
   s3.middlewareStack.add((next) => async (args) => {

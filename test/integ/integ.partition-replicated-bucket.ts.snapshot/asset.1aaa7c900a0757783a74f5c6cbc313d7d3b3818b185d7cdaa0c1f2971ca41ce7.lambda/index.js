@@ -58937,6 +58937,68 @@ function addMetrics(telemetry, ...points) {
 // src/runtime/replication/replicator-handler.ts
 var import_client_sqs = __toESM(require_dist_cjs23());
 
+// src/runtime/engine/multipart/part-plan.ts
+var MiB = 1024 * 1024;
+var MIN_PART_SIZE = 8 * MiB;
+var MAX_PARTS = 1e4;
+var MAX_PARTS_IN_FLIGHT = 8;
+function partSizeFor(size) {
+  const needed = Math.ceil(size / MAX_PARTS);
+  return Math.max(MIN_PART_SIZE, Math.ceil(needed / MiB) * MiB);
+}
+function isSinglePartCopy(size) {
+  return size <= MIN_PART_SIZE;
+}
+function partCount(size, partSize) {
+  return Math.max(1, Math.ceil(size / partSize));
+}
+function partRange(size, partSize, partNumber) {
+  const start2 = (partNumber - 1) * partSize;
+  const length = Math.min(partSize, size - start2);
+  if (partNumber < 1 || length <= 0) throw new RangeError(`part ${partNumber} is outside an object of ${size} bytes in ${partSize}-byte parts`);
+  return { partNumber, start: start2, end: start2 + length - 1, length };
+}
+function partsInFlight(partSize, memoryBudget) {
+  return Math.max(1, Math.min(MAX_PARTS_IN_FLIGHT, Math.floor(memoryBudget / partSize)));
+}
+function canStartPart(budget) {
+  const estimate = 2 * (budget.slowestPartMs ?? 0);
+  return budget.now + estimate + budget.reserveMs < budget.deadline;
+}
+
+// src/runtime/replication/batch-plan.ts
+var MAX_CONCURRENT_GROUPS = 10;
+function groupsOf(records, groupIdOf) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const record of records) {
+    const groupId = groupIdOf(record);
+    const group4 = groups.get(groupId);
+    if (group4) group4.push(record);
+    else groups.set(groupId, [record]);
+  }
+  return [...groups].map(([groupId, grouped]) => ({ groupId, records: grouped }));
+}
+function batchConcurrency(memoryBudget) {
+  const groups = Math.max(1, Math.min(MAX_CONCURRENT_GROUPS, Math.floor(memoryBudget / (2 * MIN_PART_SIZE))));
+  return { groups, copyMemoryBudget: Math.floor(memoryBudget / groups) };
+}
+async function forEachBounded(items, limit, run) {
+  let next = 0;
+  const errors = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try {
+        await run(item);
+      } catch (error2) {
+        errors.push(error2);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+}
+
 // src/runtime/replication/delivery-retry.ts
 var import_client_dynamodb3 = __toESM(require_dist_cjs19());
 
@@ -59597,35 +59659,6 @@ var OrderedDigest = class {
     }
   }
 };
-
-// src/runtime/engine/multipart/part-plan.ts
-var MiB = 1024 * 1024;
-var MIN_PART_SIZE = 8 * MiB;
-var MAX_PARTS = 1e4;
-var MAX_PARTS_IN_FLIGHT = 8;
-function partSizeFor(size) {
-  const needed = Math.ceil(size / MAX_PARTS);
-  return Math.max(MIN_PART_SIZE, Math.ceil(needed / MiB) * MiB);
-}
-function isSinglePartCopy(size) {
-  return size <= MIN_PART_SIZE;
-}
-function partCount(size, partSize) {
-  return Math.max(1, Math.ceil(size / partSize));
-}
-function partRange(size, partSize, partNumber) {
-  const start2 = (partNumber - 1) * partSize;
-  const length = Math.min(partSize, size - start2);
-  if (partNumber < 1 || length <= 0) throw new RangeError(`part ${partNumber} is outside an object of ${size} bytes in ${partSize}-byte parts`);
-  return { partNumber, start: start2, end: start2 + length - 1, length };
-}
-function partsInFlight(partSize, memoryBudget) {
-  return Math.max(1, Math.min(MAX_PARTS_IN_FLIGHT, Math.floor(memoryBudget / partSize)));
-}
-function canStartPart(budget) {
-  const estimate = 2 * (budget.slowestPartMs ?? 0);
-  return budget.now + estimate + budget.reserveMs < budget.deadline;
-}
 
 // src/runtime/engine/retries.ts
 var PART_ATTEMPTS = 3;
@@ -60677,6 +60710,8 @@ var DestinationClients = class {
   options;
   client;
   session;
+  /** The AssumeRole in progress, which concurrent operations wait for instead of each sending their own. */
+  assuming;
   now;
   /**
    * The error saying the credentials secret is still `{}`, or undefined when it is filled in (or
@@ -60694,7 +60729,7 @@ var DestinationClients = class {
   }
   async run(operation2) {
     try {
-      return await operation2(await this.s3());
+      return await using(await this.s3(), operation2);
     } catch (error2) {
       if (!isAuthenticationError(error2)) throw error2;
     }
@@ -60702,7 +60737,7 @@ var DestinationClients = class {
     this.session = void 0;
     const s3 = await this.s3();
     try {
-      return await operation2(s3);
+      return await using(s3, operation2);
     } catch (error2) {
       if (isAuthenticationError(error2)) {
         throw new DestinationAuthenticationError(this.secret.secretId, await this.secret.get(), this.options.region, error2);
@@ -60719,6 +60754,17 @@ var DestinationClients = class {
     if (this.session && this.session.user === user && this.session.expiresAt - RENEW_BEFORE_MS > this.now()) {
       return this.session.identity;
     }
+    if (this.assuming?.user !== user) {
+      const assuming = { user, identity: this.assumeRole(user) };
+      this.assuming = assuming;
+      const forget = () => {
+        if (this.assuming === assuming) this.assuming = void 0;
+      };
+      assuming.identity.then(forget, forget);
+    }
+    return this.assuming.identity;
+  }
+  async assumeRole(user) {
     const sts = new import_client_sts.STSClient({
       region: this.options.region,
       endpoint: this.options.stsEndpoint,
@@ -60757,9 +60803,12 @@ var DestinationClients = class {
   clientFor(identity, owner) {
     const current = this.client;
     if (current && current.identity.accessKeyId === identity.accessKeyId && current.identity.secretAccessKey === identity.secretAccessKey && current.identity.sessionToken === identity.sessionToken && current.owner === owner) {
-      return current.s3;
+      return current;
     }
-    current?.s3.destroy();
+    if (current) {
+      current.replaced = true;
+      if (current.users === 0) current.s3.destroy();
+    }
     const s3 = new import_client_s35.S3Client({
       region: this.options.region,
       endpoint: this.options.endpoint,
@@ -60768,10 +60817,19 @@ var DestinationClients = class {
       ...this.retryConfig()
     });
     if (owner !== void 0) expectBucketOwner(s3, owner);
-    this.client = { identity, owner, s3 };
-    return s3;
+    this.client = { identity, owner, s3, users: 0, replaced: false };
+    return this.client;
   }
 };
+async function using(client, operation2) {
+  client.users++;
+  try {
+    return await operation2(client.s3);
+  } finally {
+    client.users--;
+    if (client.replaced && client.users === 0) client.s3.destroy();
+  }
+}
 var EXPECTED_BUCKET_OWNER_MIDDLEWARE = "expectedBucketOwner";
 function expectBucketOwner(s3, owner) {
   s3.middlewareStack.add((next) => async (args) => {
@@ -60988,6 +61046,7 @@ function copyMemoryBudget(functionMemoryMb) {
 function createReplicatorHandler(settings2, clients, telemetry, runtime, reports, clock) {
   const { logger: logger2, metrics } = telemetry;
   const now = runtime.now ?? Date.now;
+  const concurrency = batchConcurrency(runtime.memoryBudget);
   const destination = destinationClientsFor(settings2, clients.secretsManager, clock, runtime.retryPacing?.destinationRetryStrategy);
   const replicate = createReplicator({
     sourceBucket: settings2.sourceBucket,
@@ -60995,7 +61054,7 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
     source: clients.s3,
     table: new VersionTable(clients.dynamodb, settings2.tableName),
     checkpoints: new UploadCheckpoints(clients.dynamodb, settings2.tableName, now),
-    memoryBudget: runtime.memoryBudget,
+    memoryBudget: concurrency.copyMemoryBudget,
     enqueue: async (message) => {
       await clients.sqs.send(new import_client_sqs.SendMessageCommand({
         QueueUrl: settings2.queueUrl,
@@ -61193,23 +61252,19 @@ function createReplicatorHandler(settings2, clients, telemetry, runtime, reports
     try {
       const notFilled = await destination.secretNotFilled();
       if (notFilled) return await waitForSecret(event.Records, notFilled);
-      const blockedGroups = /* @__PURE__ */ new Set();
-      const failed = [];
-      const skipped = [];
-      for (const record of event.Records) {
-        const group4 = record.attributes?.MessageGroupId ?? "";
-        if (blockedGroups.has(group4)) {
-          skipped.push(record);
-          failed.push({ record, delaySeconds: 0 });
-          continue;
+      const handedBack = /* @__PURE__ */ new Map();
+      const groups = groupsOf(event.Records, (record) => record.attributes?.MessageGroupId ?? "");
+      await forEachBounded(groups, concurrency.groups, async ({ records }) => {
+        for (const [index, record] of records.entries()) {
+          const retry = await deliver(record, context);
+          if (retry === void 0) continue;
+          handedBack.set(record, { delaySeconds: retry.delaySeconds, skip: retry.skip === true });
+          for (const behind of records.slice(index + 1)) handedBack.set(behind, { delaySeconds: 0, skip: true });
+          return;
         }
-        const retry = await deliver(record, context);
-        if (retry !== void 0) {
-          blockedGroups.add(group4);
-          failed.push({ record, delaySeconds: retry.delaySeconds });
-          if (retry.skip) skipped.push(record);
-        }
-      }
+      });
+      const failed = event.Records.filter((record) => handedBack.has(record)).map((record) => ({ record, delaySeconds: handedBack.get(record).delaySeconds }));
+      const skipped = event.Records.filter((record) => handedBack.get(record)?.skip);
       await recordSkips(skipped);
       await handBack(failed);
       return { batchItemFailures: failed.map(({ record }) => ({ itemIdentifier: record.messageId })) };
