@@ -333,9 +333,10 @@ export interface PartitionReplicatedBucketProps {
    * from the router and other functions or flood the destination with requests. Between 2 and 1000.
    *
    * The default 20 keeps destination writes far below S3's 3,500 writes per second per prefix
-   * (each invocation copies its messages one at a time: a small object is one PUT, a large one 8
-   * parts in flight, so at most 160 part uploads at once) and leaves 980 of the account's default
-   * 1,000 concurrent executions to everything else. Raise it for more throughput; messages of one
+   * (each invocation copies at most 10 keys at once, each key's messages in order: at most 10
+   * small-object PUTs, or 80 part uploads within half the function's memory, in flight; so 200
+   * PUTs for 20 invocations, each preceded by its source read and version-map read) and leaves 980
+   * of the account's default 1,000 concurrent executions to everything else. Raise it for more throughput; messages of one
    * key are replicated in order whatever it is.
    *
    * @default 20
