@@ -65,13 +65,16 @@ test('a rotated secret is picked up without a redeploy: the old key is deleted a
   expect((await fixture.destinationObject('after.txt'))?.body.toString()).toBe('new key');
 });
 
-test('at DEBUG, a successful copy in assume-role mode logs neither the secret access key nor the session token', async () => {
-  const fixture = await ReplicationFixture.create({ logLevel: 'DEBUG' });
+/**
+ * Installs a destination user that may only assume a role (external id `<name>-ext`) which may
+ * write the destination bucket, and points the fixture's secret at it (assume-role mode).
+ */
+async function installAssumeRoleIdentity(fixture: ReplicationFixture, name: string) {
   const account = '123456789012';
-  const userName = `${fixture.id}-debug`;
+  const userName = `${fixture.id}-${name}`;
   const roleArn = `arn:${DESTINATION_PARTITION}:iam::${account}:role/${userName}-role`;
   const bucketArn = `arn:${DESTINATION_PARTITION}:s3:::${fixture.destinationBucket}`;
-  const { key } = await fixture.installDestinationIdentity('debug', {
+  return fixture.installDestinationIdentity(name, {
     userPolicies: { assume: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }] } },
     role: {
       trustPolicy: {
@@ -80,13 +83,18 @@ test('at DEBUG, a successful copy in assume-role mode logs neither the secret ac
           Effect: 'Allow',
           Principal: { AWS: `arn:${DESTINATION_PARTITION}:iam::${account}:user/${userName}` },
           Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'sts:ExternalId': 'debug-ext' } },
+          Condition: { StringEquals: { 'sts:ExternalId': `${name}-ext` } },
         }],
       },
       policies: { write: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`] }] } },
-      externalId: 'debug-ext',
+      externalId: `${name}-ext`,
     },
   });
+}
+
+test('at DEBUG, a successful copy in assume-role mode logs neither the secret access key nor the session token', async () => {
+  const fixture = await ReplicationFixture.create({ logLevel: 'DEBUG' });
+  const { key } = await installAssumeRoleIdentity(fixture, 'debug');
   const created = await fixture.events.put('debug.txt', 'payload');
 
   // Observed, not mocked: every AssumeRole still goes to the server; the spy keeps the session it returned.
@@ -217,26 +225,7 @@ describe('retry strategy', () => {
 describe('concurrent operations (a batch\'s keys replicated side by side)', () => {
   test('in assume-role mode they share one AssumeRole and one client', async () => {
     const fixture = await ReplicationFixture.create();
-    const account = '123456789012';
-    const userName = `${fixture.id}-shared`;
-    const roleArn = `arn:${DESTINATION_PARTITION}:iam::${account}:role/${userName}-role`;
-    const bucketArn = `arn:${DESTINATION_PARTITION}:s3:::${fixture.destinationBucket}`;
-    await fixture.installDestinationIdentity('shared', {
-      userPolicies: { assume: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: roleArn }] } },
-      role: {
-        trustPolicy: {
-          Version: '2012-10-17',
-          Statement: [{
-            Effect: 'Allow',
-            Principal: { AWS: `arn:${DESTINATION_PARTITION}:iam::${account}:user/${userName}` },
-            Action: 'sts:AssumeRole',
-            Condition: { StringEquals: { 'sts:ExternalId': 'shared-ext' } },
-          }],
-        },
-        policies: { write: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: [bucketArn, `${bucketArn}/*`] }] } },
-        externalId: 'shared-ext',
-      },
-    });
+    await installAssumeRoleIdentity(fixture, 'shared');
     const secretsManager = new SecretsManagerClient(sourceClientConfig(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin));
     const clients = destinationClientsFor(fixture.settings, secretsManager);
 

@@ -153,6 +153,16 @@ describe('parallel keys in a batch', () => {
     return { stats, restore: () => spy.mockRestore() };
   };
 
+  /** Runs `handle` while `watchDestinationPuts` watches (see there); the watch ends with it. */
+  const handleWatchingPuts = async <R>(bucket: string, until: number, timeoutMs: number | undefined, handle: () => Promise<R>) => {
+    const watch = watchDestinationPuts(bucket, until, timeoutMs);
+    try {
+      return { response: await handle(), stats: watch.stats };
+    } finally {
+      watch.restore();
+    }
+  };
+
   /** Routes the events, then receives them as one batch (moto hands a FIFO batch of up to 10). */
   const oneBatch = async (fixture: ReplicationFixture, events: Parameters<ReplicationFixture['replicate']>[0]) => {
     for (const event of events) await fixture.routerHandler(event);
@@ -169,17 +179,11 @@ describe('parallel keys in a batch', () => {
     const event = await oneBatch(fixture, events);
     expect(new Set(event.Records.map((record) => record.attributes.MessageGroupId)).size).toBe(10);
 
-    const watch = watchDestinationPuts(fixture.destinationBucket, 10);
-    let response;
-    try {
-      response = await fixture.replicatorHandler(event);
-    } finally {
-      watch.restore();
-    }
+    const { response, stats } = await handleWatchingPuts(fixture.destinationBucket, 10, undefined, () => fixture.replicatorHandler(event));
 
     expect(response.batchItemFailures).toEqual([]);
     // Each PUT was held until all ten had arrived: only a handler running the ten keys at once gets there.
-    expect(watch.stats.maxInFlight).toBe(10);
+    expect(stats.maxInFlight).toBe(10);
     for (const key of keys) expect((await fixture.destinationObject(key))?.body.toString()).toBe(`body of ${key}`);
   });
 
@@ -190,17 +194,11 @@ describe('parallel keys in a batch', () => {
     const event = await oneBatch(fixture, events);
 
     // Held until ten arrive: a handler running more than four at once would have more in flight.
-    const watch = watchDestinationPuts(fixture.destinationBucket, 10, 1_500);
-    let response;
-    try {
-      response = await fixture.replicatorHandler(event);
-    } finally {
-      watch.restore();
-    }
+    const { response, stats } = await handleWatchingPuts(fixture.destinationBucket, 10, 1_500, () => fixture.replicatorHandler(event));
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(watch.stats.maxInFlight).toBe(4);
-    expect(watch.stats.arrived).toBe(10);
+    expect(stats.maxInFlight).toBe(4);
+    expect(stats.arrived).toBe(10);
   });
 
   test('the records of one key in a batch are copied one at a time in queue order, beside the other keys', async () => {
@@ -215,18 +213,12 @@ describe('parallel keys in a batch', () => {
     const event = await oneBatch(fixture, events);
 
     // Held until three arrive: the other two keys' PUTs overlap the key's first; its later ones wait for it.
-    const watch = watchDestinationPuts(fixture.destinationBucket, 3, 1_500);
-    let response;
-    try {
-      response = await fixture.replicatorHandler(event);
-    } finally {
-      watch.restore();
-    }
+    const { response, stats } = await handleWatchingPuts(fixture.destinationBucket, 3, 1_500, () => fixture.replicatorHandler(event));
 
     expect(response.batchItemFailures).toEqual([]);
-    expect(watch.stats.maxInFlight).toBe(3);
-    expect(watch.stats.perKey.get('ordered.txt')?.max).toBe(1);
-    expect(watch.stats.perKey.get('ordered.txt')?.bodies).toHaveLength(3);
+    expect(stats.maxInFlight).toBe(3);
+    expect(stats.perKey.get('ordered.txt')?.max).toBe(1);
+    expect(stats.perKey.get('ordered.txt')?.bodies).toHaveLength(3);
     const { versions } = await fixture.destinationVersions('ordered.txt');
     const bodies = [];
     for (const version of [...versions].reverse()) {
@@ -266,18 +258,12 @@ describe('parallel keys in a batch', () => {
       new BackfillRuns(fixture.dynamodb, fixture.tableName),
     );
 
-    const watch = watchDestinationPuts(fixture.destinationBucket, 2, 1_500);
-    let response;
-    try {
-      response = await handler(event);
-    } finally {
-      watch.restore();
-    }
+    const { response, stats } = await handleWatchingPuts(fixture.destinationBucket, 2, 1_500, () => handler(event));
 
     // The failed record and the two behind it, in queue order; nothing of the other keys.
     const failingIds = event.Records.filter((_, index) => [0, 2, 5].includes(index)).map((record) => record.messageId);
     expect(response.batchItemFailures).toEqual(failingIds.map((itemIdentifier) => ({ itemIdentifier })));
-    expect(watch.stats.maxInFlight).toBe(2);
+    expect(stats.maxInFlight).toBe(2);
     expect(await fixture.destinationObject('failing.txt')).toBeUndefined();
     expect((await fixture.destinationObject('fine-1.txt'))?.body.toString()).toBe('x2');
     expect((await fixture.destinationObject('fine-2.txt'))?.body.toString()).toBe('y1');
