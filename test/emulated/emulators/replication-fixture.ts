@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
@@ -47,9 +47,12 @@ export type { StoredObject } from './stored-object';
 export type { FixtureOptions } from './replication-handlers';
 export type { DestinationIdentityPolicies } from './replication-identities';
 export type { DrainResult } from './sqs-poller';
+import { BackfillRuns } from '../../../src/runtime/backfill/backfill-runs';
 import { ReplicatorSettings } from '../../../src/runtime/contract/replication-environment';
 import { messageGroupId, ObjectCreatedMessage } from '../../../src/runtime/contract/replication-message';
+import { createTelemetry } from '../../../src/runtime/contract/telemetry';
 import { VersionTable } from '../../../src/runtime/replication/key-state/version-table';
+import { CopyRuntime, createReplicatorHandler } from '../../../src/runtime/replication/replicator-handler';
 
 /**
  * One replication set-up on the two emulated partitions, as the construct deploys it: a versioned
@@ -211,6 +214,22 @@ export class ReplicationFixture {
    * Rebuilds the router and replicator with source-partition clients signed by `key`, so the
    * source side runs with exactly the rights that key's policies grant.
    */
+  /**
+   * The real replicator handler on this fixture's resources, reading the source through `source`:
+   * a client whose middleware observes, changes or breaks the reads a test is about.
+   */
+  replicatorReadingThrough(
+    source: S3Client, runtime: CopyRuntime = { memoryBudget: 64 * 1024 * 1024 }, logLevel: 'WARN' | 'ERROR' = 'ERROR',
+  ): ReplicatorHandler {
+    return createReplicatorHandler(
+      this.settings,
+      { s3: source, dynamodb: this.dynamodb, secretsManager: this.secretsManager, sqs: this.sqs },
+      createTelemetry('replicator', { logLevel }),
+      runtime,
+      new BackfillRuns(this.dynamodb, this.tableName),
+    );
+  }
+
   useSourceIdentity(key: AccessKey, routerKey: AccessKey = key): void {
     const handlers = createFixtureHandlers(this.settings, this.options, this, {
       sourceEndpoint: this.emulators.sourceEndpoint,

@@ -352,13 +352,7 @@ describe('SSE-C source versions', () => {
     const source = sourceS3(fixture.emulators.sourceEndpoint, fixture.emulators.sourceAdmin);
     const reads = { count: 0 };
     refuseWithoutKey(source, 'secret.bin', reads);
-    const handler = createReplicatorHandler(
-      fixture.settings,
-      { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
-      createTelemetry('replicator', { logLevel: 'WARN' }),
-      { memoryBudget: 64 * 1024 * 1024 },
-      new BackfillRuns(fixture.dynamodb, fixture.tableName),
-    );
+    const handler = fixture.replicatorReadingThrough(source, undefined, 'WARN');
     await fixture.routerHandler(created);
     await fixture.routerHandler(other);
 

@@ -4,10 +4,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { queueReceiveLimit } from '../../../../src/private/queue-defaults';
-import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { messageGroupId } from '../../../../src/runtime/contract/replication-message';
-import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
-import { createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
 import { sourceS3 } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
 
@@ -100,13 +97,7 @@ function replicatorWithFaults(fixture: ReplicationFixture, failing: (versionId: 
     }
     return next(args);
   }, { step: 'initialize', name: 'throttleVersions' });
-  return createReplicatorHandler(
-    fixture.settings,
-    { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
-    createTelemetry('replicator', { logLevel: 'ERROR' }),
-    { memoryBudget: 64 * 1024 * 1024 },
-    new BackfillRuns(fixture.dynamodb, fixture.tableName),
-  );
+  return fixture.replicatorReadingThrough(source);
 }
 
 const timing = (name: string, values: Record<string, unknown>) => {

@@ -3,14 +3,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, GetObjectTaggingCommand, ListMultipartUploadsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { messageGroupId } from '../../../../src/runtime/contract/replication-message';
-import { createTelemetry } from '../../../../src/runtime/contract/telemetry';
 import { partSizeFor, partsInFlight } from '../../../../src/runtime/engine/multipart/part-plan';
 import { UploadCheckpoints } from '../../../../src/runtime/engine/multipart/upload-checkpoints';
 import { PART_ATTEMPTS } from '../../../../src/runtime/engine/retries';
 import { DeliverySkips } from '../../../../src/runtime/replication/delivery-retry';
-import { copyMemoryBudget, createReplicatorHandler } from '../../../../src/runtime/replication/replicator-handler';
+import { copyMemoryBudget } from '../../../../src/runtime/replication/replicator-handler';
 import { captureOutput, emittedMetrics } from '../../../support/capture-output';
 import { DESTINATION_REGION, SOURCE_REGION, sourceS3 } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
@@ -250,13 +248,7 @@ describe('parallel keys in a batch', () => {
       }
       return next(args);
     }, { step: 'initialize', name: 'failOneVersion' });
-    const handler = createReplicatorHandler(
-      fixture.settings,
-      { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
-      createTelemetry('replicator', { logLevel: 'ERROR' }),
-      { memoryBudget: defaultBudget },
-      new BackfillRuns(fixture.dynamodb, fixture.tableName),
-    );
+    const handler = fixture.replicatorReadingThrough(source, { memoryBudget: defaultBudget });
 
     const { response, stats } = await handleWatchingPuts(fixture.destinationBucket, 2, 1_500, () => handler(event));
 
@@ -374,12 +366,8 @@ describe('large objects across invocations', () => {
   /** The fixture's replicator reading the source through `source`, whose middleware changes or breaks it mid-copy. */
   const replicatorReadingThrough = (
     fixture: ReplicationFixture, options: ReturnType<typeof slowInvocations>, source: S3Client,
-  ) => createReplicatorHandler(
-    fixture.settings,
-    { s3: source, dynamodb: fixture.dynamodb, secretsManager: fixture.secretsManager, sqs: fixture.sqs },
-    createTelemetry('replicator', { logLevel: 'ERROR' }),
-    { memoryBudget: options.memoryBudget, now: options.invocation.now, reserveMs: options.invocation.reserveMs },
-    new BackfillRuns(fixture.dynamodb, fixture.tableName),
+  ) => fixture.replicatorReadingThrough(
+    source, { memoryBudget: options.memoryBudget, now: options.invocation.now, reserveMs: options.invocation.reserveMs },
   );
 
   test('a copy that outlasts its invocation continues through the queue; every part is sent once', async () => {
