@@ -51,7 +51,7 @@ export async function measureSmallObjects(options: SmallObjectsOptions): Promise
   }
 }
 
-async function uploadSmallObjects(
+export async function uploadSmallObjects(
   client: S3Client, bucket: string, prefix: string, count: number, size: number, tagging?: string,
 ): Promise<SmallObject[]> {
   const objects: SmallObject[] = new Array(count);
