@@ -1,6 +1,7 @@
 // The copy engine's benchmark, in one run: two MinIO servers and a moto server on loopback, the
 // engine against the servers' raw limits, rclone and a naive copy; its memory; small objects
-// through the replicator end to end; and a large copy spread over several invocations.
+// through the replicator end to end, also with the destination behind a simulated cross-partition
+// link (35 ms each way); and a large copy spread over several invocations.
 // Prints a Markdown table (also written to .bench/results.md); progress goes to stderr.
 // Run: NODE_NO_WARNINGS=1 npx ts-node --project tsconfig.dev.json bench/run.ts   (BENCH_SCALE=small: a quick try)
 // Each measurement group is a module of its own (measure-*.ts); this file starts the servers,
@@ -16,6 +17,7 @@ import {
   failures, progress, started, waitForQuietMachine,
 } from './harness';
 import { chooseDataDir, machineContext } from './machine-context';
+import { measureCrossPartition } from './measure-cross-partition';
 import { measureInterrupted } from './measure-interrupted';
 import { measureEngineMemory, measureNaive } from './measure-memory';
 import { measureSmall } from './measure-small';
@@ -82,6 +84,7 @@ async function main(): Promise<void> {
       await measureEngineMemory(bench, rows);
       await measureInterrupted(bench, rows, throughput.engineSeconds);
       for (const tagging of [undefined, 'team=bench']) await measureSmall(bench, rows, tagging);
+      await measureCrossPartition(bench, rows, context);
 
       const elapsed = (performance.now() - started) / 1000;
       const whole = cpuSince(wholeRun, watched);
