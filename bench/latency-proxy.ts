@@ -102,11 +102,12 @@ function delayLine(from: net.Socket, to: net.Socket, delayMs: number, notBefore:
 }
 
 /**
- * One TCP round trip through a proxy, on an open connection: a proxy in front of an echo server on
- * loopback, one byte sent after a first exchange (which pays the handshake), timed until it is
- * back. A working proxy gives at least 2 × oneWayMs; a broken one (no delay) well under 1 ms.
+ * TCP round trips through a proxy, on an open connection: a proxy in front of an echo server on
+ * loopback, one byte at a time sent after a first exchange (which pays the handshake), each timed
+ * until it is back. A working proxy gives at least 2 × oneWayMs every time; a broken one (no delay)
+ * well under 1 ms. The median is the link's round trip; the least shows the delay is never skipped.
  */
-export async function measureRoundTrip(oneWayMs: number): Promise<number> {
+export async function measureRoundTrip(oneWayMs: number, samples = 7): Promise<{ medianMs: number; minMs: number }> {
   const echo = net.createServer((socket) => socket.pipe(socket));
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
   const proxy = await startLatencyProxy({ host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port }, oneWayMs);
@@ -119,7 +120,10 @@ export async function measureRoundTrip(oneWayMs: number): Promise<number> {
       socket.write('x');
     });
     await exchange();
-    return await exchange();
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) times.push(await exchange());
+    times.sort((a, b) => a - b);
+    return { medianMs: times[Math.floor(times.length / 2)], minMs: times[0] };
   } finally {
     socket.destroy();
     await proxy.stop();
