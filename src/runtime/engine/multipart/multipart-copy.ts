@@ -7,6 +7,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { checksumField, checksumOf, compositeChecksum, multipartChecksumPlan, MultipartChecksumPlan, SourceChecksum } from '../checksums';
+import { unsignedPayloadOverTls } from '../payload-signing';
 import { ContentMismatchError, md5Hex, multipartETag, OrderedDigest, plainMd5Of, SourceCheck, sourceCheckFor } from '../verification';
 import { canStartPart, partCount, partRange, partSizeFor, partsInFlight } from './part-plan';
 import { PART_ATTEMPTS, PART_RETRY_BACKOFF_MS, retryTransient, sentOnceUnlessRefused } from '../retries';
@@ -213,7 +214,8 @@ async function copyParts(
         // Both settle before the worker moves on: a part the destination accepted is always recorded,
         // and no request outlives the copy, even when another part's failure stops the digest.
         const [uploading, hashing] = await Promise.allSettled([
-          retryPart(() => destination.send(new UploadPartCommand({
+          // Over https the part's payload goes unsigned: its checksum header, which S3 verifies, holds.
+          retryPart(() => destination.send(unsignedPayloadOverTls(new UploadPartCommand({
             Bucket: upload.Bucket,
             Key: upload.Key,
             UploadId: plan.uploadId,
@@ -222,7 +224,7 @@ async function copyParts(
             ContentLength: bytes.length,
             ChecksumAlgorithm: algorithm,
             ...(computed ? { [checksumField(algorithm)]: computed } : {}),
-          }))),
+          })))),
           digest?.feed(range.partNumber, bytes),
         ]);
         if (uploading.status === 'rejected') throw uploading.reason;
