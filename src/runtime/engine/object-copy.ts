@@ -109,9 +109,10 @@ export async function copyVersion(
       const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size, lock: lockOfReplica(replica) };
       return { status: 'completed', written, verifiedBy: verification.verifiedBy, resumedParts: 0, uploadRecorded: false };
     }
-    body.destroy();
+    // The GET's body, unread so far, becomes part 1 (no second GET for it).
     const copied = await multipartCopy({
       source,
+      firstBody: body,
       object: { size, eTag: object.ETag ?? '', serverSideEncryption: object.ServerSideEncryption, checksum: sourceChecksumOf(object) },
       destination,
       upload: replica,

@@ -152,6 +152,28 @@ export async function readRange(version: SourceVersion, eTag: string, range: Par
   return buffer.subarray(0, filled);
 }
 
+/**
+ * Part 1 of a version from the body of the full-object GET (`getVersion`) that already returned the
+ * version's headers, instead of a second, ranged GET: the first `range.length` bytes go into
+ * `buffer`, then the body is closed. The GET named the exact version and returned the ETag that pins
+ * every ranged read of the copy, so these bytes are that same version's. A body that ends short is
+ * an error, never a short part.
+ */
+export async function readFirstPart(body: Readable, key: string, range: PartRange, buffer: Buffer): Promise<Buffer> {
+  if (range.start !== 0) throw new RangeError(`part ${range.partNumber} does not start the object`);
+  let filled = 0;
+  try {
+    for await (const chunk of body) {
+      filled += (chunk as Buffer).copy(buffer, filled, 0, Math.min((chunk as Buffer).length, range.length - filled));
+      if (filled === range.length) break;
+    }
+  } finally {
+    body.destroy();
+  }
+  if (filled !== range.length) throw new Error(`the source returned ${filled} of the ${range.length} bytes of part 1 of "${key}"`);
+  return buffer.subarray(0, filled);
+}
+
 /** One part of a multipart version, as its upload made it: its size, and the upload's part count. */
 export async function headPart(version: SourceVersion, partNumber: number): Promise<HeadObjectCommandOutput> {
   const { client, bucket, key, versionId } = version;

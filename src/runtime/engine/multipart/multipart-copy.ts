@@ -1,3 +1,4 @@
+import { Readable } from 'stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -9,9 +10,9 @@ import {
 import { checksumField, checksumOf, compositeChecksum, multipartChecksumPlan, MultipartChecksumPlan, SourceChecksum } from '../checksums';
 import { unsignedPayloadOverTls } from '../payload-signing';
 import { ContentMismatchError, md5Hex, multipartETag, OrderedDigest, plainMd5Of, SourceCheck, sourceCheckFor } from '../verification';
-import { canStartPart, partCount, partRange, partSizeFor, partsInFlight } from './part-plan';
+import { canStartPart, partCount, partRange, PartRange, partSizeFor, partsInFlight } from './part-plan';
 import { PART_ATTEMPTS, PART_RETRY_BACKOFF_MS, retryTransient, sentOnceUnlessRefused } from '../retries';
-import { headPart, readRange, SourceVersion, SourceVersionGoneError } from '../source-reads';
+import { headPart, readFirstPart, readRange, SourceVersion, SourceVersionGoneError } from '../source-reads';
 import { CompletedPart, UploadCheckpoint, UploadCheckpoints, UploadPlan } from './upload-checkpoints';
 
 /** What the engine may spend: memory for part buffers, and time before it must hand over. */
@@ -54,6 +55,12 @@ export interface MultipartCopyRequest {
    * it is not taken as this copy's result.
    */
   readonly replacing?: string;
+  /**
+   * The unread body of the full-object GET that returned the version's headers (same version, same
+   * ETag): part 1 is read from it instead of a second GET. Closed once read, or when part 1 is not
+   * copied by this call (already recorded, or the copy hands over first).
+   */
+  readonly firstBody?: Readable;
 }
 
 export type MultipartCopyResult =
@@ -78,15 +85,24 @@ class UploadVanishedError extends Error {}
  * A completed upload stays recorded until the caller `clear`s it after recording the replica.
  */
 export async function multipartCopy(request: MultipartCopyRequest): Promise<MultipartCopyResult> {
+  // Read once at most: a second attempt (below) reads part 1 with a ranged GET.
+  let firstBody = request.firstBody;
+  const takeFirstBody = () => {
+    const body = firstBody;
+    firstBody = undefined;
+    return body;
+  };
   try {
-    return await copyOnce(request);
+    return await copyOnce(request, takeFirstBody);
   } catch (error) {
     if (!(error instanceof UploadVanishedError)) throw error;
-    return copyOnce(request);
+    return await copyOnce(request, takeFirstBody);
+  } finally {
+    takeFirstBody()?.destroy();
   }
 }
 
-async function copyOnce(request: MultipartCopyRequest): Promise<MultipartCopyResult> {
+async function copyOnce(request: MultipartCopyRequest, takeFirstBody: () => Readable | undefined): Promise<MultipartCopyResult> {
   const { source, object, checkpoints } = request;
   let saved = await checkpoints.load(source.key, source.versionId);
   if (saved && (saved.sourceETag !== object.eTag || saved.size !== object.size)) {
@@ -110,7 +126,7 @@ async function copyOnce(request: MultipartCopyRequest): Promise<MultipartCopyRes
   try {
     const digest = check.kind === 'md5' ? new OrderedDigest() : undefined;
     const total = partCount(plan.size, plan.partSize);
-    await copyParts(request, plan, check, parts, digest);
+    await copyParts(request, plan, check, parts, takeFirstBody, digest);
     if (parts.size < total) return { status: 'suspended', partsDone: parts.size, partCount: total };
     const verifiedBy = await verify(request, plan, check, parts, digest);
     const completed = await complete(request, plan, parts);
@@ -188,7 +204,8 @@ function resumedCheck(object: SourceObject, saved: UploadCheckpoint): SourceChec
 
 /** Runs the parts not yet copied, at most `partsInFlight` at once, until done, failed or out of time. */
 async function copyParts(
-  request: MultipartCopyRequest, plan: UploadPlan, check: SourceCheck, parts: Map<number, CompletedPart>, digest?: OrderedDigest,
+  request: MultipartCopyRequest, plan: UploadPlan, check: SourceCheck, parts: Map<number, CompletedPart>,
+  takeFirstBody: () => Readable | undefined, digest?: OrderedDigest,
 ): Promise<void> {
   const { source, object, destination, upload, checkpoints, limits } = request;
   const pending = Array.from({ length: partCount(plan.size, plan.partSize) }, (_, index) => index + 1).filter((n) => !parts.has(n));
@@ -196,6 +213,14 @@ async function copyParts(
   let slowestPartMs: number | undefined;
   let failure: unknown;
   const retryPart = <T>(operation: () => Promise<T>) => retryTransient(operation, PART_ATTEMPTS, limits.partRetryBackoffMs ?? PART_RETRY_BACKOFF_MS);
+  // Part 1 from the first GET's body when this call copies it; a failed read of that body is not
+  // an answer about the source (a stalled or reset connection): part 1 is then read as any other.
+  const read = (range: PartRange, buffer: Buffer) => {
+    const first = range.partNumber === 1 ? takeFirstBody() : undefined;
+    const ranged = () => readRange(source, object.eTag, range, buffer);
+    return first ? readFirstPart(first, source.key, range, buffer).catch(ranged) : ranged();
+  };
+  if (!pending.includes(1)) takeFirstBody()?.destroy();
 
   const worker = async () => {
     let buffer: Buffer | undefined;
@@ -205,7 +230,7 @@ async function copyParts(
       const started = limits.now();
       try {
         buffer ??= Buffer.allocUnsafe(plan.partSize);
-        const bytes = await retryPart(() => readRange(source, object.eTag, range, buffer!));
+        const bytes = await retryPart(() => read(range, buffer!));
         const algorithm = plan.checksumAlgorithm ?? 'CRC32';
         // Computed here from the bytes read; CRC64NVME by the SDK, and the destination returns it.
         const computed = checksumOf(algorithm, bytes);

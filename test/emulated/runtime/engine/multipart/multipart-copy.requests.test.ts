@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'crypto';
 import { Agent } from 'https';
-import { S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'stream';
+import { GetObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { limits, md5, putSource, setUp, Setup } from './multipart-copy-setup';
 import { MIN_PART_SIZE } from '../../../../../src/runtime/engine/multipart/part-plan';
@@ -8,8 +9,8 @@ import { copyVersion } from '../../../../../src/runtime/engine/object-copy';
 import { destinationClientConfig } from '../../../emulators/partitions';
 import { startTlsProxy } from '../../../emulators/tls-proxy';
 
-// What the engine sends for a large object, against the two moto partitions: whether a part's
-// payload is signed. The https destination is the same moto server
+// What the engine sends for a large object, against the two moto partitions: which GETs read the
+// source, and whether a part's payload is signed. The https destination is the same moto server
 // behind a TLS front (tls-proxy.ts); moto checks every request's SigV4 signature (IAM auth is on),
 // so a part whose x-amz-content-sha256 did not match its signature would be refused.
 
@@ -29,6 +30,16 @@ function observeParts(client: S3Client): { header: string; bodySha256: string }[
   return sent;
 }
 
+/** The Range of every GetObject the source receives, in order (undefined: the whole object). */
+function observeGets(client: S3Client): (string | undefined)[] {
+  const ranges: (string | undefined)[] = [];
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (context.commandName === 'GetObjectCommand') ranges.push((args.input as GetObjectCommandInput).Range);
+    return next(args);
+  }, { step: 'initialize', name: 'observeGets' });
+  return ranges;
+}
+
 function copyTo(setup: Setup, destination: S3Client, key: string, versionId: string) {
   const { fixture, source, checkpoints } = setup;
   return copyVersion(
@@ -38,6 +49,58 @@ function copyTo(setup: Setup, destination: S3Client, key: string, versionId: str
     { checkpoints, limits: limits() },
   );
 }
+
+describe('the first GET is part 1', () => {
+  test('a 3-part copy reads the source with 3 GETs: the whole-object GET gives part 1, ranged GETs the others', async () => {
+    const setup = await setUp();
+    const body = randomBytes(2 * MIN_PART_SIZE + 4321);
+    const versionId = await putSource(setup, 'first.bin', body);
+    const ranges = observeGets(setup.source);
+
+    const result = await copyTo(setup, setup.destination, 'first.bin', versionId);
+
+    expect(result).toMatchObject({ status: 'completed', verifiedBy: 'md5' });
+    expect(md5((await setup.fixture.destinationObject('first.bin'))!.body)).toBe(md5(body));
+    expect(ranges).toHaveLength(3);
+    expect(ranges[0]).toBeUndefined();
+    expect(ranges.slice(1)).toEqual(expect.arrayContaining([
+      `bytes=${MIN_PART_SIZE}-${2 * MIN_PART_SIZE - 1}`,
+      `bytes=${2 * MIN_PART_SIZE}-${body.length - 1}`,
+    ]));
+  });
+
+  test('when the first GET\'s body breaks off, part 1 is read with a ranged GET and the copy is still exact', async () => {
+    const setup = await setUp();
+    const body = randomBytes(2 * MIN_PART_SIZE + 99);
+    const versionId = await putSource(setup, 'broken.bin', body);
+    const ranges = observeGets(setup.source);
+    // Fault injection (no server breaks a response off on demand): the whole-object GET's body
+    // delivers 1 MiB, then its connection resets.
+    setup.source.middlewareStack.add((next) => async (args) => {
+      const result = await next(args);
+      if ((args.input as GetObjectCommandInput).Range === undefined) {
+        const original = (result.output as { Body: Readable }).Body;
+        (result.output as { Body: Readable }).Body = Readable.from((async function* () {
+          let seen = 0;
+          for await (const chunk of original) {
+            yield chunk;
+            seen += (chunk as Buffer).length;
+            if (seen >= 1024 * 1024) break;
+          }
+          original.destroy();
+          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        })());
+      }
+      return result;
+    }, { step: 'initialize', name: 'breakFirstBody' });
+
+    const result = await copyTo(setup, setup.destination, 'broken.bin', versionId);
+
+    expect(result).toMatchObject({ status: 'completed', verifiedBy: 'md5' });
+    expect(md5((await setup.fixture.destinationObject('broken.bin'))!.body)).toBe(md5(body));
+    expect(ranges).toContain(`bytes=0-${MIN_PART_SIZE - 1}`);
+  });
+});
 
 describe('part payloads: unsigned over https, signed over http', () => {
   test('over https every part goes with UNSIGNED-PAYLOAD and its CRC32; moto accepts the signatures and the replica is exact', async () => {
