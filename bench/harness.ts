@@ -91,5 +91,5 @@ export async function waitForQuietMachine(limitMs = Number(process.env.BENCH_QUI
 
 /** Only the JSON part of a server: a child process gets no stop() to call. */
 export function address(server: S3ServerAddress): S3ServerAddress {
-  return { endpoint: server.endpoint, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
+  return { endpoint: server.endpoint, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, caFile: server.caFile };
 }

@@ -60,6 +60,8 @@ export async function rcloneCopy(src: RcloneObject, dst: RcloneObject, options: 
     '--retries', '1',
     '--low-level-retries', '1',
     '--log-level', 'ERROR',
+    // The servers' self-signed CA under TLS (one CA for both: rclone's flag is global).
+    ...(src.server.caFile ? ['--ca-cert', src.server.caFile] : []),
   ];
   const start = performance.now();
   await run(rcloneBinary, args, rcloneEnv(src.server, dst.server), timeoutMs);

@@ -1,8 +1,9 @@
 // Local MinIO servers on loopback for the benchmark, and the S3 clients that talk to them.
 // Every server binds 127.0.0.1 only; nothing here ever addresses another host.
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +19,8 @@ export interface S3ServerAddress {
   readonly endpoint: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** PEM file of the CA that signed the server's certificate, when the endpoint is https. */
+  readonly caFile?: string;
 }
 
 export interface S3Server extends S3ServerAddress {
@@ -30,6 +33,51 @@ const REPO_ROOT = path.resolve(__dirname, '..');
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const LOG_TAIL_CHARS = 8_000;
+
+/**
+ * Whether the servers speak TLS (default; BENCH_TLS=0 for plain http). In Lambda every S3 request
+ * is https, and what a copy costs in CPU depends on it: TLS adds AES-GCM on both sides, and lets the
+ * engine send parts with an unsigned payload (see src/runtime/engine/payload-signing.ts).
+ */
+export function benchTls(): boolean {
+  return process.env.BENCH_TLS !== '0';
+}
+
+const TLS_DIR = path.join(REPO_ROOT, '.bench', 'tls');
+
+/**
+ * A self-signed certificate for 127.0.0.1, made once with openssl into .bench/tls (ignored by git)
+ * and reused: MinIO serves it (--certs-dir), and every client trusts it as its CA.
+ */
+export function benchCertificate(): { certFile: string; keyFile: string } {
+  const certFile = path.join(TLS_DIR, 'public.crt');
+  const keyFile = path.join(TLS_DIR, 'private.key');
+  if (!fs.existsSync(certFile) || !fs.existsSync(keyFile)) {
+    fs.mkdirSync(TLS_DIR, { recursive: true });
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout', keyFile, '-out', certFile,
+    ], { stdio: 'ignore' });
+  }
+  return { certFile, keyFile };
+}
+
+/**
+ * With TLS on, runs this script again in a child whose NODE_EXTRA_CA_CERTS is the bench's CA, so
+ * that clients the bench does not build itself (the replicator's bundle, run in process) trust the
+ * servers too; Node 20 reads that variable only at start. True when the child ran: the caller stops.
+ */
+export function rerunTrustingBenchCa(): boolean {
+  if (!benchTls()) return false;
+  const { certFile } = benchCertificate();
+  if (process.env.NODE_EXTRA_CA_CERTS === certFile) return false;
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile },
+  });
+  process.exitCode = child.status ?? 1;
+  return true;
+}
 
 /** The binary scripts/setup-bench.sh builds; MINIO_BIN overrides it. */
 export function minioBinary(): string {
@@ -64,6 +112,7 @@ export async function stopAll(servers: readonly S3Server[]): Promise<void> {
 
 /** One client per server; the agent's socket pool must not be the bottleneck at `maxSockets` in flight. */
 export function s3ClientFor(server: S3ServerAddress, maxSockets = 64): S3Client {
+  const ca = server.caFile ? fs.readFileSync(server.caFile) : undefined;
   return new S3Client({
     endpoint: server.endpoint,
     region: 'us-east-1',
@@ -74,6 +123,7 @@ export function s3ClientFor(server: S3ServerAddress, maxSockets = 64): S3Client 
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
       httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
+      httpsAgent: new https.Agent({ keepAlive: true, maxSockets, ca }),
       connectionTimeout: 5_000,
       requestTimeout: 120_000,
     }),
@@ -132,11 +182,19 @@ async function startMinioOnce(binary: string): Promise<S3Server> {
   const dir = fs.mkdtempSync(path.join(dataRoot, 'bench-minio-'));
   const port = await freeLoopbackPort();
   const consolePort = await freeLoopbackPort();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const tls = benchTls() ? benchCertificate() : undefined;
+  const certsDir = path.join(dir, 'certs');
+  if (tls) {
+    fs.mkdirSync(certsDir, { recursive: true });
+    fs.copyFileSync(tls.certFile, path.join(certsDir, 'public.crt'));
+    fs.copyFileSync(tls.keyFile, path.join(certsDir, 'private.key'));
+  }
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const child = spawn(binary, [
     'server', path.join(dir, 'data'),
     '--address', `127.0.0.1:${port}`,
     '--console-address', `127.0.0.1:${consolePort}`,
+    ...(tls ? ['--certs-dir', certsDir] : []),
     '--quiet',
   ], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -174,12 +232,12 @@ async function startMinioOnce(binary: string): Promise<S3Server> {
   };
 
   try {
-    await waitUntilLive(endpoint, child, () => logTail);
+    await waitUntilLive(endpoint, child, () => logTail, tls?.certFile);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { endpoint, accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET_ACCESS_KEY, dataDir: dir, stop };
+  return { endpoint, accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET_ACCESS_KEY, caFile: tls?.certFile, dataDir: dir, stop };
 }
 
 function freeLoopbackPort(): Promise<number> {
@@ -193,21 +251,23 @@ function freeLoopbackPort(): Promise<number> {
   });
 }
 
-async function waitUntilLive(endpoint: string, child: ChildProcess, logTail: () => string): Promise<void> {
+async function waitUntilLive(endpoint: string, child: ChildProcess, logTail: () => string, caFile?: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`minio exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${logTail()}`);
     }
-    if (await healthy(`${endpoint}/minio/health/live`)) return;
+    if (await healthy(`${endpoint}/minio/health/live`, caFile)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`minio at ${endpoint} not live after ${READY_TIMEOUT_MS} ms:\n${logTail()}`);
 }
 
-function healthy(url: string): Promise<boolean> {
+function healthy(url: string, caFile?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 1_000, agent: false }, (res) => {
+    const get = url.startsWith('https:') ? https.get : http.get;
+    const ca = caFile ? fs.readFileSync(caFile) : undefined;
+    const req = get(url, { timeout: 1_000, agent: false, ca }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
