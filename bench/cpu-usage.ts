@@ -128,3 +128,18 @@ export function cpuSecondsPerGiB(shares: CpuShares, seconds: number, bytes: numb
   const percent = shares.self + shares.children + Object.values(shares.processes).reduce((a, b) => a + b, 0);
   return ((percent / 100) * seconds) / (bytes / 2 ** 30);
 }
+
+/**
+ * Core-seconds per GiB of one measurement, by process: the copier (this process for an in-process
+ * copy, or the child that ran and exited meanwhile, rclone's, with `copier: 'children'`) apart
+ * from the servers it talked to (each watched process by its label). In Lambda only the copier's
+ * CPU is paid for; the servers' is S3's.
+ */
+export function coreSecondsPerGiB(
+  shares: CpuShares, seconds: number, bytes: number, copier: 'self' | 'children',
+): { readonly copier: number; readonly processes: Record<string, number> } {
+  const perGiB = (percent: number) => ((percent / 100) * seconds) / (bytes / 2 ** 30);
+  const processes: Record<string, number> = {};
+  for (const [label, percent] of Object.entries(shares.processes)) processes[label] = perGiB(percent);
+  return { copier: perGiB(copier === 'self' ? shares.self : shares.children), processes };
+}
