@@ -1,5 +1,5 @@
 // The least a parallel copy can do: C workers, each a ranged GET into its own reused buffer, then
-// an UploadPart of it; no checksums, no MD5, no checkpoints. On a machine where the servers and the
+// an UploadPart of it (its payload unsigned over https); no checksums, no MD5, no checkpoints. On a machine where the servers and the
 // client share the cores, a copy pays for the GET and the PUT side at once, which the separate
 // GET and UploadPart limits (raw-throughput.ts) don't show; this is the copy's own ceiling here.
 import { performance } from 'node:perf_hooks';
@@ -13,6 +13,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { RawLimitOptions, Throughput } from './raw-throughput';
+import { unsignedPayloadOverTls } from '../src/runtime/engine/payload-signing';
 
 export async function measureRawCopyThroughput(
   source: S3Client, sourceBucket: string, key: string, destination: S3Client, destinationBucket: string, destinationKey: string,
@@ -32,9 +33,10 @@ export async function measureRawCopyThroughput(
       const got = await source.send(new GetObjectCommand({ Bucket: sourceBucket, Key: key, Range: `bytes=${first}-${last}` }));
       let filled = 0;
       for await (const chunk of got.Body as Readable) filled += (chunk as Buffer).copy(buffer, filled);
-      await destination.send(new UploadPartCommand({
+      // Unsigned over https, as the engine sends parts: the least a copy can do.
+      await destination.send(unsignedPayloadOverTls(new UploadPartCommand({
         Bucket: destinationBucket, Key: destinationKey, UploadId, PartNumber: i + 1, Body: buffer.subarray(0, filled), ContentLength: filled,
-      }));
+      })));
       bytes += filled;
     }
   };
