@@ -13,6 +13,7 @@ emulating anything:
 - Every visibility and delay check (per message, per scan) built two datetimes to read the clock.
 - Every request listed and stat'ed moto's ~150 package folders, under a global lock, to route it.
 - werkzeug logged every request to stderr through a locked handler.
+- werkzeug answered HTTP/1.0, closing the connection after every response.
 
 Each patch below computes the same value moto computes, only without the waste. Run it with the
 arguments of moto_server (`-H HOST -p PORT`).
@@ -29,6 +30,7 @@ from moto.core import utils as core_utils
 from moto.dynamodb import models as dynamodb_models
 from moto.s3 import models as s3_models
 from moto.sqs import models as sqs_models
+from werkzeug.serving import WSGIRequestHandler
 
 _moto_unix_time = core_utils.unix_time
 _moto_unix_time_millis = core_utils.unix_time_millis
@@ -145,6 +147,11 @@ backends.list_of_moto_modules = lambda: _moto_modules
 # One log line per request, written under a lock, is the largest single cost after SQS; errors
 # (werkzeug logs a failed request at ERROR) still reach stderr, which the test harness reports.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+# werkzeug answers HTTP/1.0 by default and closes the connection after every response, so each
+# request paid a TCP connect (and, through the TLS proxy, a handshake). HTTP/1.1 keeps the SDK's
+# keep-alive connections open, as AWS endpoints do.
+WSGIRequestHandler.protocol_version = "HTTP/1.1"
 
 if __name__ == "__main__":
     from moto.server import main
