@@ -21,12 +21,19 @@ export function routerRulePattern(router: SynthesizedFunction, context: Resoluti
   return resolve(resourceNaming(router, 'AWS::Events::Rule', 'Targets').Properties.EventPattern, context) as Record<string, unknown>;
 }
 
-/** Plays EventBridge: the events in the delivery order, each matched against the rule and, if it matches, into the router. */
+/** Runs one invocation of the router. */
+export type RouterInvocation = (event: unknown) => Promise<{ result: unknown; lines: string[] }>;
+
+/**
+ * Plays EventBridge: the events in the delivery order (`order` names steps; default the demo's),
+ * each matched against the rule and, if it matches, into the router (`run`; default in this process).
+ */
 export async function deliverToRouter(
   steps: Record<string, Step>, pattern: Record<string, unknown>, deployment: Deployment, started: number,
+  order: readonly string[] = DELIVERY_ORDER, run: RouterInvocation = (event) => invoke(deployment.router, event),
 ): Promise<Delivery[]> {
   const deliveries: Delivery[] = [];
-  for (const name of DELIVERY_ORDER) {
+  for (const name of order) {
     const { event, label } = steps[name];
     const at = Date.now() - started;
     const base = { at, event: event['detail-type'], key: event.detail.object.key as string, version: label };
@@ -34,7 +41,7 @@ export async function deliverToRouter(
       deliveries.push({ ...base, target: 'EventBridge rule', outcome: 'not matched by the rule (outside reports/)' });
       continue;
     }
-    const { result } = await invoke(deployment.router, event);
+    const { result } = await run(event);
     deliveries.push({ ...base, target: 'router', outcome: (result as { routed: boolean }).routed ? 'queued (FIFO group of the key)' : 'not routed' });
   }
   return deliveries;
