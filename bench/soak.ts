@@ -1,0 +1,298 @@
+// The soak: many small objects, with overwrites and deletes, through the deployed pipeline on the
+// emulators, and at the end a check of every key for lost, duplicated or stale replicas.
+// It reuses the demo (scripts/demo/): the README's example app synthesized, its resources deployed
+// from the templates into two moto servers (source and destination partitions, IAM enforced), the
+// bundled router and replicator run as Lambda would run them. Source writes are real PutObject and
+// DeleteObject requests on moto; their events reach the router in a seeded shuffled order per
+// stretch of writes (EventBridge keeps no order), and a poller playing the event source mapping
+// hands the FIFO queue's batches to several replicator instances at once (child processes).
+// Standalone: NODE_NO_WARNINGS=1 npx ts-node --project tsconfig.dev.json bench/soak.ts   (BENCH_SCALE=small: 2,000 writes)
+// Options (environment): SOAK_OPERATIONS, SOAK_REPLICATORS (default 4), SOAK_SEED.
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient, ScanCommand, ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { QUICK, progress } from './harness';
+import { SandboxPool } from './lambda-sandbox';
+import { Row } from './report';
+import { ListedVersion, MapRecord, SoakFindings, SoakOperation, checkSoak, soakWorkload } from './soak-check';
+import { findFunction, synthesizeExample } from '../scripts/demo/cloud-assembly';
+import { deployExample, Deployment } from '../scripts/demo/emulated-deployment';
+import { deliverToRouter, routerRulePattern } from '../scripts/demo/eventbridge-rule';
+import { deliverToReplicator } from '../scripts/demo/replicator-poller';
+import { Step } from '../scripts/demo/scenario';
+import { startEmulatedPartitions } from '../test/emulated/emulators/emulated-partitions';
+import { Emulators, SOURCE_REGION, destinationS3, emulators, sourceClientConfig, sourceS3 } from '../test/emulated/emulators/partitions';
+import { S3EventSource } from '../test/emulated/emulators/s3-events';
+import { prng, shuffle } from '../test/support/seeded-random';
+
+export interface SoakOptions {
+  /** Writes to the source bucket (new keys, overwrites, deletes). */
+  readonly operations: number;
+  /** Replicator instances running batches at once. */
+  readonly replicators: number;
+  readonly seed: number;
+}
+
+export const SOAK_DEFAULTS: SoakOptions = {
+  operations: Number(process.env.SOAK_OPERATIONS ?? (QUICK ? 2_000 : 20_000)),
+  replicators: Number(process.env.SOAK_REPLICATORS ?? 4),
+  seed: Number(process.env.SOAK_SEED ?? 20261130),
+};
+
+/** Writes whose events EventBridge delivers in one shuffled stretch. */
+const REORDER_WINDOW = 40;
+/** Keys written at once, and router instances running at once. */
+const WRITERS = 8;
+const ROUTERS = 2;
+/** Under the example's replicated prefix. */
+const PREFIX = 'reports/soak/';
+/** The whole pipeline must drain within this, or the run fails (a message stuck behind the queue's 90-minute visibility timeout). */
+const DRAIN_LIMIT_MS = 30 * 60_000;
+
+export interface SoakResult {
+  readonly options: SoakOptions;
+  readonly seconds: number;
+  readonly writes: Record<string, number>;
+  readonly routed: number;
+  readonly deliveries: number;
+  readonly batches: number;
+  readonly failures: number;
+  readonly outcomes: Record<string, number>;
+  readonly findings: SoakFindings;
+}
+
+/** Runs the soak on its own pair of emulated partitions and adds its rows; fails the run on any violation. */
+export async function measureSoak(rows: Row[], options: SoakOptions = SOAK_DEFAULTS): Promise<SoakResult> {
+  const result = await runSoak(options);
+  rows.push(...soakRows(result));
+  if (result.findings.violations.length > 0) {
+    throw new Error(`soak: ${result.findings.violations.length} violations:\n${result.findings.violations.slice(0, 50).join('\n')}`);
+  }
+  return result;
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  progress('soak: synthesizing the example app and starting two emulated partitions (moto, IAM enforced)');
+  const stacks = synthesizeExample();
+  const router = findFunction(stacks, '/Router/Resource');
+  const replicator = findFunction(stacks, '/Replicator/Resource');
+  const partitions = await startEmulatedPartitions();
+  try {
+    const emulated = emulators();
+    const deployment = await deployExample(stacks, router, replicator, emulated);
+    const routers = SandboxPool.start(deployment.router, ROUTERS);
+    const replicators = SandboxPool.start(deployment.replicator, options.replicators);
+    try {
+      return await soak(options, emulated, deployment, { router, replicator }, { routers, replicators });
+    } finally {
+      await Promise.all([routers.stop(), replicators.stop()]);
+    }
+  } finally {
+    await partitions.stop();
+  }
+}
+
+type Functions = { router: ReturnType<typeof findFunction>; replicator: ReturnType<typeof findFunction> };
+type Sandboxes = { routers: SandboxPool; replicators: SandboxPool };
+
+/**
+ * Writes the workload while the router and the replicators run: each stretch of writes goes to the
+ * router in a shuffled order as soon as it is written, and the replicators drain the queue
+ * meanwhile. Timed from the first write until the queue is empty; then the check.
+ */
+async function soak(options: SoakOptions, emulated: Emulators, deployment: Deployment, fns: Functions, sandboxes: Sandboxes): Promise<SoakResult> {
+  const sourceBucket = deployment.router.environment.SOURCE_BUCKET_NAME;
+  const destinationBucket = deployment.replicator.environment.DESTINATION_BUCKET_NAME;
+  const source = sourceS3(emulated.sourceEndpoint, emulated.sourceAdmin);
+  const destination = destinationS3(emulated.destinationEndpoint, emulated.destinationAdmin);
+  const sqs = new SQSClient(sourceClientConfig(emulated.sourceEndpoint, emulated.sourceAdmin));
+  const dynamodb = new DynamoDBClient(sourceClientConfig(emulated.sourceEndpoint, emulated.sourceAdmin));
+  const queueUrl = deployment.replicator.environment.REPLICATION_QUEUE_URL;
+  const deadLetterQueues = [deployment.replicator.environment.DEAD_LETTER_QUEUE_URL, deployment.router.environment.ROUTER_DEAD_LETTER_QUEUE_URL]
+    .filter((url): url is string => url !== undefined);
+  const pattern = routerRulePattern(fns.router, deployment.context);
+  const workload = soakWorkload(options.operations, options.seed, PREFIX);
+  const writes: Record<string, number> = {};
+  for (const operation of workload) writes[operation.kind] = (writes[operation.kind] ?? 0) + 1;
+  progress(`soak: ${options.operations} writes (${mix(writes)}), `
+    + `${options.replicators} replicators, seed ${options.seed}`);
+
+  try {
+    const start = performance.now();
+    let written = false;
+    let routed = 0;
+    const produce = async () => {
+      const events = new S3EventSource(source, sourceBucket, SOURCE_REGION);
+      const random = prng(options.seed + 1);
+      let routing = Promise.resolve();
+      for (let first = 0; first < workload.length; first += REORDER_WINDOW) {
+        const steps = await writeStretch(events, workload, first);
+        await routing;
+        // Routed while the next stretch is written; the shuffled order split among the routers.
+        const order = shuffle(Object.keys(steps), random);
+        routing = Promise.all(Array.from({ length: ROUTERS }, (_, slice) => deliverToRouter(
+          steps, pattern, deployment, 0, order.filter((_name, i) => i % ROUTERS === slice), sandboxes.routers.invoke,
+        ))).then((delivered) => {
+          routed += delivered.flat().filter((delivery) => delivery.outcome.startsWith('queued')).length;
+        });
+        if ((first / REORDER_WINDOW) % 50 === 49) progress(`soak: ${first + REORDER_WINDOW} writes made`);
+      }
+      await routing;
+      written = true;
+      progress(`soak: all ${workload.length} writes made and routed after ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    };
+    const drainBy = Date.now() + DRAIN_LIMIT_MS;
+    const finished = async () => {
+      if (!written) {
+        await sleep(100);
+        return false;
+      }
+      if (await queued(sqs, [queueUrl]) === 0) return true;
+      if (Date.now() > drainBy) throw new Error(`soak: the queue did not drain within ${DRAIN_LIMIT_MS / 60_000} minutes`);
+      await sleep(200);
+      return false;
+    };
+    const [, replicated] = await Promise.all([
+      produce(),
+      deliverToReplicator(fns.replicator, deployment, new Map(), 0, {
+        concurrency: options.replicators, invoke: sandboxes.replicators.invoke, maxBatches: Infinity, finished,
+      }),
+    ]);
+    const seconds = (performance.now() - start) / 1000;
+    progress(`soak: drained in ${seconds.toFixed(1)} s; checking every key`);
+
+    const findings = checkSoak({
+      source: await listVersions(source, sourceBucket),
+      destination: await listVersions(destination, destinationBucket),
+      map: await versionMap(dynamodb, deployment.replicator.environment.REPLICATION_TABLE_NAME),
+      queued: await queued(sqs, [queueUrl]),
+      deadLettered: await queued(sqs, deadLetterQueues),
+    });
+    const outcomes: Record<string, number> = {};
+    for (const delivery of replicated.deliveries) outcomes[delivery.outcome] = (outcomes[delivery.outcome] ?? 0) + 1;
+    return {
+      options,
+      seconds,
+      writes,
+      routed,
+      deliveries: replicated.deliveries.length,
+      batches: new Set(replicated.deliveries.map((delivery) => delivery.target)).size,
+      failures: replicated.failures,
+      outcomes,
+      findings,
+    };
+  } finally {
+    [source, destination, sqs, dynamodb].forEach((client) => client.destroy());
+  }
+}
+
+/**
+ * Makes the stretch of writes from `first` on, `WRITERS` keys at a time, each key's writes in
+ * order (its versions and their sequencers in the same order); returns their events.
+ */
+async function writeStretch(events: S3EventSource, workload: SoakOperation[], first: number): Promise<Record<string, Step>> {
+  const byKey = new Map<string, number[]>();
+  for (let index = first; index < Math.min(first + REORDER_WINDOW, workload.length); index++) {
+    byKey.set(workload[index].key, [...byKey.get(workload[index].key) ?? [], index]);
+  }
+  const steps: Record<string, Step> = {};
+  const keys = [...byKey.values()];
+  const writer = async () => {
+    for (let indexes = keys.shift(); indexes; indexes = keys.shift()) {
+      for (const index of indexes) {
+        const { kind, key, size } = workload[index];
+        const body = Buffer.alloc(size, `${key} write ${index}\n`);
+        steps[String(index)] = {
+          label: `write ${index}`,
+          event: kind === 'delete' ? await events.deleteMarker(key) : await events.put(key, body, { ContentType: 'text/plain' }),
+        };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: WRITERS }, writer));
+  return steps;
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Messages on the queues: visible, in flight and delayed. */
+async function queued(sqs: SQSClient, queueUrls: string[]): Promise<number> {
+  let total = 0;
+  for (const url of queueUrls) {
+    const { Attributes: attributes = {} } = await sqs.send(new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }));
+    total += Object.values(attributes).reduce((sum, value) => sum + Number(value), 0);
+  }
+  return total;
+}
+
+async function listVersions(s3: S3Client, bucket: string): Promise<ListedVersion[]> {
+  const versions: ListedVersion[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectVersionsCommand({
+      Bucket: bucket, Prefix: PREFIX, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker,
+    }));
+    const entries = [
+      ...(page.Versions ?? []).map((v) => ({
+        key: v.Key!, versionId: v.VersionId!, isDeleteMarker: false, isLatest: v.IsLatest === true, eTag: v.ETag?.replace(/"/g, ''),
+      })),
+      ...(page.DeleteMarkers ?? []).map((m) => ({ key: m.Key!, versionId: m.VersionId!, isDeleteMarker: true, isLatest: m.IsLatest === true })),
+    ];
+    versions.push(...entries);
+    keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+    versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+  } while (keyMarker);
+  return versions;
+}
+
+/** The version map's records: each key's head and each version's own item. */
+async function versionMap(dynamodb: DynamoDBClient, tableName: string): Promise<MapRecord[]> {
+  const records: MapRecord[] = [];
+  let startKey: ScanCommandOutput['LastEvaluatedKey'];
+  do {
+    const page = await dynamodb.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: startKey }));
+    for (const item of page.Items ?? []) {
+      const pk = item.pk?.S ?? '';
+      if (!pk.startsWith('object#') || !item.sourceVersionId?.S) continue;
+      records.push({ key: pk.slice('object#'.length), sourceVersionId: item.sourceVersionId.S, destinationVersionId: item.destinationVersionId?.S });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return records;
+}
+
+const mix = (writes: Record<string, number>) => Object.entries(writes).map(([kind, n]) => `${n} ${kind}`).join(', ');
+
+/** The soak's rows of the benchmark table. */
+export function soakRows(result: SoakResult): Row[] {
+  const { options, seconds, findings } = result;
+  const rate = options.operations / seconds;
+  const outcomes = Object.entries(result.outcomes).sort(([, a], [, b]) => b - a).map(([outcome, n]) => `${n} ${outcome}`).join(', ');
+  return [
+    {
+      measurement: `Soak: ${options.operations.toLocaleString('en')} small-object writes (${mix(result.writes)}; `
+        + `seed ${options.seed}) through router, FIFO queue and ${options.replicators} concurrent replicators, end to end (moto, IAM enforced)`,
+      result: `**${rate.toFixed(1)} writes/s** (${seconds.toFixed(0)} s from the first write to an empty queue; ${(rate / options.replicators).toFixed(1)} per replicator)`,
+      target: '0 lost, duplicated or stale replicas; queue and dead-letter queues empty',
+      met: findings.violations.length === 0,
+      notes: `Checked ${findings.keys} keys, ${findings.sourceVersions} source and ${findings.destinationVersions} destination versions, `
+        + `${findings.mappedReplicas} replicas in the version map: ${findings.violations.length === 0 ? 'no violation' : `${findings.violations.length} violations, e.g. ${findings.violations[0]}`}. `
+        + `${result.routed} events routed, ${result.deliveries} deliveries in ${result.batches} batches (${result.failures} reported failed and retried): ${outcomes}`,
+    },
+  ];
+}
+
+if (require.main === module) {
+  const rows: Row[] = [];
+  measureSoak(rows).then((result) => {
+    console.log(soakRows(result).map((row) => `${row.measurement}\n  ${row.result}\n  ${row.notes}`).join('\n'));
+  }).catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
