@@ -24,7 +24,7 @@ class Sandbox {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (value: Invocation) => void; reject: (error: Error) => void }>();
 
-  constructor(private readonly child: ChildProcess) {
+  constructor(readonly child: ChildProcess) {
     child.on('message', (message: SandboxResponse) => {
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
@@ -92,6 +92,11 @@ export class SandboxPool {
       else this.idle.push(sandbox);
     }
   };
+
+  /** The sandboxes' process ids (to account their CPU). */
+  get pids(): number[] {
+    return this.sandboxes.map((sandbox) => sandbox.child.pid!);
+  }
 
   async stop(): Promise<void> {
     await Promise.all(this.sandboxes.map((sandbox) => sandbox.stop()));

@@ -38,6 +38,29 @@ export function soakWorkload(operations: number, seed: number, prefix: string): 
   return workload;
 }
 
+/**
+ * The message groups batches hold while their invocations run. FIFO hands a group to one consumer
+ * at a time; `enter` returns the groups of a batch that another batch still holds (a violation).
+ */
+export class GroupsInFlight {
+  private readonly held = new Map<string, number>();
+
+  enter(groups: readonly string[]): string[] {
+    const distinct = [...new Set(groups)];
+    const shared = distinct.filter((group) => this.held.has(group));
+    for (const group of distinct) this.held.set(group, (this.held.get(group) ?? 0) + 1);
+    return shared;
+  }
+
+  leave(groups: readonly string[]): void {
+    for (const group of new Set(groups)) {
+      const count = (this.held.get(group) ?? 0) - 1;
+      if (count > 0) this.held.set(group, count);
+      else this.held.delete(group);
+    }
+  }
+}
+
 /** A version or delete marker as ListObjectVersions returns it (newest first per key). */
 export interface ListedVersion {
   readonly key: string;

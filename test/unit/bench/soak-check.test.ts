@@ -1,4 +1,4 @@
-import { checkSoak, ListedVersion, MapRecord, soakWorkload, SoakState } from '../../../bench/soak-check';
+import { checkSoak, GroupsInFlight, ListedVersion, MapRecord, soakWorkload, SoakState } from '../../../bench/soak-check';
 
 const object = (key: string, versionId: string, isLatest: boolean, eTag = `etag-${versionId}`): ListedVersion => ({
   key, versionId, isDeleteMarker: false, isLatest, eTag,
@@ -101,5 +101,19 @@ describe('the soak workload', () => {
     for (const { key, kind } of workload) if (kind !== 'delete') versions.set(key, (versions.get(key) ?? 0) + 1);
     expect(Math.max(...versions.values())).toBeGreaterThanOrEqual(4);
     expect(workload.every(({ key, size }) => key.startsWith('p/') && size >= 256 && size <= 4096)).toBe(true);
+  });
+});
+
+describe('the message groups in flight', () => {
+  it('reports a group handed to a second batch while the first still holds it, and not after it is done', () => {
+    const inFlight = new GroupsInFlight();
+    expect(inFlight.enter(['g1', 'g1', 'g2'])).toEqual([]);
+    expect(inFlight.enter(['g3', 'g2'])).toEqual(['g2']);
+    inFlight.leave(['g1', 'g1', 'g2']);
+    expect(inFlight.enter(['g1'])).toEqual([]);
+    expect(inFlight.enter(['g2'])).toEqual(['g2']); // the second batch still holds g2
+    inFlight.leave(['g3', 'g2']);
+    inFlight.leave(['g2']);
+    expect(inFlight.enter(['g2', 'g3'])).toEqual([]);
   });
 });
