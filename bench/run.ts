@@ -27,6 +27,7 @@ import { MotoServices, createTable, dynamoDbFor, startMoto } from './moto-servic
 import { rcloneOnPath } from './rclone';
 import { Row, markdownTable } from './report';
 import { S3Server, createVersionedBucket, rerunTrustingBenchCa, s3ClientFor, startS3Servers, stopAll } from './s3-servers';
+import { measureSoak } from './soak';
 import { GiB, formatBytes, putRandomObject } from './test-data';
 import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
 
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
       await measureInterrupted(bench, rows, throughput.engineSeconds);
       for (const tagging of [undefined, 'team=bench']) await measureSmall(bench, rows, tagging);
       await measureCrossPartition(bench, rows, context);
+      await measureSoak(rows);
 
       const elapsed = (performance.now() - started) / 1000;
       const whole = cpuSince(wholeRun, watched);
