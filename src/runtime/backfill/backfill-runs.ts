@@ -9,6 +9,8 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BackfillMode } from './backfill-plan';
@@ -18,10 +20,13 @@ import { RunReports } from '../replication/outcomes/run-reports';
 
 /**
  * A backfill run's state and its per-version outcomes, in the version-map table:
- * `pk` = `backfill#<run id>`, `sk` = `run` for the state (the listing checkpoint and counts), and
- * `sk` = `outcomeSortKey(key, version id)` for each listed version's outcome (a reconcile's extra
- * destination object has no source version), with the key and version id as `sourceKey` and
- * `sourceVersionId`.
+ * `pk` = `backfill#<run id>`, `sk` = `run` for the state (the listing checkpoint and counts, and the
+ * counters `resolved`, which the replicator adds to, and `partsDone`), and for each listed
+ * version's outcome (a reconcile's extra destination object has no source version) `pk` =
+ * `backfill#<run id>#<shard>` (`outcomeShard`: outcomes spread over `OUTCOME_SHARDS` partitions,
+ * none hot at any concurrency), `sk` = `outcomeSortKey(key, version id)`, with the key and version
+ * id as `sourceKey` and `sourceVersionId`. Runs created before sharding (no `outcomeShards`) keep
+ * their outcomes under `backfill#<run id>`.
  */
 export type BackfillOutcome =
   | 'enqueued' | 'replicated' | 'already-present' | 'skipped-by-filter' | 'skipped' | 'failed' | 'extra-on-destination';
@@ -66,6 +71,26 @@ export interface BackfillRun {
   readonly finishedAt?: string;
   /** Bumped by every checkpoint: a second worker on the same run loses its conditional write. */
   readonly revision: number;
+  /** The partitions its outcomes are spread over; absent for runs from before sharding. */
+  readonly outcomeShards?: number;
+  /** An inventory run: its manifest (`s3://...`), how many files it names, whether their steps are queued. */
+  readonly inventory?: { readonly manifest: string; readonly files: number; readonly fannedOut?: boolean };
+}
+
+/** The partitions a run's outcomes are spread over. */
+export const OUTCOME_SHARDS = 32;
+
+/** The run's counters, kept beside its state by atomic adds. */
+export interface RunCounters {
+  /** Outcomes that went from `enqueued` to what the replicator did. */
+  readonly resolved: number;
+  /** Inventory runs: files done, and what their steps counted. */
+  readonly partsDone: number;
+  readonly listed: number;
+  readonly enqueued: number;
+  readonly alreadyPresent: number;
+  readonly skippedByFilter: number;
+  readonly listRequests: number;
 }
 
 export const NO_COUNTS: BackfillCounts = {
@@ -82,6 +107,24 @@ export class BackfillRunMovedOnError extends Error {
 
 const runKey = (runId: string) => ({ pk: { S: `backfill#${runId}` }, sk: { S: 'run' } });
 
+/** Which of a run's outcome partitions holds a version's outcome (from the same digest as its sort key). */
+export function outcomeShard(key: string, versionId: string | undefined, shards: number): number {
+  return parseInt(outcomeDigest(key, versionId).slice(0, 8), 16) % shards;
+}
+
+/** Where a run's outcome of a version is kept. */
+export function outcomeKey(run: RunOutcomes, key: string, versionId?: string): { pk: AttributeValue; sk: AttributeValue } {
+  const pk = run.outcomeShards ? `backfill#${run.runId}#${outcomeShard(key, versionId, run.outcomeShards)}` : `backfill#${run.runId}`;
+  return { pk: { S: pk }, sk: { S: outcomeSortKey(key, versionId) } };
+}
+
+/** What locates a run's outcomes. */
+export type RunOutcomes = Pick<BackfillRun, 'runId' | 'outcomeShards'>;
+
+function outcomeDigest(key: string, versionId?: string): string {
+  return createHash('sha256').update(JSON.stringify([key, versionId ?? null])).digest('hex');
+}
+
 /** Bytes of the S3 key that lead an outcome's sort key: room for the digest under DynamoDB's 1,024. */
 export const OUTCOME_KEY_PREFIX_BYTES = 768;
 
@@ -93,8 +136,7 @@ export const OUTCOME_KEY_PREFIX_BYTES = 768;
  * most 841 bytes.
  */
 export function outcomeSortKey(key: string, versionId?: string): string {
-  const digest = createHash('sha256').update(JSON.stringify([key, versionId ?? null])).digest('hex');
-  return `outcome#${leadingCharacters(key, OUTCOME_KEY_PREFIX_BYTES)}\u0000${digest}`;
+  return `outcome#${leadingCharacters(key, OUTCOME_KEY_PREFIX_BYTES)}\u0000${outcomeDigest(key, versionId)}`;
 }
 
 /** The longest start of `text` of at most `bytes` bytes of UTF-8, never splitting a character. */
@@ -115,7 +157,7 @@ export class BackfillRuns implements RunReports {
   async create(run: BackfillRun): Promise<void> {
     await this.client.send(new PutItemCommand({
       TableName: this.tableName,
-      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) } },
+      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) }, ...(run.outcomeShards ? { shards: { N: String(run.outcomeShards) } } : {}) },
       ConditionExpression: 'attribute_not_exists(pk)',
     }));
   }
@@ -129,11 +171,14 @@ export class BackfillRuns implements RunReports {
   async checkpoint(previous: BackfillRun, next: BackfillRun): Promise<BackfillRun> {
     const saved = { ...next, revision: previous.revision + 1 };
     try {
-      await this.client.send(new PutItemCommand({
+      // An update, not a put: the counters beside the state (the replicator's adds) stay.
+      await this.client.send(new UpdateItemCommand({
         TableName: this.tableName,
-        Item: { ...runKey(previous.runId), state: { S: JSON.stringify(saved) }, revision: { N: String(saved.revision) } },
+        Key: runKey(previous.runId),
+        UpdateExpression: 'SET #state = :state, revision = :next',
         ConditionExpression: previous.revision === 0 ? 'attribute_not_exists(revision) OR revision = :previous' : 'revision = :previous',
-        ExpressionAttributeValues: { ':previous': { N: String(previous.revision) } },
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':previous': { N: String(previous.revision) }, ':next': { N: String(saved.revision) }, ':state': { S: JSON.stringify(saved) } },
       }));
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new BackfillRunMovedOnError(previous.runId);
@@ -143,25 +188,36 @@ export class BackfillRuns implements RunReports {
   }
 
   /**
-   * Records the replicator's outcome of an enqueued version. `replicated` is never overwritten by a
-   * later `already-present` (the same version delivered twice), so the report keeps what actually
-   * happened; what a reconcile found (`drift`) stays.
+   * Records the replicator's outcome of an enqueued version. The first outcome of a version still
+   * `enqueued` adds one to the run's `resolved` counter in the same transaction, so the wait for
+   * completion reads one item. `replicated` is never overwritten by a later `already-present` (the
+   * same version delivered twice), so the report keeps what actually happened; what a reconcile
+   * found (`drift`) stays.
    */
   async recordOutcome(runId: string, record: OutcomeRecord): Promise<void> {
-    const { pk, sk, ...fields } = outcomeItem(runId, record);
-    const names = Object.keys(fields);
-    const cleared = ['reason', 'bytes'].filter((name) => !(name in fields));
+    const sharded = { runId, outcomeShards: OUTCOME_SHARDS };
+    const update = outcomeUpdate(this.tableName, sharded, record);
+    try {
+      await this.client.send(new TransactWriteItemsCommand({
+        TransactItems: [
+          { Update: { ...update, ConditionExpression: '#outcome = :enqueued', ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':enqueued': { S: 'enqueued' } } } },
+          // Only a sharded run (`shards` on its item) counts; an older run's outcomes are elsewhere.
+          { Update: { TableName: this.tableName, Key: runKey(runId), UpdateExpression: 'ADD resolved :one', ConditionExpression: 'attribute_exists(shards)', ExpressionAttributeValues: { ':one': { N: '1' } } } },
+        ],
+      }));
+      return;
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+    }
+    // Not the first outcome of an enqueued version (a redelivery, a retry after a failure), or a run from before sharding.
+    const run = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: runKey(runId), ProjectionExpression: 'shards', ConsistentRead: true }));
+    const location = run.Item?.shards?.N ? { runId, outcomeShards: Number(run.Item.shards.N) } : { runId };
+    const fallback = outcomeUpdate(this.tableName, location, record);
     try {
       await this.client.send(new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk, sk },
-        UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(', ')}${cleared.length > 0 ? ` REMOVE ${cleared.join(', ')}` : ''}`,
+        ...fallback,
         ConditionExpression: 'attribute_not_exists(#outcome) OR #outcome <> :replicated',
-        ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
-        ExpressionAttributeValues: {
-          ...Object.fromEntries(names.map((name) => [`:${name}`, fields[name]])),
-          ':replicated': { S: 'replicated' },
-        },
+        ExpressionAttributeValues: { ...fallback.ExpressionAttributeValues, ':replicated': { S: 'replicated' } },
       }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -169,10 +225,10 @@ export class BackfillRuns implements RunReports {
   }
 
   /** Records many outcomes the backfill decided itself (already present, skipped by the filter). */
-  async recordOutcomes(runId: string, records: readonly OutcomeRecord[]): Promise<void> {
+  async recordOutcomes(run: RunOutcomes, records: readonly OutcomeRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
       let requests: Record<string, any[]> | undefined = {
-        [this.tableName]: records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: outcomeItem(runId, record) } })),
+        [this.tableName]: records.slice(i, i + 25).map((record) => ({ PutRequest: { Item: outcomeItem(run, record) } })),
       };
       for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
         if (attempt > 5) throw new Error('DynamoDB kept throttling the outcome writes');
@@ -182,34 +238,64 @@ export class BackfillRuns implements RunReports {
     }
   }
 
-  /** Every outcome of the run, in key order. */
-  async *outcomes(runId: string): AsyncGenerator<OutcomeRecord> {
+  /** The run's counters (zero when none was added yet). */
+  async counters(runId: string): Promise<RunCounters> {
+    const result = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }));
+    const number = (name: string) => Number(result.Item?.[name]?.N ?? 0);
+    return {
+      resolved: number('resolved'),
+      partsDone: number('partsDone'),
+      listed: number('listed'),
+      enqueued: number('enqueued'),
+      alreadyPresent: number('alreadyPresent'),
+      skippedByFilter: number('skippedByFilter'),
+      listRequests: number('listRequests'),
+    };
+  }
+
+  /**
+   * Every outcome of the run, in key order: its shards read side by side, one page each at a
+   * time, and merged by sort key (DynamoDB's order, by UTF-8 bytes).
+   */
+  async *outcomes(run: RunOutcomes): AsyncGenerator<OutcomeRecord> {
+    const partitions = run.outcomeShards
+      ? Array.from({ length: run.outcomeShards }, (_, shard) => `backfill#${run.runId}#${shard}`)
+      : [`backfill#${run.runId}`];
+    const heads = await Promise.all(partitions.map(async (pk) => {
+      const stream = this.partition(pk);
+      return { stream, current: await stream.next() };
+    }));
+    for (;;) {
+      let next: (typeof heads)[number] | undefined;
+      for (const head of heads) {
+        if (head.current.done) continue;
+        if (!next || Buffer.compare(Buffer.from(head.current.value.sk.S!, 'utf8'), Buffer.from((next.current.value as Record<string, AttributeValue>).sk.S!, 'utf8')) < 0) next = head;
+      }
+      if (!next) return;
+      yield outcomeOf(next.current.value as Record<string, AttributeValue>);
+      next.current = await next.stream.next();
+    }
+  }
+
+  /** The outcome items of one partition, in sort-key order. */
+  private async *partition(pk: string): AsyncGenerator<Record<string, AttributeValue>> {
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.client.send(new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :outcome)',
-        ExpressionAttributeValues: { ':pk': { S: `backfill#${runId}` }, ':outcome': { S: 'outcome#' } },
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':outcome': { S: 'outcome#' } },
         ExclusiveStartKey: startKey,
         ConsistentRead: true,
       }));
-      for (const item of page.Items ?? []) {
-        yield {
-          key: item.sourceKey.S!,
-          versionId: item.sourceVersionId?.S,
-          outcome: item.outcome.S as BackfillOutcome,
-          reason: item.reason?.S,
-          drift: item.drift?.S,
-          bytes: item.bytes?.N === undefined ? undefined : Number(item.bytes.N),
-        };
-      }
+      yield* page.Items ?? [];
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
 
   /** Which of these versions this run already recorded as replicated (a page listed again after a crash). */
-  async replicatedInRun(runId: string, versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Set<string>> {
-    const items = await this.batchGet(versions.map(({ key, versionId }) => ({ pk: { S: `backfill#${runId}` }, sk: { S: outcomeSortKey(key, versionId) } })));
+  async replicatedInRun(run: RunOutcomes, versions: ReadonlyArray<{ key: string; versionId: string }>): Promise<Set<string>> {
+    const items = await this.batchGet(versions.map(({ key, versionId }) => outcomeKey(run, key, versionId)));
     return new Set(items.filter((item) => item.outcome?.S === 'replicated').map((item) => versionKey(item.sourceKey.S!, item.sourceVersionId.S!)));
   }
 
@@ -253,10 +339,9 @@ export class BackfillRuns implements RunReports {
 
 export const versionKey = (key: string, versionId: string) => `${key}\u0000${versionId}`;
 
-function outcomeItem(runId: string, record: OutcomeRecord): Record<string, AttributeValue> {
+function outcomeItem(run: RunOutcomes, record: OutcomeRecord): Record<string, AttributeValue> {
   const item: Record<string, AttributeValue> = {
-    pk: { S: `backfill#${runId}` },
-    sk: { S: outcomeSortKey(record.key, record.versionId) },
+    ...outcomeKey(run, record.key, record.versionId),
     sourceKey: { S: record.key },
     outcome: { S: record.outcome },
     recordedAt: { S: new Date().toISOString() },
@@ -266,4 +351,29 @@ function outcomeItem(runId: string, record: OutcomeRecord): Record<string, Attri
   if (record.drift) item.drift = { S: record.drift };
   if (record.bytes !== undefined) item.bytes = { N: String(record.bytes) };
   return item;
+}
+
+/** The update that records an outcome on its item: its fields set, a former reason or size removed. */
+function outcomeUpdate(tableName: string, run: RunOutcomes, record: OutcomeRecord) {
+  const { pk, sk, ...fields } = outcomeItem(run, record);
+  const names = Object.keys(fields);
+  const cleared = ['reason', 'bytes'].filter((name) => !(name in fields));
+  return {
+    TableName: tableName,
+    Key: { pk, sk },
+    UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(', ')}${cleared.length > 0 ? ` REMOVE ${cleared.join(', ')}` : ''}`,
+    ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
+    ExpressionAttributeValues: Object.fromEntries(names.map((name) => [`:${name}`, fields[name]])) as Record<string, AttributeValue>,
+  };
+}
+
+function outcomeOf(item: Record<string, AttributeValue>): OutcomeRecord {
+  return {
+    key: item.sourceKey.S!,
+    versionId: item.sourceVersionId?.S,
+    outcome: item.outcome.S as BackfillOutcome,
+    reason: item.reason?.S,
+    drift: item.drift?.S,
+    bytes: item.bytes?.N === undefined ? undefined : Number(item.bytes.N),
+  };
 }

@@ -3,7 +3,7 @@ import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BACKFILL_MODES, BackfillMode, groupPageByKey, KeyListing, ListedEntry, planKey } from './backfill-plan';
 import { ReportTally, writeReport } from './backfill-report';
-import { BackfillCounts, BackfillRun, BackfillRuns, NO_COUNTS, OutcomeRecord, versionKey } from './backfill-runs';
+import { BackfillCounts, BackfillRun, BackfillRuns, NO_COUNTS, OUTCOME_SHARDS, OutcomeRecord, versionKey } from './backfill-runs';
 import { listDestinationRange, probeDestinationListing } from './destination-listing';
 import { extrasOnDestination, reconcileVersion } from './reconcile';
 import { InvalidMessageError, messageDeduplicationId, messageGroupId, ReplicationMessage } from '../contract/replication-message';
@@ -96,7 +96,7 @@ export class Backfill {
     // Reconcile lists the destination: say now, to the caller, if it cannot.
     if (mode === 'reconcile') await this.destination().clients.run((s3) => probeDestinationListing(s3, this.destination().bucket, this.settings.scope));
     const run: BackfillRun = {
-      runId, mode: mode as BackfillMode, status: 'listing', counts: NO_COUNTS, startedAt: new Date(this.now()).toISOString(), revision: 0,
+      runId, mode: mode as BackfillMode, status: 'listing', counts: NO_COUNTS, startedAt: new Date(this.now()).toISOString(), revision: 0, outcomeShards: OUTCOME_SHARDS,
     };
     await this.runs.create(run);
     return run;
@@ -147,7 +147,7 @@ export class Backfill {
     const plan = await this.planPage(run, complete, { after: run.keyMarker, upTo: done ? undefined : lastKey });
 
     // Outcomes first: the replicator overwrites "enqueued" with what it did.
-    await this.runs.recordOutcomes(run.runId, [
+    await this.runs.recordOutcomes(run, [
       ...plan.present.map((entry) => outcome(entry, 'already-present')),
       ...plan.filtered.map((entry) => outcome(entry, 'skipped-by-filter')),
       ...plan.toEnqueue.map(({ entry, drift }) => ({ ...outcome(entry, 'enqueued'), drift })),
@@ -206,7 +206,7 @@ export class Backfill {
     const enqueued = new Set(toEnqueue.map(({ entry }) => entry));
     const presentBefore = candidates.filter((entry) => !enqueued.has(entry));
     // After a crash a page is listed again: what this run already replicated stays "replicated".
-    const replicatedHere = presentBefore.length > 0 ? await this.runs.replicatedInRun(run.runId, presentBefore) : new Set<string>();
+    const replicatedHere = presentBefore.length > 0 ? await this.runs.replicatedInRun(run, presentBefore) : new Set<string>();
     const present = presentBefore.filter((entry) => !replicatedHere.has(versionKey(entry.key, entry.versionId)));
     return { listed: items.length, toEnqueue, present, filtered, extras, destinationListRequests };
   }
@@ -244,14 +244,17 @@ export class Backfill {
   }
 
   private async finishWhenReplicated(run: BackfillRun): Promise<{ result: StepResult; outcomes?: Readonly<Record<string, number>> }> {
+    const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
+    // A sharded run counts the replicator's outcomes: while fewer than it enqueued, one read says so.
+    // (More than enqueued can be counted after a crash re-enqueued a page: the outcomes then decide.)
+    if (run.outcomeShards && !waitedOut && (await this.runs.counters(run.runId)).resolved < run.counts.enqueued) return { result: 'wait' };
     // First pass: counts only, so memory stays flat whatever the number of versions.
     const tally = new ReportTally();
-    for await (const record of this.runs.outcomes(run.runId)) tally.add(record);
-    const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
+    for await (const record of this.runs.outcomes(run)) tally.add(record);
     if (tally.pending > 0 && !waitedOut) return { result: 'wait' };
     const finishedAt = new Date(this.now()).toISOString();
     const summary = tally.summary(run, this.settings.scope, finishedAt);
-    await writeReport(this.clients.s3, this.settings.reportBucket, `${this.settings.reportPrefix}${run.runId}/`, this.runs.outcomes(run.runId), summary);
+    await writeReport(this.clients.s3, this.settings.reportBucket, `${this.settings.reportPrefix}${run.runId}/`, this.runs.outcomes(run), summary);
     await this.runs.checkpoint(run, { ...run, status: 'done', finishedAt });
     return { result: 'done', outcomes: summary.outcomes };
   }
