@@ -41,7 +41,8 @@ export type OperationAnswer = ({ readonly mode: 'status' } & ReplicationStatus) 
  * The backfill function. Invoked directly with `{"mode": "status", "key": ..., "versionId"?: ...}`
  * it answers where that source version stands (see `replication-status.ts`); with
  * `{"mode": "redrive", "queue"?: ...}` it moves the dead-letter queues' messages back (see
- * `dead-letter-redrive.ts`). With `{"mode": "all-versions" | "current-versions" | "reconcile"}` (the
+ * `dead-letter-redrive.ts`). With `{"mode": "all-versions" | "current-versions" | "reconcile"}` or
+ * `{"mode": "inventory", "manifest": "s3://.../manifest.json"}` (the
  * deployment trigger sends nothing and gets the configured default), it starts a run. Each run then drives itself through the backfill queue: every message continues
  * the run from its checkpoint until the invocation's time runs low, then queues the next step. A
  * crash leaves the message on the queue, so the run resumes from the last checkpoint.
@@ -61,6 +62,7 @@ export function createBackfillHandler(
     reportPrefix: settings.reportPrefix,
     outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1000,
     pageSize: options.pageSize,
+    backfillQueueUrl: settings.backfillQueueUrl,
   }, {
     ...clients,
     // Only a reconcile run reads the secret and lists the destination.
@@ -70,9 +72,9 @@ export function createBackfillHandler(
   const versions = new VersionTable(clients.dynamodb, settings.tableName);
   const defaultMode = BACKFILL_MODES.includes(settings.backfillMode as BackfillMode) ? settings.backfillMode as BackfillMode : 'all-versions';
 
-  const next = (runId: string, delaySeconds: number) => clients.sqs.send(new SendMessageCommand({
+  const next = (runId: string, delaySeconds: number, part?: number) => clients.sqs.send(new SendMessageCommand({
     QueueUrl: settings.backfillQueueUrl,
-    MessageBody: JSON.stringify({ runId }),
+    MessageBody: JSON.stringify(part === undefined ? { runId } : { runId, part }),
     DelaySeconds: delaySeconds,
   }));
 
@@ -115,8 +117,9 @@ export function createBackfillHandler(
     try {
       if (isSqsEvent(event)) {
         for (const record of event.Records) {
-          const { runId } = JSON.parse(record.body) as { runId: string };
-          const { result, counts, listed, enqueued, outcomes } = await backfill.step(runId, remaining);
+          // `part`: one file of an inventory run.
+          const { runId, part } = JSON.parse(record.body) as { runId: string; part?: number };
+          const { result, counts, listed, enqueued, outcomes } = await backfill.step(runId, remaining, part);
           addMetrics(telemetry, { name: 'BackfillVersionsListed', unit: 'Count', value: listed }, { name: 'BackfillVersionsEnqueued', unit: 'Count', value: enqueued });
           if (outcomes) {
             // Once, when the report is written: failures are final only then (the replicator retries).
@@ -125,8 +128,8 @@ export function createBackfillHandler(
               { name: 'BackfillExtraObjectsOnDestination', unit: 'Count', value: outcomes['extra-on-destination'] ?? 0 });
             logger.info('backfill finished', { runId, outcomes });
           }
-          logger.info('backfill step', { runId, result, counts });
-          if (result !== 'done') await next(runId, result === 'wait' ? options.pollDelaySeconds ?? 30 : 0);
+          logger.info('backfill step', { runId, ...(part === undefined ? {} : { part }), result, counts });
+          if (result !== 'done') await next(runId, result === 'wait' ? options.pollDelaySeconds ?? 30 : 0, part);
         }
         return;
       }

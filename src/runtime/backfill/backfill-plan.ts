@@ -3,10 +3,11 @@ import { oldestFirst } from '../replication/key-state/version-order';
 
 /**
  * What a backfill copies: every version of every key (oldest first), only the current ones, or
- * (`reconcile`) the current ones that the destination lacks or holds differently.
+ * (`reconcile`) the current ones that the destination lacks or holds differently; `inventory`: every
+ * version an S3 Inventory report lists.
  */
-export type BackfillMode = 'all-versions' | 'current-versions' | 'reconcile';
-export const BACKFILL_MODES: readonly BackfillMode[] = ['all-versions', 'current-versions', 'reconcile'];
+export type BackfillMode = 'all-versions' | 'current-versions' | 'reconcile' | 'inventory';
+export const BACKFILL_MODES: readonly BackfillMode[] = ['all-versions', 'current-versions', 'reconcile', 'inventory'];
 
 /** One entry of a ListObjectVersions page: an object version or a delete marker. */
 export interface ListedEntry {
@@ -72,7 +73,8 @@ export type BackfillItem =
  * prefixes are reported as skipped by the filter.
  */
 export function planKey(listing: KeyListing, mode: BackfillMode, scope: ReplicationScope): BackfillItem[] {
-  const entries = mode === 'all-versions'
+  // An inventory of all versions is planned as the listing of all versions is.
+  const entries = mode === 'all-versions' || mode === 'inventory'
     ? listing.entries
     : listing.entries.filter((entry) => entry.isLatest && entry.kind === 'object');
   const action = inScope(scope, listing.key) ? 'enqueue' : 'skip-filter';

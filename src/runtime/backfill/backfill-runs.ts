@@ -9,8 +9,6 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  TransactionCanceledException,
-  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BackfillMode } from './backfill-plan';
@@ -21,7 +19,8 @@ import { RunReports } from '../replication/outcomes/run-reports';
 /**
  * A backfill run's state and its per-version outcomes, in the version-map table:
  * `pk` = `backfill#<run id>`, `sk` = `run` for the state (the listing checkpoint and counts, and the
- * counters `resolved`, which the replicator adds to, and `partsDone`), and for each listed
+ * counter `resolved`, which the replicator adds to), `sk` = `part#<n>` for each file of an
+ * inventory run (its progress), and for each listed
  * version's outcome (a reconcile's extra destination object has no source version) `pk` =
  * `backfill#<run id>#<shard>` (`outcomeShard`: outcomes spread over `OUTCOME_SHARDS` partitions,
  * none hot at any concurrency), `sk` = `outcomeSortKey(key, version id)`, with the key and version
@@ -73,6 +72,8 @@ export interface BackfillRun {
   readonly revision: number;
   /** The partitions its outcomes are spread over; absent for runs from before sharding. */
   readonly outcomeShards?: number;
+  /** The `resolved` counter when the wait last read it: no rise since then is a stall. */
+  readonly resolvedAtLastCheck?: number;
   /** An inventory run: its manifest (`s3://...`), how many files it names, whether their steps are queued. */
   readonly inventory?: { readonly manifest: string; readonly files: number; readonly fannedOut?: boolean };
 }
@@ -84,13 +85,6 @@ export const OUTCOME_SHARDS = 32;
 export interface RunCounters {
   /** Outcomes that went from `enqueued` to what the replicator did. */
   readonly resolved: number;
-  /** Inventory runs: files done, and what their steps counted. */
-  readonly partsDone: number;
-  readonly listed: number;
-  readonly enqueued: number;
-  readonly alreadyPresent: number;
-  readonly skippedByFilter: number;
-  readonly listRequests: number;
 }
 
 export const NO_COUNTS: BackfillCounts = {
@@ -154,6 +148,11 @@ function leadingCharacters(text: string, bytes: number): string {
 export class BackfillRuns implements RunReports {
   constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
 
+  /** An inventory run's file records. */
+  parts(): InventoryParts {
+    return new InventoryParts(this.client, this.tableName);
+  }
+
   async create(run: BackfillRun): Promise<void> {
     await this.client.send(new PutItemCommand({
       TableName: this.tableName,
@@ -188,36 +187,41 @@ export class BackfillRuns implements RunReports {
   }
 
   /**
-   * Records the replicator's outcome of an enqueued version. The first outcome of a version still
-   * `enqueued` adds one to the run's `resolved` counter in the same transaction, so the wait for
-   * completion reads one item. `replicated` is never overwritten by a later `already-present` (the
-   * same version delivered twice), so the report keeps what actually happened; what a reconcile
-   * found (`drift`) stays.
+   * Records the replicator's outcome of an enqueued version; the first outcome of a version still
+   * `enqueued` then adds one to the run's `resolved` counter, so the wait for completion reads one
+   * item. (Two writes, not a transaction: a crash between them leaves the counter short, which the
+   * wait notices as a stall and settles by reading the outcomes.) `replicated` is never overwritten
+   * by a later `already-present` (the same version delivered twice), so the report keeps what
+   * actually happened; what a reconcile found (`drift`) stays.
    */
   async recordOutcome(runId: string, record: OutcomeRecord): Promise<void> {
-    const sharded = { runId, outcomeShards: OUTCOME_SHARDS };
-    const update = outcomeUpdate(this.tableName, sharded, record);
+    const update = outcomeUpdate(this.tableName, { runId, outcomeShards: OUTCOME_SHARDS }, record);
     try {
-      await this.client.send(new TransactWriteItemsCommand({
-        TransactItems: [
-          { Update: { ...update, ConditionExpression: '#outcome = :enqueued', ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':enqueued': { S: 'enqueued' } } } },
-          // Only a sharded run (`shards` on its item) counts; an older run's outcomes are elsewhere.
-          { Update: { TableName: this.tableName, Key: runKey(runId), UpdateExpression: 'ADD resolved :one', ConditionExpression: 'attribute_exists(shards)', ExpressionAttributeValues: { ':one': { N: '1' } } } },
-        ],
+      const result = await this.client.send(new UpdateItemCommand({
+        ...update,
+        // The backfill wrote `enqueued` before it enqueued: no item here means a run from before sharding.
+        ConditionExpression: 'attribute_exists(#outcome) AND #outcome <> :replicated',
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':replicated': { S: 'replicated' } },
+        ReturnValues: 'UPDATED_OLD',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }));
+      if (result.Attributes?.outcome?.S === 'enqueued') {
+        await this.client.send(new UpdateItemCommand({
+          TableName: this.tableName, Key: runKey(runId), UpdateExpression: 'ADD resolved :one', ExpressionAttributeValues: { ':one': { N: '1' } },
+        }));
+      }
       return;
     } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Already `replicated`: a redelivery, nothing to record.
+      if (error.Item) return;
     }
-    // Not the first outcome of an enqueued version (a redelivery, a retry after a failure), or a run from before sharding.
-    const run = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: runKey(runId), ProjectionExpression: 'shards', ConsistentRead: true }));
-    const location = run.Item?.shards?.N ? { runId, outcomeShards: Number(run.Item.shards.N) } : { runId };
-    const fallback = outcomeUpdate(this.tableName, location, record);
+    const legacy = outcomeUpdate(this.tableName, { runId }, record);
     try {
       await this.client.send(new UpdateItemCommand({
-        ...fallback,
+        ...legacy,
         ConditionExpression: 'attribute_not_exists(#outcome) OR #outcome <> :replicated',
-        ExpressionAttributeValues: { ...fallback.ExpressionAttributeValues, ':replicated': { S: 'replicated' } },
+        ExpressionAttributeValues: { ...legacy.ExpressionAttributeValues, ':replicated': { S: 'replicated' } },
       }));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -240,17 +244,10 @@ export class BackfillRuns implements RunReports {
 
   /** The run's counters (zero when none was added yet). */
   async counters(runId: string): Promise<RunCounters> {
-    const result = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }));
-    const number = (name: string) => Number(result.Item?.[name]?.N ?? 0);
-    return {
-      resolved: number('resolved'),
-      partsDone: number('partsDone'),
-      listed: number('listed'),
-      enqueued: number('enqueued'),
-      alreadyPresent: number('alreadyPresent'),
-      skippedByFilter: number('skippedByFilter'),
-      listRequests: number('listRequests'),
-    };
+    const result = await this.client.send(new GetItemCommand({
+      TableName: this.tableName, Key: runKey(runId), ProjectionExpression: 'resolved', ConsistentRead: true,
+    }));
+    return { resolved: Number(result.Item?.resolved?.N ?? 0) };
   }
 
   /**
@@ -334,6 +331,87 @@ export class BackfillRuns implements RunReports {
       }
     }
     return items;
+  }
+}
+
+/** One inventory file's progress: its own item (`sk` = `part#<n>`), so files advance side by side. */
+export interface InventoryPart {
+  readonly part: number;
+  readonly status: 'reading' | 'done';
+  /** Lines of the file handled; a step resumes after them. */
+  readonly offset: number;
+  /** The file's MD5 matched the manifest's. */
+  readonly verified: boolean;
+  readonly counts: Pick<BackfillCounts, 'listed' | 'enqueued' | 'alreadyPresent' | 'skippedByFilter'>;
+  /** Why the file was not read (its MD5 differs from the manifest's). */
+  readonly error?: string;
+  readonly revision: number;
+}
+
+const initialPart = (part: number): InventoryPart => ({
+  part, status: 'reading', offset: 0, verified: false, counts: { listed: 0, enqueued: 0, alreadyPresent: 0, skippedByFilter: 0 }, revision: 0,
+});
+
+const partKey = (runId: string, part: number) => ({ pk: { S: `backfill#${runId}` }, sk: { S: `part#${String(part).padStart(6, '0')}` } });
+
+/** An inventory run's file records, beside its state. */
+export class InventoryParts {
+  constructor(private readonly client: DynamoDBClient, private readonly tableName: string) {}
+
+  async get(runId: string, part: number): Promise<InventoryPart> {
+    const result = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: partKey(runId, part), ConsistentRead: true }));
+    return result.Item?.state?.S ? JSON.parse(result.Item.state.S) as InventoryPart : initialPart(part);
+  }
+
+  /** Saves the file's progress if it is still at `previous` (another invocation on it loses). */
+  async checkpoint(runId: string, previous: InventoryPart, next: InventoryPart): Promise<InventoryPart> {
+    const saved = { ...next, revision: previous.revision + 1 };
+    await this.guarded(runId, () => this.client.send(new PutItemCommand({ ...this.put(runId, previous, saved) })));
+    return saved;
+  }
+
+  /** Marks the file done; its counts are the run's share of this file. */
+  async complete(runId: string, previous: InventoryPart, next: InventoryPart): Promise<InventoryPart> {
+    return this.checkpoint(runId, previous, { ...next, status: 'done' });
+  }
+
+  /** Every file's record, 100 a request: the coordinator's view of the run. */
+  async all(runId: string, files: number): Promise<InventoryPart[]> {
+    const found = new Map<number, InventoryPart>();
+    for (let first = 0; first < files; first += 100) {
+      let keys: Array<Record<string, AttributeValue>> | undefined =
+        Array.from({ length: Math.min(100, files - first) }, (_, i) => partKey(runId, first + i));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 5) throw new Error('DynamoDB kept throttling the reads of the inventory files\' progress');
+        const result: BatchGetItemCommandOutput = await this.client.send(new BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+        }));
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const part = JSON.parse(item.state.S!) as InventoryPart;
+          found.set(part.part, part);
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return Array.from({ length: files }, (_, part) => found.get(part) ?? initialPart(part));
+  }
+
+  private put(runId: string, previous: InventoryPart, saved: InventoryPart) {
+    return {
+      TableName: this.tableName,
+      Item: { ...partKey(runId, saved.part), state: { S: JSON.stringify(saved) }, revision: { N: String(saved.revision) } },
+      ConditionExpression: previous.revision === 0 ? 'attribute_not_exists(revision)' : 'revision = :previous',
+      ...(previous.revision === 0 ? {} : { ExpressionAttributeValues: { ':previous': { N: String(previous.revision) } } }),
+    };
+  }
+
+  private async guarded(runId: string, write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new BackfillRunMovedOnError(runId);
+      throw error;
+    }
   }
 }
 

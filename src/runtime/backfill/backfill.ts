@@ -1,10 +1,14 @@
-import { randomUUID } from 'crypto';
-import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomUUID } from 'crypto';
+import { createInterface } from 'readline';
+import { Readable } from 'stream';
+import { createGunzip } from 'zlib';
+import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BACKFILL_MODES, BackfillMode, groupPageByKey, KeyListing, ListedEntry, planKey } from './backfill-plan';
 import { ReportTally, writeReport } from './backfill-report';
-import { BackfillCounts, BackfillRun, BackfillRuns, NO_COUNTS, OUTCOME_SHARDS, OutcomeRecord, versionKey } from './backfill-runs';
+import { BackfillCounts, BackfillRun, BackfillRuns, InventoryPart, NO_COUNTS, OUTCOME_SHARDS, OutcomeRecord, versionKey } from './backfill-runs';
 import { listDestinationRange, probeDestinationListing } from './destination-listing';
+import { InventoryManifest, inventoryEntry, parseManifest, parseS3Location, splitChunk } from './inventory';
 import { extrasOnDestination, reconcileVersion } from './reconcile';
 import { InvalidMessageError, messageDeduplicationId, messageGroupId, ReplicationMessage } from '../contract/replication-message';
 import { ReplicationScope } from '../contract/replication-scope';
@@ -19,8 +23,10 @@ export interface BackfillSettings {
   readonly reportPrefix: string;
   /** How long to wait for the replicator's outcomes before reporting the rest as failed. */
   readonly outcomeWaitMs: number;
-  /** Keys (versions) per listing page: S3's maximum by default. */
+  /** Keys (versions) per listing page: S3's maximum by default (and inventory lines per chunk). */
   readonly pageSize?: number;
+  /** The queue of backfill steps: an inventory run queues one step per file there. */
+  readonly backfillQueueUrl?: string;
 }
 
 export interface BackfillClients {
@@ -84,8 +90,8 @@ export class Backfill {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Starts a run; validates the mode. */
-  async start(request: { mode?: unknown; runId?: unknown }, defaultMode: BackfillMode): Promise<BackfillRun> {
+  /** Starts a run; validates the mode (and an inventory run's manifest). */
+  async start(request: { mode?: unknown; runId?: unknown; manifest?: unknown }, defaultMode: BackfillMode): Promise<BackfillRun> {
     const mode = request.mode ?? defaultMode;
     if (!BACKFILL_MODES.includes(mode as BackfillMode)) {
       throw new InvalidMessageError(`backfill mode ${JSON.stringify(mode)} is not one of ${BACKFILL_MODES.join(', ')}`);
@@ -95,18 +101,41 @@ export class Backfill {
       : `${new Date(this.now()).toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
     // Reconcile lists the destination: say now, to the caller, if it cannot.
     if (mode === 'reconcile') await this.destination().clients.run((s3) => probeDestinationListing(s3, this.destination().bucket, this.settings.scope));
+    // An inventory run: its manifest must be readable and an inventory of all versions of this bucket, now.
+    let inventory: BackfillRun['inventory'];
+    if (mode === 'inventory') {
+      const location = parseS3Location(request.manifest);
+      const manifest = await this.readManifest(`s3://${location.bucket}/${location.key}`);
+      inventory = { manifest: `s3://${location.bucket}/${location.key}`, files: manifest.files.length };
+    }
     const run: BackfillRun = {
-      runId, mode: mode as BackfillMode, status: 'listing', counts: NO_COUNTS, startedAt: new Date(this.now()).toISOString(), revision: 0, outcomeShards: OUTCOME_SHARDS,
+      ...(inventory ? { inventory } : {}),
+      runId,
+      mode: mode as BackfillMode,
+      status: 'listing',
+      counts: NO_COUNTS,
+      startedAt: new Date(this.now()).toISOString(),
+      revision: 0,
+      outcomeShards: OUTCOME_SHARDS,
     };
     await this.runs.create(run);
     return run;
   }
 
-  /** Does as much of the run as the remaining time allows. */
-  async step(runId: string, remaining: RemainingTime): Promise<StepReport> {
+  /**
+   * Does as much of the run as the remaining time allows: of one inventory file when `part` is
+   * given, else of the run (an inventory run's coordination: queuing its files' steps, then
+   * waiting for them and for the replicator).
+   */
+  async step(runId: string, remaining: RemainingTime, part?: number): Promise<StepReport> {
     const start = await this.runs.get(runId);
     if (!start) throw new InvalidMessageError(`backfill run ${runId} does not exist`);
+    if (part !== undefined) return this.inventoryStep(start, part, remaining);
     let run = start;
+    if (run.inventory && run.status === 'listing') {
+      run = await this.coordinateInventory(run);
+      if (run.status === 'listing') return { result: 'wait', counts: run.counts, listed: 0, enqueued: 0 };
+    }
     while (run.status === 'listing' && remaining() > SAFETY_MARGIN_MS) {
       run = await this.listPage(run);
     }
@@ -211,6 +240,117 @@ export class Backfill {
     return { listed: items.length, toEnqueue, present, filtered, extras, destinationListRequests };
   }
 
+  /** Reads and validates an inventory run's manifest. */
+  private async readManifest(manifest: string): Promise<InventoryManifest> {
+    const { bucket, key } = parseS3Location(manifest);
+    const object = await this.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return parseManifest(await object.Body!.transformToString(), this.settings.sourceBucket);
+  }
+
+  /** Queues one step per inventory file (once), then, when every file is done, moves the run on to waiting. */
+  private async coordinateInventory(run: BackfillRun): Promise<BackfillRun> {
+    const inventory = run.inventory!;
+    if (!inventory.fannedOut) {
+      if (!this.settings.backfillQueueUrl) throw new Error('an inventory run needs the backfill queue, which this backfill was not given');
+      for (let part = 0; part < inventory.files; part += 10) {
+        const parts = Array.from({ length: Math.min(10, inventory.files - part) }, (_, i) => part + i);
+        const result = await this.clients.sqs.send(new SendMessageBatchCommand({
+          QueueUrl: this.settings.backfillQueueUrl,
+          Entries: parts.map((n) => ({ Id: String(n), MessageBody: JSON.stringify({ runId: run.runId, part: n }) })),
+        }));
+        if (result.Failed && result.Failed.length > 0) throw new Error(`the backfill queue refused ${result.Failed.length} inventory steps`);
+      }
+      // Queued twice after a crash here: the second step on a file loses its checkpoint and stops.
+      run = await this.runs.checkpoint(run, { ...run, inventory: { ...inventory, fannedOut: true } });
+    }
+    const parts = await this.runs.parts().all(run.runId, inventory.files);
+    if (parts.some((part) => part.status !== 'done')) return run;
+    const sum = (count: keyof InventoryPart['counts']) => parts.reduce((total, part) => total + part.counts[count], 0);
+    return this.runs.checkpoint(run, {
+      ...run,
+      status: 'waiting',
+      listedAt: new Date(this.now()).toISOString(),
+      // One read of each file (its MD5 check aside).
+      counts: { ...run.counts, listed: sum('listed'), enqueued: sum('enqueued'), alreadyPresent: sum('alreadyPresent'), skippedByFilter: sum('skippedByFilter'), listRequests: inventory.files },
+    });
+  }
+
+  /**
+   * Reads one inventory file from where its last step stopped: its MD5 checked first (a file that
+   * differs from the manifest is not read, and the report says so), then its lines a chunk at a
+   * time, planned and enqueued as a listing page is, with a checkpoint after each chunk.
+   */
+  private async inventoryStep(run: BackfillRun, part: number, remaining: RemainingTime): Promise<StepReport> {
+    const parts = this.runs.parts();
+    let state = await parts.get(run.runId, part);
+    const report = (result: StepResult, before: InventoryPart): StepReport => ({
+      result, counts: run.counts, listed: state.counts.listed - before.counts.listed, enqueued: state.counts.enqueued - before.counts.enqueued,
+    });
+    const initial = state;
+    if (state.status === 'done' || !run.inventory) return report('done', initial);
+    const manifest = await this.readManifest(run.inventory.manifest);
+    const file = manifest.files[part];
+    if (!file) throw new InvalidMessageError(`inventory run ${run.runId} has no file ${part}`);
+    if (!state.verified) {
+      const md5 = await md5Of(this.clients.s3, manifest.bucket, file.key);
+      if (md5 !== file.md5) {
+        state = await parts.complete(run.runId, state, {
+          ...state,
+          error: `inventory file s3://${manifest.bucket}/${file.key} has MD5 ${md5}, the manifest says ${file.md5}: not read (is the file incomplete or replaced?)`,
+        });
+        return report('done', initial);
+      }
+      state = await parts.checkpoint(run.runId, state, { ...state, verified: true });
+    }
+    const object = await this.clients.s3.send(new GetObjectCommand({ Bucket: manifest.bucket, Key: file.key }));
+    const body = object.Body as Readable;
+    const lines = createInterface({ input: body.pipe(createGunzip()), crlfDelay: Infinity });
+    let line = 0;
+    let pending: ListedEntry[] = [];
+    try {
+      for await (const text of lines) {
+        line += 1;
+        if (line <= state.offset || text === '') continue;
+        pending.push(inventoryEntry(text, manifest.columns));
+        if (pending.length < (this.settings.pageSize ?? PAGE_SIZE)) continue;
+        const { now, heldBack } = splitChunk(pending, false);
+        state = await this.inventoryChunk(run, state, now, line - heldBack.length);
+        pending = heldBack;
+        if (remaining() <= SAFETY_MARGIN_MS) return report('continue', initial);
+      }
+    } finally {
+      lines.close();
+      body.destroy();
+    }
+    state = await this.inventoryChunk(run, state, pending, line);
+    state = await parts.complete(run.runId, state, state);
+    return report('done', initial);
+  }
+
+  /** Plans, records and enqueues one chunk of an inventory file, then checkpoints the file after its lines. */
+  private async inventoryChunk(run: BackfillRun, state: InventoryPart, entries: readonly ListedEntry[], offset: number): Promise<InventoryPart> {
+    const { complete } = groupPageByKey(entries.filter((e) => e.kind === 'object'), entries.filter((e) => e.kind === 'deleteMarker'), false);
+    const plan = await this.planPage(run, complete, {});
+    await this.runs.recordOutcomes(run, [
+      ...plan.present.map((entry) => outcome(entry, 'already-present')),
+      ...plan.filtered.map((entry) => outcome(entry, 'skipped-by-filter')),
+      ...plan.toEnqueue.map(({ entry }) => outcome(entry, 'enqueued')),
+    ]);
+    // No listing positions: a key's versions may sit in two files, whose steps run side by side,
+    // so the replicator orders such versions by the source's listing.
+    await this.enqueue(run.runId, plan.toEnqueue, undefined);
+    return this.runs.parts().checkpoint(run.runId, state, {
+      ...state,
+      offset,
+      counts: {
+        listed: state.counts.listed + plan.listed,
+        enqueued: state.counts.enqueued + plan.toEnqueue.length,
+        alreadyPresent: state.counts.alreadyPresent + plan.present.length,
+        skippedByFilter: state.counts.skippedByFilter + plan.filtered.length,
+      },
+    });
+  }
+
   /** The destination's current objects in (`after`, `upTo`] under the prefixes. */
   private async listDestination(after: string | undefined, upTo: string | undefined) {
     const { clients, bucket } = this.destination();
@@ -245,19 +385,44 @@ export class Backfill {
 
   private async finishWhenReplicated(run: BackfillRun): Promise<{ result: StepResult; outcomes?: Readonly<Record<string, number>> }> {
     const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
-    // A sharded run counts the replicator's outcomes: while fewer than it enqueued, one read says so.
-    // (More than enqueued can be counted after a crash re-enqueued a page: the outcomes then decide.)
-    if (run.outcomeShards && !waitedOut && (await this.runs.counters(run.runId)).resolved < run.counts.enqueued) return { result: 'wait' };
+    // A sharded run counts the replicator's outcomes: while fewer than it enqueued and still rising,
+    // one read says so. The outcomes decide when the count reaches what was enqueued, or stalls
+    // (a crash between an outcome and its count leaves it short; a crash that re-enqueued a page
+    // can count more than enqueued).
+    if (run.outcomeShards && !waitedOut) {
+      const { resolved } = await this.runs.counters(run.runId);
+      if (resolved < run.counts.enqueued && resolved !== run.resolvedAtLastCheck) {
+        await this.runs.checkpoint(run, { ...run, resolvedAtLastCheck: resolved });
+        return { result: 'wait' };
+      }
+    }
     // First pass: counts only, so memory stays flat whatever the number of versions.
     const tally = new ReportTally();
     for await (const record of this.runs.outcomes(run)) tally.add(record);
     if (tally.pending > 0 && !waitedOut) return { result: 'wait' };
     const finishedAt = new Date(this.now()).toISOString();
-    const summary = tally.summary(run, this.settings.scope, finishedAt);
+    // An inventory run names its manifest, and the files it could not read (and why).
+    const unread = run.inventory ? (await this.runs.parts().all(run.runId, run.inventory.files)).filter((part) => part.error) : [];
+    const summary = {
+      ...tally.summary(run, this.settings.scope, finishedAt),
+      ...(run.inventory ? {
+        manifest: run.inventory.manifest,
+        inventoryFiles: run.inventory.files,
+        unreadFiles: unread.map(({ part, error }) => ({ file: part, error })),
+      } : {}),
+    };
     await writeReport(this.clients.s3, this.settings.reportBucket, `${this.settings.reportPrefix}${run.runId}/`, this.runs.outcomes(run), summary);
     await this.runs.checkpoint(run, { ...run, status: 'done', finishedAt });
     return { result: 'done', outcomes: summary.outcomes };
   }
+}
+
+/** The MD5 (hex) of an object's bytes, streamed. */
+async function md5Of(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const hash = createHash('md5');
+  for await (const chunk of object.Body as Readable) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 function listed(entry: { Key?: string; VersionId?: string; IsLatest?: boolean; LastModified?: Date; Size?: number; ETag?: string },

@@ -174,8 +174,10 @@ export function inventoryEntry(line: string, columns: InventoryColumns): ListedE
 export function splitChunk(entries: readonly ListedEntry[], endOfFile: boolean): { now: ListedEntry[]; heldBack: ListedEntry[] } {
   if (endOfFile || entries.length === 0) return { now: [...entries], heldBack: [] };
   const lastKey = entries[entries.length - 1].key;
-  const now = entries.filter((entry) => entry.key !== lastKey);
+  let start = entries.length;
+  while (start > 0 && entries[start - 1].key === lastKey) start -= 1;
   // A chunk of one key only: it goes as it is (a key with more versions than a chunk holds).
-  if (now.length === 0) return { now: [...entries], heldBack: [] };
-  return { now, heldBack: entries.filter((entry) => entry.key === lastKey) };
+  if (start === 0) return { now: [...entries], heldBack: [] };
+  // The trailing lines only: the file resumes after the lines planned now.
+  return { now: entries.slice(0, start), heldBack: entries.slice(start) };
 }

@@ -85,7 +85,7 @@ test('bad input is refused, saying what to send', async () => {
 test('an unknown mode is refused, naming the modes, status and redrive among them', async () => {
   const { fixture } = await setUp();
   const driver = await BackfillDriver.create(fixture);
-  await expect(driver.handler()({ mode: 'stat' })).rejects.toThrow('backfill mode "stat" is not one of all-versions, current-versions, reconcile, status, redrive');
+  await expect(driver.handler()({ mode: 'stat' })).rejects.toThrow('backfill mode "stat" is not one of all-versions, current-versions, reconcile, inventory, status, redrive');
 });
 
 test('with a tag filter, a version the filter skips is outside-scope by its tags; a matching one not replicated yet is pending', async () => {
