@@ -284,6 +284,17 @@ export interface PartitionReplicatedBucketProps {
   readonly reportBucket?: s3.IBucket;
 
   /**
+   * The bucket your S3 Inventory reports of the source bucket are delivered to, which backfill runs
+   * in `inventory` mode read (`{"mode": "inventory", "manifest": "s3://<this bucket>/.../manifest.json"}`).
+   * The backfill function may read its objects (`s3:GetObject`, and decrypt with its key if it has
+   * one). The inventory must list all versions, in CSV. It must be another bucket than the
+   * replicated one.
+   *
+   * @default - no inventory bucket: `inventory` runs cannot read a manifest
+   */
+  readonly inventoryBucket?: s3.IBucket;
+
+  /**
    * The Lambda runtime of the router, replicator and backfill functions: an escape hatch to move to
    * a newer Node.js runtime before this library does (for example when AWS deprecates the pinned
    * one). The handlers are bundled for Node.js 22, so it must be a Node.js runtime of that line or

@@ -279,6 +279,7 @@ export class PartitionReplicatedBucket extends Construct {
       destination,
       backfillOnDeploy: props.backfillOnDeploy,
       reportBucket: props.reportBucket,
+      inventoryBucket: props.inventoryBucket,
       removalPolicy,
       runtime: settings.runtime,
       startAfter: [this.queue, this.table, replicator],

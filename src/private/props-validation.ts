@@ -38,6 +38,11 @@ export function validate(props: PartitionReplicatedBucketProps): Settings {
     throw new Error(`PartitionReplicatedBucket: ${message}`);
   };
 
+  if (props.inventoryBucket && props.bucket && props.inventoryBucket === props.bucket) {
+    fail('inventoryBucket is the replicated bucket: deliver its S3 Inventory reports to another bucket (the backfill may read ' +
+      'every object of the inventory bucket, and reports written into the replicated bucket would be replicated too)');
+  }
+
   const bucketProblem = bucketNameProblem(props.destinationBucketName);
   if (bucketProblem) fail(`destinationBucketName "${props.destinationBucketName}" ${bucketProblem}`);
 

@@ -40,6 +40,8 @@ export interface ReplicationBackfillProps {
   readonly destination: DestinationSettings;
   readonly backfillOnDeploy?: BackfillMode;
   readonly reportBucket?: s3.IBucket;
+  /** The bucket of the source's S3 Inventory reports, which `inventory` runs read. */
+  readonly inventoryBucket?: s3.IBucket;
   readonly removalPolicy: RemovalPolicy;
   /** Replaces the pinned Lambda runtime, when given. */
   readonly runtime?: lambda.Runtime;
@@ -121,6 +123,19 @@ export class ReplicationBackfill extends Construct {
     // Reconcile runs list the destination bucket; nothing else the backfill does reaches it.
     props.credentialsSecret.grantRead(backfill);
     this.function = backfill;
+    if (props.inventoryBucket) {
+      // Inventory runs read the manifest and its CSV files; nothing else of that bucket.
+      props.inventoryBucket.grantRead(backfill);
+      addNagSuppressions(backfill.role!, [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'Inventory runs read an S3 Inventory manifest and its files, whose keys S3 chooses per report ' +
+          '(<prefix>/<bucket>/<config>/<date>/...): the wildcards are the inventory bucket\'s objects and grantRead\'s s3:GetObject*, s3:GetBucket*, s3:List*.',
+        appliesTo: [
+          'Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*',
+          `Resource::${flattenCfnReference(Stack.of(this).resolve(props.inventoryBucket.arnForObjects('*')))}`,
+        ],
+      }]);
+    }
 
     if (props.backfillOnDeploy) {
       // Once, when the construct is created (not on every code change): later runs are on demand.

@@ -119,6 +119,26 @@ describe('backfill', () => {
     Template.fromStack(stack).resourceCountIs('AWS::S3::Bucket', 2);
   });
 
+  test('an inventory bucket: the backfill may read its objects, and nothing else is granted on it; cdk-nag has no findings', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack', { env: FIXED_ENV });
+    const inventoryBucket = new s3.Bucket(stack, 'Inventories', { enforceSSL: true, serverAccessLogsPrefix: 'logs/' });
+    const construct = new PartitionReplicatedBucket(stack, 'Replication', { ...REQUIRED, inventoryBucket });
+    const statements = policyStatements(Template.fromStack(stack), stack, construct.backfill);
+    const onInventory = statements.filter((statement) => JSON.stringify(statement.Resource).includes(logicalId(stack, inventoryBucket)));
+    expect(onInventory).toHaveLength(1);
+    expect(asArray(onInventory[0].Action).sort()).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('the replicated bucket as the inventory bucket fails at synth, saying to use another', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Stack', { env: FIXED_ENV });
+    const bucket = new s3.Bucket(stack, 'Source', { versioned: true });
+    expect(() => new PartitionReplicatedBucket(stack, 'Replication', { ...REQUIRED, bucket, inventoryBucket: bucket }))
+      .toThrow('PartitionReplicatedBucket: inventoryBucket is the replicated bucket: deliver its S3 Inventory reports to another bucket');
+  });
+
   test('AwsSolutions has no findings with backfillOnDeploy', () => {
     expect(nagFindings(build({ backfillOnDeploy: BackfillMode.ALL_VERSIONS }).stack)).toEqual([]);
   });
