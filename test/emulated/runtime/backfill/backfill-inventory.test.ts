@@ -110,7 +110,7 @@ async function recordAsReplicated(fixture: ReplicationFixture, runs: BackfillRun
 }
 
 // Keys per file: 2 versions each (5 files of 5,000 keys are the 50,000 versions, which take
-// far longer than this suite's budget on moto: see INVENTORY_KEYS in the README's test notes).
+// far longer than this suite's budget on moto: INVENTORY_KEYS=5000 runs them).
 const KEYS_PER_FILE = Number(process.env.INVENTORY_KEYS ?? 100);
 
 test('an inventory in 5 files: planned side by side, enqueued once each, completion counted, every version reported', async () => {
