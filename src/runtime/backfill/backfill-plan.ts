@@ -80,3 +80,25 @@ export function planKey(listing: KeyListing, mode: BackfillMode, scope: Replicat
   const action = inScope(scope, listing.key) ? 'enqueue' : 'skip-filter';
   return entries.map((entry) => ({ action, entry }));
 }
+
+/** While the replicator's outcome count stalls, the outcomes are read at most this often. */
+export const STALLED_READ_INTERVAL_MS = 10 * 60 * 1000;
+
+/**
+ * Whether the wait for a run's outcomes reads them all (to write the report, or to check): when the
+ * replicator's count of outcomes reached what the run enqueued, or when it has not risen since the
+ * last check (a crash between an outcome and its count leaves it short forever) and the outcomes
+ * were not read in the last ten minutes (a long copy also stalls it). Otherwise one counter read is
+ * the whole check.
+ */
+export function shouldReadOutcomes(check: {
+  readonly resolved: number;
+  readonly enqueued: number;
+  readonly lastResolved?: number;
+  readonly outcomesReadAt?: string;
+  readonly now: number;
+}): boolean {
+  if (check.resolved >= check.enqueued) return true;
+  if (check.resolved !== check.lastResolved) return false;
+  return check.outcomesReadAt === undefined || check.now - Date.parse(check.outcomesReadAt) >= STALLED_READ_INTERVAL_MS;
+}

@@ -74,6 +74,8 @@ export interface BackfillRun {
   readonly outcomeShards?: number;
   /** The `resolved` counter when the wait last read it: no rise since then is a stall. */
   readonly resolvedAtLastCheck?: number;
+  /** When the wait last read every outcome and found some still pending. */
+  readonly outcomesReadAt?: string;
   /** An inventory run: its manifest (`s3://...`), how many files it names, whether their steps are queued. */
   readonly inventory?: { readonly manifest: string; readonly files: number; readonly fannedOut?: boolean };
 }

@@ -4,7 +4,7 @@ import { Readable } from 'stream';
 import { createGunzip } from 'zlib';
 import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BACKFILL_MODES, BackfillMode, groupPageByKey, KeyListing, ListedEntry, planKey } from './backfill-plan';
+import { BACKFILL_MODES, BackfillMode, groupPageByKey, KeyListing, ListedEntry, planKey, shouldReadOutcomes } from './backfill-plan';
 import { ReportTally, writeReport } from './backfill-report';
 import { BackfillCounts, BackfillRun, BackfillRuns, InventoryPart, NO_COUNTS, OUTCOME_SHARDS, OutcomeRecord, versionKey } from './backfill-runs';
 import { listDestinationRange, probeDestinationListing } from './destination-listing';
@@ -383,23 +383,28 @@ export class Backfill {
     }
   }
 
-  private async finishWhenReplicated(run: BackfillRun): Promise<{ result: StepResult; outcomes?: Readonly<Record<string, number>> }> {
+  private async finishWhenReplicated(started: BackfillRun): Promise<{ result: StepResult; outcomes?: Readonly<Record<string, number>> }> {
+    let run = started;
     const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
-    // A sharded run counts the replicator's outcomes: while fewer than it enqueued and still rising,
-    // one read says so. The outcomes decide when the count reaches what was enqueued, or stalls
-    // (a crash between an outcome and its count leaves it short; a crash that re-enqueued a page
-    // can count more than enqueued).
+    // A sharded run counts the replicator's outcomes: one read of the counter decides whether to read them.
     if (run.outcomeShards && !waitedOut) {
       const { resolved } = await this.runs.counters(run.runId);
-      if (resolved < run.counts.enqueued && resolved !== run.resolvedAtLastCheck) {
-        await this.runs.checkpoint(run, { ...run, resolvedAtLastCheck: resolved });
+      const check = {
+        resolved, enqueued: run.counts.enqueued, lastResolved: run.resolvedAtLastCheck, outcomesReadAt: run.outcomesReadAt, now: this.now(),
+      };
+      if (!shouldReadOutcomes(check)) {
+        if (resolved !== run.resolvedAtLastCheck) await this.runs.checkpoint(run, { ...run, resolvedAtLastCheck: resolved });
         return { result: 'wait' };
       }
+      run = resolved === run.resolvedAtLastCheck ? run : await this.runs.checkpoint(run, { ...run, resolvedAtLastCheck: resolved });
     }
     // First pass: counts only, so memory stays flat whatever the number of versions.
     const tally = new ReportTally();
     for await (const record of this.runs.outcomes(run)) tally.add(record);
-    if (tally.pending > 0 && !waitedOut) return { result: 'wait' };
+    if (tally.pending > 0 && !waitedOut) {
+      if (run.outcomeShards) await this.runs.checkpoint(run, { ...run, outcomesReadAt: new Date(this.now()).toISOString() });
+      return { result: 'wait' };
+    }
     const finishedAt = new Date(this.now()).toISOString();
     // An inventory run names its manifest, and the files it could not read (and why).
     const unread = run.inventory ? (await this.runs.parts().all(run.runId, run.inventory.files)).filter((part) => part.error) : [];

@@ -1,7 +1,11 @@
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import { compareKeys } from '../../../../src/runtime/backfill/backfill-plan';
-import { BackfillRun, BackfillRuns, NO_COUNTS, OUTCOME_SHARDS, OutcomeRecord } from '../../../../src/runtime/backfill/backfill-runs';
+import { BackfillRun, BackfillRuns, NO_COUNTS, OUTCOME_SHARDS, outcomeKey, OutcomeRecord } from '../../../../src/runtime/backfill/backfill-runs';
 import { inParallel } from '../../../support/in-parallel';
+import { BackfillDriver } from '../../emulators/backfill-driver';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
 
 // A run's outcomes in the emulated table: spread over partitions, counted as the replicator records
@@ -66,4 +70,34 @@ test('a run from before sharding keeps its outcomes in its one partition, uncoun
   for await (const record of runs.outcomes(legacy)) read.push(record);
   expect(read).toEqual([expect.objectContaining({ key: 'a', outcome: 'replicated' })]);
   expect((await runs.counters('legacy')).resolved).toBe(0);
+});
+
+test('a run whose counter stalls short (a crash between an outcome and its count) is finished from the outcomes', async () => {
+  const fixture = await ReplicationFixture.create();
+  const runs = new BackfillRuns(fixture.dynamodb, fixture.tableName);
+  await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: 'k', Body: 'x' }));
+  const driver = await BackfillDriver.create(fixture);
+  const step = async () => {
+    const { Messages: [message] = [] } = await fixture.sqs.send(new ReceiveMessageCommand({ QueueUrl: driver.queueUrl, VisibilityTimeout: 0 }));
+    await driver.handler()({ Records: [{ messageId: message.MessageId, body: message.Body }] } as unknown as SQSEvent);
+    await fixture.sqs.send(new DeleteMessageCommand({ QueueUrl: driver.queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+    return (await runs.get(runId))!;
+  };
+  const runId = await driver.start('all-versions');
+  // The listing, then the first check of the counter: nothing resolved yet.
+  expect(await step()).toMatchObject({ status: 'waiting', counts: { enqueued: 1 }, resolvedAtLastCheck: 0 });
+  // The replicator recorded the outcome and died before adding to the counter.
+  const waiting = (await runs.get(runId))!;
+  const [version] = (await fixture.sourceS3.send(new ListObjectVersionsCommand({ Bucket: fixture.sourceBucket }))).Versions!;
+  await fixture.dynamodb.send(new UpdateItemCommand({
+    TableName: fixture.tableName,
+    Key: outcomeKey(waiting, 'k', version.VersionId!),
+    UpdateExpression: 'SET outcome = :replicated',
+    ExpressionAttributeValues: { ':replicated': { S: 'replicated' } },
+  }));
+  expect((await runs.counters(runId)).resolved).toBe(0);
+
+  // The counter did not rise since the last check: the outcomes are read, and none is pending.
+  expect(await step()).toMatchObject({ status: 'done' });
+  expect((await driver.report(runId)).summary.outcomes).toMatchObject({ replicated: 1, failed: 0 });
 });

@@ -1,4 +1,4 @@
-import { compareKeys, groupPageByKey, ListedEntry, planKey } from '../../../../src/runtime/backfill/backfill-plan';
+import { compareKeys, groupPageByKey, ListedEntry, planKey, shouldReadOutcomes } from '../../../../src/runtime/backfill/backfill-plan';
 import { EVERY_KEY } from '../../../../src/runtime/contract/replication-scope';
 
 const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
@@ -75,5 +75,26 @@ describe('planKey', () => {
 
   test('keys outside the prefixes are reported as skipped by the filter', () => {
     expect(planKey(listing, 'current-versions', { prefixes: ['other/'] })).toEqual([{ action: 'skip-filter', entry: listing.entries[3] }]);
+  });
+});
+
+describe('shouldReadOutcomes', () => {
+  const now = Date.UTC(2026, 0, 1, 12);
+  const minutesAgo = (minutes: number) => new Date(now - minutes * 60_000).toISOString();
+
+  test('reads them once the count reaches what was enqueued (or passes it, after a crash re-enqueued a page)', () => {
+    expect(shouldReadOutcomes({ resolved: 10, enqueued: 10, lastResolved: 4, now })).toBe(true);
+    expect(shouldReadOutcomes({ resolved: 11, enqueued: 10, lastResolved: 11, outcomesReadAt: minutesAgo(1), now })).toBe(true);
+  });
+
+  test('does not while the count rises', () => {
+    expect(shouldReadOutcomes({ resolved: 5, enqueued: 10, lastResolved: 4, now })).toBe(false);
+    expect(shouldReadOutcomes({ resolved: 0, enqueued: 10, now })).toBe(false);
+  });
+
+  test('reads them when the count stalls, then at most every ten minutes while it stays', () => {
+    expect(shouldReadOutcomes({ resolved: 5, enqueued: 10, lastResolved: 5, now })).toBe(true);
+    expect(shouldReadOutcomes({ resolved: 5, enqueued: 10, lastResolved: 5, outcomesReadAt: minutesAgo(3), now })).toBe(false);
+    expect(shouldReadOutcomes({ resolved: 5, enqueued: 10, lastResolved: 5, outcomesReadAt: minutesAgo(10), now })).toBe(true);
   });
 });
