@@ -28685,7 +28685,7 @@ var require_dist_cjs13 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash9, createPrivateKey, createPublicKey, sign: sign4 } = require("node:crypto");
+    var { createHash: createHash10, createPrivateKey, createPublicKey, sign: sign4 } = require("node:crypto");
     var { promises } = require("node:fs");
     var { homedir: homedir2 } = require("node:os");
     var { dirname, join: join5 } = require("node:path");
@@ -28856,7 +28856,7 @@ var require_dist_cjs13 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join5(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash9("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash10("sha256").update(loginSessionBytes).digest("hex");
         return join5(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -47811,7 +47811,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var GetObjectAttributesCommand = class extends command5(_ep5, _mw1, "GetObjectAttributes", GetObjectAttributes$) {
     };
-    var GetObjectCommand = class extends command5(_ep05, _mw7, "GetObject", GetObject$) {
+    var GetObjectCommand2 = class extends command5(_ep05, _mw7, "GetObject", GetObject$) {
     };
     var GetObjectLegalHoldCommand = class extends command5(_ep5, _mw05, "GetObjectLegalHold", GetObjectLegalHold$) {
     };
@@ -48074,7 +48074,7 @@ var require_dist_cjs20 = __commonJS({
       GetBucketTaggingCommand,
       GetBucketVersioningCommand,
       GetBucketWebsiteCommand,
-      GetObjectCommand,
+      GetObjectCommand: GetObjectCommand2,
       GetObjectAclCommand,
       GetObjectAnnotationCommand,
       GetObjectAttributesCommand,
@@ -48877,7 +48877,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.GetObjectAttributesOutput$ = GetObjectAttributesOutput$;
     exports2.GetObjectAttributesParts$ = GetObjectAttributesParts$;
     exports2.GetObjectAttributesRequest$ = GetObjectAttributesRequest$;
-    exports2.GetObjectCommand = GetObjectCommand;
+    exports2.GetObjectCommand = GetObjectCommand2;
     exports2.GetObjectLegalHold$ = GetObjectLegalHold$;
     exports2.GetObjectLegalHoldCommand = GetObjectLegalHoldCommand;
     exports2.GetObjectLegalHoldOutput$ = GetObjectLegalHoldOutput$;
@@ -55480,6 +55480,8 @@ var import_client_sqs4 = __toESM(require_dist_cjs23());
 
 // src/runtime/backfill/backfill.ts
 var import_crypto3 = require("crypto");
+var import_readline = require("readline");
+var import_zlib = require("zlib");
 var import_client_s33 = __toESM(require_dist_cjs20());
 var import_client_sqs = __toESM(require_dist_cjs23());
 
@@ -55549,7 +55551,7 @@ function oldestFirst(versions2, deleteMarkers) {
 }
 
 // src/runtime/backfill/backfill-plan.ts
-var BACKFILL_MODES = ["all-versions", "current-versions", "reconcile"];
+var BACKFILL_MODES = ["all-versions", "current-versions", "reconcile", "inventory"];
 function groupPageByKey(versions2, deleteMarkers, truncated) {
   const byKey = /* @__PURE__ */ new Map();
   const add = (entry, kind) => {
@@ -55571,9 +55573,15 @@ function compareKeys(a5, b5) {
   return Buffer.compare(Buffer.from(a5, "utf8"), Buffer.from(b5, "utf8"));
 }
 function planKey(listing, mode, scope) {
-  const entries = mode === "all-versions" ? listing.entries : listing.entries.filter((entry) => entry.isLatest && entry.kind === "object");
+  const entries = mode === "all-versions" || mode === "inventory" ? listing.entries : listing.entries.filter((entry) => entry.isLatest && entry.kind === "object");
   const action = inScope(scope, listing.key) ? "enqueue" : "skip-filter";
   return entries.map((entry) => ({ action, entry }));
+}
+var STALLED_READ_INTERVAL_MS = 10 * 60 * 1e3;
+function shouldReadOutcomes(check) {
+  if (check.resolved >= check.enqueued) return true;
+  if (check.resolved !== check.lastResolved) return false;
+  return check.outcomesReadAt === void 0 || check.now - Date.parse(check.outcomesReadAt) >= STALLED_READ_INTERVAL_MS;
 }
 
 // src/runtime/backfill/backfill-report.ts
@@ -55897,6 +55905,7 @@ function lockOf(item) {
 }
 
 // src/runtime/backfill/backfill-runs.ts
+var OUTCOME_SHARDS = 32;
 var NO_COUNTS = {
   listed: 0,
   enqueued: 0,
@@ -55913,10 +55922,19 @@ var BackfillRunMovedOnError = class extends Error {
   }
 };
 var runKey = (runId) => ({ pk: { S: `backfill#${runId}` }, sk: { S: "run" } });
+function outcomeShard(key, versionId, shards) {
+  return parseInt(outcomeDigest(key, versionId).slice(0, 8), 16) % shards;
+}
+function outcomeKey(run, key, versionId) {
+  const pk = run.outcomeShards ? `backfill#${run.runId}#${outcomeShard(key, versionId, run.outcomeShards)}` : `backfill#${run.runId}`;
+  return { pk: { S: pk }, sk: { S: outcomeSortKey(key, versionId) } };
+}
+function outcomeDigest(key, versionId) {
+  return (0, import_crypto.createHash)("sha256").update(JSON.stringify([key, versionId ?? null])).digest("hex");
+}
 var OUTCOME_KEY_PREFIX_BYTES = 768;
 function outcomeSortKey(key, versionId) {
-  const digest4 = (0, import_crypto.createHash)("sha256").update(JSON.stringify([key, versionId ?? null])).digest("hex");
-  return `outcome#${leadingCharacters(key, OUTCOME_KEY_PREFIX_BYTES)}\0${digest4}`;
+  return `outcome#${leadingCharacters(key, OUTCOME_KEY_PREFIX_BYTES)}\0${outcomeDigest(key, versionId)}`;
 }
 function leadingCharacters(text, bytes) {
   let used = 0;
@@ -55935,10 +55953,14 @@ var BackfillRuns = class {
   }
   client;
   tableName;
+  /** An inventory run's file records. */
+  parts() {
+    return new InventoryParts(this.client, this.tableName);
+  }
   async create(run) {
     await this.client.send(new import_client_dynamodb2.PutItemCommand({
       TableName: this.tableName,
-      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) } },
+      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) }, ...run.outcomeShards ? { shards: { N: String(run.outcomeShards) } } : {} },
       ConditionExpression: "attribute_not_exists(pk)"
     }));
   }
@@ -55950,11 +55972,13 @@ var BackfillRuns = class {
   async checkpoint(previous, next) {
     const saved = { ...next, revision: previous.revision + 1 };
     try {
-      await this.client.send(new import_client_dynamodb2.PutItemCommand({
+      await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
         TableName: this.tableName,
-        Item: { ...runKey(previous.runId), state: { S: JSON.stringify(saved) }, revision: { N: String(saved.revision) } },
+        Key: runKey(previous.runId),
+        UpdateExpression: "SET #state = :state, revision = :next",
         ConditionExpression: previous.revision === 0 ? "attribute_not_exists(revision) OR revision = :previous" : "revision = :previous",
-        ExpressionAttributeValues: { ":previous": { N: String(previous.revision) } }
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: { ":previous": { N: String(previous.revision) }, ":next": { N: String(saved.revision) }, ":state": { S: JSON.stringify(saved) } }
       }));
     } catch (error2) {
       if (error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException) throw new BackfillRunMovedOnError(previous.runId);
@@ -55963,35 +55987,53 @@ var BackfillRuns = class {
     return saved;
   }
   /**
-   * Records the replicator's outcome of an enqueued version. `replicated` is never overwritten by a
-   * later `already-present` (the same version delivered twice), so the report keeps what actually
-   * happened; what a reconcile found (`drift`) stays.
+   * Records the replicator's outcome of an enqueued version; the first outcome of a version still
+   * `enqueued` then adds one to the run's `resolved` counter, so the wait for completion reads one
+   * item. (Two writes, not a transaction: a crash between them leaves the counter short, which the
+   * wait notices as a stall and settles by reading the outcomes.) `replicated` is never overwritten
+   * by a later `already-present` (the same version delivered twice), so the report keeps what
+   * actually happened; what a reconcile found (`drift`) stays.
    */
   async recordOutcome(runId, record) {
-    const { pk, sk, ...fields } = outcomeItem(runId, record);
-    const names = Object.keys(fields);
-    const cleared = ["reason", "bytes"].filter((name) => !(name in fields));
+    const update = outcomeUpdate(this.tableName, { runId, outcomeShards: OUTCOME_SHARDS }, record);
+    try {
+      const result = await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
+        ...update,
+        // The backfill wrote `enqueued` before it enqueued: no item here means a run from before sharding.
+        ConditionExpression: "attribute_exists(#outcome) AND #outcome <> :replicated",
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ":replicated": { S: "replicated" } },
+        ReturnValues: "UPDATED_OLD",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD"
+      }));
+      if (result.Attributes?.outcome?.S === "enqueued") {
+        await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
+          TableName: this.tableName,
+          Key: runKey(runId),
+          UpdateExpression: "ADD resolved :one",
+          ExpressionAttributeValues: { ":one": { N: "1" } }
+        }));
+      }
+      return;
+    } catch (error2) {
+      if (!(error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException)) throw error2;
+      if (error2.Item) return;
+    }
+    const legacy = outcomeUpdate(this.tableName, { runId }, record);
     try {
       await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk, sk },
-        UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(", ")}${cleared.length > 0 ? ` REMOVE ${cleared.join(", ")}` : ""}`,
+        ...legacy,
         ConditionExpression: "attribute_not_exists(#outcome) OR #outcome <> :replicated",
-        ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
-        ExpressionAttributeValues: {
-          ...Object.fromEntries(names.map((name) => [`:${name}`, fields[name]])),
-          ":replicated": { S: "replicated" }
-        }
+        ExpressionAttributeValues: { ...legacy.ExpressionAttributeValues, ":replicated": { S: "replicated" } }
       }));
     } catch (error2) {
       if (!(error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException)) throw error2;
     }
   }
   /** Records many outcomes the backfill decided itself (already present, skipped by the filter). */
-  async recordOutcomes(runId, records) {
+  async recordOutcomes(run, records) {
     for (let i5 = 0; i5 < records.length; i5 += 25) {
       let requests = {
-        [this.tableName]: records.slice(i5, i5 + 25).map((record) => ({ PutRequest: { Item: outcomeItem(runId, record) } }))
+        [this.tableName]: records.slice(i5, i5 + 25).map((record) => ({ PutRequest: { Item: outcomeItem(run, record) } }))
       };
       for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
         if (attempt > 5) throw new Error("DynamoDB kept throttling the outcome writes");
@@ -56000,33 +56042,55 @@ var BackfillRuns = class {
       }
     }
   }
-  /** Every outcome of the run, in key order. */
-  async *outcomes(runId) {
+  /** The run's counters (zero when none was added yet). */
+  async counters(runId) {
+    const result = await this.client.send(new import_client_dynamodb2.GetItemCommand({
+      TableName: this.tableName,
+      Key: runKey(runId),
+      ProjectionExpression: "resolved",
+      ConsistentRead: true
+    }));
+    return { resolved: Number(result.Item?.resolved?.N ?? 0) };
+  }
+  /**
+   * Every outcome of the run, in key order: its shards read side by side, one page each at a
+   * time, and merged by sort key (DynamoDB's order, by UTF-8 bytes).
+   */
+  async *outcomes(run) {
+    const partitions = run.outcomeShards ? Array.from({ length: run.outcomeShards }, (_, shard) => `backfill#${run.runId}#${shard}`) : [`backfill#${run.runId}`];
+    const heads = await Promise.all(partitions.map(async (pk) => {
+      const stream = this.partition(pk);
+      return { stream, current: await stream.next() };
+    }));
+    for (; ; ) {
+      let next;
+      for (const head of heads) {
+        if (head.current.done) continue;
+        if (!next || Buffer.compare(Buffer.from(head.current.value.sk.S, "utf8"), Buffer.from(next.current.value.sk.S, "utf8")) < 0) next = head;
+      }
+      if (!next) return;
+      yield outcomeOf(next.current.value);
+      next.current = await next.stream.next();
+    }
+  }
+  /** The outcome items of one partition, in sort-key order. */
+  async *partition(pk) {
     let startKey;
     do {
       const page = await this.client.send(new import_client_dynamodb2.QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :outcome)",
-        ExpressionAttributeValues: { ":pk": { S: `backfill#${runId}` }, ":outcome": { S: "outcome#" } },
+        ExpressionAttributeValues: { ":pk": { S: pk }, ":outcome": { S: "outcome#" } },
         ExclusiveStartKey: startKey,
         ConsistentRead: true
       }));
-      for (const item of page.Items ?? []) {
-        yield {
-          key: item.sourceKey.S,
-          versionId: item.sourceVersionId?.S,
-          outcome: item.outcome.S,
-          reason: item.reason?.S,
-          drift: item.drift?.S,
-          bytes: item.bytes?.N === void 0 ? void 0 : Number(item.bytes.N)
-        };
-      }
+      yield* page.Items ?? [];
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
   /** Which of these versions this run already recorded as replicated (a page listed again after a crash). */
-  async replicatedInRun(runId, versions2) {
-    const items = await this.batchGet(versions2.map(({ key, versionId }) => ({ pk: { S: `backfill#${runId}` }, sk: { S: outcomeSortKey(key, versionId) } })));
+  async replicatedInRun(run, versions2) {
+    const items = await this.batchGet(versions2.map(({ key, versionId }) => outcomeKey(run, key, versionId)));
     return new Set(items.filter((item) => item.outcome?.S === "replicated").map((item) => versionKey(item.sourceKey.S, item.sourceVersionId.S)));
   }
   /**
@@ -56065,11 +56129,76 @@ var BackfillRuns = class {
     return items;
   }
 };
+var initialPart = (part) => ({
+  part,
+  status: "reading",
+  offset: 0,
+  verified: false,
+  counts: { listed: 0, enqueued: 0, alreadyPresent: 0, skippedByFilter: 0 },
+  revision: 0
+});
+var partKey = (runId, part) => ({ pk: { S: `backfill#${runId}` }, sk: { S: `part#${String(part).padStart(6, "0")}` } });
+var InventoryParts = class {
+  constructor(client, tableName) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+  client;
+  tableName;
+  async get(runId, part) {
+    const result = await this.client.send(new import_client_dynamodb2.GetItemCommand({ TableName: this.tableName, Key: partKey(runId, part), ConsistentRead: true }));
+    return result.Item?.state?.S ? JSON.parse(result.Item.state.S) : initialPart(part);
+  }
+  /** Saves the file's progress if it is still at `previous` (another invocation on it loses). */
+  async checkpoint(runId, previous, next) {
+    const saved = { ...next, revision: previous.revision + 1 };
+    await this.guarded(runId, () => this.client.send(new import_client_dynamodb2.PutItemCommand({ ...this.put(runId, previous, saved) })));
+    return saved;
+  }
+  /** Marks the file done; its counts are the run's share of this file. */
+  async complete(runId, previous, next) {
+    return this.checkpoint(runId, previous, { ...next, status: "done" });
+  }
+  /** Every file's record, 100 a request: the coordinator's view of the run. */
+  async all(runId, files) {
+    const found = /* @__PURE__ */ new Map();
+    for (let first = 0; first < files; first += 100) {
+      let keys = Array.from({ length: Math.min(100, files - first) }, (_, i5) => partKey(runId, first + i5));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 5) throw new Error("DynamoDB kept throttling the reads of the inventory files' progress");
+        const result = await this.client.send(new import_client_dynamodb2.BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } }
+        }));
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const part = JSON.parse(item.state.S);
+          found.set(part.part, part);
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return Array.from({ length: files }, (_, part) => found.get(part) ?? initialPart(part));
+  }
+  put(runId, previous, saved) {
+    return {
+      TableName: this.tableName,
+      Item: { ...partKey(runId, saved.part), state: { S: JSON.stringify(saved) }, revision: { N: String(saved.revision) } },
+      ConditionExpression: previous.revision === 0 ? "attribute_not_exists(revision)" : "revision = :previous",
+      ...previous.revision === 0 ? {} : { ExpressionAttributeValues: { ":previous": { N: String(previous.revision) } } }
+    };
+  }
+  async guarded(runId, write) {
+    try {
+      await write();
+    } catch (error2) {
+      if (error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException) throw new BackfillRunMovedOnError(runId);
+      throw error2;
+    }
+  }
+};
 var versionKey = (key, versionId) => `${key}\0${versionId}`;
-function outcomeItem(runId, record) {
+function outcomeItem(run, record) {
   const item = {
-    pk: { S: `backfill#${runId}` },
-    sk: { S: outcomeSortKey(record.key, record.versionId) },
+    ...outcomeKey(run, record.key, record.versionId),
     sourceKey: { S: record.key },
     outcome: { S: record.outcome },
     recordedAt: { S: (/* @__PURE__ */ new Date()).toISOString() }
@@ -56079,6 +56208,28 @@ function outcomeItem(runId, record) {
   if (record.drift) item.drift = { S: record.drift };
   if (record.bytes !== void 0) item.bytes = { N: String(record.bytes) };
   return item;
+}
+function outcomeUpdate(tableName, run, record) {
+  const { pk, sk, ...fields } = outcomeItem(run, record);
+  const names = Object.keys(fields);
+  const cleared = ["reason", "bytes"].filter((name) => !(name in fields));
+  return {
+    TableName: tableName,
+    Key: { pk, sk },
+    UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(", ")}${cleared.length > 0 ? ` REMOVE ${cleared.join(", ")}` : ""}`,
+    ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
+    ExpressionAttributeValues: Object.fromEntries(names.map((name) => [`:${name}`, fields[name]]))
+  };
+}
+function outcomeOf(item) {
+  return {
+    key: item.sourceKey.S,
+    versionId: item.sourceVersionId?.S,
+    outcome: item.outcome.S,
+    reason: item.reason?.S,
+    drift: item.drift?.S,
+    bytes: item.bytes?.N === void 0 ? void 0 : Number(item.bytes.N)
+  };
 }
 
 // src/runtime/backfill/destination-listing.ts
@@ -56180,6 +56331,128 @@ async function listPage(s3, bucket, prefix, startAfter, token, maxKeys) {
     if (error2.name === "AccessDenied") throw new DestinationListingDeniedError(bucket, error2);
     throw error2;
   }
+}
+
+// src/runtime/backfill/inventory.ts
+var InventoryError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "InventoryError";
+  }
+};
+function parseS3Location(location) {
+  const match = typeof location === "string" ? /^s3:\/\/([^/]+)\/(.+)$/.exec(location) : null;
+  if (!match) throw new InventoryError(`manifest ${JSON.stringify(location)} is not an s3://<bucket>/<key> location of an S3 Inventory manifest.json`);
+  return { bucket: match[1], key: match[2] };
+}
+function parseManifest(text, sourceBucket) {
+  let manifest;
+  try {
+    manifest = JSON.parse(text);
+  } catch {
+    throw new InventoryError("the manifest is not JSON: give the manifest.json of an S3 Inventory report");
+  }
+  if (typeof manifest !== "object" || manifest === null) throw new InventoryError("the manifest is not a JSON object");
+  if (manifest.sourceBucket !== sourceBucket) {
+    throw new InventoryError(`the manifest is an inventory of bucket ${JSON.stringify(manifest.sourceBucket)}, not of the replicated bucket ${JSON.stringify(sourceBucket)}`);
+  }
+  if (manifest.fileFormat !== "CSV") {
+    throw new InventoryError(`the inventory's fileFormat is ${JSON.stringify(manifest.fileFormat)}: only CSV is read; configure the inventory with format CSV`);
+  }
+  if (typeof manifest.fileSchema !== "string") throw new InventoryError("the manifest has no fileSchema");
+  const columns = inventoryColumns(manifest.fileSchema);
+  if (!Array.isArray(manifest.files) || manifest.files.length === 0) throw new InventoryError("the manifest lists no files");
+  const files = manifest.files.map((file, index) => {
+    if (typeof file?.key !== "string" || typeof file?.MD5checksum !== "string") {
+      throw new InventoryError(`the manifest's file ${index} has no key or MD5checksum`);
+    }
+    return { key: file.key, md5: file.MD5checksum.toLowerCase(), ...typeof file.size === "number" ? { size: file.size } : {} };
+  });
+  const bucket = typeof manifest.destinationBucket === "string" ? manifest.destinationBucket.replace(/^arn:[^:]+:s3:::/, "") : "";
+  if (!bucket) throw new InventoryError("the manifest has no destinationBucket");
+  return { bucket, files, columns };
+}
+function inventoryColumns(fileSchema) {
+  const names = fileSchema.split(",").map((name) => name.trim());
+  const at = (name) => {
+    const index = names.indexOf(name);
+    return index < 0 ? void 0 : index;
+  };
+  const missing = ["Key", "VersionId", "IsLatest", "IsDeleteMarker"].filter((name) => at(name) === void 0);
+  if (missing.length > 0) {
+    throw new InventoryError(`the inventory's fileSchema lacks ${missing.join(", ")}: configure the inventory with IncludedObjectVersions "All" (it adds VersionId, IsLatest and IsDeleteMarker)`);
+  }
+  return {
+    count: names.length,
+    key: at("Key"),
+    versionId: at("VersionId"),
+    isLatest: at("IsLatest"),
+    isDeleteMarker: at("IsDeleteMarker"),
+    size: at("Size"),
+    lastModified: at("LastModifiedDate"),
+    eTag: at("ETag")
+  };
+}
+function parseCsvLine(line) {
+  const fields = [];
+  let i5 = 0;
+  for (; ; ) {
+    if (line[i5] === '"') {
+      let value = "";
+      i5 += 1;
+      for (; ; ) {
+        const quote = line.indexOf('"', i5);
+        if (quote < 0) throw new InventoryError(`unterminated quoted field in inventory line ${JSON.stringify(line.slice(0, 200))}`);
+        value += line.slice(i5, quote);
+        if (line[quote + 1] === '"') {
+          value += '"';
+          i5 = quote + 2;
+        } else {
+          i5 = quote + 1;
+          break;
+        }
+      }
+      fields.push(value);
+    } else {
+      const comma = line.indexOf(",", i5);
+      fields.push(line.slice(i5, comma < 0 ? line.length : comma));
+      i5 = comma < 0 ? line.length : comma;
+    }
+    if (i5 >= line.length) return fields;
+    if (line[i5] !== ",") throw new InventoryError(`malformed inventory line ${JSON.stringify(line.slice(0, 200))}`);
+    i5 += 1;
+  }
+}
+function decodeInventoryKey(encoded) {
+  return decodeURIComponent(encoded.replace(/\+/g, " "));
+}
+function inventoryEntry(line, columns) {
+  const fields = parseCsvLine(line);
+  if (fields.length < columns.count) {
+    throw new InventoryError(`inventory line has ${fields.length} fields, the fileSchema ${columns.count}: ${JSON.stringify(line.slice(0, 200))}`);
+  }
+  const optional2 = (index) => index === void 0 || fields[index] === "" ? void 0 : fields[index];
+  const deleteMarker = fields[columns.isDeleteMarker] === "true";
+  const size = optional2(columns.size);
+  const lastModified = optional2(columns.lastModified);
+  return {
+    key: decodeInventoryKey(fields[columns.key]),
+    // An object written before versioning was enabled has no version id: S3 names it "null".
+    versionId: fields[columns.versionId] || "null",
+    kind: deleteMarker ? "deleteMarker" : "object",
+    isLatest: fields[columns.isLatest] === "true",
+    lastModified: lastModified ? new Date(lastModified) : /* @__PURE__ */ new Date(0),
+    ...!deleteMarker && size !== void 0 ? { size: Number(size) } : {},
+    ...!deleteMarker && optional2(columns.eTag) ? { eTag: optional2(columns.eTag).replace(/"/g, "") } : {}
+  };
+}
+function splitChunk(entries, endOfFile) {
+  if (endOfFile || entries.length === 0) return { now: [...entries], heldBack: [] };
+  const lastKey = entries[entries.length - 1].key;
+  let start = entries.length;
+  while (start > 0 && entries[start - 1].key === lastKey) start -= 1;
+  if (start === 0) return { now: [...entries], heldBack: [] };
+  return { now: entries.slice(0, start), heldBack: entries.slice(start) };
 }
 
 // src/runtime/contract/replication-message.ts
@@ -56317,7 +56590,7 @@ var Backfill = class {
   clients;
   runs;
   now;
-  /** Starts a run; validates the mode. */
+  /** Starts a run; validates the mode (and an inventory run's manifest). */
   async start(request, defaultMode) {
     const mode = request.mode ?? defaultMode;
     if (!BACKFILL_MODES.includes(mode)) {
@@ -56325,22 +56598,39 @@ var Backfill = class {
     }
     const runId = typeof request.runId === "string" && /^[\w.-]{1,64}$/.test(request.runId) ? request.runId : `${new Date(this.now()).toISOString().replace(/[:.]/g, "-")}-${(0, import_crypto3.randomUUID)().slice(0, 8)}`;
     if (mode === "reconcile") await this.destination().clients.run((s3) => probeDestinationListing(s3, this.destination().bucket, this.settings.scope));
+    let inventory;
+    if (mode === "inventory") {
+      const location = parseS3Location(request.manifest);
+      const manifest = await this.readManifest(`s3://${location.bucket}/${location.key}`);
+      inventory = { manifest: `s3://${location.bucket}/${location.key}`, files: manifest.files.length };
+    }
     const run = {
+      ...inventory ? { inventory } : {},
       runId,
       mode,
       status: "listing",
       counts: NO_COUNTS,
       startedAt: new Date(this.now()).toISOString(),
-      revision: 0
+      revision: 0,
+      outcomeShards: OUTCOME_SHARDS
     };
     await this.runs.create(run);
     return run;
   }
-  /** Does as much of the run as the remaining time allows. */
-  async step(runId, remaining) {
+  /**
+   * Does as much of the run as the remaining time allows: of one inventory file when `part` is
+   * given, else of the run (an inventory run's coordination: queuing its files' steps, then
+   * waiting for them and for the replicator).
+   */
+  async step(runId, remaining, part) {
     const start = await this.runs.get(runId);
     if (!start) throw new InvalidMessageError(`backfill run ${runId} does not exist`);
+    if (part !== void 0) return this.inventoryStep(start, part, remaining);
     let run = start;
+    if (run.inventory && run.status === "listing") {
+      run = await this.coordinateInventory(run);
+      if (run.status === "listing") return { result: "wait", counts: run.counts, listed: 0, enqueued: 0 };
+    }
     while (run.status === "listing" && remaining() > SAFETY_MARGIN_MS) {
       run = await this.listPage(run);
     }
@@ -56371,7 +56661,7 @@ var Backfill = class {
     const lastKey = complete.length > 0 ? complete[complete.length - 1].key : run.keyMarker;
     const done = !truncated;
     const plan = await this.planPage(run, complete, { after: run.keyMarker, upTo: done ? void 0 : lastKey });
-    await this.runs.recordOutcomes(run.runId, [
+    await this.runs.recordOutcomes(run, [
       ...plan.present.map((entry) => outcome(entry, "already-present")),
       ...plan.filtered.map((entry) => outcome(entry, "skipped-by-filter")),
       ...plan.toEnqueue.map(({ entry, drift }) => ({ ...outcome(entry, "enqueued"), drift })),
@@ -56424,9 +56714,116 @@ var Backfill = class {
     }
     const enqueued = new Set(toEnqueue.map(({ entry }) => entry));
     const presentBefore = candidates.filter((entry) => !enqueued.has(entry));
-    const replicatedHere = presentBefore.length > 0 ? await this.runs.replicatedInRun(run.runId, presentBefore) : /* @__PURE__ */ new Set();
+    const replicatedHere = presentBefore.length > 0 ? await this.runs.replicatedInRun(run, presentBefore) : /* @__PURE__ */ new Set();
     const present = presentBefore.filter((entry) => !replicatedHere.has(versionKey(entry.key, entry.versionId)));
     return { listed: items.length, toEnqueue, present, filtered, extras, destinationListRequests };
+  }
+  /** Reads and validates an inventory run's manifest. */
+  async readManifest(manifest) {
+    const { bucket, key } = parseS3Location(manifest);
+    const object = await this.clients.s3.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
+    return parseManifest(await object.Body.transformToString(), this.settings.sourceBucket);
+  }
+  /** Queues one step per inventory file (once), then, when every file is done, moves the run on to waiting. */
+  async coordinateInventory(run) {
+    const inventory = run.inventory;
+    if (!inventory.fannedOut) {
+      if (!this.settings.backfillQueueUrl) throw new Error("an inventory run needs the backfill queue, which this backfill was not given");
+      for (let part = 0; part < inventory.files; part += 10) {
+        const parts2 = Array.from({ length: Math.min(10, inventory.files - part) }, (_, i5) => part + i5);
+        const result = await this.clients.sqs.send(new import_client_sqs.SendMessageBatchCommand({
+          QueueUrl: this.settings.backfillQueueUrl,
+          Entries: parts2.map((n3) => ({ Id: String(n3), MessageBody: JSON.stringify({ runId: run.runId, part: n3 }) }))
+        }));
+        if (result.Failed && result.Failed.length > 0) throw new Error(`the backfill queue refused ${result.Failed.length} inventory steps`);
+      }
+      run = await this.runs.checkpoint(run, { ...run, inventory: { ...inventory, fannedOut: true } });
+    }
+    const parts = await this.runs.parts().all(run.runId, inventory.files);
+    if (parts.some((part) => part.status !== "done")) return run;
+    const sum = (count) => parts.reduce((total, part) => total + part.counts[count], 0);
+    return this.runs.checkpoint(run, {
+      ...run,
+      status: "waiting",
+      listedAt: new Date(this.now()).toISOString(),
+      // One read of each file (its MD5 check aside).
+      counts: { ...run.counts, listed: sum("listed"), enqueued: sum("enqueued"), alreadyPresent: sum("alreadyPresent"), skippedByFilter: sum("skippedByFilter"), listRequests: inventory.files }
+    });
+  }
+  /**
+   * Reads one inventory file from where its last step stopped: its MD5 checked first (a file that
+   * differs from the manifest is not read, and the report says so), then its lines a chunk at a
+   * time, planned and enqueued as a listing page is, with a checkpoint after each chunk.
+   */
+  async inventoryStep(run, part, remaining) {
+    const parts = this.runs.parts();
+    let state2 = await parts.get(run.runId, part);
+    const report = (result, before) => ({
+      result,
+      counts: run.counts,
+      listed: state2.counts.listed - before.counts.listed,
+      enqueued: state2.counts.enqueued - before.counts.enqueued
+    });
+    const initial = state2;
+    if (state2.status === "done" || !run.inventory) return report("done", initial);
+    const manifest = await this.readManifest(run.inventory.manifest);
+    const file = manifest.files[part];
+    if (!file) throw new InvalidMessageError(`inventory run ${run.runId} has no file ${part}`);
+    if (!state2.verified) {
+      const md5 = await md5Of(this.clients.s3, manifest.bucket, file.key);
+      if (md5 !== file.md5) {
+        state2 = await parts.complete(run.runId, state2, {
+          ...state2,
+          error: `inventory file s3://${manifest.bucket}/${file.key} has MD5 ${md5}, the manifest says ${file.md5}: not read (is the file incomplete or replaced?)`
+        });
+        return report("done", initial);
+      }
+      state2 = await parts.checkpoint(run.runId, state2, { ...state2, verified: true });
+    }
+    const object = await this.clients.s3.send(new import_client_s33.GetObjectCommand({ Bucket: manifest.bucket, Key: file.key }));
+    const body = object.Body;
+    const lines = (0, import_readline.createInterface)({ input: body.pipe((0, import_zlib.createGunzip)()), crlfDelay: Infinity });
+    let line = 0;
+    let pending = [];
+    try {
+      for await (const text of lines) {
+        line += 1;
+        if (line <= state2.offset || text === "") continue;
+        pending.push(inventoryEntry(text, manifest.columns));
+        if (pending.length < (this.settings.pageSize ?? PAGE_SIZE)) continue;
+        const { now, heldBack } = splitChunk(pending, false);
+        state2 = await this.inventoryChunk(run, state2, now, line - heldBack.length);
+        pending = heldBack;
+        if (remaining() <= SAFETY_MARGIN_MS) return report("continue", initial);
+      }
+    } finally {
+      lines.close();
+      body.destroy();
+    }
+    state2 = await this.inventoryChunk(run, state2, pending, line);
+    state2 = await parts.complete(run.runId, state2, state2);
+    return report("done", initial);
+  }
+  /** Plans, records and enqueues one chunk of an inventory file, then checkpoints the file after its lines. */
+  async inventoryChunk(run, state2, entries, offset) {
+    const { complete } = groupPageByKey(entries.filter((e5) => e5.kind === "object"), entries.filter((e5) => e5.kind === "deleteMarker"), false);
+    const plan = await this.planPage(run, complete, {});
+    await this.runs.recordOutcomes(run, [
+      ...plan.present.map((entry) => outcome(entry, "already-present")),
+      ...plan.filtered.map((entry) => outcome(entry, "skipped-by-filter")),
+      ...plan.toEnqueue.map(({ entry }) => outcome(entry, "enqueued"))
+    ]);
+    await this.enqueue(run.runId, plan.toEnqueue, void 0);
+    return this.runs.parts().checkpoint(run.runId, state2, {
+      ...state2,
+      offset,
+      counts: {
+        listed: state2.counts.listed + plan.listed,
+        enqueued: state2.counts.enqueued + plan.toEnqueue.length,
+        alreadyPresent: state2.counts.alreadyPresent + plan.present.length,
+        skippedByFilter: state2.counts.skippedByFilter + plan.filtered.length
+      }
+    });
   }
   /** The destination's current objects in (`after`, `upTo`] under the prefixes. */
   async listDestination(after, upTo) {
@@ -56457,18 +56854,51 @@ var Backfill = class {
       }
     }
   }
-  async finishWhenReplicated(run) {
-    const tally = new ReportTally();
-    for await (const record of this.runs.outcomes(run.runId)) tally.add(record);
+  async finishWhenReplicated(started) {
+    let run = started;
     const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
-    if (tally.pending > 0 && !waitedOut) return { result: "wait" };
+    if (run.outcomeShards && !waitedOut) {
+      const { resolved } = await this.runs.counters(run.runId);
+      const check = {
+        resolved,
+        enqueued: run.counts.enqueued,
+        lastResolved: run.resolvedAtLastCheck,
+        outcomesReadAt: run.outcomesReadAt,
+        now: this.now()
+      };
+      if (!shouldReadOutcomes(check)) {
+        if (resolved !== run.resolvedAtLastCheck) await this.runs.checkpoint(run, { ...run, resolvedAtLastCheck: resolved });
+        return { result: "wait" };
+      }
+      run = resolved === run.resolvedAtLastCheck ? run : await this.runs.checkpoint(run, { ...run, resolvedAtLastCheck: resolved });
+    }
+    const tally = new ReportTally();
+    for await (const record of this.runs.outcomes(run)) tally.add(record);
+    if (tally.pending > 0 && !waitedOut) {
+      if (run.outcomeShards) await this.runs.checkpoint(run, { ...run, outcomesReadAt: new Date(this.now()).toISOString() });
+      return { result: "wait" };
+    }
     const finishedAt = new Date(this.now()).toISOString();
-    const summary = tally.summary(run, this.settings.scope, finishedAt);
-    await writeReport(this.clients.s3, this.settings.reportBucket, `${this.settings.reportPrefix}${run.runId}/`, this.runs.outcomes(run.runId), summary);
+    const unread = run.inventory ? (await this.runs.parts().all(run.runId, run.inventory.files)).filter((part) => part.error) : [];
+    const summary = {
+      ...tally.summary(run, this.settings.scope, finishedAt),
+      ...run.inventory ? {
+        manifest: run.inventory.manifest,
+        inventoryFiles: run.inventory.files,
+        unreadFiles: unread.map(({ part, error: error2 }) => ({ file: part, error: error2 }))
+      } : {}
+    };
+    await writeReport(this.clients.s3, this.settings.reportBucket, `${this.settings.reportPrefix}${run.runId}/`, this.runs.outcomes(run), summary);
     await this.runs.checkpoint(run, { ...run, status: "done", finishedAt });
     return { result: "done", outcomes: summary.outcomes };
   }
 };
+async function md5Of(s3, bucket, key) {
+  const object = await s3.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
+  const hash = (0, import_crypto3.createHash)("md5");
+  for await (const chunk of object.Body) hash.update(chunk);
+  return hash.digest("hex");
+}
 function listed(entry, kind) {
   return {
     key: entry.Key ?? "",
@@ -60625,7 +61055,8 @@ function createBackfillHandler(settings2, clients, telemetry, options = {}) {
     reportBucket: settings2.reportBucket,
     reportPrefix: settings2.reportPrefix,
     outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1e3,
-    pageSize: options.pageSize
+    pageSize: options.pageSize,
+    backfillQueueUrl: settings2.backfillQueueUrl
   }, {
     ...clients,
     // Only a reconcile run reads the secret and lists the destination.
@@ -60634,9 +61065,9 @@ function createBackfillHandler(settings2, clients, telemetry, options = {}) {
   const failures = new FailureRecords(clients.dynamodb, settings2.tableName, options.now);
   const versions2 = new VersionTable(clients.dynamodb, settings2.tableName);
   const defaultMode = BACKFILL_MODES.includes(settings2.backfillMode) ? settings2.backfillMode : "all-versions";
-  const next = (runId, delaySeconds) => clients.sqs.send(new import_client_sqs4.SendMessageCommand({
+  const next = (runId, delaySeconds, part) => clients.sqs.send(new import_client_sqs4.SendMessageCommand({
     QueueUrl: settings2.backfillQueueUrl,
-    MessageBody: JSON.stringify({ runId }),
+    MessageBody: JSON.stringify(part === void 0 ? { runId } : { runId, part }),
     DelaySeconds: delaySeconds
   }));
   const status = async (request) => {
@@ -60677,8 +61108,8 @@ function createBackfillHandler(settings2, clients, telemetry, options = {}) {
     try {
       if (isSqsEvent(event)) {
         for (const record of event.Records) {
-          const { runId } = JSON.parse(record.body);
-          const { result, counts, listed: listed2, enqueued, outcomes } = await backfill.step(runId, remaining);
+          const { runId, part } = JSON.parse(record.body);
+          const { result, counts, listed: listed2, enqueued, outcomes } = await backfill.step(runId, remaining, part);
           addMetrics(telemetry, { name: "BackfillVersionsListed", unit: "Count", value: listed2 }, { name: "BackfillVersionsEnqueued", unit: "Count", value: enqueued });
           if (outcomes) {
             addMetrics(
@@ -60688,8 +61119,8 @@ function createBackfillHandler(settings2, clients, telemetry, options = {}) {
             );
             logger2.info("backfill finished", { runId, outcomes });
           }
-          logger2.info("backfill step", { runId, result, counts });
-          if (result !== "done") await next(runId, result === "wait" ? options.pollDelaySeconds ?? 30 : 0);
+          logger2.info("backfill step", { runId, ...part === void 0 ? {} : { part }, result, counts });
+          if (result !== "done") await next(runId, result === "wait" ? options.pollDelaySeconds ?? 30 : 0, part);
         }
         return;
       }

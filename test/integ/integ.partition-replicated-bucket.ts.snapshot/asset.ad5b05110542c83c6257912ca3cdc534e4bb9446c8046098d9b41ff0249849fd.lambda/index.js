@@ -18762,7 +18762,7 @@ var require_dist_cjs4 = __commonJS({
     var ALGORITHM_IDENTIFIER = "AWS4-HMAC-SHA256";
     var ALGORITHM_IDENTIFIER_V4A = "AWS4-ECDSA-P256-SHA256";
     var EVENT_ALGORITHM_IDENTIFIER = "AWS4-HMAC-SHA256-PAYLOAD";
-    var UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+    var UNSIGNED_PAYLOAD2 = "UNSIGNED-PAYLOAD";
     var MAX_CACHE_SIZE = 50;
     var KEY_TYPE_IDENTIFIER = "aws4_request";
     var MAX_PRESIGNED_TTL = 60 * 60 * 24 * 7;
@@ -18937,7 +18937,7 @@ ${toHex2(hashedRequest)}`;
         hashCtor.update(toUint8Array2(body));
         return toHex2(await hashCtor.digest());
       }
-      return UNSIGNED_PAYLOAD;
+      return UNSIGNED_PAYLOAD2;
     };
     var hasHeader2 = (soughtHeader, headers) => {
       soughtHeader = soughtHeader.toLowerCase();
@@ -19135,7 +19135,7 @@ ${toHex2(hashedRequest)}`;
     exports2.TOKEN_HEADER = TOKEN_HEADER;
     exports2.TOKEN_QUERY_PARAM = TOKEN_QUERY_PARAM;
     exports2.UNSIGNABLE_PATTERNS = UNSIGNABLE_PATTERNS;
-    exports2.UNSIGNED_PAYLOAD = UNSIGNED_PAYLOAD;
+    exports2.UNSIGNED_PAYLOAD = UNSIGNED_PAYLOAD2;
     exports2.clearCredentialCache = clearCredentialCache;
     exports2.createScope = createScope;
     exports2.getCanonicalHeaders = getCanonicalHeaders;
@@ -55251,6 +55251,7 @@ function lockOf(item) {
 }
 
 // src/runtime/backfill/backfill-runs.ts
+var OUTCOME_SHARDS = 32;
 var BackfillRunMovedOnError = class extends Error {
   constructor(runId) {
     super(`backfill run ${runId} was advanced by another invocation`);
@@ -55258,10 +55259,19 @@ var BackfillRunMovedOnError = class extends Error {
   }
 };
 var runKey = (runId) => ({ pk: { S: `backfill#${runId}` }, sk: { S: "run" } });
+function outcomeShard(key2, versionId, shards) {
+  return parseInt(outcomeDigest(key2, versionId).slice(0, 8), 16) % shards;
+}
+function outcomeKey(run, key2, versionId) {
+  const pk = run.outcomeShards ? `backfill#${run.runId}#${outcomeShard(key2, versionId, run.outcomeShards)}` : `backfill#${run.runId}`;
+  return { pk: { S: pk }, sk: { S: outcomeSortKey(key2, versionId) } };
+}
+function outcomeDigest(key2, versionId) {
+  return (0, import_crypto.createHash)("sha256").update(JSON.stringify([key2, versionId ?? null])).digest("hex");
+}
 var OUTCOME_KEY_PREFIX_BYTES = 768;
 function outcomeSortKey(key2, versionId) {
-  const digest4 = (0, import_crypto.createHash)("sha256").update(JSON.stringify([key2, versionId ?? null])).digest("hex");
-  return `outcome#${leadingCharacters(key2, OUTCOME_KEY_PREFIX_BYTES)}\0${digest4}`;
+  return `outcome#${leadingCharacters(key2, OUTCOME_KEY_PREFIX_BYTES)}\0${outcomeDigest(key2, versionId)}`;
 }
 function leadingCharacters(text, bytes) {
   let used = 0;
@@ -55280,10 +55290,14 @@ var BackfillRuns = class {
   }
   client;
   tableName;
+  /** An inventory run's file records. */
+  parts() {
+    return new InventoryParts(this.client, this.tableName);
+  }
   async create(run) {
     await this.client.send(new import_client_dynamodb2.PutItemCommand({
       TableName: this.tableName,
-      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) } },
+      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) }, ...run.outcomeShards ? { shards: { N: String(run.outcomeShards) } } : {} },
       ConditionExpression: "attribute_not_exists(pk)"
     }));
   }
@@ -55295,11 +55309,13 @@ var BackfillRuns = class {
   async checkpoint(previous, next) {
     const saved = { ...next, revision: previous.revision + 1 };
     try {
-      await this.client.send(new import_client_dynamodb2.PutItemCommand({
+      await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
         TableName: this.tableName,
-        Item: { ...runKey(previous.runId), state: { S: JSON.stringify(saved) }, revision: { N: String(saved.revision) } },
+        Key: runKey(previous.runId),
+        UpdateExpression: "SET #state = :state, revision = :next",
         ConditionExpression: previous.revision === 0 ? "attribute_not_exists(revision) OR revision = :previous" : "revision = :previous",
-        ExpressionAttributeValues: { ":previous": { N: String(previous.revision) } }
+        ExpressionAttributeNames: { "#state": "state" },
+        ExpressionAttributeValues: { ":previous": { N: String(previous.revision) }, ":next": { N: String(saved.revision) }, ":state": { S: JSON.stringify(saved) } }
       }));
     } catch (error2) {
       if (error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException) throw new BackfillRunMovedOnError(previous.runId);
@@ -55308,35 +55324,53 @@ var BackfillRuns = class {
     return saved;
   }
   /**
-   * Records the replicator's outcome of an enqueued version. `replicated` is never overwritten by a
-   * later `already-present` (the same version delivered twice), so the report keeps what actually
-   * happened; what a reconcile found (`drift`) stays.
+   * Records the replicator's outcome of an enqueued version; the first outcome of a version still
+   * `enqueued` then adds one to the run's `resolved` counter, so the wait for completion reads one
+   * item. (Two writes, not a transaction: a crash between them leaves the counter short, which the
+   * wait notices as a stall and settles by reading the outcomes.) `replicated` is never overwritten
+   * by a later `already-present` (the same version delivered twice), so the report keeps what
+   * actually happened; what a reconcile found (`drift`) stays.
    */
   async recordOutcome(runId, record) {
-    const { pk, sk, ...fields } = outcomeItem(runId, record);
-    const names = Object.keys(fields);
-    const cleared = ["reason", "bytes"].filter((name) => !(name in fields));
+    const update = outcomeUpdate(this.tableName, { runId, outcomeShards: OUTCOME_SHARDS }, record);
+    try {
+      const result = await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
+        ...update,
+        // The backfill wrote `enqueued` before it enqueued: no item here means a run from before sharding.
+        ConditionExpression: "attribute_exists(#outcome) AND #outcome <> :replicated",
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ":replicated": { S: "replicated" } },
+        ReturnValues: "UPDATED_OLD",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD"
+      }));
+      if (result.Attributes?.outcome?.S === "enqueued") {
+        await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
+          TableName: this.tableName,
+          Key: runKey(runId),
+          UpdateExpression: "ADD resolved :one",
+          ExpressionAttributeValues: { ":one": { N: "1" } }
+        }));
+      }
+      return;
+    } catch (error2) {
+      if (!(error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException)) throw error2;
+      if (error2.Item) return;
+    }
+    const legacy = outcomeUpdate(this.tableName, { runId }, record);
     try {
       await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk, sk },
-        UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(", ")}${cleared.length > 0 ? ` REMOVE ${cleared.join(", ")}` : ""}`,
+        ...legacy,
         ConditionExpression: "attribute_not_exists(#outcome) OR #outcome <> :replicated",
-        ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
-        ExpressionAttributeValues: {
-          ...Object.fromEntries(names.map((name) => [`:${name}`, fields[name]])),
-          ":replicated": { S: "replicated" }
-        }
+        ExpressionAttributeValues: { ...legacy.ExpressionAttributeValues, ":replicated": { S: "replicated" } }
       }));
     } catch (error2) {
       if (!(error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException)) throw error2;
     }
   }
   /** Records many outcomes the backfill decided itself (already present, skipped by the filter). */
-  async recordOutcomes(runId, records) {
+  async recordOutcomes(run, records) {
     for (let i5 = 0; i5 < records.length; i5 += 25) {
       let requests = {
-        [this.tableName]: records.slice(i5, i5 + 25).map((record) => ({ PutRequest: { Item: outcomeItem(runId, record) } }))
+        [this.tableName]: records.slice(i5, i5 + 25).map((record) => ({ PutRequest: { Item: outcomeItem(run, record) } }))
       };
       for (let attempt = 0; requests && Object.keys(requests).length > 0; attempt++) {
         if (attempt > 5) throw new Error("DynamoDB kept throttling the outcome writes");
@@ -55345,33 +55379,55 @@ var BackfillRuns = class {
       }
     }
   }
-  /** Every outcome of the run, in key order. */
-  async *outcomes(runId) {
+  /** The run's counters (zero when none was added yet). */
+  async counters(runId) {
+    const result = await this.client.send(new import_client_dynamodb2.GetItemCommand({
+      TableName: this.tableName,
+      Key: runKey(runId),
+      ProjectionExpression: "resolved",
+      ConsistentRead: true
+    }));
+    return { resolved: Number(result.Item?.resolved?.N ?? 0) };
+  }
+  /**
+   * Every outcome of the run, in key order: its shards read side by side, one page each at a
+   * time, and merged by sort key (DynamoDB's order, by UTF-8 bytes).
+   */
+  async *outcomes(run) {
+    const partitions = run.outcomeShards ? Array.from({ length: run.outcomeShards }, (_, shard) => `backfill#${run.runId}#${shard}`) : [`backfill#${run.runId}`];
+    const heads = await Promise.all(partitions.map(async (pk) => {
+      const stream = this.partition(pk);
+      return { stream, current: await stream.next() };
+    }));
+    for (; ; ) {
+      let next;
+      for (const head of heads) {
+        if (head.current.done) continue;
+        if (!next || Buffer.compare(Buffer.from(head.current.value.sk.S, "utf8"), Buffer.from(next.current.value.sk.S, "utf8")) < 0) next = head;
+      }
+      if (!next) return;
+      yield outcomeOf(next.current.value);
+      next.current = await next.stream.next();
+    }
+  }
+  /** The outcome items of one partition, in sort-key order. */
+  async *partition(pk) {
     let startKey;
     do {
       const page = await this.client.send(new import_client_dynamodb2.QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :outcome)",
-        ExpressionAttributeValues: { ":pk": { S: `backfill#${runId}` }, ":outcome": { S: "outcome#" } },
+        ExpressionAttributeValues: { ":pk": { S: pk }, ":outcome": { S: "outcome#" } },
         ExclusiveStartKey: startKey,
         ConsistentRead: true
       }));
-      for (const item of page.Items ?? []) {
-        yield {
-          key: item.sourceKey.S,
-          versionId: item.sourceVersionId?.S,
-          outcome: item.outcome.S,
-          reason: item.reason?.S,
-          drift: item.drift?.S,
-          bytes: item.bytes?.N === void 0 ? void 0 : Number(item.bytes.N)
-        };
-      }
+      yield* page.Items ?? [];
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
   /** Which of these versions this run already recorded as replicated (a page listed again after a crash). */
-  async replicatedInRun(runId, versions2) {
-    const items = await this.batchGet(versions2.map(({ key: key2, versionId }) => ({ pk: { S: `backfill#${runId}` }, sk: { S: outcomeSortKey(key2, versionId) } })));
+  async replicatedInRun(run, versions2) {
+    const items = await this.batchGet(versions2.map(({ key: key2, versionId }) => outcomeKey(run, key2, versionId)));
     return new Set(items.filter((item) => item.outcome?.S === "replicated").map((item) => versionKey(item.sourceKey.S, item.sourceVersionId.S)));
   }
   /**
@@ -55410,11 +55466,76 @@ var BackfillRuns = class {
     return items;
   }
 };
+var initialPart = (part) => ({
+  part,
+  status: "reading",
+  offset: 0,
+  verified: false,
+  counts: { listed: 0, enqueued: 0, alreadyPresent: 0, skippedByFilter: 0 },
+  revision: 0
+});
+var partKey = (runId, part) => ({ pk: { S: `backfill#${runId}` }, sk: { S: `part#${String(part).padStart(6, "0")}` } });
+var InventoryParts = class {
+  constructor(client, tableName) {
+    this.client = client;
+    this.tableName = tableName;
+  }
+  client;
+  tableName;
+  async get(runId, part) {
+    const result = await this.client.send(new import_client_dynamodb2.GetItemCommand({ TableName: this.tableName, Key: partKey(runId, part), ConsistentRead: true }));
+    return result.Item?.state?.S ? JSON.parse(result.Item.state.S) : initialPart(part);
+  }
+  /** Saves the file's progress if it is still at `previous` (another invocation on it loses). */
+  async checkpoint(runId, previous, next) {
+    const saved = { ...next, revision: previous.revision + 1 };
+    await this.guarded(runId, () => this.client.send(new import_client_dynamodb2.PutItemCommand({ ...this.put(runId, previous, saved) })));
+    return saved;
+  }
+  /** Marks the file done; its counts are the run's share of this file. */
+  async complete(runId, previous, next) {
+    return this.checkpoint(runId, previous, { ...next, status: "done" });
+  }
+  /** Every file's record, 100 a request: the coordinator's view of the run. */
+  async all(runId, files) {
+    const found = /* @__PURE__ */ new Map();
+    for (let first = 0; first < files; first += 100) {
+      let keys = Array.from({ length: Math.min(100, files - first) }, (_, i5) => partKey(runId, first + i5));
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 5) throw new Error("DynamoDB kept throttling the reads of the inventory files' progress");
+        const result = await this.client.send(new import_client_dynamodb2.BatchGetItemCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } }
+        }));
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const part = JSON.parse(item.state.S);
+          found.set(part.part, part);
+        }
+        keys = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return Array.from({ length: files }, (_, part) => found.get(part) ?? initialPart(part));
+  }
+  put(runId, previous, saved) {
+    return {
+      TableName: this.tableName,
+      Item: { ...partKey(runId, saved.part), state: { S: JSON.stringify(saved) }, revision: { N: String(saved.revision) } },
+      ConditionExpression: previous.revision === 0 ? "attribute_not_exists(revision)" : "revision = :previous",
+      ...previous.revision === 0 ? {} : { ExpressionAttributeValues: { ":previous": { N: String(previous.revision) } } }
+    };
+  }
+  async guarded(runId, write) {
+    try {
+      await write();
+    } catch (error2) {
+      if (error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException) throw new BackfillRunMovedOnError(runId);
+      throw error2;
+    }
+  }
+};
 var versionKey = (key2, versionId) => `${key2}\0${versionId}`;
-function outcomeItem(runId, record) {
+function outcomeItem(run, record) {
   const item = {
-    pk: { S: `backfill#${runId}` },
-    sk: { S: outcomeSortKey(record.key, record.versionId) },
+    ...outcomeKey(run, record.key, record.versionId),
     sourceKey: { S: record.key },
     outcome: { S: record.outcome },
     recordedAt: { S: (/* @__PURE__ */ new Date()).toISOString() }
@@ -55424,6 +55545,28 @@ function outcomeItem(runId, record) {
   if (record.drift) item.drift = { S: record.drift };
   if (record.bytes !== void 0) item.bytes = { N: String(record.bytes) };
   return item;
+}
+function outcomeUpdate(tableName, run, record) {
+  const { pk, sk, ...fields } = outcomeItem(run, record);
+  const names = Object.keys(fields);
+  const cleared = ["reason", "bytes"].filter((name) => !(name in fields));
+  return {
+    TableName: tableName,
+    Key: { pk, sk },
+    UpdateExpression: `SET ${names.map((name) => `#${name} = :${name}`).join(", ")}${cleared.length > 0 ? ` REMOVE ${cleared.join(", ")}` : ""}`,
+    ExpressionAttributeNames: Object.fromEntries(names.map((name) => [`#${name}`, name])),
+    ExpressionAttributeValues: Object.fromEntries(names.map((name) => [`:${name}`, fields[name]]))
+  };
+}
+function outcomeOf(item) {
+  return {
+    key: item.sourceKey.S,
+    versionId: item.sourceVersionId?.S,
+    outcome: item.outcome.S,
+    reason: item.reason?.S,
+    drift: item.drift?.S,
+    bytes: item.bytes?.N === void 0 ? void 0 : Number(item.bytes.N)
+  };
 }
 
 // src/runtime/contract/replication-scope.ts
@@ -59586,6 +59729,21 @@ function crc32c(bytes) {
   return (crc ^ 4294967295) >>> 0;
 }
 
+// src/runtime/engine/payload-signing.ts
+var UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
+function payloadSigningFor(protocol) {
+  return (protocol ?? "").replace(/:$/, "").toLowerCase() === "https" ? "unsigned" : "signed";
+}
+function unsignedPayloadOverTls(command5) {
+  const mark = (next) => async (args) => {
+    const request = args.request;
+    if (request?.headers && payloadSigningFor(request.protocol) === "unsigned") request.headers["x-amz-content-sha256"] = UNSIGNED_PAYLOAD;
+    return next(args);
+  };
+  command5.middlewareStack.add(mark, { step: "build", priority: "low", name: "unsignedPayloadOverTls" });
+  return command5;
+}
+
 // src/runtime/engine/verification.ts
 var import_crypto4 = require("crypto");
 var ContentMismatchError = class extends Error {
@@ -59801,6 +59959,20 @@ async function readRange(version, eTag, range2, buffer) {
   if (filled !== range2.length) throw new Error(`the source returned ${filled} of the ${range2.length} bytes of part ${range2.partNumber} of "${key2}"`);
   return buffer.subarray(0, filled);
 }
+async function readFirstPart(body, key2, range2, buffer) {
+  if (range2.start !== 0) throw new RangeError(`part ${range2.partNumber} does not start the object`);
+  let filled = 0;
+  try {
+    for await (const chunk of body) {
+      filled += chunk.copy(buffer, filled, 0, Math.min(chunk.length, range2.length - filled));
+      if (filled === range2.length) break;
+    }
+  } finally {
+    body.destroy();
+  }
+  if (filled !== range2.length) throw new Error(`the source returned ${filled} of the ${range2.length} bytes of part 1 of "${key2}"`);
+  return buffer.subarray(0, filled);
+}
 async function headPart(version, partNumber) {
   const { client, bucket, key: key2, versionId } = version;
   return goneAware(version, () => client.send(new import_client_s32.HeadObjectCommand({ Bucket: bucket, Key: key2, VersionId: versionId, PartNumber: partNumber })));
@@ -59855,14 +60027,22 @@ async function confirmSourceVersionGone(version) {
 var UploadVanishedError = class extends Error {
 };
 async function multipartCopy(request) {
+  let firstBody = request.firstBody;
+  const takeFirstBody = () => {
+    const body = firstBody;
+    firstBody = void 0;
+    return body;
+  };
   try {
-    return await copyOnce(request);
+    return await copyOnce(request, takeFirstBody);
   } catch (error2) {
     if (!(error2 instanceof UploadVanishedError)) throw error2;
-    return copyOnce(request);
+    return await copyOnce(request, takeFirstBody);
+  } finally {
+    takeFirstBody()?.destroy();
   }
 }
-async function copyOnce(request) {
+async function copyOnce(request, takeFirstBody) {
   const { source, object, checkpoints } = request;
   let saved = await checkpoints.load(source.key, source.versionId);
   if (saved && (saved.sourceETag !== object.eTag || saved.size !== object.size)) {
@@ -59884,7 +60064,7 @@ async function copyOnce(request) {
   try {
     const digest4 = check.kind === "md5" ? new OrderedDigest() : void 0;
     const total = partCount(plan.size, plan.partSize);
-    await copyParts(request, plan, check, parts, digest4);
+    await copyParts(request, plan, check, parts, takeFirstBody, digest4);
     if (parts.size < total) return { status: "suspended", partsDone: parts.size, partCount: total };
     const verifiedBy = await verify(request, plan, check, parts, digest4);
     const completed = await complete(request, plan, parts);
@@ -59946,13 +60126,19 @@ function resumedCheck(object, saved) {
   }
   return check;
 }
-async function copyParts(request, plan, check, parts, digest4) {
+async function copyParts(request, plan, check, parts, takeFirstBody, digest4) {
   const { source, object, destination, upload, checkpoints, limits } = request;
   const pending = Array.from({ length: partCount(plan.size, plan.partSize) }, (_, index) => index + 1).filter((n3) => !parts.has(n3));
   let next = 0;
   let slowestPartMs;
   let failure;
   const retryPart = (operation2) => retryTransient(operation2, PART_ATTEMPTS, limits.partRetryBackoffMs ?? PART_RETRY_BACKOFF_MS);
+  const read = (range2, buffer) => {
+    const first = range2.partNumber === 1 ? takeFirstBody() : void 0;
+    const ranged = () => readRange(source, object.eTag, range2, buffer);
+    return first ? readFirstPart(first, source.key, range2, buffer).catch(ranged) : ranged();
+  };
+  if (!pending.includes(1)) takeFirstBody()?.destroy();
   const worker = async () => {
     let buffer;
     while (failure === void 0 && next < pending.length) {
@@ -59961,12 +60147,13 @@ async function copyParts(request, plan, check, parts, digest4) {
       const started = limits.now();
       try {
         buffer ??= Buffer.allocUnsafe(plan.partSize);
-        const bytes = await retryPart(() => readRange(source, object.eTag, range2, buffer));
+        const bytes = await retryPart(() => read(range2, buffer));
         const algorithm = plan.checksumAlgorithm ?? "CRC32";
         const computed = checksumOf(algorithm, bytes);
         const computedMd5 = check.kind === "multipart-md5" && !plan.partETagsAreMd5 ? md5Hex(bytes) : void 0;
         const [uploading, hashing] = await Promise.allSettled([
-          retryPart(() => destination.send(new import_client_s33.UploadPartCommand({
+          // Over https the part's payload goes unsigned: its checksum header, which S3 verifies, holds.
+          retryPart(() => destination.send(unsignedPayloadOverTls(new import_client_s33.UploadPartCommand({
             Bucket: upload.Bucket,
             Key: upload.Key,
             UploadId: plan.uploadId,
@@ -59975,7 +60162,7 @@ async function copyParts(request, plan, check, parts, digest4) {
             ContentLength: bytes.length,
             ChecksumAlgorithm: algorithm,
             ...computed ? { [checksumField(algorithm)]: computed } : {}
-          }))),
+          })))),
           digest4?.feed(range2.partNumber, bytes)
         ]);
         if (uploading.status === "rejected") throw uploading.reason;
@@ -60158,9 +60345,9 @@ async function copyVersion(source, destination, options, engine) {
       const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size, lock: lockOfReplica(replica) };
       return { status: "completed", written, verifiedBy: verification.verifiedBy, resumedParts: 0, uploadRecorded: false };
     }
-    body.destroy();
     const copied = await multipartCopy({
       source,
+      firstBody: body,
       object: { size, eTag: object.ETag ?? "", serverSideEncryption: object.ServerSideEncryption, checksum: sourceChecksumOf(object) },
       destination,
       upload: replica,
