@@ -7,6 +7,7 @@ import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
 import { BackfillDriver } from '../../emulators/backfill-driver';
 import { sourceClientConfig } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
+import { Mutex } from '../../emulators/sqs-poller';
 
 // The inventory backfill against the emulated partitions: S3 Inventory files (gzip'd CSV, as S3
 // writes them) in a bucket of the source partition, the real backfill handler reading them file by
@@ -86,11 +87,14 @@ async function runSteps(fixture: ReplicationFixture, driver: BackfillDriver, opt
  */
 async function recordAsReplicated(fixture: ReplicationFixture, runs: BackfillRuns, until: (taken: number) => boolean, loops = 6): Promise<number> {
   let taken = 0;
+  // moto answers concurrent receives without a lock, so two loops could take the same message; SQS's
+  // receive is atomic, and serialising the receives (not the recording) restores that.
+  const receiving = new Mutex();
   await Promise.all(Array.from({ length: loops }, async () => {
     for (;;) {
-      const { Messages: messages = [] } = await fixture.sqs.send(new ReceiveMessageCommand({
+      const { Messages: messages = [] } = await receiving.run(() => fixture.sqs.send(new ReceiveMessageCommand({
         QueueUrl: fixture.queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600, WaitTimeSeconds: 0,
-      }));
+      })));
       // An empty receive is no proof of an empty queue on moto (a group in flight): the count decides.
       if (messages.length === 0 && until(taken)) return;
       if (messages.length === 0) {
