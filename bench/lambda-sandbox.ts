@@ -19,6 +19,17 @@ export type SandboxResponse = { readonly id: number; readonly result?: unknown; 
 const CHILD = path.join(__dirname, 'lambda-sandbox-child.ts');
 const ROOT = path.join(__dirname, '..');
 
+/**
+ * An invocation that ran past the function's timeout: Lambda stops it and the batch fails as a
+ * whole (its messages come back after the queue's visibility timeout). Names the sandbox.
+ */
+export class InvocationTimeout extends Error {
+  constructor(readonly sandboxPid: number | undefined, readonly timeoutMs: number) {
+    super(`invocation timed out after ${timeoutMs / 1000} s in the sandbox of process ${sandboxPid}; the sandbox was stopped`);
+    this.name = 'InvocationTimeout';
+  }
+}
+
 /** One sandbox: a child process running one invocation at a time. */
 class Sandbox {
   private nextId = 0;
@@ -32,37 +43,62 @@ class Sandbox {
       if (message.error !== undefined) waiter.reject(new Error(`handler failed in its sandbox: ${message.error}`));
       else waiter.resolve({ result: message.result, lines: message.lines ?? [] });
     });
-    child.on('exit', (code) => {
-      for (const waiter of this.pending.values()) waiter.reject(new Error(`sandbox exited with ${code}`));
+    child.on('exit', (code, signal) => {
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`sandbox exited with ${code ?? signal}`));
       this.pending.clear();
     });
   }
 
-  invoke(event: unknown): Promise<Invocation> {
+  /** Whether the child can still run invocations (not killed after a timeout, not exited). */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null && !this.child.killed;
+  }
+
+  /**
+   * Runs `event`; past `timeoutMs` the child is killed, as Lambda ends an instance whose invocation
+   * times out, and the invocation fails with `InvocationTimeout`.
+   */
+  invoke(event: unknown, timeoutMs: number): Promise<Invocation> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    return new Promise<Invocation>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        this.child.kill('SIGKILL');
+        reject(new InvocationTimeout(this.child.pid, timeoutMs));
+      }, timeoutMs);
+      const settle = <T>(done: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        done(value);
+      };
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
       this.child.send({ id, event } satisfies SandboxRequest);
     });
   }
 
-  stop(): Promise<void> {
+  /** Asks the child to exit after its invocation; kills it if it has not after `graceMs` (a hung invocation). */
+  stop(graceMs = 5_000): Promise<void> {
     return new Promise((resolve) => {
-      if (this.child.exitCode !== null) return resolve();
-      this.child.once('exit', () => resolve());
-      this.child.disconnect();
+      if (!this.alive) return resolve();
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (this.child.connected) this.child.disconnect();
     });
   }
 }
 
 /**
  * `size` sandboxes of one function: `invoke` runs an event in an idle one (waiting for one if all
- * are busy), as Lambda runs concurrent invocations in separate instances.
+ * are busy), as Lambda runs concurrent invocations in separate instances. Each invocation has the
+ * function's timeout (or `timeoutMs`); a sandbox stopped by a timeout or gone is replaced by a new
+ * one (a cold start), as Lambda does.
  */
 export class SandboxPool {
-  static start(fn: DeployedFunction, size: number): SandboxPool {
+  static start(fn: DeployedFunction, size: number, timeoutMs = fn.timeoutSeconds * 1000): SandboxPool {
     const { handler: _loaded, ...plain } = fn;
-    const sandboxes = Array.from({ length: size }, () => {
+    const spawn = () => {
       const child = fork(CHILD, [], {
         cwd: ROOT,
         execArgv: ['-r', 'ts-node/register/transpile-only'],
@@ -71,29 +107,36 @@ export class SandboxPool {
       });
       child.send({ fn: plain } satisfies SandboxRequest);
       return new Sandbox(child);
-    });
-    return new SandboxPool(sandboxes);
+    };
+    return new SandboxPool(Array.from({ length: size }, spawn), spawn, timeoutMs);
   }
 
   private readonly idle: Sandbox[];
   private readonly waiting: Array<(sandbox: Sandbox) => void> = [];
 
-  private constructor(private readonly sandboxes: Sandbox[]) {
+  private constructor(private readonly sandboxes: Sandbox[], private readonly spawn: () => Sandbox, readonly timeoutMs: number) {
     this.idle = [...sandboxes];
   }
 
   readonly invoke = async (event: unknown): Promise<Invocation> => {
     const sandbox = this.idle.pop() ?? await new Promise<Sandbox>((resolve) => this.waiting.push(resolve));
     try {
-      return await sandbox.invoke(event);
+      return await sandbox.invoke(event, this.timeoutMs);
     } finally {
-      const next = this.waiting.shift();
-      if (next) next(sandbox);
-      else this.idle.push(sandbox);
+      const next = sandbox.alive ? sandbox : this.replace(sandbox);
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(next);
+      else this.idle.push(next);
     }
   };
 
-  /** The sandboxes' process ids (to account their CPU). */
+  private replace(dead: Sandbox): Sandbox {
+    const fresh = this.spawn();
+    this.sandboxes[this.sandboxes.indexOf(dead)] = fresh;
+    return fresh;
+  }
+
+  /** The sandboxes' process ids (to account their CPU): those running now. */
   get pids(): number[] {
     return this.sandboxes.map((sandbox) => sandbox.child.pid!);
   }

@@ -166,3 +166,64 @@ export function checkSoak(state: SoakState): SoakFindings {
   if (state.deadLettered > 0) violations.push(`${state.deadLettered} messages on the dead-letter queues`);
   return { keys: keys.size, sourceVersions: state.source.length, destinationVersions: state.destination.length, mappedReplicas, violations };
 }
+
+/** The replication queue's approximate counts. */
+export interface QueueCounts {
+  readonly visible: number;
+  readonly notVisible: number;
+  readonly delayed: number;
+}
+
+/** A replicator invocation: its batch's messages and when it started (or how it ended). */
+export interface InvocationRecord {
+  readonly id: number;
+  readonly messages: ReadonlyArray<{ readonly messageId: string; readonly group: string; readonly key: string }>;
+  readonly startedMs: number;
+  /** Why it failed as a whole (a timeout, a sandbox that exited), if it did. */
+  readonly failure?: string;
+}
+
+/** A message seen on the queue when the run stopped (received once for the report). */
+export interface QueuedMessage {
+  readonly group: string;
+  readonly key: string;
+  readonly kind: string;
+  readonly receiveCount: number;
+}
+
+/**
+ * Why the queue did not drain, line by line: the queue's counts, the invocations still running
+ * (their groups and keys, and for how long), those that failed as a whole, the messages in flight
+ * that no running invocation holds (hidden behind the visibility timeout: handed back with a delay,
+ * or from an invocation that failed or was lost), and the messages still visible, by group.
+ */
+export function stuckReport(counts: QueueCounts, running: readonly InvocationRecord[], failed: readonly InvocationRecord[],
+  visible: readonly QueuedMessage[], nowMs: number): string[] {
+  const lines = [`replication queue: ${counts.visible} visible, ${counts.notVisible} in flight, ${counts.delayed} delayed`];
+  const keysOf = (invocation: InvocationRecord) => {
+    const groups = new Map<string, string>();
+    for (const message of invocation.messages) groups.set(message.group, message.key);
+    return [...groups].map(([group, key]) => `${key} (group ${group})`).join(', ');
+  };
+  for (const invocation of running) {
+    lines.push(`invocation ${invocation.id} still running after ${((nowMs - invocation.startedMs) / 1000).toFixed(0)} s with `
+      + `${invocation.messages.length} messages: ${keysOf(invocation)}`);
+  }
+  for (const invocation of failed) {
+    lines.push(`invocation ${invocation.id} failed as a whole (${invocation.failure}); its ${invocation.messages.length} messages `
+      + `return after the visibility timeout: ${keysOf(invocation)}`);
+  }
+  const held = running.reduce((sum, invocation) => sum + invocation.messages.length, 0);
+  if (counts.notVisible > held) {
+    lines.push(`${counts.notVisible - held} messages in flight that no running invocation holds: hidden until their visibility timeout `
+      + 'or retry delay ends (handed back, or from a failed or lost invocation); their groups are blocked meanwhile');
+  }
+  const groups = new Map<string, QueuedMessage[]>();
+  for (const message of visible) groups.set(message.group, [...groups.get(message.group) ?? [], message]);
+  if (groups.size > 0) {
+    lines.push(`${visible.length} visible messages received for this report, in ${groups.size} groups: `
+      + [...groups].slice(0, 20).map(([group, messages]) => `group ${group}: ${messages.map((m) => `${m.kind} ${m.key} (received ${m.receiveCount}x)`).join(', ')}`).join('; ')
+      + (groups.size > 20 ? `; and ${groups.size - 20} more groups` : ''));
+  }
+  return lines;
+}

@@ -7,18 +7,25 @@
 // stretch of writes (EventBridge keeps no order), and a poller playing the event source mapping
 // hands the FIFO queue's batches to several replicator instances at once (child processes).
 // Standalone: NODE_NO_WARNINGS=1 npx ts-node --project tsconfig.dev.json bench/soak.ts   (BENCH_SCALE=small: 2,000 writes)
-// Options (environment): SOAK_OPERATIONS, SOAK_REPLICATORS (default 4), SOAK_SEED.
+// Options (environment): SOAK_OPERATIONS, SOAK_REPLICATORS (default 4), SOAK_SEED, SOAK_DRAIN_MINUTES (default 30),
+// SOAK_INVOCATION_TIMEOUT_SECONDS (default the replicator's timeout).
+// A run whose queue does not drain in time still ends with the check, and names what is stuck: the
+// invocations still running, those that failed as a whole, the messages hidden in flight, the
+// groups still on the queue.
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient, ScanCommand, ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { CpuShares, WatchedProcesses, cpuSince, cpuSnapshot, formatCpu } from './cpu-usage';
 import { QUICK, progress } from './harness';
 import { SandboxPool } from './lambda-sandbox';
 import { Row, markdownTable } from './report';
-import { GroupsInFlight, ListedVersion, MapRecord, SoakFindings, SoakOperation, checkSoak, soakWorkload } from './soak-check';
+import {
+  GroupsInFlight, InvocationRecord, ListedVersion, MapRecord, QueueCounts, QueuedMessage, SoakFindings, SoakOperation,
+  checkSoak, soakWorkload, stuckReport,
+} from './soak-check';
 import { findFunction, synthesizeExample } from '../scripts/demo/cloud-assembly';
 import { deployExample, Deployment } from '../scripts/demo/emulated-deployment';
 import { deliverToRouter, routerRulePattern } from '../scripts/demo/eventbridge-rule';
@@ -35,12 +42,18 @@ export interface SoakOptions {
   /** Replicator instances running batches at once. */
   readonly replicators: number;
   readonly seed: number;
+  /** The queue must be empty this long after the last write is routed, or the run stops, says why, and checks. */
+  readonly drainMinutes: number;
+  /** Each replicator invocation's time limit. @default the replicator's timeout, as Lambda */
+  readonly invocationTimeoutSeconds?: number;
 }
 
 export const SOAK_DEFAULTS: SoakOptions = {
   operations: Number(process.env.SOAK_OPERATIONS ?? (QUICK ? 2_000 : 20_000)),
   replicators: Number(process.env.SOAK_REPLICATORS ?? 4),
   seed: Number(process.env.SOAK_SEED ?? 20261130),
+  drainMinutes: Number(process.env.SOAK_DRAIN_MINUTES ?? 30),
+  invocationTimeoutSeconds: process.env.SOAK_INVOCATION_TIMEOUT_SECONDS ? Number(process.env.SOAK_INVOCATION_TIMEOUT_SECONDS) : undefined,
 };
 
 /** Writes whose events EventBridge delivers in one shuffled stretch. */
@@ -50,8 +63,6 @@ const WRITERS = 8;
 const ROUTERS = 2;
 /** Under the example's replicated prefix. */
 const PREFIX = 'reports/soak/';
-/** The whole pipeline must drain within this, or the run fails (a message stuck behind the queue's 90-minute visibility timeout). */
-const DRAIN_LIMIT_MS = 30 * 60_000;
 
 export interface SoakResult {
   readonly options: SoakOptions;
@@ -61,6 +72,10 @@ export interface SoakResult {
   readonly deliveries: number;
   readonly batches: number;
   readonly failures: number;
+  /** Invocations that failed as a whole (timed out, sandbox gone): their batches count as failed. */
+  readonly failedInvocations: number;
+  /** Why the queue did not drain in time (empty when it did). */
+  readonly stuck: string[];
   readonly outcomes: Record<string, number>;
   readonly findings: SoakFindings;
   /** CPU over the timed part, per process (group): where the rate's limit is. */
@@ -75,6 +90,7 @@ export async function measureSoak(rows: Row[], options: SoakOptions = SOAK_DEFAU
   const result = await runSoak(options);
   rows.push(...soakRows(result));
   const { violations } = result.findings;
+  if (result.stuck.length > 0) progress(`SOAK STUCK:\n${result.stuck.join('\n')}`);
   if (violations.length > 0) {
     process.exitCode = 1;
     progress(`SOAK FAILED: ${violations.length} violations:\n${violations.slice(0, 100).join('\n')}`);
@@ -92,7 +108,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const emulated = emulators();
     const deployment = await deployExample(stacks, router, replicator, emulated);
     const routers = SandboxPool.start(deployment.router, ROUTERS);
-    const replicators = SandboxPool.start(deployment.replicator, options.replicators);
+    const replicators = SandboxPool.start(deployment.replicator, options.replicators,
+      (options.invocationTimeoutSeconds ?? deployment.replicator.timeoutSeconds) * 1000);
     try {
       return await soak(options, emulated, deployment, { router, replicator }, { routers, replicators });
     } finally {
@@ -154,38 +171,68 @@ async function soak(options: SoakOptions, emulated: Emulators, deployment: Deplo
       written = true;
       progress(`soak: all ${workload.length} writes made and routed after ${((performance.now() - start) / 1000).toFixed(1)} s`);
     };
-    const drainBy = Date.now() + DRAIN_LIMIT_MS;
+    let drainBy = Infinity;
+    let drainTimedOut: () => void = () => undefined;
+    const timedOut = new Promise<'timed out'>((resolve) => { drainTimedOut = () => resolve('timed out'); });
     const finished = async () => {
       if (!written) {
         await sleep(100);
         return false;
       }
+      drainBy = Math.min(drainBy, Date.now() + options.drainMinutes * 60_000);
+      if (Date.now() > drainBy) return true;
       if (await queued(sqs, [queueUrl]) === 0) return true;
-      if (Date.now() > drainBy) throw new Error(`soak: the queue did not drain within ${DRAIN_LIMIT_MS / 60_000} minutes`);
+      if (Date.now() > drainBy) {
+        drainTimedOut();
+        return true;
+      }
       await sleep(200);
       return false;
     };
     // FIFO hands a message group to one consumer at a time: checked, not assumed, of moto's queue.
     const groupsInFlight = new GroupsInFlight();
     const sharedGroups: string[] = [];
+    // Each invocation recorded while it runs, and kept if it fails as a whole: what a stuck run names.
+    const running = new Map<number, InvocationRecord>();
+    const failedInvocations: InvocationRecord[] = [];
+    let invocations = 0;
     const oneInstancePerGroup = async (event: SQSEvent) => {
       const groups = event.Records.map((record) => record.attributes.MessageGroupId!);
+      const invocation: InvocationRecord = {
+        id: ++invocations,
+        startedMs: Date.now(),
+        messages: event.Records.map((record) => ({ messageId: record.messageId, group: record.attributes.MessageGroupId!, key: keyOf(record.body) })),
+      };
+      running.set(invocation.id, invocation);
       sharedGroups.push(...groupsInFlight.enter(groups));
       try {
         return await sandboxes.replicators.invoke(event);
+      } catch (error) {
+        // Lambda: an invocation that times out or crashes fails its whole batch; nothing is deleted and
+        // the messages come back after the queue's visibility timeout.
+        const failure = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        failedInvocations.push({ ...invocation, failure });
+        progress(`soak: invocation ${invocation.id} failed as a whole (${failure}): ${invocation.messages.map((m) => m.key).join(', ')}`);
+        return { result: { batchItemFailures: event.Records.map((record) => ({ itemIdentifier: record.messageId })) }, lines: [] };
       } finally {
+        running.delete(invocation.id);
         groupsInFlight.leave(groups);
       }
     };
-    const [, replicated] = await Promise.all([
-      produce(),
-      deliverToReplicator(fns.replicator, deployment, new Map(), 0, {
-        concurrency: options.replicators, invoke: oneInstancePerGroup, maxBatches: Infinity, finished,
-      }),
-    ]);
+    const replicating = deliverToReplicator(fns.replicator, deployment, new Map(), 0, {
+      concurrency: options.replicators, invoke: oneInstancePerGroup, maxBatches: Infinity, finished,
+    });
+    // A poller held by an invocation that never returns must not hold the check: the drain limit ends the
+    // wait. Once the servers stop, that poller fails; nothing waits for it any more.
+    replicating.catch(() => undefined);
+    const [, replicated] = await Promise.all([produce(), Promise.race([replicating, timedOut])]);
     const seconds = (performance.now() - start) / 1000;
     const cpu = cpuSince(cpuAtStart, watched);
-    progress(`soak: drained in ${seconds.toFixed(1)} s; checking every key`);
+    const stuck = replicated === 'timed out'
+      ? stuckReport(await queueCounts(sqs, queueUrl), [...running.values()], failedInvocations, await visibleMessages(sqs, queueUrl), Date.now())
+      : [];
+    if (replicated === 'timed out') progress(`soak: the queue did not drain within ${options.drainMinutes} minutes of the last write; checking every key`);
+    else progress(`soak: drained in ${seconds.toFixed(1)} s; checking every key`);
 
     const checked = checkSoak({
       source: await listVersions(source, sourceBucket),
@@ -195,17 +242,20 @@ async function soak(options: SoakOptions, emulated: Emulators, deployment: Deplo
       deadLettered: await queued(sqs, deadLetterQueues),
     });
     const shared = sharedGroups.map((group) => `message group ${group} was handed to a second replicator while one was processing it`);
-    const findings = { ...checked, violations: [...checked.violations, ...shared] };
+    const findings = { ...checked, violations: [...checked.violations, ...shared, ...stuck.map((line) => `stuck: ${line}`)] };
     const outcomes: Record<string, number> = {};
-    for (const delivery of replicated.deliveries) outcomes[delivery.outcome] = (outcomes[delivery.outcome] ?? 0) + 1;
+    const deliveries = replicated === 'timed out' ? [] : replicated.deliveries;
+    for (const delivery of deliveries) outcomes[delivery.outcome] = (outcomes[delivery.outcome] ?? 0) + 1;
     return {
       options,
       seconds,
       writes,
       routed,
-      deliveries: replicated.deliveries.length,
-      batches: new Set(replicated.deliveries.map((delivery) => delivery.target)).size,
-      failures: replicated.failures,
+      deliveries: deliveries.length,
+      batches: replicated === 'timed out' ? invocations : new Set(deliveries.map((delivery) => delivery.target)).size,
+      failures: replicated === 'timed out' ? NaN : replicated.failures,
+      failedInvocations: failedInvocations.length,
+      stuck,
       outcomes,
       findings,
       cpu,
@@ -262,6 +312,52 @@ function watchedProcesses(emulated: Emulators, sandboxes: Sandboxes): WatchedPro
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** The queue's approximate counts. */
+async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<QueueCounts> {
+  const { Attributes: attributes = {} } = await sqs.send(new GetQueueAttributesCommand({
+    QueueUrl: queueUrl,
+    AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+  }));
+  return {
+    visible: Number(attributes.ApproximateNumberOfMessages ?? 0),
+    notVisible: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+  };
+}
+
+/**
+ * The messages a receive can still get (one per group not in flight, as FIFO hands them out), each
+ * received once with a visibility timeout long enough for this report: only when the run is over.
+ */
+async function visibleMessages(sqs: SQSClient, queueUrl: string): Promise<QueuedMessage[]> {
+  const seen: QueuedMessage[] = [];
+  for (let receives = 0; receives < 100; receives++) {
+    const { Messages: messages = [] } = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 600, MessageSystemAttributeNames: ['All'],
+    }));
+    if (messages.length === 0) break;
+    for (const message of messages) {
+      const body = JSON.parse(message.Body ?? '{}') as { key?: string; kind?: string };
+      seen.push({
+        group: message.Attributes?.MessageGroupId ?? '?',
+        key: body.key ?? '?',
+        kind: body.kind ?? '?',
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+      });
+    }
+  }
+  return seen;
+}
+
+/** The key a replication message names (for reports; '?' if it names none). */
+function keyOf(body: string): string {
+  try {
+    return (JSON.parse(body) as { key?: string }).key ?? '?';
+  } catch {
+    return '?';
+  }
+}
 
 /** Messages on the queues: visible, in flight and delayed. */
 async function queued(sqs: SQSClient, queueUrls: string[]): Promise<number> {
@@ -329,7 +425,9 @@ export function soakRows(result: SoakResult): Row[] {
       met: findings.violations.length === 0,
       notes: `Checked ${findings.keys} keys, ${findings.sourceVersions} source and ${findings.destinationVersions} destination versions, `
         + `${findings.mappedReplicas} replicas in the version map: ${findings.violations.length === 0 ? 'no violation' : `${findings.violations.length} violations, e.g. ${findings.violations[0]}`}. `
-        + `${result.routed} events routed, ${result.deliveries} deliveries in ${result.batches} batches (${result.failures} reported failed and retried): ${outcomes}. `
+        + `${result.routed} events routed, ${result.deliveries} deliveries in ${result.batches} batches (${result.failures} reported failed and retried`
+        + `${result.failedInvocations ? `, ${result.failedInvocations} invocations failed as a whole` : ''}): ${outcomes}. `
+        + `${result.stuck.length ? `Stuck: ${result.stuck.join(' ')} ` : ''}`
         + `${formatCpu(result.cpu, 'writer and poller')}`,
     },
   ];

@@ -1,4 +1,4 @@
-import { checkSoak, GroupsInFlight, ListedVersion, MapRecord, soakWorkload, SoakState } from '../../../bench/soak-check';
+import { checkSoak, GroupsInFlight, InvocationRecord, ListedVersion, MapRecord, soakWorkload, SoakState, stuckReport } from '../../../bench/soak-check';
 
 const object = (key: string, versionId: string, isLatest: boolean, eTag = `etag-${versionId}`): ListedVersion => ({
   key, versionId, isDeleteMarker: false, isLatest, eTag,
@@ -115,5 +115,32 @@ describe('the message groups in flight', () => {
     inFlight.leave(['g3', 'g2']);
     inFlight.leave(['g2']);
     expect(inFlight.enter(['g2', 'g3'])).toEqual([]);
+  });
+});
+
+describe('the report of a run whose queue did not drain', () => {
+  const invocation = (id: number, keys: string[], startedMs: number, failure?: string): InvocationRecord => ({
+    id, startedMs, failure, messages: keys.map((key, i) => ({ messageId: `m${id}-${i}`, group: `g-${key}`, key })),
+  });
+
+  it('names the invocations still running, those that failed whole, the messages hidden in flight and the groups on the queue', () => {
+    const lines = stuckReport(
+      { visible: 2, notVisible: 5, delayed: 0 },
+      [invocation(7, ['a', 'b'], 1_000)],
+      [invocation(3, ['c'], 0, 'invocation timed out after 900 s')],
+      [{ group: 'g-d', key: 'd', kind: 'ObjectCreated', receiveCount: 1 }, { group: 'g-d', key: 'd', kind: 'ObjectDeleted', receiveCount: 0 }],
+      61_000,
+    );
+    expect(lines).toEqual([
+      'replication queue: 2 visible, 5 in flight, 0 delayed',
+      'invocation 7 still running after 60 s with 2 messages: a (group g-a), b (group g-b)',
+      'invocation 3 failed as a whole (invocation timed out after 900 s); its 1 messages return after the visibility timeout: c (group g-c)',
+      expect.stringMatching(/^3 messages in flight that no running invocation holds/),
+      '2 visible messages received for this report, in 1 groups: group g-d: ObjectCreated d (received 1x), ObjectDeleted d (received 0x)',
+    ]);
+  });
+
+  it('says only the counts when nothing is running, failed or hidden', () => {
+    expect(stuckReport({ visible: 0, notVisible: 0, delayed: 1 }, [], [], [], 0)).toEqual(['replication queue: 0 visible, 0 in flight, 1 delayed']);
   });
 });
