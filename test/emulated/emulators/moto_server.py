@@ -162,6 +162,22 @@ def _receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> A
 
 sqs_models.SQSBackend.receive_message = _receive_message
 
+
+# SQS deletes a message atomically; moto's Queue.delete_message rebuilds the queue's message list
+# from a snapshot without the lock its sends append under, so two DeleteMessage requests at once
+# could put a deleted message back (in flight until the visibility timeout: the soak never drained)
+# and a SendMessage at the same time could be dropped. The delete holds the queue's lock.
+# (A correctness fix of the emulator, test/emulated/emulators/moto-sqs-deletes.test.ts.)
+_moto_delete_message = sqs_models.Queue.delete_message
+
+
+def _delete_message(self: Any, receipt_handle: str) -> None:
+    with self._messages_lock:
+        _moto_delete_message(self, receipt_handle)
+
+
+sqs_models.Queue.delete_message = _delete_message
+
 # The installed backends do not change while the server runs: list the package folders once.
 _moto_modules = tuple(backends.list_of_moto_modules())
 backends.list_of_moto_modules = lambda: _moto_modules
