@@ -228,8 +228,10 @@ async function soak(options: SoakOptions, emulated: Emulators, deployment: Deplo
     const [, replicated] = await Promise.all([produce(), Promise.race([replicating, timedOut])]);
     const seconds = (performance.now() - start) / 1000;
     const cpu = cpuSince(cpuAtStart, watched);
-    const stuck = replicated === 'timed out'
-      ? stuckReport(await queueCounts(sqs, queueUrl), [...running.values()], failedInvocations, await visibleMessages(sqs, queueUrl), Date.now())
+    // Also after a drain: a message can reappear on the queue after it read empty (it did, on moto).
+    const counts = await queueCounts(sqs, queueUrl);
+    const stuck = replicated === 'timed out' || counts.visible + counts.notVisible + counts.delayed > 0
+      ? stuckReport(counts, [...running.values()], failedInvocations, await visibleMessages(sqs, queueUrl), Date.now())
       : [];
     if (replicated === 'timed out') progress(`soak: the queue did not drain within ${options.drainMinutes} minutes of the last write; checking every key`);
     else progress(`soak: drained in ${seconds.toFixed(1)} s; checking every key`);
@@ -238,7 +240,7 @@ async function soak(options: SoakOptions, emulated: Emulators, deployment: Deplo
       source: await listVersions(source, sourceBucket),
       destination: await listVersions(destination, destinationBucket),
       map: await versionMap(dynamodb, deployment.replicator.environment.REPLICATION_TABLE_NAME),
-      queued: await queued(sqs, [queueUrl]),
+      queued: counts.visible + counts.notVisible + counts.delayed,
       deadLettered: await queued(sqs, deadLetterQueues),
     });
     const shared = sharedGroups.map((group) => `message group ${group} was handed to a second replicator while one was processing it`);
