@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 export interface LatencyProxy {
-  /** http://127.0.0.1:PORT: the endpoint to give a client in place of the target's. */
+  /** http(s)://127.0.0.1:PORT, the target's scheme (TLS passes through): the endpoint to give a client in place of the target's. */
   readonly endpoint: string;
   readonly port: number;
   readonly oneWayMs: number;
@@ -19,7 +19,7 @@ export interface LatencyProxy {
 }
 
 /** Starts a proxy on 127.0.0.1 (a free port) to `target`, adding `oneWayMs` to each direction. */
-export async function startLatencyProxy(target: { host: string; port: number }, oneWayMs: number): Promise<LatencyProxy> {
+export async function startLatencyProxy(target: { host: string; port: number; protocol?: string }, oneWayMs: number): Promise<LatencyProxy> {
   const sockets = new Set<net.Socket>();
   let accepted = 0;
   const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (client) => {
@@ -42,7 +42,7 @@ export async function startLatencyProxy(target: { host: string; port: number }, 
   const port = (server.address() as net.AddressInfo).port;
   let stopped: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `${target.protocol ?? 'http:'}//127.0.0.1:${port}`,
     port,
     oneWayMs,
     connections: () => accepted,

@@ -59,7 +59,7 @@ export async function measureCrossPartition(
 ): Promise<void> {
   await waitForRoom(bench, GiB);
   const target = new URL(bench.dstServer.endpoint);
-  const proxy = await startLatencyProxy({ host: target.hostname, port: Number(target.port) }, ONE_WAY_MS);
+  const proxy = await startLatencyProxy({ host: target.hostname, port: Number(target.port), protocol: target.protocol }, ONE_WAY_MS);
   const source = s3ClientFor(bench.srcServer, 16);
   try {
     const link = await checkLink(proxy, bench.dstServer);
