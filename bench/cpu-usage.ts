@@ -86,6 +86,17 @@ export async function machineBusy(ms: number): Promise<number> {
 }
 
 /** Pids of the running MinIO servers, found by their data dirs on the command line. */
+/** The benchmark's server processes to watch: the two MinIO servers (by their data folders) and moto. */
+export function serverProcesses(src: { dataDir: string }, dst: { dataDir: string }, moto: { pid?: number }): WatchedProcesses {
+  const watched: WatchedProcesses = {};
+  for (const [label, server] of [['MinIO A', src], ['MinIO B', dst]] as const) {
+    const pid = findServerPid(server.dataDir);
+    if (pid) watched[label] = pid;
+  }
+  if (moto.pid) watched.moto = moto.pid;
+  return watched;
+}
+
 export function findServerPid(dataDir: string): number | undefined {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -1,7 +1,7 @@
 // The cross-partition measurement alone (bench/measure-cross-partition.ts), with only the servers it
 // needs: two MinIO servers and moto on loopback. `npx projen bench` runs it as part of the whole run.
 // Run: NODE_NO_WARNINGS=1 npx ts-node --project tsconfig.dev.json bench/cross-partition.ts   (BENCH_SCALE=small: 100 objects)
-import { WatchedProcesses, findServerPid } from './cpu-usage';
+import { serverProcesses } from './cpu-usage';
 import { QUICK, progress } from './harness';
 import { chooseDataDir } from './machine-context';
 import { measureCrossPartition } from './measure-cross-partition';
@@ -20,12 +20,7 @@ async function main(): Promise<void> {
     servers = await startS3Servers(2);
     moto = await startMoto();
     const [srcServer, dstServer] = servers;
-    const watched: WatchedProcesses = {};
-    for (const [label, server] of [['MinIO A', srcServer], ['MinIO B', dstServer]] as const) {
-      const pid = findServerPid(server.dataDir);
-      if (pid) watched[label] = pid;
-    }
-    if (moto.pid) watched.moto = moto.pid;
+    const watched = serverProcesses(srcServer, dstServer, moto);
     const rows: Row[] = [];
     const context: string[] = [];
     await measureCrossPartition({ srcServer, dstServer, moto, watched }, rows, context);

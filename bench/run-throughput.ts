@@ -5,7 +5,7 @@
 // Run: NODE_NO_WARNINGS=1 npx ts-node --project tsconfig.dev.json bench/run-throughput.ts   (BENCH_TLS=0: plain http)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { WatchedProcesses, findServerPid } from './cpu-usage';
+import { serverProcesses } from './cpu-usage';
 import { annotateErrors, deleteAllVersions } from './engine-copy';
 import type { EngineCopyWorkerArgs, EngineCopyWorkerResult } from './engine-copy-worker';
 import {
@@ -33,12 +33,7 @@ async function main(): Promise<void> {
     servers = await startS3Servers(2);
     moto = await startMoto();
     const [srcServer, dstServer] = servers;
-    const watched: WatchedProcesses = {};
-    for (const [label, server] of [['MinIO A', srcServer], ['MinIO B', dstServer]] as const) {
-      const pid = findServerPid(server.dataDir);
-      if (pid) watched[label] = pid;
-    }
-    if (moto.pid) watched.moto = moto.pid;
+    const watched = serverProcesses(srcServer, dstServer, moto);
     await createTable(moto, TABLE);
     const dynamodb = dynamoDbFor(moto);
     const bench: Bench = {

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { WatchedProcesses, cpuSince, cpuSnapshot, findServerPid, formatCpu } from './cpu-usage';
+import { cpuSince, cpuSnapshot, formatCpu, serverProcesses } from './cpu-usage';
 import { annotateErrors } from './engine-copy';
 import {
   Bench, CONCURRENCY, DST_BUCKET, LARGE, LARGE_KEY, MEMORY_BUDGET, PART_SIZE, QUICK, SRC_BUCKET, TABLE,
@@ -52,12 +52,7 @@ async function main(): Promise<void> {
     servers = await startS3Servers(2);
     moto = await startMoto();
     const [srcServer, dstServer] = servers;
-    const watched: WatchedProcesses = {};
-    for (const [label, server] of [['MinIO A', srcServer], ['MinIO B', dstServer]] as const) {
-      const pid = findServerPid(server.dataDir);
-      if (pid) watched[label] = pid;
-    }
-    if (moto.pid) watched.moto = moto.pid;
+    const watched = serverProcesses(srcServer, dstServer, moto);
     const wholeRun = cpuSnapshot(watched);
     const stopWatchingMemory = watchMemAvailable(1_000);
     await createTable(moto, TABLE);
