@@ -80,7 +80,11 @@ export interface BackfillRun {
   readonly inventory?: { readonly manifest: string; readonly files: number; readonly fannedOut?: boolean };
 }
 
-/** The partitions a run's outcomes are spread over. */
+/**
+ * The partitions a new run's outcomes are spread over. Part of the stored format: the replicator
+ * files every outcome by this number while a run's reader uses the run's own `outcomeShards`, so a
+ * change needs a release in which no run is in flight.
+ */
 export const OUTCOME_SHARDS = 32;
 
 /** The run's counters, kept beside its state by atomic adds. */
@@ -109,7 +113,7 @@ export function outcomeShard(key: string, versionId: string | undefined, shards:
 }
 
 /** Where a run's outcome of a version is kept. */
-export function outcomeKey(run: RunOutcomes, key: string, versionId?: string): { pk: AttributeValue; sk: AttributeValue } {
+function outcomeKey(run: RunOutcomes, key: string, versionId?: string): { pk: AttributeValue; sk: AttributeValue } {
   const pk = run.outcomeShards ? `backfill#${run.runId}#${outcomeShard(key, versionId, run.outcomeShards)}` : `backfill#${run.runId}`;
   return { pk: { S: pk }, sk: { S: outcomeSortKey(key, versionId) } };
 }
@@ -158,7 +162,7 @@ export class BackfillRuns implements RunReports {
   async create(run: BackfillRun): Promise<void> {
     await this.client.send(new PutItemCommand({
       TableName: this.tableName,
-      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) }, ...(run.outcomeShards ? { shards: { N: String(run.outcomeShards) } } : {}) },
+      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) } },
       ConditionExpression: 'attribute_not_exists(pk)',
     }));
   }
@@ -189,14 +193,15 @@ export class BackfillRuns implements RunReports {
   }
 
   /**
-   * Records the replicator's outcome of an enqueued version; the first outcome of a version still
-   * `enqueued` then adds one to the run's `resolved` counter, so the wait for completion reads one
-   * item. (Two writes, not a transaction: a crash between them leaves the counter short, which the
-   * wait notices as a stall and settles by reading the outcomes.) `replicated` is never overwritten
-   * by a later `already-present` (the same version delivered twice), so the report keeps what
-   * actually happened; what a reconcile found (`drift`) stays.
+   * Records the replicator's outcome of an enqueued version. Returns true for the first outcome of
+   * a version still `enqueued`, which the caller adds to the run's `resolved` counter
+   * (`addResolved`, once per invocation), so the wait for completion reads one item. (Separate
+   * writes, not a transaction: a crash between them leaves the counter short, which the wait
+   * notices as a stall and settles by reading the outcomes.) `replicated` is never overwritten by a
+   * later `already-present` (the same version delivered twice), so the report keeps what actually
+   * happened; what a reconcile found (`drift`) stays.
    */
-  async recordOutcome(runId: string, record: OutcomeRecord): Promise<void> {
+  async recordOutcome(runId: string, record: OutcomeRecord): Promise<boolean> {
     const update = outcomeUpdate(this.tableName, { runId, outcomeShards: OUTCOME_SHARDS }, record);
     try {
       const result = await this.client.send(new UpdateItemCommand({
@@ -207,16 +212,11 @@ export class BackfillRuns implements RunReports {
         ReturnValues: 'UPDATED_OLD',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }));
-      if (result.Attributes?.outcome?.S === 'enqueued') {
-        await this.client.send(new UpdateItemCommand({
-          TableName: this.tableName, Key: runKey(runId), UpdateExpression: 'ADD resolved :one', ExpressionAttributeValues: { ':one': { N: '1' } },
-        }));
-      }
-      return;
+      return result.Attributes?.outcome?.S === 'enqueued';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // Already `replicated`: a redelivery, nothing to record.
-      if (error.Item) return;
+      if (error.Item) return false;
     }
     const legacy = outcomeUpdate(this.tableName, { runId }, record);
     try {
@@ -228,6 +228,16 @@ export class BackfillRuns implements RunReports {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+    // A run from before sharding waits by reading its outcomes, not by the counter.
+    return false;
+  }
+
+  /** Adds `count` to the run's `resolved` counter (an atomic add beside its state). */
+  async addResolved(runId: string, count: number): Promise<void> {
+    if (count <= 0) return;
+    await this.client.send(new UpdateItemCommand({
+      TableName: this.tableName, Key: runKey(runId), UpdateExpression: 'ADD resolved :count', ExpressionAttributeValues: { ':count': { N: String(count) } },
+    }));
   }
 
   /** Records many outcomes the backfill decided itself (already present, skipped by the filter). */

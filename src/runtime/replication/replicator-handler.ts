@@ -14,7 +14,7 @@ import {
   secretWaitSeconds,
 } from './delivery-retry';
 import { metricsForOutcome, replicationLatency } from './outcomes/outcome-metrics';
-import { deliveredOutcome, RunReports } from './outcomes/run-reports';
+import { deliveredOutcome, ResolvedCounts, RunReports } from './outcomes/run-reports';
 import { createReplicator, DeliveryLimits } from './replicator';
 import { COPY_HANDOVER_RESERVE_SECONDS, ReplicatorSettings } from '../contract/replication-environment';
 import { messageDeduplicationId, messageGroupId, parseReplicationMessage, ReplicationMessage } from '../contract/replication-message';
@@ -114,8 +114,8 @@ export function createReplicatorHandler(
   const skips = new DeliverySkips(clients.dynamodb, settings.tableName, now);
   const failures = new FailureRecords(clients.dynamodb, settings.tableName, now);
 
-  /** One attempt at a message: throws when it failed. */
-  const processRecord = async (record: SQSRecord, finalAttempt: boolean, context?: Context) => {
+  /** One attempt at a message: throws when it failed. A backfill version's first outcome is added to `resolved`. */
+  const processRecord = async (record: SQSRecord, finalAttempt: boolean, resolved: ResolvedCounts, context?: Context) => {
     let message: ReplicationMessage | undefined;
     try {
       message = parseReplicationMessage(record.body);
@@ -125,7 +125,7 @@ export function createReplicatorHandler(
       const latency = replicationLatency(message, outcome, now());
       const forRun = message.backfillRun ? deliveredOutcome(message, outcome) : undefined;
       if (message.backfillRun && forRun) {
-        await reports.recordOutcome(message.backfillRun, forRun);
+        if (await reports.recordOutcome(message.backfillRun, forRun)) resolved.add(message.backfillRun);
         if (forRun.outcome === 'replicated') addMetrics(telemetry, { name: 'BackfillVersionsReplicated', unit: 'Count', value: 1 });
       }
       const details = { key: message.key, versionId: message.versionId, kind: message.kind, outcome };
@@ -144,10 +144,12 @@ export function createReplicatorHandler(
       return outcome;
     } catch (error) {
       addMetrics(telemetry, { name: 'ReplicationFailures', unit: 'Count', value: 1 });
-      if (message?.backfillRun) {
-        await reports.recordOutcome(message.backfillRun, {
-          key: message.key, versionId: message.versionId, outcome: 'failed', reason: `${(error as Error).name}: ${(error as Error).message}`,
-        }).catch(() => undefined);
+      const run = message?.backfillRun;
+      if (run) {
+        const first = await reports.recordOutcome(run, {
+          key: message!.key, versionId: message!.versionId, outcome: 'failed', reason: `${(error as Error).name}: ${(error as Error).message}`,
+        }).catch(() => false);
+        if (first) resolved.add(run);
       }
       throw error;
     }
@@ -223,7 +225,9 @@ export function createReplicatorHandler(
    * or handed back to be retried after a delay. Returns the delay (and whether the receive is not
    * to count as an attempt), or undefined when it is done.
    */
-  async function deliver(record: SQSRecord, context?: Context): Promise<{ delaySeconds: number; skip?: boolean } | undefined> {
+  async function deliver(
+    record: SQSRecord, resolved: ResolvedCounts, context?: Context,
+  ): Promise<{ delaySeconds: number; skip?: boolean } | undefined> {
     const attempt = await attemptOf(record);
     const exhausted = exhaustedBeforeAttempt(attempt, settings.maxReceiveCount);
     let decision: FailureDecision;
@@ -234,7 +238,7 @@ export function createReplicatorHandler(
       });
     } else {
       try {
-        await processRecord(record, attempt >= settings.maxReceiveCount, context);
+        await processRecord(record, attempt >= settings.maxReceiveCount, resolved, context);
         return undefined;
       } catch (error) {
         decision = failureDecision(error, attempt, settings.maxReceiveCount, receiveCountOf(record));
@@ -291,6 +295,19 @@ export function createReplicatorHandler(
     return { batchItemFailures: records.map((record) => ({ itemIdentifier: record.messageId })) };
   }
 
+  /**
+   * Adds the invocation's first outcomes to their runs' counters, one write per run. Best effort: the
+   * outcomes are recorded, and a counter left short is a stall the backfill's wait settles by
+   * reading them (see `shouldReadOutcomes`).
+   */
+  async function addResolved(resolved: ResolvedCounts): Promise<void> {
+    await Promise.all(resolved.take().map(([runId, count]) => reports.addResolved(runId, count).catch((error) => {
+      logger.warn('could not add to the backfill run\'s resolved counter; its wait will read the outcomes instead', {
+        runId, count, error: errorDetails(error),
+      });
+    })));
+  }
+
   /** Makes handed-back messages visible again after their delays (instead of the queue's visibility timeout). */
   async function handBack(entries: { record: SQSRecord; delaySeconds: number }[]): Promise<void> {
     // One request per message, not ChangeMessageVisibilityBatch: failures stay per message, and
@@ -318,10 +335,11 @@ export function createReplicatorHandler(
       // one at a time in queue order. After a failure, the later records of the same message group
       // (the same key) are handed back unattempted, so the key's order holds; other groups go on.
       const handedBack = new Map<SQSRecord, { delaySeconds: number; skip: boolean }>();
+      const resolved = new ResolvedCounts();
       const groups = groupsOf(event.Records, (record) => record.attributes?.MessageGroupId ?? '');
       await forEachBounded(groups, concurrency.groups, async ({ records }) => {
         for (const [index, record] of records.entries()) {
-          const retry = await deliver(record, context);
+          const retry = await deliver(record, resolved, context);
           if (retry === undefined) continue;
           // `skip`: a throttled delivery, handed back without using up an attempt.
           handedBack.set(record, { delaySeconds: retry.delaySeconds, skip: retry.skip === true });
@@ -331,6 +349,7 @@ export function createReplicatorHandler(
           return;
         }
       });
+      await addResolved(resolved);
       // In queue order, as before concurrency.
       const failed = event.Records.filter((record) => handedBack.has(record))
         .map((record) => ({ record, delaySeconds: handedBack.get(record)!.delaySeconds }));

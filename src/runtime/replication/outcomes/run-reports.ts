@@ -16,7 +16,33 @@ export interface DeliveredOutcome {
  * (`message.backfillRun`). The backfill provides it; replication knows nothing of how runs are kept.
  */
 export interface RunReports {
-  recordOutcome(runId: string, outcome: DeliveredOutcome): Promise<void>;
+  /**
+   * Records the outcome; true when it was the version's first (it resolved a version the run still
+   * waited for), which the caller adds to the run's count with `addResolved`.
+   */
+  recordOutcome(runId: string, outcome: DeliveredOutcome): Promise<boolean>;
+  /** Adds `count` first outcomes to the run's `resolved` counter. */
+  addResolved(runId: string, count: number): Promise<void>;
+}
+
+/**
+ * First outcomes counted per run during one invocation, so the run's counter gets one write per
+ * invocation instead of one per version (a single item every replicator would otherwise write for
+ * every version: a hot key at high concurrency, and a third of a backfilled version's writes).
+ */
+export class ResolvedCounts {
+  private readonly counts = new Map<string, number>();
+
+  add(runId: string): void {
+    this.counts.set(runId, (this.counts.get(runId) ?? 0) + 1);
+  }
+
+  /** Each run's count, once: the counts are cleared as they are handed out. */
+  take(): [runId: string, count: number][] {
+    const taken = [...this.counts.entries()];
+    this.counts.clear();
+    return taken;
+  }
 }
 
 /** What one replicated message means for its run's report; undefined while its copy continues. */

@@ -4,6 +4,7 @@ import { CreateBucketCommand, ListObjectVersionsCommand, PutObjectCommand } from
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { BackfillRuns } from '../../../../src/runtime/backfill/backfill-runs';
+import { ResolvedCounts } from '../../../../src/runtime/replication/outcomes/run-reports';
 import { BackfillDriver } from '../../emulators/backfill-driver';
 import { sourceClientConfig } from '../../emulators/partitions';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
@@ -105,10 +106,15 @@ async function recordAsReplicated(fixture: ReplicationFixture, runs: BackfillRun
       await fixture.sqs.send(new DeleteMessageBatchCommand({
         QueueUrl: fixture.queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
       }));
-      await Promise.all(messages.map((m) => {
+      // As the replicator does per invocation: each outcome, then one add per run of the first ones.
+      const resolved = new ResolvedCounts();
+      await Promise.all(messages.map(async (m) => {
         const body = JSON.parse(m.Body!) as { key: string; versionId: string; backfillRun: string };
-        return runs.recordOutcome(body.backfillRun, { key: body.key, versionId: body.versionId, outcome: 'replicated', bytes: 1 });
+        if (await runs.recordOutcome(body.backfillRun, { key: body.key, versionId: body.versionId, outcome: 'replicated', bytes: 1 })) {
+          resolved.add(body.backfillRun);
+        }
       }));
+      await Promise.all(resolved.take().map(([runId, count]) => runs.addResolved(runId, count)));
     }
   }));
   return taken;

@@ -1,9 +1,9 @@
-import { QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { compareKeys } from '../../../../src/runtime/backfill/backfill-plan';
-import { BackfillRun, BackfillRuns, NO_COUNTS, OUTCOME_SHARDS, outcomeKey, OutcomeRecord } from '../../../../src/runtime/backfill/backfill-runs';
+import { BackfillRun, BackfillRuns, NO_COUNTS, OUTCOME_SHARDS, OutcomeRecord } from '../../../../src/runtime/backfill/backfill-runs';
 import { inParallel } from '../../../support/in-parallel';
 import { BackfillDriver } from '../../emulators/backfill-driver';
 import { ReplicationFixture } from '../../emulators/replication-fixture';
@@ -42,9 +42,16 @@ test('outcomes spread over the shards, are counted once each as the replicator r
   expect(Math.max(...sizes)).toBeLessThan((records.length / OUTCOME_SHARDS) * 3);
 
   // The replicator's path: the first outcome of each counts; a redelivery and a retry do not.
-  await inParallel(records, 8, (record) => runs.recordOutcome('sharded', { ...record, outcome: 'replicated', bytes: 1 }));
-  await runs.recordOutcome('sharded', { ...records[0], outcome: 'already-present' });
-  await runs.recordOutcome('sharded', { ...records[1], outcome: 'failed', reason: 'x' });
+  const first: boolean[] = [];
+  await inParallel(records, 8, async (record) => first.push(await runs.recordOutcome('sharded', { ...record, outcome: 'replicated', bytes: 1 })));
+  expect(first.filter(Boolean)).toHaveLength(records.length);
+  expect(await runs.recordOutcome('sharded', { ...records[0], outcome: 'already-present' })).toBe(false);
+  expect(await runs.recordOutcome('sharded', { ...records[1], outcome: 'failed', reason: 'x' })).toBe(false);
+  // Recording writes no count; the replicator adds its invocation's first outcomes in one write.
+  expect((await runs.counters('sharded')).resolved).toBe(0);
+  await runs.addResolved('sharded', 300);
+  await runs.addResolved('sharded', 20);
+  await runs.addResolved('sharded', 0);
   expect((await runs.counters('sharded')).resolved).toBe(records.length);
   // A checkpoint rewrites the state and keeps the counters beside it.
   await runs.checkpoint(sharded, { ...sharded, status: 'done' });
@@ -57,13 +64,51 @@ test('outcomes spread over the shards, are counted once each as the replicator r
   expect(read.find((record) => record.key === records[1].key)).toMatchObject({ outcome: 'replicated' });
 });
 
+test('the replicator adds a batch\'s first outcomes to the run\'s counter in one write, not one per version', async () => {
+  const fixture = await ReplicationFixture.create();
+  const runs = new BackfillRuns(fixture.dynamodb, fixture.tableName);
+  const counted = run('counted', true);
+  await runs.create(counted);
+  // Ten keys, one version each, as a backfill enqueues them: `enqueued` outcomes first, then the messages.
+  const versions = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
+    const key = `batch/${i}`;
+    const put = await fixture.sourceS3.send(new PutObjectCommand({ Bucket: fixture.sourceBucket, Key: key, Body: key }));
+    return { key, versionId: put.VersionId! };
+  }));
+  await runs.recordOutcomes(counted, versions.map((version) => ({ ...version, outcome: 'enqueued' as const })));
+  for (const [index, { key, versionId }] of versions.entries()) {
+    // (The third argument is the message's deduplication id: one per message.)
+    await fixture.enqueueBackfillCopy(key, versionId, `counted-${index}`, { backfillRun: 'counted', backfillIndex: index });
+  }
+
+  const resolvedAdds: number[] = [];
+  const spy = jest.spyOn(DynamoDBClient.prototype, 'send');
+  try {
+    await fixture.drain();
+    for (const [command] of spy.mock.calls as unknown as [UpdateItemCommand][]) {
+      if (command instanceof UpdateItemCommand && command.input.UpdateExpression?.startsWith('ADD resolved')) {
+        resolvedAdds.push(Number(command.input.ExpressionAttributeValues![':count'].N));
+      }
+    }
+  } finally {
+    spy.mockRestore();
+  }
+
+  // One invocation took the ten: one add of 10 (it was ten adds of 1).
+  expect(resolvedAdds).toEqual([10]);
+  expect((await runs.counters('counted')).resolved).toBe(10);
+  const read: OutcomeRecord[] = [];
+  for await (const record of runs.outcomes(counted)) read.push(record);
+  expect(read.map((record) => record.outcome)).toEqual(Array(10).fill('replicated'));
+});
+
 test('a run from before sharding keeps its outcomes in its one partition, uncounted', async () => {
   const fixture = await ReplicationFixture.create();
   const runs = new BackfillRuns(fixture.dynamodb, fixture.tableName);
   const legacy = run('legacy', false);
   await runs.create(legacy);
   await runs.recordOutcomes(legacy, [{ key: 'a', versionId: 'v', outcome: 'enqueued' }]);
-  await runs.recordOutcome('legacy', { key: 'a', versionId: 'v', outcome: 'replicated' });
+  expect(await runs.recordOutcome('legacy', { key: 'a', versionId: 'v', outcome: 'replicated' })).toBe(false);
 
   expect(await partitionSizes(fixture, ['backfill#legacy'])).toEqual([2]);
   const read: OutcomeRecord[] = [];
@@ -87,14 +132,8 @@ test('a run whose counter stalls short (a crash between an outcome and its count
   // The listing, then the first check of the counter: nothing resolved yet.
   expect(await step()).toMatchObject({ status: 'waiting', counts: { enqueued: 1 }, resolvedAtLastCheck: 0 });
   // The replicator recorded the outcome and died before adding to the counter.
-  const waiting = (await runs.get(runId))!;
   const [version] = (await fixture.sourceS3.send(new ListObjectVersionsCommand({ Bucket: fixture.sourceBucket }))).Versions!;
-  await fixture.dynamodb.send(new UpdateItemCommand({
-    TableName: fixture.tableName,
-    Key: outcomeKey(waiting, 'k', version.VersionId!),
-    UpdateExpression: 'SET outcome = :replicated',
-    ExpressionAttributeValues: { ':replicated': { S: 'replicated' } },
-  }));
+  expect(await runs.recordOutcome(runId, { key: 'k', versionId: version.VersionId!, outcome: 'replicated', bytes: 1 })).toBe(true);
   expect((await runs.counters(runId)).resolved).toBe(0);
 
   // The counter did not rise since the last check: the outcomes are read, and none is pending.
