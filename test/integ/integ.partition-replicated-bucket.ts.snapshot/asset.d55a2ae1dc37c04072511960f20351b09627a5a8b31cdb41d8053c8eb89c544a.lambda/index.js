@@ -26,9 +26,9 @@ var __export = (target, all) => {
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
-    for (let key2 of __getOwnPropNames(from))
-      if (!__hasOwnProp.call(to, key2) && key2 !== except)
-        __defProp(to, key2, { get: () => from[key2], enumerable: !(desc = __getOwnPropDesc(from, key2)) || desc.enumerable });
+    for (let key of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key) && key !== except)
+        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
   }
   return to;
 };
@@ -574,17 +574,17 @@ function parseQueryString(querystring) {
   querystring = querystring.replace(/^\?/, "");
   if (querystring) {
     for (const pair of querystring.split("&")) {
-      let [key2, value = null] = pair.split("=");
-      key2 = decodeURIComponent(key2);
+      let [key, value = null] = pair.split("=");
+      key = decodeURIComponent(key);
       if (value) {
         value = decodeURIComponent(value);
       }
-      if (!(key2 in query)) {
-        query[key2] = value;
-      } else if (Array.isArray(query[key2])) {
-        query[key2].push(value);
+      if (!(key in query)) {
+        query[key] = value;
+      } else if (Array.isArray(query[key])) {
+        query[key].push(value);
       } else {
-        query[key2] = [query[key2], value];
+        query[key] = [query[key], value];
       }
     }
   }
@@ -695,7 +695,7 @@ var init_circularReplacer = __esm({
     "use strict";
     getCircularReplacer = () => {
       const seen = /* @__PURE__ */ new WeakSet();
-      return (key2, value) => {
+      return (key, value) => {
         if (typeof value === "object" && value !== null) {
           if (seen.has(value)) {
             return "[Circular]";
@@ -1837,7 +1837,7 @@ function schemaLogFilter(schema, data) {
       return SENSITIVE_STRING;
     }
     if (typeof data === "object") {
-      return Object.fromEntries(Object.entries(data).map(([key2, value]) => [key2, schemaLogFilter(valueSchema, value)]));
+      return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, schemaLogFilter(valueSchema, value)]));
     }
   } else if (ns.isStructSchema() && typeof data === "object") {
     const object = data;
@@ -2366,14 +2366,14 @@ var init_get_value_from_text_node = __esm({
     init_transport();
     getValueFromTextNode = (obj) => {
       const textNodeName = "#text";
-      for (const key2 in obj) {
-        if (!hasOwn(obj, key2)) {
+      for (const key in obj) {
+        if (!hasOwn(obj, key)) {
           continue;
         }
-        if (obj[key2][textNodeName] !== void 0) {
-          obj[key2] = obj[key2][textNodeName];
-        } else if (typeof obj[key2] === "object" && obj[key2] !== null) {
-          obj[key2] = getValueFromTextNode(obj[key2]);
+        if (obj[key][textNodeName] !== void 0) {
+          obj[key] = obj[key][textNodeName];
+        } else if (typeof obj[key] === "object" && obj[key] !== null) {
+          obj[key] = getValueFromTextNode(obj[key]);
         }
       }
       return obj;
@@ -2430,15 +2430,15 @@ function map2(arg0, arg1, arg2) {
       instructions = arg1;
     }
   }
-  for (const key2 in instructions) {
-    if (!hasOwn(instructions, key2)) {
+  for (const key in instructions) {
+    if (!hasOwn(instructions, key)) {
       continue;
     }
-    if (!Array.isArray(instructions[key2])) {
-      target[key2] = instructions[key2];
+    if (!Array.isArray(instructions[key])) {
+      target[key] = instructions[key];
       continue;
     }
-    applyInstruction(target, null, instructions, key2);
+    applyInstruction(target, null, instructions, key);
   }
   return target;
 }
@@ -2456,23 +2456,23 @@ var init_object_mapping = __esm({
     };
     take = (source, instructions) => {
       const out = {};
-      for (const key2 in instructions) {
-        if (!hasOwn(instructions, key2)) {
+      for (const key in instructions) {
+        if (!hasOwn(instructions, key)) {
           continue;
         }
-        applyInstruction(out, source, instructions, key2);
+        applyInstruction(out, source, instructions, key);
       }
       return out;
     };
     mapWithFilter = (target, filter, instructions) => {
-      return map2(target, Object.entries(instructions).reduce((_instructions, [key2, value]) => {
+      return map2(target, Object.entries(instructions).reduce((_instructions, [key, value]) => {
         if (Array.isArray(value)) {
-          _instructions[key2] = value;
+          _instructions[key] = value;
         } else {
           if (typeof value === "function") {
-            _instructions[key2] = [filter, value()];
+            _instructions[key] = [filter, value()];
           } else {
-            _instructions[key2] = [filter, value];
+            _instructions[key] = [filter, value];
           }
         }
         return _instructions;
@@ -2550,14 +2550,14 @@ var init_serde_json = __esm({
       }
       if (typeof obj === "object") {
         const target = {};
-        for (const key2 in obj) {
-          if (!hasOwn(obj, key2)) {
+        for (const key in obj) {
+          if (!hasOwn(obj, key)) {
             continue;
           }
-          if (obj[key2] == null) {
+          if (obj[key] == null) {
             continue;
           }
-          target[key2] = _json(obj[key2]);
+          target[key] = _json(obj[key]);
         }
         return target;
       }
@@ -4059,17 +4059,17 @@ var booleanSelector;
 var init_booleanSelector = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/util-config-provider/booleanSelector.js"() {
     "use strict";
-    booleanSelector = (obj, key2, type) => {
-      if (!(key2 in obj)) {
+    booleanSelector = (obj, key, type) => {
+      if (!(key in obj)) {
         return void 0;
       }
-      if (obj[key2] === "true") {
+      if (obj[key] === "true") {
         return true;
       }
-      if (obj[key2] === "false") {
+      if (obj[key] === "false") {
         return false;
       }
-      throw new Error(`Cannot load ${type} "${key2}". Expected "true" or "false", got ${obj[key2]}.`);
+      throw new Error(`Cannot load ${type} "${key}". Expected "true" or "false", got ${obj[key]}.`);
     };
   }
 });
@@ -4079,13 +4079,13 @@ var numberSelector;
 var init_numberSelector = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/util-config-provider/numberSelector.js"() {
     "use strict";
-    numberSelector = (obj, key2, type) => {
-      if (!(key2 in obj)) {
+    numberSelector = (obj, key, type) => {
+      if (!(key in obj)) {
         return void 0;
       }
-      const numberValue = parseInt(obj[key2], 10);
+      const numberValue = parseInt(obj[key], 10);
       if (Number.isNaN(numberValue)) {
-        throw new TypeError(`Cannot load ${type} '${key2}'. Expected number, got '${obj[key2]}'.`);
+        throw new TypeError(`Cannot load ${type} '${key}'. Expected number, got '${obj[key]}'.`);
       }
       return numberValue;
     };
@@ -4200,15 +4200,15 @@ var init_getConfigData = __esm({
     "use strict";
     import_types4 = __toESM(require_dist_cjs());
     init_constants2();
-    getConfigData = (data) => Object.entries(data).filter(([key2]) => {
-      const indexOfSeparator = key2.indexOf(CONFIG_PREFIX_SEPARATOR);
+    getConfigData = (data) => Object.entries(data).filter(([key]) => {
+      const indexOfSeparator = key.indexOf(CONFIG_PREFIX_SEPARATOR);
       if (indexOfSeparator === -1) {
         return false;
       }
-      return Object.values(import_types4.IniSectionType).includes(key2.substring(0, indexOfSeparator));
-    }).reduce((acc, [key2, value]) => {
-      const indexOfSeparator = key2.indexOf(CONFIG_PREFIX_SEPARATOR);
-      const updatedKey = key2.substring(0, indexOfSeparator) === import_types4.IniSectionType.PROFILE ? key2.substring(indexOfSeparator + 1) : key2;
+      return Object.values(import_types4.IniSectionType).includes(key.substring(0, indexOfSeparator));
+    }).reduce((acc, [key, value]) => {
+      const indexOfSeparator = key.indexOf(CONFIG_PREFIX_SEPARATOR);
+      const updatedKey = key.substring(0, indexOfSeparator) === import_types4.IniSectionType.PROFILE ? key.substring(indexOfSeparator + 1) : key;
       acc[updatedKey] = value;
       return acc;
     }, {
@@ -4287,8 +4287,8 @@ var init_parseIni = __esm({
                 currentSubSection = void 0;
               }
               map3[currentSection] = map3[currentSection] || {};
-              const key2 = currentSubSection ? [currentSubSection, name].join(CONFIG_PREFIX_SEPARATOR) : name;
-              map3[currentSection][key2] = value;
+              const key = currentSubSection ? [currentSubSection, name].join(CONFIG_PREFIX_SEPARATOR) : name;
+              map3[currentSection][key] = value;
             }
           }
         }
@@ -4367,7 +4367,7 @@ var init_getSsoSessionData = __esm({
     "use strict";
     import_types6 = __toESM(require_dist_cjs());
     init_loadSharedConfigFiles();
-    getSsoSessionData = (data) => Object.entries(data).filter(([key2]) => key2.startsWith(import_types6.IniSectionType.SSO_SESSION + CONFIG_PREFIX_SEPARATOR)).reduce((acc, [key2, value]) => ({ ...acc, [key2.substring(key2.indexOf(CONFIG_PREFIX_SEPARATOR) + 1)]: value }), {});
+    getSsoSessionData = (data) => Object.entries(data).filter(([key]) => key.startsWith(import_types6.IniSectionType.SSO_SESSION + CONFIG_PREFIX_SEPARATOR)).reduce((acc, [key, value]) => ({ ...acc, [key.substring(key.indexOf(CONFIG_PREFIX_SEPARATOR) + 1)]: value }), {});
   }
 });
 
@@ -4393,11 +4393,11 @@ var init_mergeConfigFiles = __esm({
     mergeConfigFiles = (...files) => {
       const merged = {};
       for (const file of files) {
-        for (const [key2, values] of Object.entries(file)) {
-          if (merged[key2] !== void 0) {
-            Object.assign(merged[key2], values);
+        for (const [key, values] of Object.entries(file)) {
+          if (merged[key] !== void 0) {
+            Object.assign(merged[key], values);
           } else {
-            merged[key2] = values;
+            merged[key] = values;
           }
         }
       }
@@ -4882,7 +4882,7 @@ var getResolvedPartition;
 var init_getResolvedPartition = __esm({
   "node_modules/@smithy/core/dist-es/submodules/config/config-resolver/regionInfo/getResolvedPartition.js"() {
     "use strict";
-    getResolvedPartition = (region, { partitionHash }) => Object.keys(partitionHash || {}).find((key2) => partitionHash[key2].regions.includes(region)) ?? "aws";
+    getResolvedPartition = (region, { partitionHash }) => Object.keys(partitionHash || {}).find((key) => partitionHash[key].regions.includes(region)) ?? "aws";
   }
 });
 
@@ -5517,11 +5517,11 @@ var init_EndpointCache = __esm({
         }
       }
       get(endpointParams, resolver) {
-        const key2 = this.hash(endpointParams);
-        if (key2 === false) {
+        const key = this.hash(endpointParams);
+        if (key === false) {
           return resolver();
         }
-        if (!this.data.has(key2)) {
+        if (!this.data.has(key)) {
           if (this.data.size > this.capacity + 10) {
             const keys = this.data.keys();
             let i5 = 0;
@@ -5533,9 +5533,9 @@ var init_EndpointCache = __esm({
               }
             }
           }
-          this.data.set(key2, resolver());
+          this.data.set(key, resolver());
         }
-        return this.data.get(key2);
+        return this.data.get(key);
       }
       size() {
         return this.data.size;
@@ -5830,14 +5830,14 @@ var substring;
 var init_substring = __esm({
   "node_modules/@smithy/core/dist-es/submodules/endpoints/util-endpoints/lib/substring.js"() {
     "use strict";
-    substring = (input, start2, stop, reverse) => {
-      if (input == null || start2 >= stop || input.length < stop || /[^\u0000-\u007f]/.test(input)) {
+    substring = (input, start, stop, reverse) => {
+      if (input == null || start >= stop || input.length < stop || /[^\u0000-\u007f]/.test(input)) {
         return null;
       }
       if (!reverse) {
-        return input.substring(start2, stop);
+        return input.substring(start, stop);
       }
-      return input.substring(input.length - stop, input.length - start2);
+      return input.substring(input.length - stop, input.length - start);
     };
   }
 });
@@ -7713,7 +7713,7 @@ var init_HttpBindingNormalizedSchema = __esm({
         memberSchemas
       ];
       const required = source[6];
-      const bodyRequired = required && memberNames.reduce((count2, name) => count2 + (source[4].indexOf(name) < required ? 1 : 0), 0);
+      const bodyRequired = required && memberNames.reduce((count, name) => count + (source[4].indexOf(name) < required ? 1 : 0), 0);
       if (bodyRequired) {
         body[6] = bodyRequired;
       }
@@ -8076,14 +8076,14 @@ var init_Sha256Js = __esm({
       outer;
       constructor(secret) {
         if (secret) {
-          const key2 = _Sha256Js.normalizeKey(secret);
+          const key = _Sha256Js.normalizeKey(secret);
           this.inner = new _Sha256Js();
           this.outer = new _Sha256Js();
           const { inner, outer } = this;
           const pad = new Uint8Array(BLOCK * 2);
           for (let i5 = 0; i5 < BLOCK; ++i5) {
-            pad[i5] = 54 ^ key2[i5];
-            pad[i5 + BLOCK] = 92 ^ key2[i5];
+            pad[i5] = 54 ^ key[i5];
+            pad[i5 + BLOCK] = 92 ^ key[i5];
           }
           inner.update(pad.subarray(0, BLOCK));
           outer.update(pad.subarray(BLOCK));
@@ -8162,21 +8162,21 @@ var init_Sha256Js = __esm({
         return out;
       }
       static normalizeKey(secret) {
-        const key2 = toUint8Array(secret);
-        if (key2.byteLength > BLOCK) {
+        const key = toUint8Array(secret);
+        if (key.byteLength > BLOCK) {
           const h5 = new _Sha256Js();
-          h5.update(key2);
+          h5.update(key);
           const out = h5.digestSync();
           const padded = new Uint8Array(BLOCK);
           padded.set(out);
           return padded;
         }
-        if (key2.byteLength < BLOCK) {
+        if (key.byteLength < BLOCK) {
           const padded = new Uint8Array(BLOCK);
-          padded.set(key2);
+          padded.set(key);
           return padded;
         }
-        return key2;
+        return key;
       }
       hashBuffer() {
         this.hashBufferWith(this.state, this.buffer);
@@ -8406,8 +8406,8 @@ var init_Sha256WebCrypto = __esm({
         if (subtle) {
           if (this.secret) {
             this.finished = true;
-            const key2 = await subtle.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-            const sig = await subtle.sign("HMAC", key2, data);
+            const key = await subtle.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+            const sig = await subtle.sign("HMAC", key, data);
             return new Uint8Array(sig);
           }
           const hash = await subtle.digest("SHA-256", data);
@@ -9262,12 +9262,12 @@ var init_EventStreamSerde = __esm({
             };
           }
           let unionMember = "";
-          for (const key2 in event) {
-            if (!hasOwn(event, key2)) {
+          for (const key in event) {
+            if (!hasOwn(event, key)) {
               continue;
             }
-            if (key2 !== "__type") {
-              unionMember = key2;
+            if (key !== "__type") {
+              unionMember = key;
               break;
             }
           }
@@ -9292,12 +9292,12 @@ var init_EventStreamSerde = __esm({
         const initialResponseMarker = /* @__PURE__ */ Symbol("initialResponseMarker");
         const asyncIterable = marshaller.deserialize(response.body, async (event) => {
           let unionMember = "";
-          for (const key2 in event) {
-            if (!hasOwn(event, key2)) {
+          for (const key in event) {
+            if (!hasOwn(event, key)) {
               continue;
             }
-            if (key2 !== "__type") {
-              unionMember = key2;
+            if (key !== "__type") {
+              unionMember = key;
               break;
             }
           }
@@ -9362,11 +9362,11 @@ var init_EventStreamSerde = __esm({
           if (!responseSchema) {
             throw new Error("@smithy::core/protocols - initial-response event encountered in event stream but no response schema given.");
           }
-          for (const key2 in firstEvent.value) {
-            if (!hasOwn(firstEvent.value, key2)) {
+          for (const key in firstEvent.value) {
+            if (!hasOwn(firstEvent.value, key)) {
               continue;
             }
-            initialResponseContainer[key2] = firstEvent.value[key2];
+            initialResponseContainer[key] = firstEvent.value[key];
           }
         }
         return {
@@ -9757,8 +9757,8 @@ var init_HttpBindingProtocol = __esm({
           if (method) {
             request.method = method;
             request.path = request.path === "/" ? path : request.path + path;
-            for (const [key2, value] of staticQuery) {
-              query[key2] = value;
+            for (const [key, value] of staticQuery) {
+              query[key] = value;
             }
           }
         }
@@ -9823,12 +9823,12 @@ var init_HttpBindingProtocol = __esm({
               headers[wireName] = serialized;
             }
           } else if (location === 39) {
-            for (const key2 in inputMemberValue) {
-              if (!hasOwn(inputMemberValue, key2)) {
+            for (const key in inputMemberValue) {
+              if (!hasOwn(inputMemberValue, key)) {
                 continue;
               }
-              const amalgam = wireName + key2;
-              headers[amalgam.toLowerCase()] = this.serializeHttpValue(collectionValue, inputMemberValue[key2], 38, directSerializer, directSerializer ? collectionValue[0] : [collectionValue[0], { httpHeader: amalgam }]);
+              const amalgam = wireName + key;
+              headers[amalgam.toLowerCase()] = this.serializeHttpValue(collectionValue, inputMemberValue[key], 38, directSerializer, directSerializer ? collectionValue[0] : [collectionValue[0], { httpHeader: amalgam }]);
             }
           } else if ((location & 62) === 34) {
             this.serializeQuery(value, inputMemberValue, wireName, query, directSerializer);
@@ -9856,18 +9856,18 @@ var init_HttpBindingProtocol = __esm({
         const [ns, flags, collectionValue] = value;
         const traits = directSerializer ? void 0 : ns.getMergedTraits();
         if (wireName === void 0) {
-          for (const key2 in data) {
-            if (!hasOwn(data, key2) || key2 in query) {
+          for (const key in data) {
+            if (!hasOwn(data, key) || key in query) {
               continue;
             }
             if (!directSerializer) {
               Object.assign(collectionValue[0].getMergedTraits(), {
                 ...traits,
-                httpQuery: key2,
+                httpQuery: key,
                 httpQueryParams: void 0
               });
             }
-            this.serializeQuery(collectionValue, data[key2], key2, query, directSerializer);
+            this.serializeQuery(collectionValue, data[key], key, query, directSerializer);
           }
           return;
         }
@@ -10640,8 +10640,8 @@ var init_httpExtensionConfiguration = __esm({
         httpHandler() {
           return runtimeConfig.requestHandler;
         },
-        updateHttpClientConfig(key2, value) {
-          runtimeConfig.requestHandler?.updateHttpClientConfig(key2, value);
+        updateHttpClientConfig(key, value) {
+          runtimeConfig.requestHandler?.updateHttpClientConfig(key, value);
         },
         httpHandlerConfigs() {
           return runtimeConfig.requestHandler.httpHandlerConfigs();
@@ -10724,15 +10724,15 @@ var init_escape_uri_path = __esm({
 // node_modules/@smithy/core/dist-es/submodules/protocols/querystring-builder/buildQueryString.js
 function buildQueryString(query) {
   const parts = [];
-  for (let key2 of Object.keys(query).sort()) {
-    const value = query[key2];
-    key2 = escapeUri(key2);
+  for (let key of Object.keys(query).sort()) {
+    const value = query[key];
+    key = escapeUri(key);
     if (Array.isArray(value)) {
       for (let i5 = 0, iLen = value.length; i5 < iLen; i5++) {
-        parts.push(`${key2}=${escapeUri(value[i5])}`);
+        parts.push(`${key}=${escapeUri(value[i5])}`);
       }
     } else {
-      let qsEntry = key2;
+      let qsEntry = key;
       if (value || typeof value === "string") {
         qsEntry += `=${escapeUri(value)}`;
       }
@@ -10779,8 +10779,8 @@ var init_UnionSerde = __esm({
         set.delete("__type");
         this.keys = set;
       }
-      mark(key2) {
-        this.keys.delete(key2);
+      mark(key) {
+        this.keys.delete(key);
       }
       hasUnknown() {
         return this.keys.size === 1 && Object.keys(this.to).length === 0;
@@ -10820,7 +10820,7 @@ var init_detectBufferParsing = __esm({
 });
 
 // node_modules/@smithy/core/dist-es/submodules/protocols/json/jsonReviver.js
-function jsonReviver(key2, value, context) {
+function jsonReviver(key, value, context) {
   if (context?.source) {
     const numericString = context.source;
     if (typeof value === "number") {
@@ -11043,7 +11043,7 @@ var init_parseJsonBody = __esm({
       value.message = value.message ?? value.Message;
       return value;
     };
-    findKey = (object, key2) => Object.keys(object).find((k5) => k5.toLowerCase() === key2.toLowerCase());
+    findKey = (object, key) => Object.keys(object).find((k5) => k5.toLowerCase() === key.toLowerCase());
     sanitizeErrorCode = (rawValue) => {
       let cleanValue = rawValue;
       if (typeof cleanValue === "number") {
@@ -11382,8 +11382,8 @@ var init_JsonBytesStringAdapter = __esm({
       split(separator, limit) {
         return this.s().split(separator, limit);
       }
-      substring(start2, end2) {
-        return this.s().substring(start2, end2);
+      substring(start, end2) {
+        return this.s().substring(start, end2);
       }
       trim() {
         return this.s().trim();
@@ -11406,8 +11406,8 @@ var init_JsonBytesStringAdapter = __esm({
       padEnd(maxLength, fillString) {
         return this.s().padEnd(maxLength, fillString);
       }
-      repeat(count2) {
-        return this.s().repeat(count2);
+      repeat(count) {
+        return this.s().repeat(count);
       }
       toUpperCase() {
         return this.s().toUpperCase();
@@ -12263,7 +12263,7 @@ var init_jsonReplacer = __esm({
           throw new Error("@aws-sdk/core/protocols - JsonReplacer exhausted.");
         }
         this.stage = 1;
-        return (key2, value) => {
+        return (key, value) => {
           if (value instanceof NumericValue) {
             const v = `${NUMERIC_CONTROL_CHAR + "nv" + this.counter++}_` + value.string;
             this.values.set(`"${v}"`, value.string);
@@ -12289,8 +12289,8 @@ var init_jsonReplacer = __esm({
         if (this.counter === 0) {
           return json;
         }
-        for (const [key2, value] of this.values) {
-          json = json.replace(key2, value);
+        for (const [key, value] of this.values) {
+          json = json.replace(key, value);
         }
         return json;
       }
@@ -12744,8 +12744,8 @@ var init_invoke_store = __esm({
     }
     InvokeStoreBase = class {
       static PROTECTED_KEYS = PROTECTED_KEYS;
-      isProtectedKey(key2) {
-        return Object.values(PROTECTED_KEYS).includes(key2);
+      isProtectedKey(key) {
+        return Object.values(PROTECTED_KEYS).includes(key);
       }
       getRequestId() {
         return this.get(PROTECTED_KEYS.REQUEST_ID) ?? "-";
@@ -12774,15 +12774,15 @@ var init_invoke_store = __esm({
       hasContext() {
         return this.currentContext !== void 0;
       }
-      get(key2) {
-        return this.currentContext?.[key2];
+      get(key) {
+        return this.currentContext?.[key];
       }
-      set(key2, value) {
-        if (this.isProtectedKey(key2)) {
-          throw new Error(`Cannot modify protected Lambda context field: ${String(key2)}`);
+      set(key, value) {
+        if (this.isProtectedKey(key)) {
+          throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
         }
         this.currentContext = this.currentContext || {};
-        this.currentContext[key2] = value;
+        this.currentContext[key] = value;
       }
       run(context, fn) {
         this.currentContext = context;
@@ -12803,18 +12803,18 @@ var init_invoke_store = __esm({
       hasContext() {
         return this.als.getStore() !== void 0;
       }
-      get(key2) {
-        return this.als.getStore()?.[key2];
+      get(key) {
+        return this.als.getStore()?.[key];
       }
-      set(key2, value) {
-        if (this.isProtectedKey(key2)) {
-          throw new Error(`Cannot modify protected Lambda context field: ${String(key2)}`);
+      set(key, value) {
+        if (this.isProtectedKey(key)) {
+          throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
         }
         const store = this.als.getStore();
         if (!store) {
           throw new Error("No context available");
         }
-        store[key2] = value;
+        store[key] = value;
       }
       run(context, fn) {
         return this.als.run(context, fn);
@@ -13224,13 +13224,13 @@ var init_DefaultIdentityProviderConfig = __esm({
     DefaultIdentityProviderConfig = class {
       authSchemes = /* @__PURE__ */ new Map();
       constructor(config) {
-        for (const key2 in config) {
-          if (!hasOwn(config, key2)) {
+        for (const key in config) {
+          if (!hasOwn(config, key)) {
             continue;
           }
-          const value = config[key2];
+          const value = config[key];
           if (value !== void 0) {
-            this.authSchemes.set(key2, value);
+            this.authSchemes.set(key, value);
           }
         }
       }
@@ -13877,7 +13877,7 @@ var init_service_error_classification = __esm({
       return errorMessages.has(error2.message);
     };
     isThrottlingError = (error2) => error2.$metadata?.httpStatusCode === 429 || THROTTLING_ERROR_CODES.includes(error2.name) || error2.$retryable?.throttling == true;
-    isTransientError = (error2, depth = 0) => error2?.name !== "AbortError" && (isRetryableByTrait(error2) || isClockSkewCorrectedError(error2) || error2.name === "InvalidSignatureException" && error2.message?.includes("Signature expired") || TRANSIENT_ERROR_CODES.includes(error2.name) || NODEJS_TIMEOUT_ERROR_CODES.includes(error2?.code || "") || NODEJS_NETWORK_ERROR_CODES.includes(error2?.code || "") || TRANSIENT_ERROR_STATUS_CODES.includes(error2.$metadata?.httpStatusCode || 0) || isBrowserNetworkError(error2) || isNodeJsHttp2TransientError(error2) || error2.cause !== void 0 && depth <= 10 && isTransientError(error2.cause, depth + 1));
+    isTransientError = (error2, depth2 = 0) => error2?.name !== "AbortError" && (isRetryableByTrait(error2) || isClockSkewCorrectedError(error2) || error2.name === "InvalidSignatureException" && error2.message?.includes("Signature expired") || TRANSIENT_ERROR_CODES.includes(error2.name) || NODEJS_TIMEOUT_ERROR_CODES.includes(error2?.code || "") || NODEJS_NETWORK_ERROR_CODES.includes(error2?.code || "") || TRANSIENT_ERROR_STATUS_CODES.includes(error2.$metadata?.httpStatusCode || 0) || isBrowserNetworkError(error2) || isNodeJsHttp2TransientError(error2) || error2.cause !== void 0 && depth2 <= 10 && isTransientError(error2.cause, depth2 + 1));
     isServerError = (error2) => {
       if (error2.$metadata?.httpStatusCode !== void 0) {
         const statusCode = error2.$metadata.httpStatusCode;
@@ -14312,9 +14312,9 @@ var init_DefaultRetryToken = __esm({
       $retryLog = {
         acquisitionDelay: 0
       };
-      constructor(delay, count2, cost, longPoll) {
+      constructor(delay, count, cost, longPoll) {
         this.delay = delay;
-        this.count = count2;
+        this.count = count;
         this.cost = cost;
         this.longPoll = longPoll;
       }
@@ -14665,7 +14665,7 @@ var init_StandardRetryStrategy2 = __esm({
       if (!HttpResponse.isInstance(response)) {
         return;
       }
-      const retryAfterHeaderName = Object.keys(response.headers).find((key2) => key2.toLowerCase() === "retry-after");
+      const retryAfterHeaderName = Object.keys(response.headers).find((key) => key.toLowerCase() === "retry-after");
       if (!retryAfterHeaderName) {
         return;
       }
@@ -14927,8 +14927,8 @@ async function checkFeatures(context, config, args) {
     if (credentials.accountId) {
       setFeature(context, "RESOLVED_ACCOUNT_ID", "T");
     }
-    for (const [key2, value] of Object.entries(credentials.$source ?? {})) {
-      setFeature(context, key2, value);
+    for (const [key, value] of Object.entries(credentials.$source ?? {})) {
+      setFeature(context, key, value);
     }
   }
 }
@@ -14960,8 +14960,8 @@ var init_constants6 = __esm({
 // node_modules/@aws-sdk/core/dist-es/submodules/client/middleware-user-agent/encode-features.js
 function encodeFeatures(features) {
   let buffer = "";
-  for (const key2 in features) {
-    const val = features[key2];
+  for (const key in features) {
+    const val = features[key];
     if (buffer.length + val.length + 1 <= BYTE_LIMIT) {
       if (buffer.length) {
         buffer += "," + val;
@@ -15498,7 +15498,7 @@ var init_bowser = __esm({
       Utils2.getVersionPrecision = function getVersionPrecision(version) {
         return version.split(".").length;
       };
-      Utils2.compareVersions = function compareVersions2(versionA, versionB, isLoose) {
+      Utils2.compareVersions = function compareVersions(versionA, versionB, isLoose) {
         if (isLoose === void 0) isLoose = false;
         var versionAPrecision = Utils2.getVersionPrecision(versionA);
         var versionBPrecision = Utils2.getVersionPrecision(versionB);
@@ -15545,8 +15545,8 @@ var init_bowser = __esm({
         if (Object.assign) return Object.assign.apply(Object, [obj].concat(assigners));
         var _loop = function _loop2() {
           var assigner = assigners[i5];
-          if (typeof assigner === "object" && assigner !== null) Object.keys(assigner).forEach(function(key2) {
-            result[key2] = assigner[key2];
+          if (typeof assigner === "object" && assigner !== null) Object.keys(assigner).forEach(function(key) {
+            result[key] = assigner[key];
           });
         };
         for (i5 = 0, l3 = assigners.length; i5 < l3; i5 += 1) _loop();
@@ -17119,13 +17119,13 @@ var init_bowser = __esm({
         var platformsAndOSCounter = 0;
         var browsers = {};
         var browsersCounter = 0;
-        Object.keys(checkTree).forEach(function(key2) {
-          var currentDefinition = checkTree[key2];
+        Object.keys(checkTree).forEach(function(key) {
+          var currentDefinition = checkTree[key];
           if (typeof currentDefinition === "string" || Array.isArray(currentDefinition)) {
-            browsers[key2] = currentDefinition;
+            browsers[key] = currentDefinition;
             browsersCounter += 1;
           } else if (typeof currentDefinition === "object") {
-            platformsAndOSes[key2] = currentDefinition;
+            platformsAndOSes[key] = currentDefinition;
             platformsAndOSCounter += 1;
           }
         });
@@ -17162,7 +17162,7 @@ var init_bowser = __esm({
         if (includingAlias && alias) browserNameLower = alias.toLowerCase();
         return browserNameLower === defaultBrowserName;
       };
-      _proto.compareVersions = function compareVersions2(versionsOrVersion) {
+      _proto.compareVersions = function compareVersions(versionsOrVersion) {
         var _this6 = this;
         if (typeof versionsOrVersion === "string") return this.compareVersion(versionsOrVersion);
         return versionsOrVersion.some(function(version) {
@@ -17915,8 +17915,8 @@ var require_lru_cache = __commonJS({
       this.forward[pointer] = oldHead;
       return this;
     };
-    LRUCache.prototype.set = function(key2, value) {
-      var pointer = this.items[key2];
+    LRUCache.prototype.set = function(key, value) {
+      var pointer = this.items[key];
       if (typeof pointer !== "undefined") {
         this.splayOnTop(pointer);
         this.V[pointer] = value;
@@ -17929,22 +17929,22 @@ var require_lru_cache = __commonJS({
         this.tail = this.backward[pointer];
         delete this.items[this.K[pointer]];
       }
-      this.items[key2] = pointer;
-      this.K[pointer] = key2;
+      this.items[key] = pointer;
+      this.K[pointer] = key;
       this.V[pointer] = value;
       this.forward[pointer] = this.head;
       this.backward[this.head] = pointer;
       this.head = pointer;
     };
-    LRUCache.prototype.setpop = function(key2, value) {
+    LRUCache.prototype.setpop = function(key, value) {
       var oldValue = null;
       var oldKey = null;
-      var pointer = this.items[key2];
+      var pointer = this.items[key];
       if (typeof pointer !== "undefined") {
         this.splayOnTop(pointer);
         oldValue = this.V[pointer];
         this.V[pointer] = value;
-        return { evicted: false, key: key2, value: oldValue };
+        return { evicted: false, key, value: oldValue };
       }
       if (this.size < this.capacity) {
         pointer = this.size++;
@@ -17955,8 +17955,8 @@ var require_lru_cache = __commonJS({
         oldKey = this.K[pointer];
         delete this.items[this.K[pointer]];
       }
-      this.items[key2] = pointer;
-      this.K[pointer] = key2;
+      this.items[key] = pointer;
+      this.K[pointer] = key;
       this.V[pointer] = value;
       this.forward[pointer] = this.head;
       this.backward[this.head] = pointer;
@@ -17967,18 +17967,18 @@ var require_lru_cache = __commonJS({
         return null;
       }
     };
-    LRUCache.prototype.has = function(key2) {
-      return key2 in this.items;
+    LRUCache.prototype.has = function(key) {
+      return key in this.items;
     };
-    LRUCache.prototype.get = function(key2) {
-      var pointer = this.items[key2];
+    LRUCache.prototype.get = function(key) {
+      var pointer = this.items[key];
       if (typeof pointer === "undefined")
         return;
       this.splayOnTop(pointer);
       return this.V[pointer];
     };
-    LRUCache.prototype.peek = function(key2) {
-      var pointer = this.items[key2];
+    LRUCache.prototype.peek = function(key) {
+      var pointer = this.items[key];
       if (typeof pointer === "undefined")
         return;
       return this.V[pointer];
@@ -17999,13 +17999,13 @@ var require_lru_cache = __commonJS({
       return new Iterator(function() {
         if (i5 >= l3)
           return { done: true };
-        var key2 = keys[pointer];
+        var key = keys[pointer];
         i5++;
         if (i5 < l3)
           pointer = forward[pointer];
         return {
           done: false,
-          value: key2
+          value: key
         };
       });
     };
@@ -18031,13 +18031,13 @@ var require_lru_cache = __commonJS({
       return new Iterator(function() {
         if (i5 >= l3)
           return { done: true };
-        var key2 = keys[pointer], value = values[pointer];
+        var key = keys[pointer], value = values[pointer];
         i5++;
         if (i5 < l3)
           pointer = forward[pointer];
         return {
           done: false,
-          value: [key2, value]
+          value: [key, value]
         };
       });
     };
@@ -18067,8 +18067,8 @@ var require_lru_cache = __commonJS({
         Values = null;
       }
       var cache5 = new LRUCache(Keys, Values, capacity);
-      forEach(iterable, function(value, key2) {
-        cache5.set(key2, value);
+      forEach(iterable, function(value, key) {
+        cache5.set(key, value);
       });
       return cache5;
     };
@@ -18086,45 +18086,45 @@ var require_dist_cjs2 = __commonJS({
       constructor(capacity) {
         this.cache = new LRUCache(capacity);
       }
-      getEndpoint(key2) {
-        const endpointsWithExpiry = this.get(key2);
+      getEndpoint(key) {
+        const endpointsWithExpiry = this.get(key);
         if (!endpointsWithExpiry || endpointsWithExpiry.length === 0) {
           return void 0;
         }
         const endpoints = endpointsWithExpiry.map((endpoint) => endpoint.Address);
         return endpoints[Math.floor(Math.random() * endpoints.length)];
       }
-      get(key2) {
-        if (!this.has(key2)) {
+      get(key) {
+        if (!this.has(key)) {
           return;
         }
-        const value = this.cache.get(key2);
+        const value = this.cache.get(key);
         if (!value) {
           return;
         }
         const now = Date.now();
         const endpointsWithExpiry = value.filter((endpoint) => now < endpoint.Expires);
         if (endpointsWithExpiry.length === 0) {
-          this.delete(key2);
+          this.delete(key);
           return void 0;
         }
         return endpointsWithExpiry;
       }
-      set(key2, endpoints) {
+      set(key, endpoints) {
         const now = Date.now();
-        this.cache.set(key2, endpoints.map(({ Address, CachePeriodInMinutes }) => ({
+        this.cache.set(key, endpoints.map(({ Address, CachePeriodInMinutes }) => ({
           Address,
           Expires: now + CachePeriodInMinutes * 60 * 1e3
         })));
       }
-      delete(key2) {
-        this.cache.set(key2, []);
+      delete(key) {
+        this.cache.set(key, []);
       }
-      has(key2) {
-        if (!this.cache.has(key2)) {
+      has(key) {
+        if (!this.cache.has(key)) {
           return false;
         }
-        const endpoints = this.cache.peek(key2);
+        const endpoints = this.cache.peek(key);
         if (!endpoints) {
           return false;
         }
@@ -18178,7 +18178,7 @@ var require_dist_cjs3 = __commonJS({
         ...accessKeyId && { accessKeyId },
         ...identifiers && {
           commandName,
-          identifiers: Object.entries(identifiers).sort().reduce((acc, [key2, value]) => ({ ...acc, [key2]: value }), {})
+          identifiers: Object.entries(identifiers).sort().reduce((acc, [key, value]) => ({ ...acc, [key]: value }), {})
         }
       });
     };
@@ -18762,30 +18762,30 @@ var require_dist_cjs4 = __commonJS({
     var ALGORITHM_IDENTIFIER = "AWS4-HMAC-SHA256";
     var ALGORITHM_IDENTIFIER_V4A = "AWS4-ECDSA-P256-SHA256";
     var EVENT_ALGORITHM_IDENTIFIER = "AWS4-HMAC-SHA256-PAYLOAD";
-    var UNSIGNED_PAYLOAD2 = "UNSIGNED-PAYLOAD";
+    var UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
     var MAX_CACHE_SIZE = 50;
     var KEY_TYPE_IDENTIFIER = "aws4_request";
     var MAX_PRESIGNED_TTL = 60 * 60 * 24 * 7;
     var getCanonicalQuery = ({ query = {} }) => {
       const keys = [];
       const serialized = {};
-      for (const key2 in query) {
-        if (!hasOwn2(query, key2)) {
+      for (const key in query) {
+        if (!hasOwn2(query, key)) {
           continue;
         }
-        if (key2.toLowerCase() === SIGNATURE_HEADER) {
+        if (key.toLowerCase() === SIGNATURE_HEADER) {
           continue;
         }
-        const encodedKey = escapeUri2(key2);
+        const encodedKey = escapeUri2(key);
         keys.push(encodedKey);
-        const value = query[key2];
+        const value = query[key];
         if (typeof value === "string") {
           serialized[encodedKey] = `${encodedKey}=${escapeUri2(value)}`;
         } else if (Array.isArray(value)) {
           serialized[encodedKey] = value.slice(0).reduce((encoded, value2) => encoded.concat([`${encodedKey}=${escapeUri2(value2)}`]), []).sort().join("&");
         }
       }
-      return keys.sort().map((key2) => serialized[key2]).filter((serialized2) => serialized2).join("&");
+      return keys.sort().map((key) => serialized[key]).filter((serialized2) => serialized2).join("&");
     };
     var iso8601 = (time2) => toDate(time2).toISOString().replace(/\.\d{3}Z$/, "Z");
     var toDate = (time2) => {
@@ -18885,11 +18885,11 @@ ${toHex2(hashedRequest)}`;
       while (cacheQueue.length > MAX_CACHE_SIZE) {
         delete signingKeyCache[cacheQueue.shift()];
       }
-      let key2 = `AWS4${credentials.secretAccessKey}`;
+      let key = `AWS4${credentials.secretAccessKey}`;
       for (const signable of [shortDate, region, service, KEY_TYPE_IDENTIFIER]) {
-        key2 = await hmac(sha256Constructor, key2, signable);
+        key = await hmac(sha256Constructor, key, signable);
       }
-      return signingKeyCache[cacheKey] = key2;
+      return signingKeyCache[cacheKey] = key;
     };
     var clearCredentialCache = () => {
       cacheQueue.length = 0;
@@ -18937,7 +18937,7 @@ ${toHex2(hashedRequest)}`;
         hashCtor.update(toUint8Array2(body));
         return toHex2(await hashCtor.digest());
       }
-      return UNSIGNED_PAYLOAD2;
+      return UNSIGNED_PAYLOAD;
     };
     var hasHeader2 = (soughtHeader, headers) => {
       soughtHeader = soughtHeader.toLowerCase();
@@ -19135,7 +19135,7 @@ ${toHex2(hashedRequest)}`;
     exports2.TOKEN_HEADER = TOKEN_HEADER;
     exports2.TOKEN_QUERY_PARAM = TOKEN_QUERY_PARAM;
     exports2.UNSIGNABLE_PATTERNS = UNSIGNABLE_PATTERNS;
-    exports2.UNSIGNED_PAYLOAD = UNSIGNED_PAYLOAD2;
+    exports2.UNSIGNED_PAYLOAD = UNSIGNED_PAYLOAD;
     exports2.clearCredentialCache = clearCredentialCache;
     exports2.createScope = createScope;
     exports2.getCanonicalHeaders = getCanonicalHeaders;
@@ -19752,7 +19752,7 @@ var require_dist_cjs7 = __commonJS({
     exports2.streamCollector = streamCollector7;
     var { buildQueryString: buildQueryString2, HttpResponse: HttpResponse2 } = (init_protocols(), __toCommonJS(protocols_exports));
     var node_https = require("node:https");
-    var { Readable: Readable8 } = require("node:stream");
+    var { Readable: Readable9 } = require("node:stream");
     var http2 = require("node:http2");
     function buildAbortError(abortSignal) {
       const reason = abortSignal && typeof abortSignal === "object" && "reason" in abortSignal ? abortSignal.reason : void 0;
@@ -19930,7 +19930,7 @@ var require_dist_cjs7 = __commonJS({
       }
     }
     function writeBody(httpRequest, body) {
-      if (body instanceof Readable8) {
+      if (body instanceof Readable9) {
         body.pipe(httpRequest);
         return;
       }
@@ -20142,22 +20142,22 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           });
         });
       }
-      updateHttpClientConfig(key2, value) {
+      updateHttpClientConfig(key, value) {
         this.config = void 0;
         this.configProvider = this.configProvider.then((config) => {
-          switch (key2) {
+          switch (key) {
             case /* @__PURE__ */ Symbol.for("logger"):
-              key2 = "logger";
+              key = "logger";
               value = config.logger ?? value;
               break;
             case /* @__PURE__ */ Symbol.for("@smithy/defaultSocketTimeout"):
-              key2 = "defaultSocketTimeout";
+              key = "defaultSocketTimeout";
               value = resolveDefaultSocketTimeout(config) ?? value;
               break;
           }
           return {
             ...config,
-            [key2]: value
+            [key]: value
           };
         });
       }
@@ -20591,18 +20591,18 @@ or increase socketAcquisitionWarningTimeout=(millis) in the NodeHttpHandler conf
           writeRequestBodyPromise = writeRequestBody(clientHttp2Stream, request, effectiveRequestTimeout);
         });
       }
-      updateHttpClientConfig(key2, value) {
+      updateHttpClientConfig(key, value) {
         this.config = void 0;
         this.configProvider = this.configProvider.then((config) => {
-          switch (key2) {
+          switch (key) {
             case /* @__PURE__ */ Symbol.for("@smithy/defaultSocketTimeout"):
-              key2 = "defaultSocketTimeout";
+              key = "defaultSocketTimeout";
               value = resolveDefaultSocketTimeout(config) ?? value;
               break;
           }
           return {
             ...config,
-            [key2]: value
+            [key]: value
           };
         });
       }
@@ -21234,18 +21234,18 @@ function writeStruct(ns, value, serdeContext) {
   ensure(headerSize);
   const headerPos = cursor;
   cursor += headerSize;
-  let count2 = 0;
+  let count = 0;
   for (let i5 = 0; i5 < z; ++i5) {
     const item = value[memberNames[i5]];
     if (item == null && !memberSchemas[i5].isIdempotencyToken()) {
       continue;
     }
-    const key2 = encodedKeys[i5];
-    ensure(key2.length);
-    buf.set(key2, cursor);
-    cursor += key2.length;
+    const key = encodedKeys[i5];
+    ensure(key.length);
+    buf.set(key, cursor);
+    cursor += key.length;
     writeValue(memberSchemas[i5], item, ns, serdeContext);
-    ++count2;
+    ++count;
   }
   if (typeof value.__type === "string") {
     for (const k5 in value) {
@@ -21255,19 +21255,19 @@ function writeStruct(ns, value, serdeContext) {
       if (!memberNames.includes(k5)) {
         writeString(k5);
         writeUntypedValue(value[k5]);
-        ++count2;
+        ++count;
       }
     }
   }
   if (headerSize === 1) {
-    buf[headerPos] = majorMap << 5 | count2;
+    buf[headerPos] = majorMap << 5 | count;
   } else if (headerSize === 2) {
     buf[headerPos] = majorMap << 5 | 24;
-    buf[headerPos + 1] = count2;
+    buf[headerPos + 1] = count;
   } else {
     buf[headerPos] = majorMap << 5 | extendedFloat16;
-    buf[headerPos + 1] = count2 >> 8;
-    buf[headerPos + 2] = count2 & 255;
+    buf[headerPos + 1] = count >> 8;
+    buf[headerPos + 2] = count & 255;
   }
 }
 function writeList(ns, value, isDocument, serdeContext) {
@@ -21293,14 +21293,14 @@ function writeList(ns, value, isDocument, serdeContext) {
       writeValue(valueSchema, items[i5], void 0, serdeContext);
     }
   } else {
-    let count2 = 0;
+    let count = 0;
     for (let i5 = 0; i5 < value.length; ++i5) {
       if (value[i5] != null) {
-        ++count2;
+        ++count;
       }
     }
     ensure(9);
-    encodeHeader(majorList, count2);
+    encodeHeader(majorList, count);
     for (let i5 = 0; i5 < value.length; ++i5) {
       if (value[i5] != null) {
         writeValue(valueSchema, value[i5], void 0, serdeContext);
@@ -21450,21 +21450,21 @@ function writeString(s2) {
       cached.epoch = encodeCacheEpoch;
       return;
     }
-    const start2 = cursor;
+    const start = cursor;
     writeStringUncached(s2, len);
     const end2 = cursor;
-    const bytes = Uint8Array.prototype.slice.call(buf, start2, end2);
+    const bytes = Uint8Array.prototype.slice.call(buf, start, end2);
     if (stringEncodeCache.size >= STRING_CACHE_MAX) {
       if (encodeCacheSaturated) {
         return;
       }
       let evicted = 0;
-      for (const [key2, entry] of stringEncodeCache) {
+      for (const [key, entry] of stringEncodeCache) {
         if (evicted >= 1024) {
           break;
         }
         if (entry.epoch !== encodeCacheEpoch) {
-          stringEncodeCache.delete(key2);
+          stringEncodeCache.delete(key);
           ++evicted;
         }
       }
@@ -21666,29 +21666,29 @@ function readValue(ns) {
   }
 }
 function readList(ns) {
-  const count2 = decodeCount();
+  const count = decodeCount();
   const memberSchema = ns.isListSchema() ? ns.getValueSchema() : ns;
-  const list2 = Array(count2);
-  for (let i5 = 0; i5 < count2; ++i5) {
+  const list2 = Array(count);
+  for (let i5 = 0; i5 < count; ++i5) {
     list2[i5] = readValue(memberSchema);
   }
   return list2;
 }
 function readMap(ns) {
-  const count2 = decodeCount();
+  const count = decodeCount();
   if (ns.isStructSchema()) {
     const startPos = pos;
-    return readStruct(ns, count2, startPos);
+    return readStruct(ns, count, startPos);
   }
   const valueSchema = ns.isMapSchema() ? ns.getValueSchema() : ns;
   const map3 = {};
-  for (let i5 = 0; i5 < count2; ++i5) {
-    const key2 = readUtf8String();
-    map3[key2] = readValue(valueSchema);
+  for (let i5 = 0; i5 < count; ++i5) {
+    const key = readUtf8String();
+    map3[key] = readValue(valueSchema);
   }
   return map3;
 }
-function readStruct(ns, count2, startPos) {
+function readStruct(ns, count, startPos) {
   const isUnion = ns.isUnionSchema();
   const cache5 = loadCborStructIterator(ns);
   const { memberSchemas, encodedKeys, memberNames } = cache5;
@@ -21699,7 +21699,7 @@ function readStruct(ns, count2, startPos) {
   let unknownCount = 0;
   let hasType = false;
   let hint = 0;
-  for (let i5 = 0; i5 < count2; ++i5) {
+  for (let i5 = 0; i5 < count; ++i5) {
     const matchIdx = matchStructKey(encodedKeys, z, hint);
     if (matchIdx >= 0) {
       hint = matchIdx + 1;
@@ -21711,12 +21711,12 @@ function readStruct(ns, count2, startPos) {
         result[memberNames[matchIdx]] = val;
       }
     } else {
-      const key2 = readUtf8String();
+      const key = readUtf8String();
       const val = readValue(NormalizedSchema.of(15));
-      if (key2 === "__type" && typeof val === "string") {
+      if (key === "__type" && typeof val === "string") {
         hasType = true;
       } else {
-        unknownKey = key2;
+        unknownKey = key;
         unknownValue = val;
         ++unknownCount;
       }
@@ -21737,11 +21737,11 @@ function readStruct(ns, count2, startPos) {
   } else if (hasType) {
     pos = startPos;
     const docSchema = NormalizedSchema.of(15);
-    for (let i5 = 0; i5 < count2; ++i5) {
-      const key2 = readUtf8String();
+    for (let i5 = 0; i5 < count; ++i5) {
+      const key = readUtf8String();
       const val = readValue(docSchema);
-      if (!(key2 in result)) {
-        result[key2] = val;
+      if (!(key in result)) {
+        result[key] = val;
       }
     }
   }
@@ -21913,10 +21913,10 @@ function readMapIndefinite(ns) {
           result[memberNames[matchIdx]] = val;
         }
       } else {
-        const key2 = readUtf8String();
+        const key = readUtf8String();
         const val = readValue(NormalizedSchema.of(15));
-        if (key2 !== "__type") {
-          unknownKey = key2;
+        if (key !== "__type") {
+          unknownKey = key;
           unknownValue = val;
           ++unknownCount;
         }
@@ -21931,8 +21931,8 @@ function readMapIndefinite(ns) {
       pos += 1;
       return map3;
     }
-    const key2 = readUtf8String();
-    map3[key2] = readValue(valueSchema);
+    const key = readUtf8String();
+    map3[key] = readValue(valueSchema);
   }
   throw new Error("expected break marker.");
 }
@@ -22026,24 +22026,24 @@ function readByteString() {
   if (end - pos < length) {
     overflow(length);
   }
-  const start2 = pos;
+  const start = pos;
   pos += length;
-  return payload.subarray(start2, start2 + length);
+  return payload.subarray(start, start + length);
 }
 function readUtf8String() {
   const length = decodeCount();
   if (end - pos < length) {
     overflow(length);
   }
-  const start2 = pos;
+  const start = pos;
   pos += length;
   if (length < 24) {
-    return decodeUtf8Cached(start2, length);
+    return decodeUtf8Cached(start, length);
   }
   if (isBuffer) {
-    return payload.toString("utf-8", start2, start2 + length);
+    return payload.toString("utf-8", start, start + length);
   }
-  return textDecoder.decode(payload.subarray(start2, start2 + length));
+  return textDecoder.decode(payload.subarray(start, start + length));
 }
 function decodeUtf8Cached(at, length) {
   let h5 = length;
@@ -22187,11 +22187,11 @@ function transformObject(ns, value) {
   const newObject = {};
   if (ns.isMapSchema()) {
     const targetSchema = ns.getValueSchema();
-    for (const key2 in value) {
-      if (!hasOwn(value, key2)) {
+    for (const key in value) {
+      if (!hasOwn(value, key)) {
         continue;
       }
-      newObject[key2] = transformObject(targetSchema, value[key2]);
+      newObject[key] = transformObject(targetSchema, value[key]);
     }
   } else if (ns.isStructSchema()) {
     const isUnion = ns.isUnionSchema();
@@ -22207,12 +22207,12 @@ function transformObject(ns, value) {
         }
       }
     }
-    for (const [key2, memberSchema] of ns.structIterator()) {
+    for (const [key, memberSchema] of ns.structIterator()) {
       if (isUnion) {
-        keys.delete(key2);
+        keys.delete(key);
       }
-      if (value[key2] != null) {
-        newObject[key2] = transformObject(memberSchema, value[key2]);
+      if (value[key] != null) {
+        newObject[key] = transformObject(memberSchema, value[key]);
       }
     }
     if (isUnion && keys?.size === 1) {
@@ -23211,14 +23211,14 @@ var require_dist_cjs9 = __commonJS({
       skipDoctype() {
         const p3 = this;
         p3.i += 9;
-        let depth = 0;
+        let depth2 = 0;
         while (p3.i < p3.z) {
           const c5 = p3.x[p3.i];
           if (c5 === "[") {
-            ++depth;
+            ++depth2;
           } else if (c5 === "]") {
-            --depth;
-          } else if (c5 === ">" && depth === 0) {
+            --depth2;
+          } else if (c5 === ">" && depth2 === 0) {
             ++p3.i;
             return;
           }
@@ -23275,8 +23275,8 @@ var init_UnionSerde2 = __esm({
         set.delete("__type");
         this.keys = set;
       }
-      mark(key2) {
-        this.keys.delete(key2);
+      mark(key) {
+        this.keys.delete(key);
       }
       hasUnknown() {
         return this.keys.size === 1 && Object.keys(this.to).length === 0;
@@ -23327,7 +23327,7 @@ var init_XmlShapeDeserializer = __esm({
         this.serdeContext = serdeContext;
         this.stringDeserializer.setSerdeContext(serdeContext);
       }
-      read(schema, bytes, key2) {
+      read(schema, bytes, key) {
         const ns = NormalizedSchema.of(schema);
         const memberSchemas = ns.getMemberSchemas();
         const isEventPayload = ns.isStructSchema() && ns.isMemberSchema() && !!Object.values(memberSchemas).find((memberNs) => {
@@ -23346,7 +23346,7 @@ var init_XmlShapeDeserializer = __esm({
         }
         const xmlString = (this.serdeContext?.utf8Encoder ?? toUtf8)(bytes);
         const parsedObject = this.parseXml(xmlString);
-        return this.readSchema(schema, key2 ? parsedObject[key2] : parsedObject);
+        return this.readSchema(schema, key ? parsedObject[key] : parsedObject);
       }
       readSchema(_schema, value) {
         const ns = NormalizedSchema.of(_schema);
@@ -23389,12 +23389,12 @@ var init_XmlShapeDeserializer = __esm({
             const keyProperty = keyNs.getMergedTraits().xmlName ?? "key";
             const valueProperty = memberNs.getMergedTraits().xmlName ?? "value";
             for (const entry of entries) {
-              const key2 = entry[keyProperty];
+              const key = entry[keyProperty];
               const value2 = entry[valueProperty];
-              if (key2 === "__proto__") {
+              if (key === "__proto__") {
                 writeKey2(buffer);
               }
-              buffer[key2] = this.readSchema(memberNs, value2);
+              buffer[key] = this.readSchema(memberNs, value2);
             }
             return buffer;
           }
@@ -23446,10 +23446,10 @@ var init_XmlShapeDeserializer = __esm({
             throw e5;
           }
           const textNodeName = "#text";
-          const key2 = Object.keys(parsedObj)[0];
-          const parsedObjToReturn = parsedObj[key2];
+          const key = Object.keys(parsedObj)[0];
+          const parsedObjToReturn = parsedObj[key];
           if (parsedObjToReturn[textNodeName]) {
-            parsedObjToReturn[key2] = parsedObjToReturn[textNodeName];
+            parsedObjToReturn[key] = parsedObjToReturn[textNodeName];
             delete parsedObjToReturn[textNodeName];
           }
           return getValueFromTextNode(parsedObjToReturn);
@@ -23554,8 +23554,8 @@ var init_QueryShapeSerializer = __esm({
                 }
                 const traits = member2.getMergedTraits();
                 const suffix = this.getKey("member", traits.xmlName, traits.ec2QueryName);
-                const key2 = flat ? `${prefix}${i5}` : `${prefix}${suffix}.${i5}`;
-                this.write(member2, item, key2);
+                const key = flat ? `${prefix}${i5}` : `${prefix}${suffix}.${i5}`;
+                this.write(member2, item, key);
                 ++i5;
               }
             }
@@ -23573,11 +23573,11 @@ var init_QueryShapeSerializer = __esm({
               }
               const keyTraits = keySchema.getMergedTraits();
               const keySuffix = this.getKey("key", keyTraits.xmlName, keyTraits.ec2QueryName);
-              const key2 = flat ? `${prefix}${i5}.${keySuffix}` : `${prefix}entry.${i5}.${keySuffix}`;
+              const key = flat ? `${prefix}${i5}.${keySuffix}` : `${prefix}entry.${i5}.${keySuffix}`;
               const valTraits = memberSchema.getMergedTraits();
               const valueSuffix = this.getKey("value", valTraits.xmlName, valTraits.ec2QueryName);
               const valueKey = flat ? `${prefix}${i5}.${valueSuffix}` : `${prefix}entry.${i5}.${valueSuffix}`;
-              this.write(keySchema, k5, key2);
+              this.write(keySchema, k5, key);
               this.write(memberSchema, v, valueKey);
               ++i5;
             }
@@ -23591,16 +23591,16 @@ var init_QueryShapeSerializer = __esm({
               }
               const traits = member2.getMergedTraits();
               const suffix = this.getKey(memberName, traits.xmlName, traits.ec2QueryName, "struct");
-              const key2 = `${prefix}${suffix}`;
-              this.write(member2, value[memberName], key2);
+              const key = `${prefix}${suffix}`;
+              this.write(member2, value[memberName], key);
               didWriteMember = true;
             }
             if (!didWriteMember && ns.isUnionSchema()) {
               const { $unknown } = value;
               if (Array.isArray($unknown)) {
                 const [k5, v] = $unknown;
-                const key2 = `${prefix}${k5}`;
-                this.write(15, v, key2);
+                const key = `${prefix}${k5}`;
+                this.write(15, v, key);
               }
             }
           }
@@ -23622,17 +23622,17 @@ var init_QueryShapeSerializer = __esm({
         if (ec2 && ec2QueryName) {
           return ec2QueryName;
         }
-        const key2 = xmlName ?? memberName;
+        const key = xmlName ?? memberName;
         if (capitalizeKeys && keySource === "struct") {
-          return key2[0].toUpperCase() + key2.slice(1);
+          return key[0].toUpperCase() + key.slice(1);
         }
-        return key2;
+        return key;
       }
-      writeKey(key2) {
-        if (key2.endsWith(".")) {
-          key2 = key2.slice(0, key2.length - 1);
+      writeKey(key) {
+        if (key.endsWith(".")) {
+          key = key.slice(0, key.length - 1);
         }
-        this.buffer += `&${extendedEncodeURIComponent(key2)}=`;
+        this.buffer += `&${extendedEncodeURIComponent(key)}=`;
       }
       writeValue(value) {
         this.buffer += extendedEncodeURIComponent(value);
@@ -23844,10 +23844,10 @@ var init_parseXmlBody = __esm({
           throw e5;
         }
         const textNodeName = "#text";
-        const key2 = Object.keys(parsedObj)[0];
-        const parsedObjToReturn = parsedObj[key2];
+        const key = Object.keys(parsedObj)[0];
+        const parsedObjToReturn = parsedObj[key];
         if (parsedObjToReturn[textNodeName]) {
-          parsedObjToReturn[key2] = parsedObjToReturn[textNodeName];
+          parsedObjToReturn[key] = parsedObjToReturn[textNodeName];
           delete parsedObjToReturn[textNodeName];
         }
         return getValueFromTextNode(parsedObjToReturn);
@@ -24033,8 +24033,8 @@ var init_XmlShapeSerializer = __esm({
         const sparse = !!mapValueTraits.sparse;
         const flat = !!mapTraits.xmlFlattened;
         const [xmlnsAttr, xmlns] = this.getXmlnsAttribute(mapMember, parentXmlns);
-        const addKeyValue = (entry, key2, val) => {
-          const keyNode = import_xml_builder3.XmlNode.of(keyTag, key2);
+        const addKeyValue = (entry, key, val) => {
+          const keyNode = import_xml_builder3.XmlNode.of(keyTag, key);
           const [keyXmlnsAttr, keyXmlns] = this.getXmlnsAttribute(mapKeySchema, xmlns);
           if (keyXmlns) {
             keyNode.addAttribute(keyXmlnsAttr, keyXmlns);
@@ -24053,11 +24053,11 @@ var init_XmlShapeSerializer = __esm({
           entry.addChildNode(valueNode);
         };
         if (flat) {
-          for (const key2 in map3) {
-            const val = map3[key2];
+          for (const key in map3) {
+            const val = map3[key];
             if (sparse || val != null) {
               const entry = import_xml_builder3.XmlNode.of(mapTraits.xmlName ?? mapMember.getMemberName());
-              addKeyValue(entry, key2, val);
+              addKeyValue(entry, key, val);
               container.addChildNode(entry);
             }
           }
@@ -24070,11 +24070,11 @@ var init_XmlShapeSerializer = __esm({
             }
             container.addChildNode(mapNode);
           }
-          for (const key2 in map3) {
-            const val = map3[key2];
+          for (const key in map3) {
+            const val = map3[key];
             if (sparse || val != null) {
               const entry = import_xml_builder3.XmlNode.of("entry");
-              addKeyValue(entry, key2, val);
+              addKeyValue(entry, key, val);
               (containerIsMap ? container : mapNode).addChildNode(entry);
             }
           }
@@ -24239,10 +24239,10 @@ var init_AwsRestXmlProtocol = __esm({
         const errorIdentifier = loadRestXmlErrorCode(response, dataObject) ?? "Unknown";
         this.mixin.compose(this.compositeErrorRegistry, errorIdentifier, this.options.defaultNamespace);
         if (dataObject.Error && typeof dataObject.Error === "object") {
-          for (const key2 of Object.keys(dataObject.Error)) {
-            dataObject[key2] = dataObject.Error[key2];
-            if (key2.toLowerCase() === "message") {
-              dataObject.message = dataObject.Error[key2];
+          for (const key of Object.keys(dataObject.Error)) {
+            dataObject[key] = dataObject.Error[key];
+            if (key.toLowerCase() === "message") {
+              dataObject.message = dataObject.Error[key];
             }
           }
         }
@@ -25336,9 +25336,9 @@ var require_dist_cjs10 = __commonJS({
         throw new TokenProviderError2(`Token is expired. ${REFRESH_MESSAGE}`, false);
       }
     };
-    var validateTokenKey = (key2, value, forRefresh = false) => {
+    var validateTokenKey = (key, value, forRefresh = false) => {
       if (typeof value === "undefined") {
-        throw new TokenProviderError2(`Value not present for '${key2}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
+        throw new TokenProviderError2(`Value not present for '${key}' in SSO Token${forRefresh ? ". Cannot refresh" : ""}. ${REFRESH_MESSAGE}`, false);
       }
     };
     var { writeFile } = promises;
@@ -28685,7 +28685,7 @@ var require_dist_cjs13 = __commonJS({
     var { setCredentialFeature: setCredentialFeature2 } = (init_client3(), __toCommonJS(client_exports2));
     var { CredentialsProviderError: CredentialsProviderError2, parseKnownFiles: parseKnownFiles2, getProfileName: getProfileName2 } = (init_config2(), __toCommonJS(config_exports));
     var { HttpRequest: HttpRequest2 } = (init_protocols(), __toCommonJS(protocols_exports));
-    var { createHash: createHash11, createPrivateKey, createPublicKey, sign: sign4 } = require("node:crypto");
+    var { createHash: createHash10, createPrivateKey, createPublicKey, sign: sign4 } = require("node:crypto");
     var { promises } = require("node:fs");
     var { homedir: homedir2 } = require("node:os");
     var { dirname, join: join5 } = require("node:path");
@@ -28856,7 +28856,7 @@ var require_dist_cjs13 = __commonJS({
       getTokenFilePath() {
         const directory = process.env.AWS_LOGIN_CACHE_DIRECTORY ?? join5(homedir2(), ".aws", "login", "cache");
         const loginSessionBytes = Buffer.from(this.loginSession, "utf8");
-        const loginSessionSha256 = createHash11("sha256").update(loginSessionBytes).digest("hex");
+        const loginSessionSha256 = createHash10("sha256").update(loginSessionBytes).digest("hex");
         return join5(directory, `${loginSessionSha256}.json`);
       }
       derToRawSignature(derSignature) {
@@ -29594,8 +29594,8 @@ var require_dist_cjs18 = __commonJS({
         const base64Encode = this.serdeContext?.base64Encoder ?? toBase643;
         this.writeAscii("{");
         let first = true;
-        for (const key2 in av) {
-          const val = av[key2];
+        for (const key in av) {
+          const val = av[key];
           if (val == null) {
             continue;
           }
@@ -29603,9 +29603,9 @@ var require_dist_cjs18 = __commonJS({
             this.writeAscii(",");
           }
           first = false;
-          this.writeAsciiQuoted(key2);
+          this.writeAsciiQuoted(key);
           this.writeAscii(":");
-          switch (key2) {
+          switch (key) {
             case "B":
               if (val instanceof Uint8Array) {
                 this.writeBase64(val);
@@ -35165,7 +35165,7 @@ var require_dist_cjs19 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var DynamoDBClient7 = class extends Client2 {
+    var DynamoDBClient5 = class extends Client2 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -35205,7 +35205,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var BatchGetItemCommand3 = class extends command5(_ep12, _mw05, "BatchGetItem", BatchGetItem$) {
     };
-    var BatchWriteItemCommand3 = class extends command5(_ep12, _mw05, "BatchWriteItem", BatchWriteItem$) {
+    var BatchWriteItemCommand2 = class extends command5(_ep12, _mw05, "BatchWriteItem", BatchWriteItem$) {
     };
     var CancelBulkOperationCommand = class extends command5(_ep2, _mw05, "CancelBulkOperation", CancelBulkOperation$) {
     };
@@ -35217,7 +35217,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var DeleteBackupCommand = class extends command5(_ep5, _mw05, "DeleteBackup", DeleteBackup$) {
     };
-    var DeleteItemCommand4 = class extends command5(_ep3, _mw05, "DeleteItem", DeleteItem$) {
+    var DeleteItemCommand3 = class extends command5(_ep3, _mw05, "DeleteItem", DeleteItem$) {
     };
     var DeleteResourcePolicyCommand = class extends command5(_ep6, _mw05, "DeleteResourcePolicy", DeleteResourcePolicy$) {
     };
@@ -35259,7 +35259,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var ExportTableToPointInTimeCommand = class extends command5(_ep9, _mw05, "ExportTableToPointInTime", ExportTableToPointInTime$) {
     };
-    var GetItemCommand4 = class extends command5(_ep3, _mw05, "GetItem", GetItem$) {
+    var GetItemCommand3 = class extends command5(_ep3, _mw05, "GetItem", GetItem$) {
     };
     var GetResourcePolicyCommand = class extends command5(_ep6, _mw05, "GetResourcePolicy", GetResourcePolicy$) {
     };
@@ -35281,11 +35281,11 @@ var require_dist_cjs19 = __commonJS({
     };
     var ListTagsOfResourceCommand = class extends command5(_ep6, _mw05, "ListTagsOfResource", ListTagsOfResource$) {
     };
-    var PutItemCommand5 = class extends command5(_ep3, _mw05, "PutItem", PutItem$) {
+    var PutItemCommand4 = class extends command5(_ep3, _mw05, "PutItem", PutItem$) {
     };
     var PutResourcePolicyCommand = class extends command5(_ep6, _mw05, "PutResourcePolicy", PutResourcePolicy$) {
     };
-    var QueryCommand3 = class extends command5(_ep3, _mw05, "Query", Query$) {
+    var QueryCommand2 = class extends command5(_ep3, _mw05, "Query", Query$) {
     };
     var RestoreTableFromBackupCommand = class extends command5(_ep11, _mw05, "RestoreTableFromBackup", RestoreTableFromBackup$) {
     };
@@ -35313,7 +35313,7 @@ var require_dist_cjs19 = __commonJS({
     };
     var UpdateGlobalTableSettingsCommand = class extends command5(_ep4, _mw05, "UpdateGlobalTableSettings", UpdateGlobalTableSettings$) {
     };
-    var UpdateItemCommand5 = class extends command5(_ep3, _mw05, "UpdateItem", UpdateItem$) {
+    var UpdateItemCommand3 = class extends command5(_ep3, _mw05, "UpdateItem", UpdateItem$) {
     };
     var UpdateKinesisStreamingDestinationCommand = class extends command5(_ep3, _mw05, "UpdateKinesisStreamingDestination", UpdateKinesisStreamingDestination$) {
     };
@@ -35323,13 +35323,13 @@ var require_dist_cjs19 = __commonJS({
     };
     var UpdateTimeToLiveCommand = class extends command5(_ep3, _mw05, "UpdateTimeToLive", UpdateTimeToLive$) {
     };
-    var paginateListBulkOperations = createPaginator2(DynamoDBClient7, ListBulkOperationsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListContributorInsights = createPaginator2(DynamoDBClient7, ListContributorInsightsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListExports = createPaginator2(DynamoDBClient7, ListExportsCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListImports = createPaginator2(DynamoDBClient7, ListImportsCommand, "NextToken", "NextToken", "PageSize");
-    var paginateListTables = createPaginator2(DynamoDBClient7, ListTablesCommand, "ExclusiveStartTableName", "LastEvaluatedTableName", "Limit");
-    var paginateQuery = createPaginator2(DynamoDBClient7, QueryCommand3, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
-    var paginateScan = createPaginator2(DynamoDBClient7, ScanCommand, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
+    var paginateListBulkOperations = createPaginator2(DynamoDBClient5, ListBulkOperationsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListContributorInsights = createPaginator2(DynamoDBClient5, ListContributorInsightsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListExports = createPaginator2(DynamoDBClient5, ListExportsCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListImports = createPaginator2(DynamoDBClient5, ListImportsCommand, "NextToken", "NextToken", "PageSize");
+    var paginateListTables = createPaginator2(DynamoDBClient5, ListTablesCommand, "ExclusiveStartTableName", "LastEvaluatedTableName", "Limit");
+    var paginateQuery = createPaginator2(DynamoDBClient5, QueryCommand2, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
+    var paginateScan = createPaginator2(DynamoDBClient5, ScanCommand, "ExclusiveStartKey", "LastEvaluatedKey", "Limit");
     var checkState$6 = async (client, input) => {
       let reason;
       try {
@@ -35607,13 +35607,13 @@ var require_dist_cjs19 = __commonJS({
     var commands5 = {
       BatchExecuteStatementCommand,
       BatchGetItemCommand: BatchGetItemCommand3,
-      BatchWriteItemCommand: BatchWriteItemCommand3,
+      BatchWriteItemCommand: BatchWriteItemCommand2,
       CancelBulkOperationCommand,
       CreateBackupCommand,
       CreateGlobalTableCommand,
       CreateTableCommand,
       DeleteBackupCommand,
-      DeleteItemCommand: DeleteItemCommand4,
+      DeleteItemCommand: DeleteItemCommand3,
       DeleteResourcePolicyCommand,
       DeleteTableCommand,
       DescribeBackupCommand,
@@ -35635,7 +35635,7 @@ var require_dist_cjs19 = __commonJS({
       ExecuteStatementCommand,
       ExecuteTransactionCommand,
       ExportTableToPointInTimeCommand,
-      GetItemCommand: GetItemCommand4,
+      GetItemCommand: GetItemCommand3,
       GetResourcePolicyCommand,
       ImportTableCommand,
       ListBackupsCommand,
@@ -35646,9 +35646,9 @@ var require_dist_cjs19 = __commonJS({
       ListImportsCommand,
       ListTablesCommand,
       ListTagsOfResourceCommand,
-      PutItemCommand: PutItemCommand5,
+      PutItemCommand: PutItemCommand4,
       PutResourcePolicyCommand,
-      QueryCommand: QueryCommand3,
+      QueryCommand: QueryCommand2,
       RestoreTableFromBackupCommand,
       RestoreTableToPointInTimeCommand,
       ScanCommand,
@@ -35662,7 +35662,7 @@ var require_dist_cjs19 = __commonJS({
       UpdateContributorInsightsCommand,
       UpdateGlobalTableCommand,
       UpdateGlobalTableSettingsCommand,
-      UpdateItemCommand: UpdateItemCommand5,
+      UpdateItemCommand: UpdateItemCommand3,
       UpdateKinesisStreamingDestinationCommand,
       UpdateTableCommand,
       UpdateTableReplicaAutoScalingCommand,
@@ -35686,7 +35686,7 @@ var require_dist_cjs19 = __commonJS({
       waitUntilTableExists,
       waitUntilTableNotExists
     };
-    var DynamoDB = class extends DynamoDBClient7 {
+    var DynamoDB = class extends DynamoDBClient5 {
     };
     createAggregatedClient2(commands5, DynamoDB, { paginators, waiters });
     var ApproximateCreationDateTimePrecision = {
@@ -36001,7 +36001,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.BatchStatementRequest$ = BatchStatementRequest$;
     exports2.BatchStatementResponse$ = BatchStatementResponse$;
     exports2.BatchWriteItem$ = BatchWriteItem$;
-    exports2.BatchWriteItemCommand = BatchWriteItemCommand3;
+    exports2.BatchWriteItemCommand = BatchWriteItemCommand2;
     exports2.BatchWriteItemInput$ = BatchWriteItemInput$;
     exports2.BatchWriteItemOutput$ = BatchWriteItemOutput$;
     exports2.BillingMode = BillingMode;
@@ -36062,7 +36062,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.DeleteGlobalSecondaryIndexAction$ = DeleteGlobalSecondaryIndexAction$;
     exports2.DeleteGlobalTableWitnessGroupMemberAction$ = DeleteGlobalTableWitnessGroupMemberAction$;
     exports2.DeleteItem$ = DeleteItem$;
-    exports2.DeleteItemCommand = DeleteItemCommand4;
+    exports2.DeleteItemCommand = DeleteItemCommand3;
     exports2.DeleteItemInput$ = DeleteItemInput$;
     exports2.DeleteItemOutput$ = DeleteItemOutput$;
     exports2.DeleteReplicaAction$ = DeleteReplicaAction$;
@@ -36141,7 +36141,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.DuplicateItemException = DuplicateItemException;
     exports2.DuplicateItemException$ = DuplicateItemException$;
     exports2.DynamoDB = DynamoDB;
-    exports2.DynamoDBClient = DynamoDBClient7;
+    exports2.DynamoDBClient = DynamoDBClient5;
     exports2.DynamoDBServiceException = DynamoDBServiceException;
     exports2.DynamoDBServiceException$ = DynamoDBServiceException$;
     exports2.EnableKinesisStreamingConfiguration$ = EnableKinesisStreamingConfiguration$;
@@ -36175,7 +36175,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.FilterSpecification$ = FilterSpecification$;
     exports2.Get$ = Get$;
     exports2.GetItem$ = GetItem$;
-    exports2.GetItemCommand = GetItemCommand4;
+    exports2.GetItemCommand = GetItemCommand3;
     exports2.GetItemInput$ = GetItemInput$;
     exports2.GetItemOutput$ = GetItemOutput$;
     exports2.GetResourcePolicy$ = GetResourcePolicy$;
@@ -36297,7 +36297,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.ProvisionedThroughputOverride$ = ProvisionedThroughputOverride$;
     exports2.Put$ = Put$;
     exports2.PutItem$ = PutItem$;
-    exports2.PutItemCommand = PutItemCommand5;
+    exports2.PutItemCommand = PutItemCommand4;
     exports2.PutItemInput$ = PutItemInput$;
     exports2.PutItemOutput$ = PutItemOutput$;
     exports2.PutRequest$ = PutRequest$;
@@ -36306,7 +36306,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.PutResourcePolicyInput$ = PutResourcePolicyInput$;
     exports2.PutResourcePolicyOutput$ = PutResourcePolicyOutput$;
     exports2.Query$ = Query$;
-    exports2.QueryCommand = QueryCommand3;
+    exports2.QueryCommand = QueryCommand2;
     exports2.QueryInput$ = QueryInput$;
     exports2.QueryOutput$ = QueryOutput$;
     exports2.Replica$ = Replica$;
@@ -36437,7 +36437,7 @@ var require_dist_cjs19 = __commonJS({
     exports2.UpdateGlobalTableSettingsInput$ = UpdateGlobalTableSettingsInput$;
     exports2.UpdateGlobalTableSettingsOutput$ = UpdateGlobalTableSettingsOutput$;
     exports2.UpdateItem$ = UpdateItem$;
-    exports2.UpdateItemCommand = UpdateItemCommand5;
+    exports2.UpdateItemCommand = UpdateItemCommand3;
     exports2.UpdateItemInput$ = UpdateItemInput$;
     exports2.UpdateItemOutput$ = UpdateItemOutput$;
     exports2.UpdateKinesisStreamingConfiguration$ = UpdateKinesisStreamingConfiguration$;
@@ -36533,13 +36533,13 @@ var init_stringUnionSelector = __esm({
       SelectorType3["ENV"] = "env";
       SelectorType3["CONFIG"] = "shared config entry";
     })(SelectorType2 || (SelectorType2 = {}));
-    stringUnionSelector = (obj, key2, union, type) => {
-      if (!(key2 in obj)) {
+    stringUnionSelector = (obj, key, union, type) => {
+      if (!(key in obj)) {
         return void 0;
       }
-      const value = obj[key2].toUpperCase();
+      const value = obj[key].toUpperCase();
       if (!Object.values(union).includes(value)) {
-        throw new TypeError(`Cannot load ${type} '${key2}'. Expected one of ${Object.values(union)}, got '${obj[key2]}'.`);
+        throw new TypeError(`Cannot load ${type} '${key}'. Expected one of ${Object.values(union)}, got '${obj[key]}'.`);
       }
       return value;
     };
@@ -37452,19 +37452,19 @@ var init_S3ExpressIdentityCache = __esm({
       constructor(data = {}) {
         this.data = data;
       }
-      get(key2) {
-        const entry = this.data[key2];
+      get(key) {
+        const entry = this.data[key];
         if (!entry) {
           return;
         }
         return entry;
       }
-      set(key2, entry) {
-        this.data[key2] = entry;
+      set(key, entry) {
+        this.data[key] = entry;
         return entry;
       }
-      delete(key2) {
-        delete this.data[key2];
+      delete(key) {
+        delete this.data[key];
       }
       clear() {
         this.data = {};
@@ -37475,13 +37475,13 @@ var init_S3ExpressIdentityCache = __esm({
           return;
         }
         const data = this.data;
-        for (const key2 in data) {
-          const entry = data[key2];
+        for (const key in data) {
+          const entry = data[key];
           if (!entry.isRefreshing) {
             const credential = await entry.identity;
             if (credential.expiration) {
-              if (credential.expiration.getTime() < now && data[key2] === entry) {
-                delete data[key2];
+              if (credential.expiration.getTime() < now && data[key] === entry) {
+                delete data[key];
               }
             }
           }
@@ -37594,8 +37594,8 @@ var init_s3Configuration = __esm({
         useAccelerateEndpoint: useAccelerateEndpoint ?? false,
         disableMultiregionAccessPoints: disableMultiregionAccessPoints ?? false,
         followRegionRedirects: followRegionRedirects ?? false,
-        s3ExpressIdentityProvider: s3ExpressIdentityProvider ?? new S3ExpressIdentityProviderImpl(async (key2) => s3ClientProvider().send(new CreateSessionCommandCtor({
-          Bucket: key2
+        s3ExpressIdentityProvider: s3ExpressIdentityProvider ?? new S3ExpressIdentityProviderImpl(async (key) => s3ClientProvider().send(new CreateSessionCommandCtor({
+          Bucket: key
         }))),
         bucketEndpoint: bucketEndpoint ?? false,
         expectContinueHeader: expectContinueHeader ?? 2097152
@@ -38627,13 +38627,13 @@ var init_Sha1Js = __esm({
       outer;
       constructor(secret) {
         if (secret) {
-          const key2 = _Sha1Js.normalizeKey(secret);
+          const key = _Sha1Js.normalizeKey(secret);
           this.inner = new _Sha1Js();
           this.outer = new _Sha1Js();
           const pad = new Uint8Array(BLOCK2 * 2);
           for (let i5 = 0; i5 < BLOCK2; ++i5) {
-            pad[i5] = 54 ^ key2[i5];
-            pad[i5 + BLOCK2] = 92 ^ key2[i5];
+            pad[i5] = 54 ^ key[i5];
+            pad[i5 + BLOCK2] = 92 ^ key[i5];
           }
           this.inner.update(pad.subarray(0, BLOCK2));
           this.outer.update(pad.subarray(BLOCK2));
@@ -38733,17 +38733,17 @@ var init_Sha1Js = __esm({
         return out;
       }
       static normalizeKey(secret) {
-        const key2 = toUint8Array(secret);
-        if (key2.byteLength > BLOCK2) {
+        const key = toUint8Array(secret);
+        if (key.byteLength > BLOCK2) {
           const h5 = new _Sha1Js();
-          h5.update(key2);
+          h5.update(key);
           const digest4 = h5.digestSync();
           const padded2 = new Uint8Array(BLOCK2);
           padded2.set(digest4);
           return padded2;
         }
         const padded = new Uint8Array(BLOCK2);
-        padded.set(key2);
+        padded.set(key);
         return padded;
       }
       hashBuffer(data, offset) {
@@ -38890,8 +38890,8 @@ var init_Sha1WebCrypto = __esm({
         if (subtle2) {
           if (this.secret) {
             this.finished = true;
-            const key2 = await subtle2.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
-            const sig = await subtle2.sign("HMAC", key2, data);
+            const key = await subtle2.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-1" }, false, ["sign"]);
+            const sig = await subtle2.sign("HMAC", key, data);
             return new Uint8Array(sig);
           }
           const hash = await subtle2.digest("SHA-1", data);
@@ -39213,13 +39213,13 @@ var init_Sha512Js = __esm({
         }
       }
       initHmac() {
-        const key2 = this.key;
+        const key = this.key;
         this.inner = new _Sha512Js();
         this.outer = new _Sha512Js();
         const pad = new Uint8Array(BLOCK3 * 2);
         for (let i5 = 0; i5 < BLOCK3; ++i5) {
-          pad[i5] = 54 ^ key2[i5];
-          pad[i5 + BLOCK3] = 92 ^ key2[i5];
+          pad[i5] = 54 ^ key[i5];
+          pad[i5 + BLOCK3] = 92 ^ key[i5];
         }
         this.inner.update(pad.subarray(0, BLOCK3));
         this.outer.update(pad.subarray(BLOCK3));
@@ -39254,16 +39254,16 @@ var init_Sha512Js = __esm({
         return out;
       }
       static normalizeKey(secret) {
-        const key2 = toUint8Array(secret);
-        if (key2.byteLength > BLOCK3) {
+        const key = toUint8Array(secret);
+        if (key.byteLength > BLOCK3) {
           const h5 = new _Sha512Js();
-          h5.update(key2);
+          h5.update(key);
           const padded2 = new Uint8Array(BLOCK3);
           padded2.set(h5.digestSync());
           return padded2;
         }
         const padded = new Uint8Array(BLOCK3);
-        padded.set(key2);
+        padded.set(key);
         return padded;
       }
       hashBuffer() {
@@ -39454,8 +39454,8 @@ var init_Sha512WebCrypto = __esm({
       finished = false;
       constructor(secret) {
         if (secret !== void 0) {
-          const key2 = toUint8Array(secret);
-          this.secret = key2.byteLength === 0 ? new Uint8Array(BLOCK_SIZE) : key2;
+          const key = toUint8Array(secret);
+          this.secret = key.byteLength === 0 ? new Uint8Array(BLOCK_SIZE) : key;
         }
         if (!subtle3) {
           this.fallback = new Sha512Js(secret);
@@ -39485,8 +39485,8 @@ var init_Sha512WebCrypto = __esm({
         const data = concatBytes(this.pending);
         if (this.secret) {
           this.finished = true;
-          const key2 = await subtle3.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);
-          const sig = await subtle3.sign("HMAC", key2, data);
+          const key = await subtle3.importKey("raw", this.secret, { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);
+          const sig = await subtle3.sign("HMAC", key, data);
           return new Uint8Array(sig);
         }
         const hash = await subtle3.digest("SHA-512", data);
@@ -47662,7 +47662,7 @@ var require_dist_cjs20 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var S3Client7 = class extends Client2 {
+    var S3Client8 = class extends Client2 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -47705,9 +47705,9 @@ var require_dist_cjs20 = __commonJS({
         super.destroy();
       }
     };
-    var AbortMultipartUploadCommand2 = class extends command5(_ep05, _mw05, "AbortMultipartUpload", AbortMultipartUpload$) {
+    var AbortMultipartUploadCommand = class extends command5(_ep05, _mw05, "AbortMultipartUpload", AbortMultipartUpload$) {
     };
-    var CompleteMultipartUploadCommand2 = class extends command5(_ep05, _mw1, "CompleteMultipartUpload", CompleteMultipartUpload$) {
+    var CompleteMultipartUploadCommand = class extends command5(_ep05, _mw1, "CompleteMultipartUpload", CompleteMultipartUpload$) {
     };
     var CopyObjectCommand = class extends command5(_ep12, _mw1, "CopyObject", CopyObject$) {
     };
@@ -47717,7 +47717,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var CreateBucketMetadataTableConfigurationCommand = class extends command5(_ep3, _mw3, "CreateBucketMetadataTableConfiguration", CreateBucketMetadataTableConfiguration$) {
     };
-    var CreateMultipartUploadCommand2 = class extends command5(_ep05, _mw1, "CreateMultipartUpload", CreateMultipartUpload$) {
+    var CreateMultipartUploadCommand = class extends command5(_ep05, _mw1, "CreateMultipartUpload", CreateMultipartUpload$) {
     };
     var DeleteBucketAnalyticsConfigurationCommand = class extends command5(_ep3, _mw4, "DeleteBucketAnalyticsConfiguration", DeleteBucketAnalyticsConfiguration$) {
     };
@@ -47751,11 +47751,11 @@ var require_dist_cjs20 = __commonJS({
     };
     var DeleteObjectAnnotationCommand = class extends command5(_ep5, _mw05, "DeleteObjectAnnotation", DeleteObjectAnnotation$) {
     };
-    var DeleteObjectCommand2 = class extends command5(_ep05, _mw05, "DeleteObject", DeleteObject$) {
+    var DeleteObjectCommand = class extends command5(_ep05, _mw05, "DeleteObject", DeleteObject$) {
     };
     var DeleteObjectsCommand = class extends command5(_ep5, _mw5, "DeleteObjects", DeleteObjects$) {
     };
-    var DeleteObjectTaggingCommand2 = class extends command5(_ep5, _mw05, "DeleteObjectTagging", DeleteObjectTagging$) {
+    var DeleteObjectTaggingCommand = class extends command5(_ep5, _mw05, "DeleteObjectTagging", DeleteObjectTagging$) {
     };
     var DeletePublicAccessBlockCommand = class extends command5(_ep3, _mw4, "DeletePublicAccessBlock", DeletePublicAccessBlock$) {
     };
@@ -47827,7 +47827,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var HeadBucketCommand = class extends command5(_ep5, _mw05, "HeadBucket", HeadBucket$) {
     };
-    var HeadObjectCommand2 = class extends command5(_ep05, _mw8, "HeadObject", HeadObject$) {
+    var HeadObjectCommand = class extends command5(_ep05, _mw8, "HeadObject", HeadObject$) {
     };
     var ListBucketAnalyticsConfigurationsCommand = class extends command5(_ep3, _mw05, "ListBucketAnalyticsConfigurations", ListBucketAnalyticsConfigurations$) {
     };
@@ -47847,9 +47847,9 @@ var require_dist_cjs20 = __commonJS({
     };
     var ListObjectsCommand = class extends command5(_ep8, _mw05, "ListObjects", ListObjects$) {
     };
-    var ListObjectsV2Command = class extends command5(_ep8, _mw05, "ListObjectsV2", ListObjectsV2$) {
+    var ListObjectsV2Command2 = class extends command5(_ep8, _mw05, "ListObjectsV2", ListObjectsV2$) {
     };
-    var ListObjectVersionsCommand2 = class extends command5(_ep8, _mw05, "ListObjectVersions", ListObjectVersions$) {
+    var ListObjectVersionsCommand3 = class extends command5(_ep8, _mw05, "ListObjectVersions", ListObjectVersions$) {
     };
     var ListPartsCommand = class extends command5(_ep05, _mw1, "ListParts", ListParts$) {
     };
@@ -47903,7 +47903,7 @@ var require_dist_cjs20 = __commonJS({
     };
     var PutObjectRetentionCommand = class extends command5(_ep5, _mw5, "PutObjectRetention", PutObjectRetention$) {
     };
-    var PutObjectTaggingCommand2 = class extends command5(_ep5, _mw5, "PutObjectTagging", PutObjectTagging$) {
+    var PutObjectTaggingCommand = class extends command5(_ep5, _mw5, "PutObjectTagging", PutObjectTagging$) {
     };
     var PutPublicAccessBlockCommand = class extends command5(_ep3, _mw3, "PutPublicAccessBlock", PutPublicAccessBlock$) {
     };
@@ -47921,17 +47921,17 @@ var require_dist_cjs20 = __commonJS({
     };
     var UpdateObjectEncryptionCommand = class extends command5(_ep5, _mw5, "UpdateObjectEncryption", UpdateObjectEncryption$) {
     };
-    var UploadPartCommand2 = class extends command5(_ep05, _mw13, "UploadPart", UploadPart$) {
+    var UploadPartCommand = class extends command5(_ep05, _mw13, "UploadPart", UploadPart$) {
     };
     var UploadPartCopyCommand = class extends command5(_ep4, _mw1, "UploadPartCopy", UploadPartCopy$) {
     };
     var WriteGetObjectResponseCommand = class extends command5(_ep9, _mw4, "WriteGetObjectResponse", WriteGetObjectResponse$) {
     };
-    var paginateListBuckets = createPaginator2(S3Client7, ListBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxBuckets");
-    var paginateListDirectoryBuckets = createPaginator2(S3Client7, ListDirectoryBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxDirectoryBuckets");
-    var paginateListObjectAnnotations = createPaginator2(S3Client7, ListObjectAnnotationsCommand, "ContinuationToken", "NextContinuationToken", "MaxAnnotationResults");
-    var paginateListObjectsV2 = createPaginator2(S3Client7, ListObjectsV2Command, "ContinuationToken", "NextContinuationToken", "MaxKeys");
-    var paginateListParts = createPaginator2(S3Client7, ListPartsCommand, "PartNumberMarker", "NextPartNumberMarker", "MaxParts");
+    var paginateListBuckets = createPaginator2(S3Client8, ListBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxBuckets");
+    var paginateListDirectoryBuckets = createPaginator2(S3Client8, ListDirectoryBucketsCommand, "ContinuationToken", "ContinuationToken", "MaxDirectoryBuckets");
+    var paginateListObjectAnnotations = createPaginator2(S3Client8, ListObjectAnnotationsCommand, "ContinuationToken", "NextContinuationToken", "MaxAnnotationResults");
+    var paginateListObjectsV2 = createPaginator2(S3Client8, ListObjectsV2Command2, "ContinuationToken", "NextContinuationToken", "MaxKeys");
+    var paginateListParts = createPaginator2(S3Client8, ListPartsCommand, "PartNumberMarker", "NextPartNumberMarker", "MaxParts");
     var checkState$3 = async (client, input) => {
       let reason;
       try {
@@ -47980,7 +47980,7 @@ var require_dist_cjs20 = __commonJS({
     var checkState$1 = async (client, input) => {
       let reason;
       try {
-        let result = await client.send(new HeadObjectCommand2(input));
+        let result = await client.send(new HeadObjectCommand(input));
         reason = result;
         return { state: WaiterState2.SUCCESS, reason };
       } catch (exception) {
@@ -48003,7 +48003,7 @@ var require_dist_cjs20 = __commonJS({
     var checkState = async (client, input) => {
       let reason;
       try {
-        let result = await client.send(new HeadObjectCommand2(input));
+        let result = await client.send(new HeadObjectCommand(input));
         reason = result;
       } catch (exception) {
         reason = exception;
@@ -48023,13 +48023,13 @@ var require_dist_cjs20 = __commonJS({
       return checkExceptions2(result);
     };
     var commands5 = {
-      AbortMultipartUploadCommand: AbortMultipartUploadCommand2,
-      CompleteMultipartUploadCommand: CompleteMultipartUploadCommand2,
+      AbortMultipartUploadCommand,
+      CompleteMultipartUploadCommand,
       CopyObjectCommand,
       CreateBucketCommand,
       CreateBucketMetadataConfigurationCommand,
       CreateBucketMetadataTableConfigurationCommand,
-      CreateMultipartUploadCommand: CreateMultipartUploadCommand2,
+      CreateMultipartUploadCommand,
       CreateSessionCommand,
       DeleteBucketCommand,
       DeleteBucketAnalyticsConfigurationCommand,
@@ -48046,10 +48046,10 @@ var require_dist_cjs20 = __commonJS({
       DeleteBucketReplicationCommand,
       DeleteBucketTaggingCommand,
       DeleteBucketWebsiteCommand,
-      DeleteObjectCommand: DeleteObjectCommand2,
+      DeleteObjectCommand,
       DeleteObjectAnnotationCommand,
       DeleteObjectsCommand,
-      DeleteObjectTaggingCommand: DeleteObjectTaggingCommand2,
+      DeleteObjectTaggingCommand,
       DeletePublicAccessBlockCommand,
       GetBucketAbacCommand,
       GetBucketAccelerateConfigurationCommand,
@@ -48085,7 +48085,7 @@ var require_dist_cjs20 = __commonJS({
       GetObjectTorrentCommand,
       GetPublicAccessBlockCommand,
       HeadBucketCommand,
-      HeadObjectCommand: HeadObjectCommand2,
+      HeadObjectCommand,
       ListBucketAnalyticsConfigurationsCommand,
       ListBucketIntelligentTieringConfigurationsCommand,
       ListBucketInventoryConfigurationsCommand,
@@ -48095,8 +48095,8 @@ var require_dist_cjs20 = __commonJS({
       ListMultipartUploadsCommand: ListMultipartUploadsCommand2,
       ListObjectAnnotationsCommand,
       ListObjectsCommand,
-      ListObjectsV2Command,
-      ListObjectVersionsCommand: ListObjectVersionsCommand2,
+      ListObjectsV2Command: ListObjectsV2Command2,
+      ListObjectVersionsCommand: ListObjectVersionsCommand3,
       ListPartsCommand,
       PutBucketAbacCommand,
       PutBucketAccelerateConfigurationCommand,
@@ -48123,7 +48123,7 @@ var require_dist_cjs20 = __commonJS({
       PutObjectLegalHoldCommand,
       PutObjectLockConfigurationCommand,
       PutObjectRetentionCommand,
-      PutObjectTaggingCommand: PutObjectTaggingCommand2,
+      PutObjectTaggingCommand,
       PutPublicAccessBlockCommand,
       RenameObjectCommand,
       RestoreObjectCommand,
@@ -48132,7 +48132,7 @@ var require_dist_cjs20 = __commonJS({
       UpdateBucketMetadataInventoryTableConfigurationCommand,
       UpdateBucketMetadataJournalTableConfigurationCommand,
       UpdateObjectEncryptionCommand,
-      UploadPartCommand: UploadPartCommand2,
+      UploadPartCommand,
       UploadPartCopyCommand,
       WriteGetObjectResponseCommand
     };
@@ -48149,7 +48149,7 @@ var require_dist_cjs20 = __commonJS({
       waitUntilObjectExists,
       waitUntilObjectNotExists
     };
-    var S3 = class extends S3Client7 {
+    var S3 = class extends S3Client8 {
     };
     createAggregatedClient2(commands5, S3, { paginators, waiters });
     var BucketAbacStatus = {
@@ -48233,7 +48233,7 @@ var require_dist_cjs20 = __commonJS({
       COMPLIANCE: "COMPLIANCE",
       GOVERNANCE: "GOVERNANCE"
     };
-    var StorageClass2 = {
+    var StorageClass = {
       AWS_BACKUP_LOW_COST_WARM: "AWS_BACKUP_LOW_COST_WARM",
       AWS_BACKUP_WARM: "AWS_BACKUP_WARM",
       DEEP_ARCHIVE: "DEEP_ARCHIVE",
@@ -48502,7 +48502,7 @@ var require_dist_cjs20 = __commonJS({
       http: "http",
       https: "https"
     };
-    var ReplicationStatus = {
+    var ReplicationStatus2 = {
       COMPLETE: "COMPLETE",
       COMPLETED: "COMPLETED",
       FAILED: "FAILED",
@@ -48592,7 +48592,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.AbacStatus$ = AbacStatus$;
     exports2.AbortIncompleteMultipartUpload$ = AbortIncompleteMultipartUpload$;
     exports2.AbortMultipartUpload$ = AbortMultipartUpload$;
-    exports2.AbortMultipartUploadCommand = AbortMultipartUploadCommand2;
+    exports2.AbortMultipartUploadCommand = AbortMultipartUploadCommand;
     exports2.AbortMultipartUploadOutput$ = AbortMultipartUploadOutput$;
     exports2.AbortMultipartUploadRequest$ = AbortMultipartUploadRequest$;
     exports2.AccelerateConfiguration$ = AccelerateConfiguration$;
@@ -48644,7 +48644,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.ChecksumType = ChecksumType;
     exports2.CommonPrefix$ = CommonPrefix$;
     exports2.CompleteMultipartUpload$ = CompleteMultipartUpload$;
-    exports2.CompleteMultipartUploadCommand = CompleteMultipartUploadCommand2;
+    exports2.CompleteMultipartUploadCommand = CompleteMultipartUploadCommand;
     exports2.CompleteMultipartUploadOutput$ = CompleteMultipartUploadOutput$;
     exports2.CompleteMultipartUploadRequest$ = CompleteMultipartUploadRequest$;
     exports2.CompletedMultipartUpload$ = CompletedMultipartUpload$;
@@ -48670,7 +48670,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.CreateBucketOutput$ = CreateBucketOutput$;
     exports2.CreateBucketRequest$ = CreateBucketRequest$;
     exports2.CreateMultipartUpload$ = CreateMultipartUpload$;
-    exports2.CreateMultipartUploadCommand = CreateMultipartUploadCommand2;
+    exports2.CreateMultipartUploadCommand = CreateMultipartUploadCommand;
     exports2.CreateMultipartUploadOutput$ = CreateMultipartUploadOutput$;
     exports2.CreateMultipartUploadRequest$ = CreateMultipartUploadRequest$;
     exports2.CreateSession$ = CreateSession$;
@@ -48733,11 +48733,11 @@ var require_dist_cjs20 = __commonJS({
     exports2.DeleteObjectAnnotationCommand = DeleteObjectAnnotationCommand;
     exports2.DeleteObjectAnnotationOutput$ = DeleteObjectAnnotationOutput$;
     exports2.DeleteObjectAnnotationRequest$ = DeleteObjectAnnotationRequest$;
-    exports2.DeleteObjectCommand = DeleteObjectCommand2;
+    exports2.DeleteObjectCommand = DeleteObjectCommand;
     exports2.DeleteObjectOutput$ = DeleteObjectOutput$;
     exports2.DeleteObjectRequest$ = DeleteObjectRequest$;
     exports2.DeleteObjectTagging$ = DeleteObjectTagging$;
-    exports2.DeleteObjectTaggingCommand = DeleteObjectTaggingCommand2;
+    exports2.DeleteObjectTaggingCommand = DeleteObjectTaggingCommand;
     exports2.DeleteObjectTaggingOutput$ = DeleteObjectTaggingOutput$;
     exports2.DeleteObjectTaggingRequest$ = DeleteObjectTaggingRequest$;
     exports2.DeleteObjects$ = DeleteObjects$;
@@ -48912,7 +48912,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.HeadBucketOutput$ = HeadBucketOutput$;
     exports2.HeadBucketRequest$ = HeadBucketRequest$;
     exports2.HeadObject$ = HeadObject$;
-    exports2.HeadObjectCommand = HeadObjectCommand2;
+    exports2.HeadObjectCommand = HeadObjectCommand;
     exports2.HeadObjectOutput$ = HeadObjectOutput$;
     exports2.HeadObjectRequest$ = HeadObjectRequest$;
     exports2.IdempotencyParameterMismatch = IdempotencyParameterMismatch;
@@ -48993,7 +48993,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.ListObjectAnnotationsOutput$ = ListObjectAnnotationsOutput$;
     exports2.ListObjectAnnotationsRequest$ = ListObjectAnnotationsRequest$;
     exports2.ListObjectVersions$ = ListObjectVersions$;
-    exports2.ListObjectVersionsCommand = ListObjectVersionsCommand2;
+    exports2.ListObjectVersionsCommand = ListObjectVersionsCommand3;
     exports2.ListObjectVersionsOutput$ = ListObjectVersionsOutput$;
     exports2.ListObjectVersionsRequest$ = ListObjectVersionsRequest$;
     exports2.ListObjects$ = ListObjects$;
@@ -49001,7 +49001,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.ListObjectsOutput$ = ListObjectsOutput$;
     exports2.ListObjectsRequest$ = ListObjectsRequest$;
     exports2.ListObjectsV2$ = ListObjectsV2$;
-    exports2.ListObjectsV2Command = ListObjectsV2Command;
+    exports2.ListObjectsV2Command = ListObjectsV2Command2;
     exports2.ListObjectsV2Output$ = ListObjectsV2Output$;
     exports2.ListObjectsV2Request$ = ListObjectsV2Request$;
     exports2.ListParts$ = ListParts$;
@@ -49163,7 +49163,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.PutObjectRetentionOutput$ = PutObjectRetentionOutput$;
     exports2.PutObjectRetentionRequest$ = PutObjectRetentionRequest$;
     exports2.PutObjectTagging$ = PutObjectTagging$;
-    exports2.PutObjectTaggingCommand = PutObjectTaggingCommand2;
+    exports2.PutObjectTaggingCommand = PutObjectTaggingCommand;
     exports2.PutObjectTaggingOutput$ = PutObjectTaggingOutput$;
     exports2.PutObjectTaggingRequest$ = PutObjectTaggingRequest$;
     exports2.PutPublicAccessBlock$ = PutPublicAccessBlock$;
@@ -49186,7 +49186,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.ReplicationRuleAndOperator$ = ReplicationRuleAndOperator$;
     exports2.ReplicationRuleFilter$ = ReplicationRuleFilter$;
     exports2.ReplicationRuleStatus = ReplicationRuleStatus;
-    exports2.ReplicationStatus = ReplicationStatus;
+    exports2.ReplicationStatus = ReplicationStatus2;
     exports2.ReplicationTime$ = ReplicationTime$;
     exports2.ReplicationTimeStatus = ReplicationTimeStatus;
     exports2.ReplicationTimeValue$ = ReplicationTimeValue$;
@@ -49203,7 +49203,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.RestoreStatus$ = RestoreStatus$;
     exports2.RoutingRule$ = RoutingRule$;
     exports2.S3 = S3;
-    exports2.S3Client = S3Client7;
+    exports2.S3Client = S3Client8;
     exports2.S3KeyFilter$ = S3KeyFilter$;
     exports2.S3Location$ = S3Location$;
     exports2.S3ServiceException = S3ServiceException;
@@ -49233,7 +49233,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.SseKmsEncryptedObjectsStatus = SseKmsEncryptedObjectsStatus;
     exports2.Stats$ = Stats$;
     exports2.StatsEvent$ = StatsEvent$;
-    exports2.StorageClass = StorageClass2;
+    exports2.StorageClass = StorageClass;
     exports2.StorageClassAnalysis$ = StorageClassAnalysis$;
     exports2.StorageClassAnalysisDataExport$ = StorageClassAnalysisDataExport$;
     exports2.StorageClassAnalysisSchemaVersion = StorageClassAnalysisSchemaVersion;
@@ -49268,7 +49268,7 @@ var require_dist_cjs20 = __commonJS({
     exports2.UpdateObjectEncryptionRequest$ = UpdateObjectEncryptionRequest$;
     exports2.UpdateObjectEncryptionResponse$ = UpdateObjectEncryptionResponse$;
     exports2.UploadPart$ = UploadPart$;
-    exports2.UploadPartCommand = UploadPartCommand2;
+    exports2.UploadPartCommand = UploadPartCommand;
     exports2.UploadPartCopy$ = UploadPartCopy$;
     exports2.UploadPartCopyCommand = UploadPartCopyCommand;
     exports2.UploadPartCopyOutput$ = UploadPartCopyOutput$;
@@ -53127,7 +53127,7 @@ var require_dist_cjs23 = __commonJS({
       extensions.forEach((extension) => extension.configure(extensionConfiguration));
       return Object.assign(runtimeConfig, resolveAwsRegionExtensionConfiguration2(extensionConfiguration), resolveDefaultRuntimeConfig2(extensionConfiguration), resolveHttpHandlerRuntimeConfig2(extensionConfiguration), resolveHttpAuthRuntimeConfig5(extensionConfiguration));
     };
-    var SQSClient3 = class extends Client2 {
+    var SQSClient6 = class extends Client2 {
       config;
       constructor(...[configuration]) {
         const _config_0 = getRuntimeConfig9(configuration || {});
@@ -53180,19 +53180,19 @@ var require_dist_cjs23 = __commonJS({
     };
     var CancelMessageMoveTaskCommand = class extends command5(_ep05, _mw05, "CancelMessageMoveTask", CancelMessageMoveTask$) {
     };
-    var ChangeMessageVisibilityBatchCommand = class extends command5(_ep05, _mw05, "ChangeMessageVisibilityBatch", ChangeMessageVisibilityBatch$) {
+    var ChangeMessageVisibilityBatchCommand2 = class extends command5(_ep05, _mw05, "ChangeMessageVisibilityBatch", ChangeMessageVisibilityBatch$) {
     };
-    var ChangeMessageVisibilityCommand2 = class extends command5(_ep05, _mw05, "ChangeMessageVisibility", ChangeMessageVisibility$) {
+    var ChangeMessageVisibilityCommand = class extends command5(_ep05, _mw05, "ChangeMessageVisibility", ChangeMessageVisibility$) {
     };
     var CreateQueueCommand = class extends command5(_ep05, _mw05, "CreateQueue", CreateQueue$) {
     };
     var DeleteMessageBatchCommand = class extends command5(_ep05, _mw05, "DeleteMessageBatch", DeleteMessageBatch$) {
     };
-    var DeleteMessageCommand = class extends command5(_ep05, _mw05, "DeleteMessage", DeleteMessage$) {
+    var DeleteMessageCommand2 = class extends command5(_ep05, _mw05, "DeleteMessage", DeleteMessage$) {
     };
     var DeleteQueueCommand = class extends command5(_ep05, _mw05, "DeleteQueue", DeleteQueue$) {
     };
-    var GetQueueAttributesCommand = class extends command5(_ep05, _mw05, "GetQueueAttributes", GetQueueAttributes$) {
+    var GetQueueAttributesCommand2 = class extends command5(_ep05, _mw05, "GetQueueAttributes", GetQueueAttributes$) {
     };
     var GetQueueUrlCommand = class extends command5(_ep05, _mw05, "GetQueueUrl", GetQueueUrl$) {
     };
@@ -53206,13 +53206,13 @@ var require_dist_cjs23 = __commonJS({
     };
     var PurgeQueueCommand = class extends command5(_ep05, _mw05, "PurgeQueue", PurgeQueue$) {
     };
-    var ReceiveMessageCommand = class extends command5(_ep05, _mw1, "ReceiveMessage", ReceiveMessage$) {
+    var ReceiveMessageCommand2 = class extends command5(_ep05, _mw1, "ReceiveMessage", ReceiveMessage$) {
     };
     var RemovePermissionCommand = class extends command5(_ep05, _mw05, "RemovePermission", RemovePermission$) {
     };
-    var SendMessageBatchCommand = class extends command5(_ep05, _mw2, "SendMessageBatch", SendMessageBatch$) {
+    var SendMessageBatchCommand2 = class extends command5(_ep05, _mw2, "SendMessageBatch", SendMessageBatch$) {
     };
-    var SendMessageCommand2 = class extends command5(_ep05, _mw3, "SendMessage", SendMessage$) {
+    var SendMessageCommand4 = class extends command5(_ep05, _mw3, "SendMessage", SendMessage$) {
     };
     var SetQueueAttributesCommand = class extends command5(_ep05, _mw05, "SetQueueAttributes", SetQueueAttributes$) {
     };
@@ -53222,28 +53222,28 @@ var require_dist_cjs23 = __commonJS({
     };
     var UntagQueueCommand = class extends command5(_ep05, _mw05, "UntagQueue", UntagQueue$) {
     };
-    var paginateListDeadLetterSourceQueues = createPaginator2(SQSClient3, ListDeadLetterSourceQueuesCommand, "NextToken", "NextToken", "MaxResults");
-    var paginateListQueues = createPaginator2(SQSClient3, ListQueuesCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListDeadLetterSourceQueues = createPaginator2(SQSClient6, ListDeadLetterSourceQueuesCommand, "NextToken", "NextToken", "MaxResults");
+    var paginateListQueues = createPaginator2(SQSClient6, ListQueuesCommand, "NextToken", "NextToken", "MaxResults");
     var commands5 = {
       AddPermissionCommand,
       CancelMessageMoveTaskCommand,
-      ChangeMessageVisibilityCommand: ChangeMessageVisibilityCommand2,
-      ChangeMessageVisibilityBatchCommand,
+      ChangeMessageVisibilityCommand,
+      ChangeMessageVisibilityBatchCommand: ChangeMessageVisibilityBatchCommand2,
       CreateQueueCommand,
-      DeleteMessageCommand,
+      DeleteMessageCommand: DeleteMessageCommand2,
       DeleteMessageBatchCommand,
       DeleteQueueCommand,
-      GetQueueAttributesCommand,
+      GetQueueAttributesCommand: GetQueueAttributesCommand2,
       GetQueueUrlCommand,
       ListDeadLetterSourceQueuesCommand,
       ListMessageMoveTasksCommand,
       ListQueuesCommand,
       ListQueueTagsCommand,
       PurgeQueueCommand,
-      ReceiveMessageCommand,
+      ReceiveMessageCommand: ReceiveMessageCommand2,
       RemovePermissionCommand,
-      SendMessageCommand: SendMessageCommand2,
-      SendMessageBatchCommand,
+      SendMessageCommand: SendMessageCommand4,
+      SendMessageBatchCommand: SendMessageBatchCommand2,
       SetQueueAttributesCommand,
       StartMessageMoveTaskCommand,
       TagQueueCommand,
@@ -53253,7 +53253,7 @@ var require_dist_cjs23 = __commonJS({
       paginateListDeadLetterSourceQueues,
       paginateListQueues
     };
-    var SQS = class extends SQSClient3 {
+    var SQS = class extends SQSClient6 {
     };
     createAggregatedClient2(commands5, SQS, { paginators });
     var QueueAttributeName = {
@@ -53309,12 +53309,12 @@ var require_dist_cjs23 = __commonJS({
     exports2.CancelMessageMoveTaskResult$ = CancelMessageMoveTaskResult$;
     exports2.ChangeMessageVisibility$ = ChangeMessageVisibility$;
     exports2.ChangeMessageVisibilityBatch$ = ChangeMessageVisibilityBatch$;
-    exports2.ChangeMessageVisibilityBatchCommand = ChangeMessageVisibilityBatchCommand;
+    exports2.ChangeMessageVisibilityBatchCommand = ChangeMessageVisibilityBatchCommand2;
     exports2.ChangeMessageVisibilityBatchRequest$ = ChangeMessageVisibilityBatchRequest$;
     exports2.ChangeMessageVisibilityBatchRequestEntry$ = ChangeMessageVisibilityBatchRequestEntry$;
     exports2.ChangeMessageVisibilityBatchResult$ = ChangeMessageVisibilityBatchResult$;
     exports2.ChangeMessageVisibilityBatchResultEntry$ = ChangeMessageVisibilityBatchResultEntry$;
-    exports2.ChangeMessageVisibilityCommand = ChangeMessageVisibilityCommand2;
+    exports2.ChangeMessageVisibilityCommand = ChangeMessageVisibilityCommand;
     exports2.ChangeMessageVisibilityRequest$ = ChangeMessageVisibilityRequest$;
     exports2.CreateQueue$ = CreateQueue$;
     exports2.CreateQueueCommand = CreateQueueCommand;
@@ -53327,7 +53327,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.DeleteMessageBatchRequestEntry$ = DeleteMessageBatchRequestEntry$;
     exports2.DeleteMessageBatchResult$ = DeleteMessageBatchResult$;
     exports2.DeleteMessageBatchResultEntry$ = DeleteMessageBatchResultEntry$;
-    exports2.DeleteMessageCommand = DeleteMessageCommand;
+    exports2.DeleteMessageCommand = DeleteMessageCommand2;
     exports2.DeleteMessageRequest$ = DeleteMessageRequest$;
     exports2.DeleteQueue$ = DeleteQueue$;
     exports2.DeleteQueueCommand = DeleteQueueCommand;
@@ -53335,7 +53335,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.EmptyBatchRequest = EmptyBatchRequest;
     exports2.EmptyBatchRequest$ = EmptyBatchRequest$;
     exports2.GetQueueAttributes$ = GetQueueAttributes$;
-    exports2.GetQueueAttributesCommand = GetQueueAttributesCommand;
+    exports2.GetQueueAttributesCommand = GetQueueAttributesCommand2;
     exports2.GetQueueAttributesRequest$ = GetQueueAttributesRequest$;
     exports2.GetQueueAttributesResult$ = GetQueueAttributesResult$;
     exports2.GetQueueUrl$ = GetQueueUrl$;
@@ -53411,7 +53411,7 @@ var require_dist_cjs23 = __commonJS({
     exports2.ReceiptHandleIsInvalid = ReceiptHandleIsInvalid;
     exports2.ReceiptHandleIsInvalid$ = ReceiptHandleIsInvalid$;
     exports2.ReceiveMessage$ = ReceiveMessage$;
-    exports2.ReceiveMessageCommand = ReceiveMessageCommand;
+    exports2.ReceiveMessageCommand = ReceiveMessageCommand2;
     exports2.ReceiveMessageRequest$ = ReceiveMessageRequest$;
     exports2.ReceiveMessageResult$ = ReceiveMessageResult$;
     exports2.RemovePermission$ = RemovePermission$;
@@ -53422,17 +53422,17 @@ var require_dist_cjs23 = __commonJS({
     exports2.ResourceNotFoundException = ResourceNotFoundException2;
     exports2.ResourceNotFoundException$ = ResourceNotFoundException$2;
     exports2.SQS = SQS;
-    exports2.SQSClient = SQSClient3;
+    exports2.SQSClient = SQSClient6;
     exports2.SQSServiceException = SQSServiceException;
     exports2.SQSServiceException$ = SQSServiceException$;
     exports2.SendMessage$ = SendMessage$;
     exports2.SendMessageBatch$ = SendMessageBatch$;
-    exports2.SendMessageBatchCommand = SendMessageBatchCommand;
+    exports2.SendMessageBatchCommand = SendMessageBatchCommand2;
     exports2.SendMessageBatchRequest$ = SendMessageBatchRequest$;
     exports2.SendMessageBatchRequestEntry$ = SendMessageBatchRequestEntry$;
     exports2.SendMessageBatchResult$ = SendMessageBatchResult$;
     exports2.SendMessageBatchResultEntry$ = SendMessageBatchResultEntry$;
-    exports2.SendMessageCommand = SendMessageCommand2;
+    exports2.SendMessageCommand = SendMessageCommand4;
     exports2.SendMessageRequest$ = SendMessageRequest$;
     exports2.SendMessageResult$ = SendMessageResult$;
     exports2.SetQueueAttributes$ = SetQueueAttributes$;
@@ -53458,8 +53458,510 @@ var require_dist_cjs23 = __commonJS({
   }
 });
 
-// node_modules/@aws-sdk/client-sts/dist-cjs/index.js
+// node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var require_dist_cjs24 = __commonJS({
+  "node_modules/@aws-sdk/lib-storage/dist-cjs/index.js"(exports2) {
+    "use strict";
+    var { PutObjectCommand: PutObjectCommand2, ChecksumAlgorithm: ChecksumAlgorithm2, CreateMultipartUploadCommand, AbortMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, PutObjectTaggingCommand } = require_dist_cjs20();
+    var { toEndpointV1: toEndpointV13, getEndpointFromInstructions: getEndpointFromInstructions2 } = (init_endpoints(), __toCommonJS(endpoints_exports));
+    var { extendedEncodeURIComponent: extendedEncodeURIComponent2 } = (init_protocols(), __toCommonJS(protocols_exports));
+    var { EventEmitter } = require("events");
+    var { Buffer: Buffer2 } = require("buffer");
+    var { statSync, ReadStream: ReadStream2 } = require("node:fs");
+    var { Readable: Readable9 } = require("stream");
+    var runtimeConfigShared = {
+      statSync: () => {
+      },
+      isFileReadStream(f5) {
+        return false;
+      }
+    };
+    var runtimeConfig = {
+      ...runtimeConfigShared,
+      runtime: "node",
+      statSync,
+      isFileReadStream(f5) {
+        return f5 instanceof ReadStream2;
+      }
+    };
+    var byteLength = (input) => {
+      if (input == null) {
+        return 0;
+      }
+      if (typeof input === "string") {
+        return Buffer2.byteLength(input);
+      }
+      if (typeof input.byteLength === "number") {
+        return input.byteLength;
+      } else if (typeof input.length === "number") {
+        return input.length;
+      } else if (typeof input.size === "number") {
+        return input.size;
+      } else if (typeof input.start === "number" && typeof input.end === "number") {
+        return input.end + 1 - input.start;
+      } else if (runtimeConfig.isFileReadStream(input)) {
+        try {
+          return runtimeConfig.statSync(input.path).size;
+        } catch (error2) {
+          return void 0;
+        }
+      }
+      return void 0;
+    };
+    var BYTE_LENGTH_SOURCE;
+    (function(BYTE_LENGTH_SOURCE2) {
+      BYTE_LENGTH_SOURCE2["EMPTY_INPUT"] = "a null or undefined Body";
+      BYTE_LENGTH_SOURCE2["CONTENT_LENGTH"] = "the ContentLength property of the params set by the caller";
+      BYTE_LENGTH_SOURCE2["STRING_LENGTH"] = "the encoded byte length of the Body string";
+      BYTE_LENGTH_SOURCE2["TYPED_ARRAY"] = "the byteLength of a typed byte array such as Uint8Array";
+      BYTE_LENGTH_SOURCE2["LENGTH"] = "the value of Body.length";
+      BYTE_LENGTH_SOURCE2["SIZE"] = "the value of Body.size";
+      BYTE_LENGTH_SOURCE2["START_END_DIFF"] = "the numeric difference between Body.start and Body.end";
+      BYTE_LENGTH_SOURCE2["STAT"] = "the size of the file given by Body.path on disk as reported by statSync";
+    })(BYTE_LENGTH_SOURCE || (BYTE_LENGTH_SOURCE = {}));
+    var byteLengthSource = (input, override) => {
+      if (override != null) {
+        return BYTE_LENGTH_SOURCE.CONTENT_LENGTH;
+      }
+      if (input == null) {
+        return BYTE_LENGTH_SOURCE.EMPTY_INPUT;
+      }
+      if (typeof input === "string") {
+        return BYTE_LENGTH_SOURCE.STRING_LENGTH;
+      }
+      if (typeof input.byteLength === "number") {
+        return BYTE_LENGTH_SOURCE.TYPED_ARRAY;
+      } else if (typeof input.length === "number") {
+        return BYTE_LENGTH_SOURCE.LENGTH;
+      } else if (typeof input.size === "number") {
+        return BYTE_LENGTH_SOURCE.SIZE;
+      } else if (typeof input.start === "number" && typeof input.end === "number") {
+        return BYTE_LENGTH_SOURCE.START_END_DIFF;
+      } else if (runtimeConfig.isFileReadStream(input)) {
+        try {
+          runtimeConfig.statSync(input.path).size;
+          return BYTE_LENGTH_SOURCE.STAT;
+        } catch (error2) {
+          return void 0;
+        }
+      }
+      return void 0;
+    };
+    async function* getChunkStream(data, partSize, getNextData) {
+      let partNumber = 1;
+      const currentBuffer = { chunks: [], length: 0 };
+      for await (const datum of getNextData(data)) {
+        currentBuffer.chunks.push(datum);
+        currentBuffer.length += datum.byteLength;
+        while (currentBuffer.length > partSize) {
+          const dataChunk = currentBuffer.chunks.length > 1 ? Buffer2.concat(currentBuffer.chunks) : currentBuffer.chunks[0];
+          yield {
+            partNumber,
+            data: dataChunk.subarray(0, partSize)
+          };
+          currentBuffer.chunks = [dataChunk.subarray(partSize)];
+          currentBuffer.length = currentBuffer.chunks[0].byteLength;
+          partNumber += 1;
+        }
+      }
+      yield {
+        partNumber,
+        data: currentBuffer.chunks.length !== 1 ? Buffer2.concat(currentBuffer.chunks) : currentBuffer.chunks[0],
+        lastPart: true
+      };
+    }
+    async function* getChunkUint8Array(data, partSize) {
+      let partNumber = 1;
+      let startByte = 0;
+      let endByte = partSize;
+      while (endByte < data.byteLength) {
+        yield {
+          partNumber,
+          data: data.subarray(startByte, endByte)
+        };
+        partNumber += 1;
+        startByte = endByte;
+        endByte = startByte + partSize;
+      }
+      yield {
+        partNumber,
+        data: data.subarray(startByte),
+        lastPart: true
+      };
+    }
+    async function* getDataReadable(data) {
+      for await (const chunk of data) {
+        if (Buffer2.isBuffer(chunk) || chunk instanceof Uint8Array) {
+          yield chunk;
+        } else {
+          yield Buffer2.from(chunk);
+        }
+      }
+    }
+    async function* getDataReadableStream(data) {
+      const reader2 = data.getReader();
+      try {
+        while (true) {
+          const { done, value } = await reader2.read();
+          if (done) {
+            return;
+          }
+          if (Buffer2.isBuffer(value) || value instanceof Uint8Array) {
+            yield value;
+          } else {
+            yield Buffer2.from(value);
+          }
+        }
+      } catch (e5) {
+        throw e5;
+      } finally {
+        reader2.releaseLock();
+      }
+    }
+    var getChunk = (data, partSize) => {
+      if (data instanceof Uint8Array) {
+        return getChunkUint8Array(data, partSize);
+      }
+      if (data instanceof Readable9) {
+        return getChunkStream(data, partSize, getDataReadable);
+      }
+      if (data instanceof String || typeof data === "string") {
+        return getChunkUint8Array(Buffer2.from(data), partSize);
+      }
+      if (typeof data.stream === "function") {
+        return getChunkStream(data.stream(), partSize, getDataReadableStream);
+      }
+      if (data instanceof ReadableStream) {
+        return getChunkStream(data, partSize, getDataReadableStream);
+      }
+      throw new Error("Body Data is unsupported format, expected data to be one of: string | Uint8Array | Buffer | Readable | ReadableStream | Blob;.");
+    };
+    var Upload2 = class _Upload extends EventEmitter {
+      static MIN_PART_SIZE = 1024 * 1024 * 5;
+      MAX_PARTS = 1e4;
+      queueSize = 4;
+      partSize;
+      leavePartsOnError = false;
+      tags = [];
+      client;
+      params;
+      totalBytes;
+      totalBytesSource;
+      bytesUploadedSoFar;
+      abortController;
+      concurrentUploaders = [];
+      createMultiPartPromise;
+      abortMultipartUploadCommand = null;
+      uploadedParts = [];
+      uploadEnqueuedPartsCount = 0;
+      expectedPartsCount;
+      uploadId;
+      uploadEvent;
+      isMultiPart = true;
+      singleUploadResult;
+      sent = false;
+      constructor(options) {
+        super();
+        this.queueSize = options.queueSize || this.queueSize;
+        this.leavePartsOnError = options.leavePartsOnError || this.leavePartsOnError;
+        this.tags = options.tags || this.tags;
+        this.client = options.client;
+        this.params = options.params;
+        if (!this.params) {
+          throw new Error(`InputError: Upload requires params to be passed to upload.`);
+        }
+        this.totalBytes = this.params.ContentLength ?? byteLength(this.params.Body);
+        this.totalBytesSource = byteLengthSource(this.params.Body, this.params.ContentLength);
+        this.bytesUploadedSoFar = 0;
+        this.abortController = options.abortController ?? new AbortController();
+        this.partSize = options.partSize || Math.max(_Upload.MIN_PART_SIZE, Math.ceil((this.totalBytes || 0) / this.MAX_PARTS));
+        if (this.totalBytes !== void 0) {
+          this.expectedPartsCount = Math.ceil(this.totalBytes / this.partSize);
+        }
+        this.__validateInput();
+      }
+      async abort() {
+        this.abortController.abort();
+      }
+      async done() {
+        if (this.sent) {
+          throw new Error("@aws-sdk/lib-storage: this instance of Upload has already executed .done(). Create a new instance.");
+        }
+        this.sent = true;
+        return await Promise.race([this.__doMultipartUpload(), this.__abortTimeout(this.abortController.signal)]);
+      }
+      on(event, listener) {
+        this.uploadEvent = event;
+        return super.on(event, listener);
+      }
+      async __uploadUsingPut(dataPart) {
+        this.isMultiPart = false;
+        const params = { ...this.params, Body: dataPart.data };
+        const clientConfig = this.client.config;
+        const requestHandler = clientConfig.requestHandler;
+        const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+        const uploadEventListener = (event) => {
+          this.bytesUploadedSoFar = event.loaded;
+          this.totalBytes = event.total;
+          this.__notifyProgress({
+            loaded: this.bytesUploadedSoFar,
+            total: this.totalBytes,
+            part: dataPart.partNumber,
+            Key: this.params.Key,
+            Bucket: this.params.Bucket
+          });
+        };
+        if (eventEmitter !== null) {
+          eventEmitter.on("xhr.upload.progress", uploadEventListener);
+        }
+        const resolved = await Promise.all([this.client.send(new PutObjectCommand2(params)), clientConfig?.endpoint?.()]);
+        const putResult = resolved[0];
+        let endpoint = resolved[1];
+        if (!endpoint) {
+          endpoint = toEndpointV13(await getEndpointFromInstructions2(params, PutObjectCommand2, {
+            ...clientConfig
+          }));
+        }
+        if (!endpoint) {
+          throw new Error('Could not resolve endpoint from S3 "client.config.endpoint()" nor EndpointsV2.');
+        }
+        if (eventEmitter !== null) {
+          eventEmitter.off("xhr.upload.progress", uploadEventListener);
+        }
+        const locationKey = this.params.Key.split("/").map((segment) => extendedEncodeURIComponent2(segment)).join("/");
+        const locationBucket = extendedEncodeURIComponent2(this.params.Bucket);
+        const Location = (() => {
+          const endpointHostnameIncludesBucket = endpoint.hostname.startsWith(`${locationBucket}.`);
+          const forcePathStyle = this.client.config.forcePathStyle;
+          const optionalPort = endpoint.port ? `:${endpoint.port}` : ``;
+          if (forcePathStyle) {
+            return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationBucket}/${locationKey}`;
+          }
+          if (endpointHostnameIncludesBucket) {
+            return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationKey}`;
+          }
+          return `${endpoint.protocol}//${locationBucket}.${endpoint.hostname}${optionalPort}/${locationKey}`;
+        })();
+        this.singleUploadResult = {
+          ...putResult,
+          Bucket: this.params.Bucket,
+          Key: this.params.Key,
+          Location
+        };
+        const totalSize = byteLength(dataPart.data);
+        this.__notifyProgress({
+          loaded: totalSize,
+          total: totalSize,
+          part: 1,
+          Key: this.params.Key,
+          Bucket: this.params.Bucket
+        });
+      }
+      async __createMultipartUpload() {
+        const requestChecksumCalculation = await this.client.config.requestChecksumCalculation();
+        if (!this.createMultiPartPromise) {
+          const createCommandParams = { ...this.params, Body: void 0 };
+          if (requestChecksumCalculation === "WHEN_SUPPORTED") {
+            createCommandParams.ChecksumAlgorithm = this.params.ChecksumAlgorithm || ChecksumAlgorithm2.CRC32;
+          }
+          this.createMultiPartPromise = this.client.send(new CreateMultipartUploadCommand(createCommandParams)).then((createMpuResponse) => {
+            this.abortMultipartUploadCommand = new AbortMultipartUploadCommand({
+              Bucket: this.params.Bucket,
+              Key: this.params.Key,
+              UploadId: createMpuResponse.UploadId
+            });
+            return createMpuResponse;
+          });
+        }
+        return this.createMultiPartPromise;
+      }
+      async __doConcurrentUpload(dataFeeder) {
+        for await (const dataPart of dataFeeder) {
+          if (this.uploadEnqueuedPartsCount > this.MAX_PARTS) {
+            throw new Error(`Exceeded ${this.MAX_PARTS} parts in multipart upload to Bucket: ${this.params.Bucket} Key: ${this.params.Key}.`);
+          }
+          if (this.abortController.signal.aborted) {
+            return;
+          }
+          if (dataPart.partNumber === 1 && dataPart.lastPart) {
+            return await this.__uploadUsingPut(dataPart);
+          }
+          if (!this.uploadId) {
+            const { UploadId } = await this.__createMultipartUpload();
+            this.uploadId = UploadId;
+            if (this.abortController.signal.aborted) {
+              return;
+            }
+          }
+          const partSize = byteLength(dataPart.data) || 0;
+          const requestHandler = this.client.config.requestHandler;
+          const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+          let lastSeenBytes = 0;
+          const uploadEventListener = (event, request) => {
+            const requestPartSize = Number(request.query["partNumber"]) || -1;
+            if (requestPartSize !== dataPart.partNumber) {
+              return;
+            }
+            if (event.total && partSize) {
+              this.bytesUploadedSoFar += event.loaded - lastSeenBytes;
+              lastSeenBytes = event.loaded;
+            }
+            this.__notifyProgress({
+              loaded: this.bytesUploadedSoFar,
+              total: this.totalBytes,
+              part: dataPart.partNumber,
+              Key: this.params.Key,
+              Bucket: this.params.Bucket
+            });
+          };
+          if (eventEmitter !== null) {
+            eventEmitter.on("xhr.upload.progress", uploadEventListener);
+          }
+          this.uploadEnqueuedPartsCount += 1;
+          this.__validateUploadPart(dataPart);
+          const partResult = await this.client.send(new UploadPartCommand({
+            ...this.params,
+            ContentLength: void 0,
+            UploadId: this.uploadId,
+            Body: dataPart.data,
+            PartNumber: dataPart.partNumber
+          }));
+          if (eventEmitter !== null) {
+            eventEmitter.off("xhr.upload.progress", uploadEventListener);
+          }
+          if (this.abortController.signal.aborted) {
+            return;
+          }
+          if (!partResult.ETag) {
+            throw new Error(`Part ${dataPart.partNumber} is missing ETag in UploadPart response. Missing Bucket CORS configuration for ETag header?`);
+          }
+          this.uploadedParts.push({
+            PartNumber: dataPart.partNumber,
+            ETag: partResult.ETag,
+            ...partResult.ChecksumCRC32 && { ChecksumCRC32: partResult.ChecksumCRC32 },
+            ...partResult.ChecksumCRC32C && { ChecksumCRC32C: partResult.ChecksumCRC32C },
+            ...partResult.ChecksumSHA1 && { ChecksumSHA1: partResult.ChecksumSHA1 },
+            ...partResult.ChecksumSHA256 && { ChecksumSHA256: partResult.ChecksumSHA256 }
+          });
+          if (eventEmitter === null) {
+            this.bytesUploadedSoFar += partSize;
+          }
+          this.__notifyProgress({
+            loaded: this.bytesUploadedSoFar,
+            total: this.totalBytes,
+            part: dataPart.partNumber,
+            Key: this.params.Key,
+            Bucket: this.params.Bucket
+          });
+        }
+      }
+      async __doMultipartUpload() {
+        const dataFeeder = getChunk(this.params.Body, this.partSize);
+        const concurrentUploaderFailures = [];
+        for (let index = 0; index < this.queueSize; index++) {
+          const currentUpload = this.__doConcurrentUpload(dataFeeder).catch((err2) => {
+            concurrentUploaderFailures.push(err2);
+          });
+          this.concurrentUploaders.push(currentUpload);
+        }
+        await Promise.all(this.concurrentUploaders);
+        if (concurrentUploaderFailures.length >= 1) {
+          await this.markUploadAsAborted();
+          throw concurrentUploaderFailures[0];
+        }
+        if (this.abortController.signal.aborted) {
+          await this.markUploadAsAborted();
+          throw Object.assign(new Error("Upload aborted."), { name: "AbortError" });
+        }
+        let result;
+        if (this.isMultiPart) {
+          const { expectedPartsCount, uploadedParts, totalBytes, totalBytesSource } = this;
+          if (totalBytes !== void 0 && expectedPartsCount !== void 0 && uploadedParts.length !== expectedPartsCount) {
+            await this.markUploadAsAborted();
+            throw new Error(`Expected ${expectedPartsCount} part(s) but uploaded ${uploadedParts.length} part(s).
+The expected part count is based on the byte-count of the input.params.Body,
+which was read from ${totalBytesSource} and is ${totalBytes}.
+If this is not correct, provide an override value by setting a number
+to input.params.ContentLength in bytes.
+`);
+          }
+          this.uploadedParts.sort((a5, b5) => a5.PartNumber - b5.PartNumber);
+          const uploadCompleteParams = {
+            ...this.params,
+            Body: void 0,
+            UploadId: this.uploadId,
+            MultipartUpload: {
+              Parts: this.uploadedParts
+            }
+          };
+          result = await this.client.send(new CompleteMultipartUploadCommand(uploadCompleteParams));
+          if (typeof result?.Location === "string" && result.Location.includes("%2F")) {
+            result.Location = result.Location.replace(/%2F/g, "/");
+          }
+        } else {
+          result = this.singleUploadResult;
+        }
+        this.abortMultipartUploadCommand = null;
+        if (this.tags.length) {
+          await this.client.send(new PutObjectTaggingCommand({
+            ...this.params,
+            Tagging: {
+              TagSet: this.tags
+            }
+          }));
+        }
+        return result;
+      }
+      async markUploadAsAborted() {
+        if (this.uploadId && !this.leavePartsOnError && null !== this.abortMultipartUploadCommand) {
+          await this.client.send(this.abortMultipartUploadCommand);
+          this.abortMultipartUploadCommand = null;
+        }
+      }
+      __notifyProgress(progress) {
+        if (this.uploadEvent) {
+          this.emit(this.uploadEvent, progress);
+        }
+      }
+      async __abortTimeout(abortSignal) {
+        return new Promise((resolve, reject) => {
+          abortSignal.onabort = () => {
+            const abortError = new Error("Upload aborted.");
+            abortError.name = "AbortError";
+            reject(abortError);
+          };
+        });
+      }
+      __validateUploadPart(dataPart) {
+        const actualPartSize = byteLength(dataPart.data);
+        if (actualPartSize === void 0) {
+          throw new Error(`A dataPart was generated without a measurable data chunk size for part number ${dataPart.partNumber}`);
+        }
+        if (dataPart.partNumber === 1 && dataPart.lastPart) {
+          return;
+        }
+        if (!dataPart.lastPart && actualPartSize !== this.partSize) {
+          throw new Error(`The byte size for part number ${dataPart.partNumber}, size ${actualPartSize} does not match expected size ${this.partSize}`);
+        }
+      }
+      __validateInput() {
+        if (!this.client) {
+          throw new Error(`InputError: Upload requires a AWS client to do uploads with.`);
+        }
+        if (this.partSize < _Upload.MIN_PART_SIZE) {
+          throw new Error(`EntityTooSmall: Your proposed upload part size [${this.partSize}] is smaller than the minimum allowed size [${_Upload.MIN_PART_SIZE}] (5MB)`);
+        }
+        if (this.queueSize < 1) {
+          throw new Error(`Queue size: Must have at least one uploading queue.`);
+        }
+      }
+    };
+    exports2.Upload = Upload2;
+  }
+});
+
+// node_modules/@aws-sdk/client-sts/dist-cjs/index.js
+var require_dist_cjs25 = __commonJS({
   "node_modules/@aws-sdk/client-sts/dist-cjs/index.js"(exports2) {
     "use strict";
     var { awsEndpointFunctions: awsEndpointFunctions2, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider: createDefaultUserAgentProvider2, getDefaultSocketTimeout: getDefaultSocketTimeout2, NODE_APP_ID_CONFIG_OPTIONS: NODE_APP_ID_CONFIG_OPTIONS2, getAwsRegionExtensionConfiguration: getAwsRegionExtensionConfiguration2, resolveAwsRegionExtensionConfiguration: resolveAwsRegionExtensionConfiguration2, resolveUserAgentConfig: resolveUserAgentConfig2, resolveHostHeaderConfig: resolveHostHeaderConfig2, getUserAgentPlugin: getUserAgentPlugin2, getHostHeaderPlugin: getHostHeaderPlugin2, getLoggerPlugin: getLoggerPlugin2, getRecursionDetectionPlugin: getRecursionDetectionPlugin2, setCredentialFeature: setCredentialFeature2, stsRegionDefaultResolver: stsRegionDefaultResolver2 } = (init_client3(), __toCommonJS(client_exports2));
@@ -54962,16 +55464,187 @@ var require_dist_cjs24 = __commonJS({
   }
 });
 
-// src/handlers/replicator.lambda.ts
-var replicator_lambda_exports = {};
-__export(replicator_lambda_exports, {
+// src/handlers/backfill.lambda.ts
+var backfill_lambda_exports = {};
+__export(backfill_lambda_exports, {
   handler: () => handler
 });
-module.exports = __toCommonJS(replicator_lambda_exports);
-var import_client_dynamodb6 = __toESM(require_dist_cjs19());
-var import_client_s36 = __toESM(require_dist_cjs20());
+module.exports = __toCommonJS(backfill_lambda_exports);
+var import_client_dynamodb4 = __toESM(require_dist_cjs19());
+var import_client_s37 = __toESM(require_dist_cjs20());
 var import_client_secrets_manager2 = __toESM(require_dist_cjs21());
-var import_client_sqs2 = __toESM(require_dist_cjs23());
+var import_client_sqs5 = __toESM(require_dist_cjs23());
+
+// src/runtime/backfill/backfill-handler.ts
+var import_client_sqs4 = __toESM(require_dist_cjs23());
+
+// src/runtime/backfill/backfill.ts
+var import_crypto3 = require("crypto");
+var import_readline = require("readline");
+var import_zlib = require("zlib");
+var import_client_s33 = __toESM(require_dist_cjs20());
+var import_client_sqs = __toESM(require_dist_cjs23());
+
+// src/runtime/contract/replication-scope.ts
+var EVERY_KEY = { prefixes: [] };
+function inScope(scope, key) {
+  return scope.prefixes.length === 0 || scope.prefixes.some((prefix) => key.startsWith(prefix));
+}
+function hasTagFilter(scope) {
+  return scope.tagFilter !== void 0 && Object.keys(scope.tagFilter).length > 0;
+}
+function matchesTagFilter(scope, tags) {
+  if (!hasTagFilter(scope)) return true;
+  return Object.entries(scope.tagFilter).every(([key, value]) => tags.some((tag) => tag.Key === key && (tag.Value ?? "") === value));
+}
+function listingPrefixes(scope) {
+  return scope.prefixes.length > 0 ? [...new Set(scope.prefixes)] : [""];
+}
+function parseScope(text) {
+  let prefixes;
+  let tagFilter;
+  try {
+    const parsed = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) ({ prefixes, tagFilter } = parsed);
+  } catch {
+  }
+  if (!Array.isArray(prefixes) || !prefixes.every((prefix) => typeof prefix === "string")) {
+    throw new Error('must be a JSON object whose "prefixes" is an array of strings, such as {"prefixes":["reports/"]}');
+  }
+  if (tagFilter === void 0) return { prefixes };
+  if (typeof tagFilter !== "object" || tagFilter === null || Array.isArray(tagFilter) || !Object.values(tagFilter).every((value) => typeof value === "string")) {
+    throw new Error('has a "tagFilter" that is not a JSON object of strings, such as {"prefixes":[],"tagFilter":{"replicate":"yes"}}');
+  }
+  return Object.keys(tagFilter).length > 0 ? { prefixes, tagFilter } : { prefixes };
+}
+
+// src/runtime/contract/sequencer.ts
+var HEX = /^[0-9A-F]+$/;
+var MAX_SEQUENCER_DIGITS = 64;
+function normalizeSequencer(sequencer) {
+  const upper = sequencer.trim().toUpperCase();
+  if (upper.length > MAX_SEQUENCER_DIGITS) {
+    throw new Error(`sequencer "${sequencer.trim().slice(0, 20)}..." is ${upper.length} characters long; S3's are hexadecimal strings of at most ${MAX_SEQUENCER_DIGITS} digits`);
+  }
+  if (!HEX.test(upper)) {
+    throw new Error(`sequencer "${sequencer}" is not a hexadecimal string`);
+  }
+  return upper;
+}
+
+// src/runtime/replication/key-state/version-order.ts
+function laterAcrossKinds(later, laterIsDeleteMarker, earlier) {
+  if (later.isLatest === true !== (earlier.isLatest === true)) return later.isLatest === true;
+  const difference = later.lastModified.getTime() - earlier.lastModified.getTime();
+  return difference > 0 || difference === 0 && laterIsDeleteMarker;
+}
+function oldestFirst(versions2, deleteMarkers) {
+  const objects = [...versions2].reverse();
+  const markers = [...deleteMarkers].reverse();
+  const merged = [];
+  let o3 = 0;
+  let m3 = 0;
+  while (o3 < objects.length && m3 < markers.length) {
+    merged.push(laterAcrossKinds(markers[m3], true, objects[o3]) ? objects[o3++] : markers[m3++]);
+  }
+  return [...merged, ...objects.slice(o3), ...markers.slice(m3)];
+}
+
+// src/runtime/backfill/backfill-plan.ts
+var BACKFILL_MODES = ["all-versions", "current-versions", "reconcile", "inventory"];
+function groupPageByKey(versions2, deleteMarkers, truncated) {
+  const byKey = /* @__PURE__ */ new Map();
+  const add = (entry, kind) => {
+    const lists = byKey.get(entry.key) ?? { versions: [], deleteMarkers: [] };
+    lists[kind].push(entry);
+    byKey.set(entry.key, lists);
+  };
+  versions2.forEach((entry) => add(entry, "versions"));
+  deleteMarkers.forEach((entry) => add(entry, "deleteMarkers"));
+  const listings = [...byKey.keys()].sort(compareKeys).map((key) => {
+    const lists = byKey.get(key);
+    return { key, entries: oldestFirst(lists.versions, lists.deleteMarkers) };
+  });
+  if (!truncated || listings.length === 0) return { complete: listings };
+  if (listings.length === 1) return { complete: listings };
+  return { complete: listings.slice(0, -1), heldBack: listings[listings.length - 1].key };
+}
+function compareKeys(a5, b5) {
+  return Buffer.compare(Buffer.from(a5, "utf8"), Buffer.from(b5, "utf8"));
+}
+function planKey(listing, mode, scope) {
+  const entries = mode === "all-versions" || mode === "inventory" ? listing.entries : listing.entries.filter((entry) => entry.isLatest && entry.kind === "object");
+  const action = inScope(scope, listing.key) ? "enqueue" : "skip-filter";
+  return entries.map((entry) => ({ action, entry }));
+}
+var STALLED_READ_INTERVAL_MS = 10 * 60 * 1e3;
+function shouldReadOutcomes(check) {
+  if (check.resolved >= check.enqueued) return true;
+  if (check.resolved !== check.lastResolved) return false;
+  return check.outcomesReadAt === void 0 || check.now - Date.parse(check.outcomesReadAt) >= STALLED_READ_INTERVAL_MS;
+}
+
+// src/runtime/backfill/backfill-report.ts
+var import_stream = require("stream");
+var import_client_s3 = __toESM(require_dist_cjs20());
+var import_lib_storage = __toESM(require_dist_cjs24());
+function reportLine(record) {
+  return record.outcome === "enqueued" ? { ...record, outcome: "failed", reason: "no outcome within the wait: see the replication dead-letter queue" } : record;
+}
+var ReportTally = class {
+  byOutcome = {
+    "replicated": 0,
+    "already-present": 0,
+    "skipped-by-filter": 0,
+    "skipped": 0,
+    "failed": 0,
+    "extra-on-destination": 0
+  };
+  bytes = 0;
+  versions = 0;
+  /** Versions still waiting for the replicator's outcome. */
+  pending = 0;
+  add(record) {
+    if (record.outcome !== "extra-on-destination") this.versions += 1;
+    if (record.outcome === "enqueued") this.pending += 1;
+    const line = reportLine(record);
+    this.byOutcome[line.outcome] = (this.byOutcome[line.outcome] ?? 0) + 1;
+    if (line.outcome === "replicated") this.bytes += line.bytes ?? 0;
+  }
+  summary(run, scope, finishedAt) {
+    return {
+      runId: run.runId,
+      mode: run.mode,
+      prefixes: scope.prefixes,
+      ...scope.tagFilter ? { tagFilter: scope.tagFilter } : {},
+      startedAt: run.startedAt,
+      listedAt: run.listedAt,
+      finishedAt,
+      versions: this.versions,
+      outcomes: this.byOutcome,
+      bytesReplicated: this.bytes,
+      listRequests: run.counts.listRequests,
+      destinationListRequests: run.counts.destinationListRequests ?? 0,
+      enqueued: run.counts.enqueued
+    };
+  }
+};
+async function writeReport(s3, bucket, prefix, outcomes, summary) {
+  const lines = import_stream.Readable.from((async function* () {
+    for await (const record of outcomes) yield `${JSON.stringify(reportLine(record))}
+`;
+  })());
+  await new import_lib_storage.Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: `${prefix}objects.jsonl`, Body: lines, ContentType: "application/x-ndjson" }
+  }).done();
+  await s3.send(new import_client_s3.PutObjectCommand({
+    Bucket: bucket,
+    Key: `${prefix}summary.json`,
+    Body: JSON.stringify(summary, void 0, 2),
+    ContentType: "application/json"
+  }));
+}
 
 // src/runtime/backfill/backfill-runs.ts
 var import_crypto = require("crypto");
@@ -54981,23 +55654,10 @@ var import_client_dynamodb2 = __toESM(require_dist_cjs19());
 var import_client_dynamodb = __toESM(require_dist_cjs19());
 
 // src/runtime/replication/key-state/replica-claim.ts
-var CLAIM_MARGIN_MS = 1e4;
 var DEFAULT_LEASE_MS = 15 * 60 * 1e3;
-var CLOCK_TOLERANCE_MS = 2e3;
 function claimStatus(claim, now) {
   if (!claim) return "free";
   return claim.expiresAt > now ? "held" : "stale";
-}
-function leaseEnd(now, deadline) {
-  return (deadline ?? now + DEFAULT_LEASE_MS) + CLAIM_MARGIN_MS;
-}
-function unrecordedReplica(claim, recordedDestinationVersionId, latest) {
-  if (!latest || latest.versionId === recordedDestinationVersionId) return void 0;
-  if (claim.intent.replacing !== void 0 && latest.versionId === claim.intent.replacing) return void 0;
-  if (latest.isDeleteMarker !== (claim.intent.kind === "deleteMarker")) return void 0;
-  if (claim.intent.kind === "object" && claim.intent.size !== void 0 && latest.size !== claim.intent.size) return void 0;
-  if (latest.lastModified && latest.lastModified.getTime() < claim.claimedAt - CLOCK_TOLERANCE_MS) return void 0;
-  return latest;
 }
 function serializeIntent(intent) {
   return JSON.stringify(intent);
@@ -55009,22 +55669,16 @@ function parseIntent(text) {
   }
   return value;
 }
-var KeyClaimedError = class extends Error {
-  constructor(key2, claim) {
-    super(`another delivery is replicating version ${claim.intent.sourceVersionId} of "${key2}" (its claim ends at ${new Date(claim.expiresAt).toISOString()}); the message will be retried`);
-    this.name = "KeyClaimedError";
-  }
-};
 
 // src/runtime/replication/key-state/version-table.ts
 var ConcurrentReplicationError = class extends Error {
-  constructor(key2) {
-    super(`another replication of key "${key2}" committed first; the message will be retried`);
+  constructor(key) {
+    super(`another replication of key "${key}" committed first; the message will be retried`);
     this.name = "ConcurrentReplicationError";
   }
 };
 var HEAD = "head";
-var partitionKey = (key2) => `object#${key2}`;
+var partitionKey = (key) => `object#${key}`;
 var versionSortKey = (versionId) => `version#${versionId}`;
 var VersionTable = class {
   constructor(client, tableName) {
@@ -55034,8 +55688,8 @@ var VersionTable = class {
   client;
   tableName;
   /** The key's head and the version's record, read consistently in one request. */
-  async load(key2, versionId) {
-    const keys = [HEAD, versionSortKey(versionId)].map((sk) => ({ pk: { S: partitionKey(key2) }, sk: { S: sk } }));
+  async load(key, versionId) {
+    const keys = [HEAD, versionSortKey(versionId)].map((sk) => ({ pk: { S: partitionKey(key) }, sk: { S: sk } }));
     const result = await this.client.send(new import_client_dynamodb.BatchGetItemCommand({
       RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } }
     }));
@@ -55056,7 +55710,7 @@ var VersionTable = class {
    * head and the claim the decision was made on, so of two racing deliveries one wins, and the other
    * retries with a ConcurrentReplicationError. The item's other attributes are kept.
    */
-  async claim(key2, claim, seen) {
+  async claim(key, claim, seen) {
     const values = {
       ":token": { S: claim.token },
       ":expires": { N: String(claim.expiresAt) },
@@ -55074,13 +55728,13 @@ var VersionTable = class {
     try {
       await this.client.send(new import_client_dynamodb.UpdateItemCommand({
         TableName: this.tableName,
-        Key: { pk: { S: partitionKey(key2) }, sk: { S: HEAD } },
+        Key: { pk: { S: partitionKey(key) }, sk: { S: HEAD } },
         UpdateExpression: "SET claimToken = :token, claimExpiresAt = :expires, claimedAt = :at, claimIntent = :intent",
         ConditionExpression: conditions.join(" AND "),
         ExpressionAttributeValues: values
       }));
     } catch (error2) {
-      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key2);
+      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key);
       throw error2;
     }
   }
@@ -55089,11 +55743,11 @@ var VersionTable = class {
    * delivery looks for an unrecorded replica at once instead of waiting for the lease. A claim that
    * is no longer this token's is left alone.
    */
-  async releaseClaim(key2, token, { mayHaveWritten }) {
+  async releaseClaim(key, token, { mayHaveWritten }) {
     try {
       await this.client.send(new import_client_dynamodb.UpdateItemCommand({
         TableName: this.tableName,
-        Key: { pk: { S: partitionKey(key2) }, sk: { S: HEAD } },
+        Key: { pk: { S: partitionKey(key) }, sk: { S: HEAD } },
         UpdateExpression: mayHaveWritten ? "SET claimExpiresAt = :zero" : "REMOVE claimToken, claimExpiresAt, claimedAt, claimIntent",
         ConditionExpression: "claimToken = :token",
         ExpressionAttributeValues: { ":token": { S: token }, ...mayHaveWritten ? { ":zero": { N: "0" } } : {} }
@@ -55110,13 +55764,13 @@ var VersionTable = class {
    * both true. A new key costs one write, an overwrite two; no transaction, which would double the
    * write cost and make stores that emulate transactions do table-wide work.
    */
-  async commitReplica(key2, record, previousHead, options = {}) {
+  async commitReplica(key, record, previousHead, options = {}) {
     const { backfill, replacesReplica, claimToken } = options;
     const now = (/* @__PURE__ */ new Date()).toISOString();
-    if (previousHead && previousHead.sourceVersionId !== record.sourceVersionId) await this.recordVersion(key2, previousHead);
-    if (replacesReplica !== void 0) await this.recordVersion(key2, record, replacesReplica);
+    if (previousHead && previousHead.sourceVersionId !== record.sourceVersionId) await this.recordVersion(key, previousHead);
+    if (replacesReplica !== void 0) await this.recordVersion(key, record, replacesReplica);
     const head = {
-      ...versionItem(key2, record, now),
+      ...versionItem(key, record, now),
       sk: { S: HEAD }
     };
     if (backfill) head.backfill = { M: { run: { S: backfill.run }, index: { N: String(backfill.index) } } };
@@ -55129,65 +55783,65 @@ var VersionTable = class {
     } else {
       conditions.push("attribute_not_exists(claimToken)");
     }
-    await this.putConditionally(key2, head, { ConditionExpression: conditions.join(" AND "), ExpressionAttributeValues: values });
+    await this.putConditionally(key, head, { ConditionExpression: conditions.join(" AND "), ExpressionAttributeValues: values });
   }
   /**
    * Writes a version's item unless it exists; with `replacesReplica`, over the item that still
    * records that replica (a repair).
    */
-  async recordVersion(key2, record, replacesReplica) {
+  async recordVersion(key, record, replacesReplica) {
     try {
       await this.client.send(new import_client_dynamodb.PutItemCommand({
         TableName: this.tableName,
-        Item: versionItem(key2, record, (/* @__PURE__ */ new Date()).toISOString()),
+        Item: versionItem(key, record, (/* @__PURE__ */ new Date()).toISOString()),
         ...replacesReplica === void 0 ? { ConditionExpression: "attribute_not_exists(pk)" } : { ConditionExpression: "destinationVersionId = :stale", ExpressionAttributeValues: { ":stale": { S: replacesReplica } } }
       }));
     } catch (error2) {
       if (!(error2 instanceof import_client_dynamodb.ConditionalCheckFailedException)) throw error2;
     }
   }
-  async putConditionally(key2, item, condition) {
+  async putConditionally(key, item, condition) {
     const values = Object.keys(condition.ExpressionAttributeValues).length > 0 ? condition.ExpressionAttributeValues : void 0;
     try {
       await this.client.send(new import_client_dynamodb.PutItemCommand({ TableName: this.tableName, Item: item, ...condition, ExpressionAttributeValues: values }));
     } catch (error2) {
-      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key2);
+      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key);
       throw error2;
     }
   }
   /** Marks a source version as gone (its replica deleted, or never to be made). */
-  async markSourceDeleted(key2, record) {
+  async markSourceDeleted(key, record) {
     await this.client.send(new import_client_dynamodb.PutItemCommand({
       TableName: this.tableName,
-      Item: versionItem(key2, { ...record, state: "deleted", recordedAt: void 0 }, (/* @__PURE__ */ new Date()).toISOString())
+      Item: versionItem(key, { ...record, state: "deleted", recordedAt: void 0 }, (/* @__PURE__ */ new Date()).toISOString())
     }));
   }
   /** Remembers a version deleted before any event of it was processed, unless a record appeared. */
-  async rememberSourceDeleted(key2, versionId, sequencer) {
+  async rememberSourceDeleted(key, versionId, sequencer) {
     try {
       await this.client.send(new import_client_dynamodb.PutItemCommand({
         TableName: this.tableName,
-        Item: versionItem(key2, { sourceVersionId: versionId, kind: "object", state: "deleted", sequencer }, (/* @__PURE__ */ new Date()).toISOString()),
+        Item: versionItem(key, { sourceVersionId: versionId, kind: "object", state: "deleted", sequencer }, (/* @__PURE__ */ new Date()).toISOString()),
         ConditionExpression: "attribute_not_exists(pk)"
       }));
     } catch (error2) {
-      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key2);
+      if (error2 instanceof import_client_dynamodb.ConditionalCheckFailedException) throw new ConcurrentReplicationError(key);
       throw error2;
     }
   }
   /** Drops a version's record (the source version expired by lifecycle). */
-  async forgetVersion(key2, versionId) {
+  async forgetVersion(key, versionId) {
     await this.client.send(new import_client_dynamodb.DeleteItemCommand({
       TableName: this.tableName,
-      Key: { pk: { S: partitionKey(key2) }, sk: { S: versionSortKey(versionId) } }
+      Key: { pk: { S: partitionKey(key) }, sk: { S: versionSortKey(versionId) } }
     }));
   }
 };
-function versionItem(key2, record, now) {
+function versionItem(key, record, now) {
   const item = {
-    pk: { S: partitionKey(key2) },
+    pk: { S: partitionKey(key) },
     sk: { S: versionSortKey(record.sourceVersionId) },
-    sourceKey: { S: key2 },
+    sourceKey: { S: key },
     sourceVersionId: { S: record.sourceVersionId },
     kind: { S: record.kind },
     state: { S: record.state },
@@ -55252,6 +55906,15 @@ function lockOf(item) {
 
 // src/runtime/backfill/backfill-runs.ts
 var OUTCOME_SHARDS = 32;
+var NO_COUNTS = {
+  listed: 0,
+  enqueued: 0,
+  alreadyPresent: 0,
+  skippedByFilter: 0,
+  listRequests: 0,
+  extraOnDestination: 0,
+  destinationListRequests: 0
+};
 var BackfillRunMovedOnError = class extends Error {
   constructor(runId) {
     super(`backfill run ${runId} was advanced by another invocation`);
@@ -55259,19 +55922,19 @@ var BackfillRunMovedOnError = class extends Error {
   }
 };
 var runKey = (runId) => ({ pk: { S: `backfill#${runId}` }, sk: { S: "run" } });
-function outcomeShard(key2, versionId, shards) {
-  return parseInt(outcomeDigest(key2, versionId).slice(0, 8), 16) % shards;
+function outcomeShard(key, versionId, shards) {
+  return parseInt(outcomeDigest(key, versionId).slice(0, 8), 16) % shards;
 }
-function outcomeKey(run, key2, versionId) {
-  const pk = run.outcomeShards ? `backfill#${run.runId}#${outcomeShard(key2, versionId, run.outcomeShards)}` : `backfill#${run.runId}`;
-  return { pk: { S: pk }, sk: { S: outcomeSortKey(key2, versionId) } };
+function outcomeKey(run, key, versionId) {
+  const pk = run.outcomeShards ? `backfill#${run.runId}#${outcomeShard(key, versionId, run.outcomeShards)}` : `backfill#${run.runId}`;
+  return { pk: { S: pk }, sk: { S: outcomeSortKey(key, versionId) } };
 }
-function outcomeDigest(key2, versionId) {
-  return (0, import_crypto.createHash)("sha256").update(JSON.stringify([key2, versionId ?? null])).digest("hex");
+function outcomeDigest(key, versionId) {
+  return (0, import_crypto.createHash)("sha256").update(JSON.stringify([key, versionId ?? null])).digest("hex");
 }
 var OUTCOME_KEY_PREFIX_BYTES = 768;
-function outcomeSortKey(key2, versionId) {
-  return `outcome#${leadingCharacters(key2, OUTCOME_KEY_PREFIX_BYTES)}\0${outcomeDigest(key2, versionId)}`;
+function outcomeSortKey(key, versionId) {
+  return `outcome#${leadingCharacters(key, OUTCOME_KEY_PREFIX_BYTES)}\0${outcomeDigest(key, versionId)}`;
 }
 function leadingCharacters(text, bytes) {
   let used = 0;
@@ -55297,7 +55960,7 @@ var BackfillRuns = class {
   async create(run) {
     await this.client.send(new import_client_dynamodb2.PutItemCommand({
       TableName: this.tableName,
-      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) }, ...run.outcomeShards ? { shards: { N: String(run.outcomeShards) } } : {} },
+      Item: { ...runKey(run.runId), state: { S: JSON.stringify(run) } },
       ConditionExpression: "attribute_not_exists(pk)"
     }));
   }
@@ -55324,12 +55987,13 @@ var BackfillRuns = class {
     return saved;
   }
   /**
-   * Records the replicator's outcome of an enqueued version; the first outcome of a version still
-   * `enqueued` then adds one to the run's `resolved` counter, so the wait for completion reads one
-   * item. (Two writes, not a transaction: a crash between them leaves the counter short, which the
-   * wait notices as a stall and settles by reading the outcomes.) `replicated` is never overwritten
-   * by a later `already-present` (the same version delivered twice), so the report keeps what
-   * actually happened; what a reconcile found (`drift`) stays.
+   * Records the replicator's outcome of an enqueued version. Returns true for the first outcome of
+   * a version still `enqueued`, which the caller adds to the run's `resolved` counter
+   * (`addResolved`, once per invocation), so the wait for completion reads one item. (Separate
+   * writes, not a transaction: a crash between them leaves the counter short, which the wait
+   * notices as a stall and settles by reading the outcomes.) `replicated` is never overwritten by a
+   * later `already-present` (the same version delivered twice), so the report keeps what actually
+   * happened; what a reconcile found (`drift`) stays.
    */
   async recordOutcome(runId, record) {
     const update = outcomeUpdate(this.tableName, { runId, outcomeShards: OUTCOME_SHARDS }, record);
@@ -55342,18 +56006,10 @@ var BackfillRuns = class {
         ReturnValues: "UPDATED_OLD",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD"
       }));
-      if (result.Attributes?.outcome?.S === "enqueued") {
-        await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
-          TableName: this.tableName,
-          Key: runKey(runId),
-          UpdateExpression: "ADD resolved :one",
-          ExpressionAttributeValues: { ":one": { N: "1" } }
-        }));
-      }
-      return;
+      return result.Attributes?.outcome?.S === "enqueued";
     } catch (error2) {
       if (!(error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException)) throw error2;
-      if (error2.Item) return;
+      if (error2.Item) return false;
     }
     const legacy = outcomeUpdate(this.tableName, { runId }, record);
     try {
@@ -55365,6 +56021,17 @@ var BackfillRuns = class {
     } catch (error2) {
       if (!(error2 instanceof import_client_dynamodb2.ConditionalCheckFailedException)) throw error2;
     }
+    return false;
+  }
+  /** Adds `count` to the run's `resolved` counter (an atomic add beside its state). */
+  async addResolved(runId, count) {
+    if (count <= 0) return;
+    await this.client.send(new import_client_dynamodb2.UpdateItemCommand({
+      TableName: this.tableName,
+      Key: runKey(runId),
+      UpdateExpression: "ADD resolved :count",
+      ExpressionAttributeValues: { ":count": { N: String(count) } }
+    }));
   }
   /** Records many outcomes the backfill decided itself (already present, skipped by the filter). */
   async recordOutcomes(run, records) {
@@ -55427,7 +56094,7 @@ var BackfillRuns = class {
   }
   /** Which of these versions this run already recorded as replicated (a page listed again after a crash). */
   async replicatedInRun(run, versions2) {
-    const items = await this.batchGet(versions2.map(({ key: key2, versionId }) => outcomeKey(run, key2, versionId)));
+    const items = await this.batchGet(versions2.map(({ key, versionId }) => outcomeKey(run, key, versionId)));
     return new Set(items.filter((item) => item.outcome?.S === "replicated").map((item) => versionKey(item.sourceKey.S, item.sourceVersionId.S)));
   }
   /**
@@ -55435,17 +56102,17 @@ var BackfillRuns = class {
    * `versionKey`: their own items and, for the newest version of each key, its key's head.
    */
   async versionRecords(versions2) {
-    const keys = [...new Set(versions2.map(({ key: key2 }) => key2))];
+    const keys = [...new Set(versions2.map(({ key }) => key))];
     const items = await this.batchGet([
-      ...versions2.map(({ key: key2, versionId }) => ({ pk: { S: partitionKey(key2) }, sk: { S: versionSortKey(versionId) } })),
-      ...keys.map((key2) => ({ pk: { S: partitionKey(key2) }, sk: { S: HEAD } }))
+      ...versions2.map(({ key, versionId }) => ({ pk: { S: partitionKey(key) }, sk: { S: versionSortKey(versionId) } })),
+      ...keys.map((key) => ({ pk: { S: partitionKey(key) }, sk: { S: HEAD } }))
     ]);
     const itemsByKey = /* @__PURE__ */ new Map();
     for (const item of items) itemsByKey.set(item.pk.S, [...itemsByKey.get(item.pk.S) ?? [], item]);
     const records = /* @__PURE__ */ new Map();
-    for (const { key: key2, versionId } of versions2) {
-      const record = versionRecordOf(itemsByKey.get(partitionKey(key2)) ?? [], versionId);
-      if (record) records.set(versionKey(key2, versionId), record);
+    for (const { key, versionId } of versions2) {
+      const record = versionRecordOf(itemsByKey.get(partitionKey(key)) ?? [], versionId);
+      if (record) records.set(versionKey(key, versionId), record);
     }
     return records;
   }
@@ -55532,7 +56199,7 @@ var InventoryParts = class {
     }
   }
 };
-var versionKey = (key2, versionId) => `${key2}\0${versionId}`;
+var versionKey = (key, versionId) => `${key}\0${versionId}`;
 function outcomeItem(run, record) {
   const item = {
     ...outcomeKey(run, record.key, record.versionId),
@@ -55569,151 +56236,701 @@ function outcomeOf(item) {
   };
 }
 
-// src/runtime/contract/replication-scope.ts
-var EVERY_KEY = { prefixes: [] };
-function inScope(scope, key2) {
-  return scope.prefixes.length === 0 || scope.prefixes.some((prefix) => key2.startsWith(prefix));
-}
-function hasTagFilter(scope) {
-  return scope.tagFilter !== void 0 && Object.keys(scope.tagFilter).length > 0;
-}
-function matchesTagFilter(scope, tags) {
-  if (!hasTagFilter(scope)) return true;
-  return Object.entries(scope.tagFilter).every(([key2, value]) => tags.some((tag) => tag.Key === key2 && (tag.Value ?? "") === value));
-}
-function needsTagRead(scope, replicateTags, tagCount) {
-  return tagCount > 0 && (replicateTags || hasTagFilter(scope));
-}
-function parseScope(text) {
-  let prefixes;
-  let tagFilter;
-  try {
-    const parsed = JSON.parse(text);
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) ({ prefixes, tagFilter } = parsed);
-  } catch {
+// src/runtime/backfill/destination-listing.ts
+var import_client_s32 = __toESM(require_dist_cjs20());
+
+// src/runtime/backfill/reconcile.ts
+function reconcileVersion(source, record, destination) {
+  const mapped = record?.state === "replicated" && record.kind === "object" ? record.destinationVersionId : void 0;
+  const enqueue = (reason) => ({ action: "enqueue", reason, ...mapped ? { staleReplica: mapped } : {} });
+  if (!destination) return enqueue("missing on the destination");
+  if (source.size !== void 0 && destination.size !== source.size) {
+    return enqueue(`size differs (source ${source.size}, destination ${destination.size})`);
   }
-  if (!Array.isArray(prefixes) || !prefixes.every((prefix) => typeof prefix === "string")) {
-    throw new Error('must be a JSON object whose "prefixes" is an array of strings, such as {"prefixes":["reports/"]}');
+  if (mapped) {
+    if (record?.eTag === void 0 || unquote(record.eTag) === unquote(destination.eTag)) return { action: "already-present" };
+    return enqueue("ETag differs from the replica the version map recorded");
   }
-  if (tagFilter === void 0) return { prefixes };
-  if (typeof tagFilter !== "object" || tagFilter === null || Array.isArray(tagFilter) || !Object.values(tagFilter).every((value) => typeof value === "string")) {
-    throw new Error('has a "tagFilter" that is not a JSON object of strings, such as {"prefixes":[],"tagFilter":{"replicate":"yes"}}');
+  const comparable = (eTag) => eTag !== void 0 && !eTag.includes("-");
+  if (comparable(source.eTag) && comparable(destination.eTag) && unquote(source.eTag) === unquote(destination.eTag)) {
+    return { action: "already-present", reason: "equal size and ETag on the destination; not in the version map" };
   }
-  return Object.keys(tagFilter).length > 0 ? { prefixes, tagFilter } : { prefixes };
+  return enqueue("not in the version map and not provably equal on the destination");
+}
+function extrasOnDestination(destination, sourceKeys) {
+  const current = new Map(sourceKeys.map((listing) => [listing.key, newest(listing)]));
+  return destination.filter((entry) => current.get(entry.key)?.kind !== "object").map((entry) => ({
+    ...entry,
+    reason: current.has(entry.key) ? "deleted at the source (its current version is a delete marker); left in place" : "not in the source bucket; left in place"
+  }));
+}
+function newest(listing) {
+  return listing.entries.find((entry) => entry.isLatest) ?? listing.entries[listing.entries.length - 1];
+}
+function destinationWalks(after, upTo, scope) {
+  if (after !== void 0 && upTo !== void 0 && compareKeys(upTo, after) <= 0) return [];
+  const walks = listingPrefixes(scope).filter((prefix) => {
+    if (upTo !== void 0 && compareKeys(upTo, prefix) < 0) return false;
+    return after === void 0 || after.startsWith(prefix) || compareKeys(after, prefix) < 0;
+  });
+  return walks.map((prefix) => after !== void 0 && compareKeys(after, prefix) >= 0 ? { prefix, startAfter: after } : { prefix });
+}
+function isPastRange(key, upTo) {
+  return upTo !== void 0 && compareKeys(key, upTo) > 0;
+}
+function inReplicatedRange(key, after, upTo, scope) {
+  return (after === void 0 || compareKeys(key, after) > 0) && !isPastRange(key, upTo) && inScope(scope, key);
+}
+function unquote(eTag) {
+  return eTag.replace(/"/g, "");
 }
 
-// src/runtime/contract/replication-environment.ts
-var ENV = {
-  sourceBucket: "SOURCE_BUCKET_NAME",
-  scope: "REPLICATION_SCOPE",
-  /** The scope's variable before 0.x releases named it: a JSON array of prefixes. */
-  legacyPrefixes: "REPLICATED_PREFIXES",
-  queueUrl: "REPLICATION_QUEUE_URL",
-  deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
-  routerDeadLetterQueueUrl: "ROUTER_DEAD_LETTER_QUEUE_URL",
-  tableName: "REPLICATION_TABLE_NAME",
-  credentialsSecretId: "DESTINATION_CREDENTIALS_SECRET_ARN",
-  destinationBucket: "DESTINATION_BUCKET_NAME",
-  destinationRegion: "DESTINATION_REGION",
-  destinationPartition: "DESTINATION_PARTITION",
-  destinationEndpoint: "DESTINATION_ENDPOINT",
-  destinationStsEndpoint: "DESTINATION_STS_ENDPOINT",
-  destinationAccount: "DESTINATION_ACCOUNT_ID",
-  destinationKmsKeyArn: "DESTINATION_KMS_KEY_ARN",
-  destinationStorageClass: "DESTINATION_STORAGE_CLASS",
-  destinationBucketKeyEnabled: "DESTINATION_BUCKET_KEY_ENABLED",
-  replicateDeleteMarkers: "REPLICATE_DELETE_MARKERS",
-  replicateVersionDeletes: "REPLICATE_VERSION_DELETES",
-  replicateTags: "REPLICATE_TAGS",
-  replicateObjectLock: "REPLICATE_OBJECT_LOCK",
-  backfillQueueUrl: "BACKFILL_QUEUE_URL",
-  backfillMode: "BACKFILL_DEFAULT_MODE",
-  reportBucket: "BACKFILL_REPORT_BUCKET",
-  reportPrefix: "BACKFILL_REPORT_PREFIX",
-  maxReceiveCount: "MAX_RECEIVE_COUNT"
+// src/runtime/backfill/destination-listing.ts
+var DestinationListingDeniedError = class extends Error {
+  constructor(bucket, cause) {
+    super(
+      `reconcile could not list destination bucket ${bucket} (${cause.name ?? "denied"}): deploy the DestinationReplicationUser with allowListing: true (s3:ListBucket on the bucket, under the prefixes)`
+    );
+    this.name = "DestinationListingDeniedError";
+  }
 };
-var COPY_HANDOVER_RESERVE_SECONDS = 15;
-function readReplicatorSettings(env3) {
-  const read = reader(env3);
-  const settings2 = {
-    sourceBucket: read.required(ENV.sourceBucket),
-    scope: read.scope(),
-    tableName: read.required(ENV.tableName),
-    queueUrl: read.required(ENV.queueUrl),
-    deadLetterQueueUrl: read.required(ENV.deadLetterQueueUrl),
-    maxReceiveCount: read.positiveInteger(ENV.maxReceiveCount),
-    ...read.destination(),
-    destinationKmsKeyArn: read.optional(ENV.destinationKmsKeyArn),
-    destinationStorageClass: read.optional(ENV.destinationStorageClass),
-    // Unset means false (also in an environment from before the variable existed).
-    destinationBucketKeyEnabled: read.optional(ENV.destinationBucketKeyEnabled) === "true",
-    replicateDeleteMarkers: read.flag(ENV.replicateDeleteMarkers),
-    replicateVersionDeletes: read.flag(ENV.replicateVersionDeletes),
-    replicateTags: read.flag(ENV.replicateTags),
-    // Only when on, as the construct sets it.
-    ...read.optionalFlag(ENV.replicateObjectLock) ? { replicateObjectLock: true } : {}
-  };
-  read.done();
-  return settings2;
-}
-function reader(env3) {
-  const problems = [];
-  const required = (name) => {
-    const value = env3[name];
-    if (!value) problems.push(`${name} is not set`);
-    return value ?? "";
-  };
-  const optional2 = (name) => env3[name] || void 0;
-  const accountId = (name) => {
-    const value = optional2(name);
-    if (value !== void 0 && !/^\d{12}$/.test(value)) problems.push(`${name} must be a 12-digit AWS account id, got "${value}"`);
-    return value;
-  };
-  return {
-    required,
-    optional: optional2,
-    destination: () => ({
-      credentialsSecretId: required(ENV.credentialsSecretId),
-      destinationBucket: required(ENV.destinationBucket),
-      destinationRegion: required(ENV.destinationRegion),
-      destinationPartition: required(ENV.destinationPartition),
-      destinationEndpoint: optional2(ENV.destinationEndpoint),
-      destinationStsEndpoint: optional2(ENV.destinationStsEndpoint),
-      destinationAccount: accountId(ENV.destinationAccount)
-    }),
-    flag: (name) => {
-      const value = required(name);
-      if (value && value !== "true" && value !== "false") problems.push(`${name} must be "true" or "false", got "${value}"`);
-      return value === "true";
-    },
-    /** A flag that may be unset: true, or undefined (off). */
-    optionalFlag: (name) => {
-      const value = optional2(name);
-      if (value !== void 0 && value !== "true" && value !== "false") problems.push(`${name} must be "true" or "false", got "${value}"`);
-      return value === "true" ? true : void 0;
-    },
-    positiveInteger: (name) => {
-      const value = required(name);
-      const parsed = Number(value);
-      if (value && !(Number.isInteger(parsed) && parsed > 0)) problems.push(`${name} must be a positive integer, got "${value}"`);
-      return parsed;
-    },
-    scope: () => {
-      const legacy = env3[ENV.legacyPrefixes];
-      const text = env3[ENV.scope] || (legacy ? `{"prefixes":${legacy}}` : required(ENV.scope));
-      try {
-        return parseScope(text);
-      } catch (error2) {
-        if (text) problems.push(`${env3[ENV.scope] ? ENV.scope : ENV.legacyPrefixes} ${error2.message}`);
-        return EVERY_KEY;
+async function listDestinationRange(s3, bucket, range2) {
+  const found = /* @__PURE__ */ new Map();
+  let requests = 0;
+  for (const walk of destinationWalks(range2.after, range2.upTo, range2.scope)) {
+    let token;
+    let more = true;
+    while (more) {
+      requests += 1;
+      const page = await listPage(s3, bucket, walk.prefix, walk.startAfter, token);
+      for (const object of page.Contents ?? []) {
+        const key = object.Key ?? "";
+        if (isPastRange(key, range2.upTo)) {
+          more = false;
+          break;
+        }
+        if (inReplicatedRange(key, range2.after, range2.upTo, range2.scope)) {
+          found.set(key, { key, size: object.Size ?? 0, eTag: object.ETag ?? "" });
+        }
       }
-    },
-    done: () => {
-      if (problems.length > 0) {
-        throw new Error(`Invalid handler environment (the construct sets these variables): ${problems.join("; ")}`);
+      token = page.NextContinuationToken;
+      more = more && page.IsTruncated === true && token !== void 0;
+    }
+  }
+  return { objects: [...found.values()], requests };
+}
+async function probeDestinationListing(s3, bucket, scope) {
+  for (const prefix of listingPrefixes(scope)) await listPage(s3, bucket, prefix, void 0, void 0, 1);
+}
+async function listPage(s3, bucket, prefix, startAfter, token, maxKeys) {
+  try {
+    return await s3.send(new import_client_s32.ListObjectsV2Command({
+      Bucket: bucket,
+      Prefix: prefix || void 0,
+      StartAfter: token ? void 0 : startAfter,
+      ContinuationToken: token,
+      MaxKeys: maxKeys
+    }));
+  } catch (error2) {
+    if (error2.name === "AccessDenied") throw new DestinationListingDeniedError(bucket, error2);
+    throw error2;
+  }
+}
+
+// src/runtime/backfill/inventory.ts
+var InventoryError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "InventoryError";
+  }
+};
+function parseS3Location(location) {
+  const match = typeof location === "string" ? /^s3:\/\/([^/]+)\/(.+)$/.exec(location) : null;
+  if (!match) throw new InventoryError(`manifest ${JSON.stringify(location)} is not an s3://<bucket>/<key> location of an S3 Inventory manifest.json`);
+  return { bucket: match[1], key: match[2] };
+}
+function parseManifest(text, sourceBucket) {
+  let manifest;
+  try {
+    manifest = JSON.parse(text);
+  } catch {
+    throw new InventoryError("the manifest is not JSON: give the manifest.json of an S3 Inventory report");
+  }
+  if (typeof manifest !== "object" || manifest === null) throw new InventoryError("the manifest is not a JSON object");
+  if (manifest.sourceBucket !== sourceBucket) {
+    throw new InventoryError(`the manifest is an inventory of bucket ${JSON.stringify(manifest.sourceBucket)}, not of the replicated bucket ${JSON.stringify(sourceBucket)}`);
+  }
+  if (manifest.fileFormat !== "CSV") {
+    throw new InventoryError(`the inventory's fileFormat is ${JSON.stringify(manifest.fileFormat)}: only CSV is read; configure the inventory with format CSV`);
+  }
+  if (typeof manifest.fileSchema !== "string") throw new InventoryError("the manifest has no fileSchema");
+  const columns = inventoryColumns(manifest.fileSchema);
+  if (!Array.isArray(manifest.files) || manifest.files.length === 0) throw new InventoryError("the manifest lists no files");
+  const files = manifest.files.map((file, index) => {
+    if (typeof file?.key !== "string" || typeof file?.MD5checksum !== "string") {
+      throw new InventoryError(`the manifest's file ${index} has no key or MD5checksum`);
+    }
+    return { key: file.key, md5: file.MD5checksum.toLowerCase(), ...typeof file.size === "number" ? { size: file.size } : {} };
+  });
+  const bucket = typeof manifest.destinationBucket === "string" ? manifest.destinationBucket.replace(/^arn:[^:]+:s3:::/, "") : "";
+  if (!bucket) throw new InventoryError("the manifest has no destinationBucket");
+  return { bucket, files, columns };
+}
+function inventoryColumns(fileSchema) {
+  const names = fileSchema.split(",").map((name) => name.trim());
+  const at = (name) => {
+    const index = names.indexOf(name);
+    return index < 0 ? void 0 : index;
+  };
+  const missing = ["Key", "VersionId", "IsLatest", "IsDeleteMarker"].filter((name) => at(name) === void 0);
+  if (missing.length > 0) {
+    throw new InventoryError(`the inventory's fileSchema lacks ${missing.join(", ")}: configure the inventory with IncludedObjectVersions "All" (it adds VersionId, IsLatest and IsDeleteMarker)`);
+  }
+  return {
+    count: names.length,
+    key: at("Key"),
+    versionId: at("VersionId"),
+    isLatest: at("IsLatest"),
+    isDeleteMarker: at("IsDeleteMarker"),
+    size: at("Size"),
+    lastModified: at("LastModifiedDate"),
+    eTag: at("ETag")
+  };
+}
+function parseCsvLine(line) {
+  const fields = [];
+  let i5 = 0;
+  for (; ; ) {
+    if (line[i5] === '"') {
+      let value = "";
+      i5 += 1;
+      for (; ; ) {
+        const quote = line.indexOf('"', i5);
+        if (quote < 0) throw new InventoryError(`unterminated quoted field in inventory line ${JSON.stringify(line.slice(0, 200))}`);
+        value += line.slice(i5, quote);
+        if (line[quote + 1] === '"') {
+          value += '"';
+          i5 = quote + 2;
+        } else {
+          i5 = quote + 1;
+          break;
+        }
+      }
+      fields.push(value);
+    } else {
+      const comma = line.indexOf(",", i5);
+      fields.push(line.slice(i5, comma < 0 ? line.length : comma));
+      i5 = comma < 0 ? line.length : comma;
+    }
+    if (i5 >= line.length) return fields;
+    if (line[i5] !== ",") throw new InventoryError(`malformed inventory line ${JSON.stringify(line.slice(0, 200))}`);
+    i5 += 1;
+  }
+}
+function decodeInventoryKey(encoded) {
+  return decodeURIComponent(encoded.replace(/\+/g, " "));
+}
+function inventoryEntry(line, columns) {
+  const fields = parseCsvLine(line);
+  if (fields.length < columns.count) {
+    throw new InventoryError(`inventory line has ${fields.length} fields, the fileSchema ${columns.count}: ${JSON.stringify(line.slice(0, 200))}`);
+  }
+  const optional2 = (index) => index === void 0 || fields[index] === "" ? void 0 : fields[index];
+  const deleteMarker = fields[columns.isDeleteMarker] === "true";
+  const size = optional2(columns.size);
+  const lastModified = optional2(columns.lastModified);
+  return {
+    key: decodeInventoryKey(fields[columns.key]),
+    // An object written before versioning was enabled has no version id: S3 names it "null".
+    versionId: fields[columns.versionId] || "null",
+    kind: deleteMarker ? "deleteMarker" : "object",
+    isLatest: fields[columns.isLatest] === "true",
+    lastModified: lastModified ? new Date(lastModified) : /* @__PURE__ */ new Date(0),
+    ...!deleteMarker && size !== void 0 ? { size: Number(size) } : {},
+    ...!deleteMarker && optional2(columns.eTag) ? { eTag: optional2(columns.eTag).replace(/"/g, "") } : {}
+  };
+}
+function splitChunk(entries, endOfFile) {
+  if (endOfFile || entries.length === 0) return { now: [...entries], heldBack: [] };
+  const lastKey = entries[entries.length - 1].key;
+  let start = entries.length;
+  while (start > 0 && entries[start - 1].key === lastKey) start -= 1;
+  if (start === 0) return { now: [...entries], heldBack: [] };
+  return { now: entries.slice(0, start), heldBack: entries.slice(start) };
+}
+
+// src/runtime/contract/replication-message.ts
+var import_crypto2 = require("crypto");
+var DELETE_MARKER_CREATED = "Delete Marker Created";
+var PERMANENTLY_DELETED = "Permanently Deleted";
+var InvalidMessageError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "InvalidMessageError";
+  }
+};
+function messageGroupId(bucket, key) {
+  return sha256(`${bucket}
+${key}`);
+}
+function messageDeduplicationId(message) {
+  const sequencer = message.kind === "ObjectTagsChanged" ? "" : message.sequencer ?? "";
+  const parts = [message.kind, message.bucket, message.key, message.versionId, sequencer, message.requestId];
+  if (message.kind === "ObjectCreated" && message.continuation !== void 0) parts.push(`continuation ${message.continuation}`);
+  return sha256(parts.join("\n"));
+}
+function parseReplicationMessage(body) {
+  let value;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new InvalidMessageError("queue message body is not JSON");
+  }
+  const fields = asObject(value, "queue message");
+  if (fields.v !== 1) throw new InvalidMessageError(`queue message has unsupported shape version ${JSON.stringify(fields.v)}`);
+  const base = {
+    v: 1,
+    bucket: requireString(fields, "bucket"),
+    key: requireString(fields, "key"),
+    versionId: requireString(fields, "versionId"),
+    time: requireString(fields, "time"),
+    requestId: requireString(fields, "requestId"),
+    ...optional(fields, "backfillRun", isNonEmptyString, "a non-empty string"),
+    ...optional(fields, "backfillIndex", isWholeNumberFrom(0), "a whole number from 0")
+  };
+  switch (fields.kind) {
+    case "ObjectCreated":
+      return {
+        ...base,
+        kind: "ObjectCreated",
+        ...requireOrder(fields),
+        reason: requireString(fields, "reason"),
+        size: optionalNumber(fields, "size"),
+        eTag: optionalString(fields, "eTag"),
+        ...optional(fields, "staleReplica", isNonEmptyString, "a non-empty string"),
+        ...optional(fields, "continuation", isWholeNumberFrom(1), "a whole number from 1")
+      };
+    case "ObjectDeleted":
+      return {
+        ...base,
+        kind: "ObjectDeleted",
+        ...requireOrder(fields),
+        reason: requireString(fields, "reason"),
+        deletionType: requireDeletionType(fields.deletionType)
+      };
+    case "ObjectTagsChanged":
+      return { ...base, kind: "ObjectTagsChanged" };
+    default:
+      throw new InvalidMessageError(`queue message has unknown kind ${JSON.stringify(fields.kind)}`);
+  }
+}
+function optional(fields, name, isValid, what) {
+  const value = fields[name];
+  if (value === void 0) return {};
+  if (!isValid(value)) throw new InvalidMessageError(`${name} is ${JSON.stringify(value)}; when present it must be ${what}`);
+  return { [name]: value };
+}
+var isNonEmptyString = (value) => typeof value === "string" && value.length > 0;
+var isWholeNumberFrom = (min) => (value) => Number.isInteger(value) && value >= min;
+function requireOrder(fields) {
+  return { ...requireSequencerOrTime(fields), ...optional(fields, "supersedes", isNonEmptyString, "a non-empty string") };
+}
+function requireSequencerOrTime(fields) {
+  if (fields.sequencer === void 0 && typeof fields.lastModified === "string" && !Number.isNaN(Date.parse(fields.lastModified))) {
+    return { lastModified: fields.lastModified };
+  }
+  return { sequencer: requireSequencer(fields) };
+}
+function requireDeletionType(value) {
+  if (value === DELETE_MARKER_CREATED || value === PERMANENTLY_DELETED) return value;
+  throw new InvalidMessageError(
+    `deletion type ${JSON.stringify(value)} is neither "${DELETE_MARKER_CREATED}" nor "${PERMANENTLY_DELETED}"`
+  );
+}
+function asObject(value, what) {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidMessageError(`${what} is not a JSON object`);
+  }
+  return value;
+}
+function requireString(fields, name, where = name) {
+  const value = fields[name];
+  if (typeof value !== "string" || value.length === 0) {
+    throw new InvalidMessageError(`${where} is missing or not a non-empty string`);
+  }
+  return value;
+}
+function optionalString(fields, name) {
+  const value = fields[name];
+  return typeof value === "string" ? value : void 0;
+}
+function optionalNumber(fields, name) {
+  const value = fields[name];
+  return typeof value === "number" && Number.isFinite(value) ? value : void 0;
+}
+function requireSequencer(fields, where = "sequencer") {
+  const raw = requireString(fields, "sequencer", where);
+  try {
+    return normalizeSequencer(raw);
+  } catch (error2) {
+    throw new InvalidMessageError(`${where}: ${error2.message}`);
+  }
+}
+function sha256(text) {
+  return (0, import_crypto2.createHash)("sha256").update(text, "utf8").digest("hex");
+}
+
+// src/runtime/backfill/backfill.ts
+var SAFETY_MARGIN_MS = 6e4;
+var PAGE_SIZE = 1e3;
+var Backfill = class {
+  constructor(settings2, clients, runs, now = Date.now) {
+    this.settings = settings2;
+    this.clients = clients;
+    this.runs = runs;
+    this.now = now;
+  }
+  settings;
+  clients;
+  runs;
+  now;
+  /** Starts a run; validates the mode (and an inventory run's manifest). */
+  async start(request, defaultMode) {
+    const mode = request.mode ?? defaultMode;
+    if (!BACKFILL_MODES.includes(mode)) {
+      throw new InvalidMessageError(`backfill mode ${JSON.stringify(mode)} is not one of ${BACKFILL_MODES.join(", ")}`);
+    }
+    const runId = typeof request.runId === "string" && /^[\w.-]{1,64}$/.test(request.runId) ? request.runId : `${new Date(this.now()).toISOString().replace(/[:.]/g, "-")}-${(0, import_crypto3.randomUUID)().slice(0, 8)}`;
+    if (mode === "reconcile") await this.destination().clients.run((s3) => probeDestinationListing(s3, this.destination().bucket, this.settings.scope));
+    let inventory;
+    if (mode === "inventory") {
+      const location = parseS3Location(request.manifest);
+      const manifest = await this.readManifest(`s3://${location.bucket}/${location.key}`);
+      inventory = { manifest: `s3://${location.bucket}/${location.key}`, files: manifest.files.length };
+    }
+    const run = {
+      ...inventory ? { inventory } : {},
+      runId,
+      mode,
+      status: "listing",
+      counts: NO_COUNTS,
+      startedAt: new Date(this.now()).toISOString(),
+      revision: 0,
+      outcomeShards: OUTCOME_SHARDS
+    };
+    await this.runs.create(run);
+    return run;
+  }
+  /**
+   * Does as much of the run as the remaining time allows: of one inventory file when `part` is
+   * given, else of the run (an inventory run's coordination: queuing its files' steps, then
+   * waiting for them and for the replicator).
+   */
+  async step(runId, remaining, part) {
+    const start = await this.runs.get(runId);
+    if (!start) throw new InvalidMessageError(`backfill run ${runId} does not exist`);
+    if (part !== void 0) return this.inventoryStep(start, part, remaining);
+    let run = start;
+    if (run.inventory && run.status === "listing") {
+      run = await this.coordinateInventory(run);
+      if (run.status === "listing") return { result: "wait", counts: run.counts, listed: 0, enqueued: 0 };
+    }
+    while (run.status === "listing" && remaining() > SAFETY_MARGIN_MS) {
+      run = await this.listPage(run);
+    }
+    const { result, outcomes } = run.status === "listing" ? { result: "continue" } : run.status === "done" ? { result: "done" } : await this.finishWhenReplicated(run);
+    return {
+      result,
+      outcomes,
+      counts: run.counts,
+      listed: run.counts.listed - start.counts.listed,
+      enqueued: run.counts.enqueued - start.counts.enqueued
+    };
+  }
+  async listPage(run) {
+    const page = await this.clients.s3.send(new import_client_s33.ListObjectVersionsCommand({
+      Bucket: this.settings.sourceBucket,
+      KeyMarker: run.keyMarker,
+      VersionIdMarker: run.versionIdMarker,
+      MaxKeys: this.settings.pageSize ?? PAGE_SIZE
+    }));
+    const truncated = page.IsTruncated === true;
+    const handled = (entry) => run.versionIdMarker === void 0 && entry.key === run.keyMarker;
+    const { complete, heldBack } = groupPageByKey(
+      (page.Versions ?? []).map((v) => listed(v, "object")).filter((entry) => !handled(entry)),
+      (page.DeleteMarkers ?? []).map((m3) => listed(m3, "deleteMarker")).filter((entry) => !handled(entry)),
+      truncated
+    );
+    const splitKey = truncated && (!heldBack && page.NextVersionIdMarker !== void 0 || complete.length === 0);
+    const lastKey = complete.length > 0 ? complete[complete.length - 1].key : run.keyMarker;
+    const done = !truncated;
+    const plan = await this.planPage(run, complete, { after: run.keyMarker, upTo: done ? void 0 : lastKey });
+    await this.runs.recordOutcomes(run, [
+      ...plan.present.map((entry) => outcome(entry, "already-present")),
+      ...plan.filtered.map((entry) => outcome(entry, "skipped-by-filter")),
+      ...plan.toEnqueue.map(({ entry, drift }) => ({ ...outcome(entry, "enqueued"), drift })),
+      ...plan.extras
+    ]);
+    await this.enqueue(run.runId, plan.toEnqueue, splitKey ? void 0 : run.counts.listed);
+    const counts = {
+      listed: run.counts.listed + plan.listed,
+      enqueued: run.counts.enqueued + plan.toEnqueue.length,
+      alreadyPresent: run.counts.alreadyPresent + plan.present.length,
+      skippedByFilter: run.counts.skippedByFilter + plan.filtered.length,
+      listRequests: run.counts.listRequests + 1,
+      extraOnDestination: (run.counts.extraOnDestination ?? 0) + plan.extras.length,
+      destinationListRequests: (run.counts.destinationListRequests ?? 0) + plan.destinationListRequests
+    };
+    return this.runs.checkpoint(run, {
+      ...run,
+      counts,
+      keyMarker: splitKey ? page.NextKeyMarker : lastKey,
+      versionIdMarker: splitKey ? page.NextVersionIdMarker : void 0,
+      status: done ? "waiting" : "listing",
+      listedAt: done ? new Date(this.now()).toISOString() : void 0
+    });
+  }
+  /**
+   * Which of the page's versions to enqueue: those the version map does not know or, in a
+   * reconcile, those whose replica is missing or differs on the destination (whose listing of the
+   * same key range also gives the extra objects).
+   */
+  async planPage(run, complete, range2) {
+    const items = complete.flatMap((listing) => planKey(listing, run.mode, this.settings.scope));
+    const candidates = items.filter((item) => item.action === "enqueue").map((item) => item.entry);
+    const filtered = items.filter((item) => item.action === "skip-filter").map((item) => item.entry);
+    const records = await this.runs.versionRecords(candidates);
+    const recordOf = (entry) => records.get(versionKey(entry.key, entry.versionId));
+    let toEnqueue;
+    let extras = [];
+    let destinationListRequests = 0;
+    if (run.mode === "reconcile") {
+      const { objects, requests } = await this.listDestination(range2.after, range2.upTo);
+      const onDestination = new Map(objects.map((object) => [object.key, object]));
+      toEnqueue = candidates.flatMap((entry) => {
+        const verdict = reconcileVersion(entry, recordOf(entry), onDestination.get(entry.key));
+        return verdict.action === "enqueue" ? [{ entry, drift: verdict.reason, staleReplica: verdict.staleReplica }] : [];
+      });
+      extras = extrasOnDestination(objects, complete).map(({ key, size, reason }) => ({ key, outcome: "extra-on-destination", reason, bytes: size }));
+      destinationListRequests = requests;
+    } else {
+      toEnqueue = candidates.filter((entry) => !recordOf(entry)).map((entry) => ({ entry }));
+    }
+    const enqueued = new Set(toEnqueue.map(({ entry }) => entry));
+    const presentBefore = candidates.filter((entry) => !enqueued.has(entry));
+    const replicatedHere = presentBefore.length > 0 ? await this.runs.replicatedInRun(run, presentBefore) : /* @__PURE__ */ new Set();
+    const present = presentBefore.filter((entry) => !replicatedHere.has(versionKey(entry.key, entry.versionId)));
+    return { listed: items.length, toEnqueue, present, filtered, extras, destinationListRequests };
+  }
+  /** Reads and validates an inventory run's manifest. */
+  async readManifest(manifest) {
+    const { bucket, key } = parseS3Location(manifest);
+    const object = await this.clients.s3.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
+    return parseManifest(await object.Body.transformToString(), this.settings.sourceBucket);
+  }
+  /** Queues one step per inventory file (once), then, when every file is done, moves the run on to waiting. */
+  async coordinateInventory(run) {
+    const inventory = run.inventory;
+    if (!inventory.fannedOut) {
+      if (!this.settings.backfillQueueUrl) throw new Error("an inventory run needs the backfill queue, which this backfill was not given");
+      for (let part = 0; part < inventory.files; part += 10) {
+        const parts2 = Array.from({ length: Math.min(10, inventory.files - part) }, (_, i5) => part + i5);
+        const result = await this.clients.sqs.send(new import_client_sqs.SendMessageBatchCommand({
+          QueueUrl: this.settings.backfillQueueUrl,
+          Entries: parts2.map((n3) => ({ Id: String(n3), MessageBody: JSON.stringify({ runId: run.runId, part: n3 }) }))
+        }));
+        if (result.Failed && result.Failed.length > 0) throw new Error(`the backfill queue refused ${result.Failed.length} inventory steps`);
+      }
+      run = await this.runs.checkpoint(run, { ...run, inventory: { ...inventory, fannedOut: true } });
+    }
+    const parts = await this.runs.parts().all(run.runId, inventory.files);
+    if (parts.some((part) => part.status !== "done")) return run;
+    const sum = (count) => parts.reduce((total, part) => total + part.counts[count], 0);
+    return this.runs.checkpoint(run, {
+      ...run,
+      status: "waiting",
+      listedAt: new Date(this.now()).toISOString(),
+      // One read of each file (its MD5 check aside).
+      counts: { ...run.counts, listed: sum("listed"), enqueued: sum("enqueued"), alreadyPresent: sum("alreadyPresent"), skippedByFilter: sum("skippedByFilter"), listRequests: inventory.files }
+    });
+  }
+  /**
+   * Reads one inventory file from where its last step stopped: its MD5 checked first (a file that
+   * differs from the manifest is not read, and the report says so), then its lines a chunk at a
+   * time, planned and enqueued as a listing page is, with a checkpoint after each chunk.
+   */
+  async inventoryStep(run, part, remaining) {
+    const parts = this.runs.parts();
+    let state2 = await parts.get(run.runId, part);
+    const report = (result, before) => ({
+      result,
+      counts: run.counts,
+      listed: state2.counts.listed - before.counts.listed,
+      enqueued: state2.counts.enqueued - before.counts.enqueued
+    });
+    const initial = state2;
+    if (state2.status === "done" || !run.inventory) return report("done", initial);
+    const manifest = await this.readManifest(run.inventory.manifest);
+    const file = manifest.files[part];
+    if (!file) throw new InvalidMessageError(`inventory run ${run.runId} has no file ${part}`);
+    if (!state2.verified) {
+      const md5 = await md5Of(this.clients.s3, manifest.bucket, file.key);
+      if (md5 !== file.md5) {
+        state2 = await parts.complete(run.runId, state2, {
+          ...state2,
+          error: `inventory file s3://${manifest.bucket}/${file.key} has MD5 ${md5}, the manifest says ${file.md5}: not read (is the file incomplete or replaced?)`
+        });
+        return report("done", initial);
+      }
+      state2 = await parts.checkpoint(run.runId, state2, { ...state2, verified: true });
+    }
+    const object = await this.clients.s3.send(new import_client_s33.GetObjectCommand({ Bucket: manifest.bucket, Key: file.key }));
+    const body = object.Body;
+    const lines = (0, import_readline.createInterface)({ input: body.pipe((0, import_zlib.createGunzip)()), crlfDelay: Infinity });
+    let line = 0;
+    let pending = [];
+    try {
+      for await (const text of lines) {
+        line += 1;
+        if (line <= state2.offset || text === "") continue;
+        pending.push(inventoryEntry(text, manifest.columns));
+        if (pending.length < (this.settings.pageSize ?? PAGE_SIZE)) continue;
+        const { now, heldBack } = splitChunk(pending, false);
+        state2 = await this.inventoryChunk(run, state2, now, line - heldBack.length);
+        pending = heldBack;
+        if (remaining() <= SAFETY_MARGIN_MS) return report("continue", initial);
+      }
+    } finally {
+      lines.close();
+      body.destroy();
+    }
+    state2 = await this.inventoryChunk(run, state2, pending, line);
+    state2 = await parts.complete(run.runId, state2, state2);
+    return report("done", initial);
+  }
+  /** Plans, records and enqueues one chunk of an inventory file, then checkpoints the file after its lines. */
+  async inventoryChunk(run, state2, entries, offset) {
+    const { complete } = groupPageByKey(entries.filter((e5) => e5.kind === "object"), entries.filter((e5) => e5.kind === "deleteMarker"), false);
+    const plan = await this.planPage(run, complete, {});
+    await this.runs.recordOutcomes(run, [
+      ...plan.present.map((entry) => outcome(entry, "already-present")),
+      ...plan.filtered.map((entry) => outcome(entry, "skipped-by-filter")),
+      ...plan.toEnqueue.map(({ entry }) => outcome(entry, "enqueued"))
+    ]);
+    await this.enqueue(run.runId, plan.toEnqueue, void 0);
+    return this.runs.parts().checkpoint(run.runId, state2, {
+      ...state2,
+      offset,
+      counts: {
+        listed: state2.counts.listed + plan.listed,
+        enqueued: state2.counts.enqueued + plan.toEnqueue.length,
+        alreadyPresent: state2.counts.alreadyPresent + plan.present.length,
+        skippedByFilter: state2.counts.skippedByFilter + plan.filtered.length
+      }
+    });
+  }
+  /** The destination's current objects in (`after`, `upTo`] under the prefixes. */
+  async listDestination(after, upTo) {
+    const { clients, bucket } = this.destination();
+    return clients.run((s3) => listDestinationRange(s3, bucket, { after, upTo, scope: this.settings.scope }));
+  }
+  destination() {
+    if (!this.clients.destination) throw new Error("reconcile needs the destination bucket and credentials, which this backfill was not given");
+    return this.clients.destination;
+  }
+  async enqueue(runId, entries, firstIndex) {
+    const time2 = new Date(this.now()).toISOString();
+    const indexOf = (i5) => firstIndex === void 0 ? void 0 : firstIndex + i5;
+    const messages = entries.map(({ entry, staleReplica }, i5) => toMessage(this.settings.sourceBucket, runId, entry, time2, indexOf(i5), staleReplica));
+    for (let i5 = 0; i5 < messages.length; i5 += 10) {
+      const batch = messages.slice(i5, i5 + 10);
+      const result = await this.clients.sqs.send(new import_client_sqs.SendMessageBatchCommand({
+        QueueUrl: this.settings.replicationQueueUrl,
+        Entries: batch.map((message, index) => ({
+          Id: String(index),
+          MessageBody: JSON.stringify(message),
+          MessageGroupId: messageGroupId(message.bucket, message.key),
+          MessageDeduplicationId: messageDeduplicationId(message)
+        }))
+      }));
+      if (result.Failed && result.Failed.length > 0) {
+        throw new Error(`the replication queue refused ${result.Failed.length} backfill messages: ${result.Failed[0].Message ?? result.Failed[0].Code}`);
       }
     }
+  }
+  async finishWhenReplicated(started) {
+    let run = started;
+    const waitedOut = this.now() - Date.parse(run.listedAt ?? run.startedAt) > this.settings.outcomeWaitMs;
+    if (run.outcomeShards && !waitedOut) {
+      const { resolved } = await this.runs.counters(run.runId);
+      const check = {
+        resolved,
+        enqueued: run.counts.enqueued,
+        lastResolved: run.resolvedAtLastCheck,
+        outcomesReadAt: run.outcomesReadAt,
+        now: this.now()
+      };
+      if (!shouldReadOutcomes(check)) {
+        if (resolved !== run.resolvedAtLastCheck) await this.runs.checkpoint(run, { ...run, resolvedAtLastCheck: resolved });
+        return { result: "wait" };
+      }
+      run = resolved === run.resolvedAtLastCheck ? run : await this.runs.checkpoint(run, { ...run, resolvedAtLastCheck: resolved });
+    }
+    const tally = new ReportTally();
+    for await (const record of this.runs.outcomes(run)) tally.add(record);
+    if (tally.pending > 0 && !waitedOut) {
+      if (run.outcomeShards) await this.runs.checkpoint(run, { ...run, outcomesReadAt: new Date(this.now()).toISOString() });
+      return { result: "wait" };
+    }
+    const finishedAt = new Date(this.now()).toISOString();
+    const unread = run.inventory ? (await this.runs.parts().all(run.runId, run.inventory.files)).filter((part) => part.error) : [];
+    const summary = {
+      ...tally.summary(run, this.settings.scope, finishedAt),
+      ...run.inventory ? {
+        manifest: run.inventory.manifest,
+        inventoryFiles: run.inventory.files,
+        unreadFiles: unread.map(({ part, error: error2 }) => ({ file: part, error: error2 }))
+      } : {}
+    };
+    await writeReport(this.clients.s3, this.settings.reportBucket, `${this.settings.reportPrefix}${run.runId}/`, this.runs.outcomes(run), summary);
+    await this.runs.checkpoint(run, { ...run, status: "done", finishedAt });
+    return { result: "done", outcomes: summary.outcomes };
+  }
+};
+async function md5Of(s3, bucket, key) {
+  const object = await s3.send(new import_client_s33.GetObjectCommand({ Bucket: bucket, Key: key }));
+  const hash = (0, import_crypto3.createHash)("md5");
+  for await (const chunk of object.Body) hash.update(chunk);
+  return hash.digest("hex");
+}
+function listed(entry, kind) {
+  return {
+    key: entry.Key ?? "",
+    versionId: entry.VersionId ?? "null",
+    kind,
+    isLatest: entry.IsLatest === true,
+    lastModified: entry.LastModified ?? /* @__PURE__ */ new Date(0),
+    size: entry.Size,
+    eTag: entry.ETag?.replace(/"/g, "")
   };
+}
+function outcome(entry, result) {
+  return { key: entry.key, versionId: entry.versionId, outcome: result };
+}
+function toMessage(bucket, runId, entry, time2, index, staleReplica) {
+  const base = {
+    v: 1,
+    bucket,
+    key: entry.key,
+    versionId: entry.versionId,
+    time: time2,
+    requestId: `backfill-${runId}`,
+    backfillRun: runId,
+    ...index === void 0 ? {} : { backfillIndex: index },
+    lastModified: entry.lastModified.toISOString(),
+    reason: "Backfill"
+  };
+  return entry.kind === "object" ? { ...base, kind: "ObjectCreated", size: entry.size, eTag: entry.eTag, ...staleReplica ? { staleReplica } : {} } : { ...base, kind: "ObjectDeleted", deletionType: "Delete Marker Created" };
 }
 
 // node_modules/@aws-lambda-powertools/logger/lib/esm/constants.js
@@ -55750,8 +56967,8 @@ var POWERTOOLS_SERVICE_NAME_ENV_VAR = "POWERTOOLS_SERVICE_NAME";
 var XRAY_TRACE_ID_ENV_VAR = "_X_AMZN_TRACE_ID";
 
 // node_modules/@aws-lambda-powertools/commons/lib/esm/envUtils.js
-var getStringFromEnv = ({ key: key2, defaultValue, errorMessage }) => {
-  const value = process.env[key2];
+var getStringFromEnv = ({ key, defaultValue, errorMessage }) => {
+  const value = process.env[key];
   if (value === void 0) {
     if (defaultValue !== void 0) {
       return defaultValue;
@@ -55759,27 +56976,27 @@ var getStringFromEnv = ({ key: key2, defaultValue, errorMessage }) => {
     if (errorMessage) {
       throw new Error(errorMessage);
     }
-    throw new Error(`Environment variable ${key2} is required`);
+    throw new Error(`Environment variable ${key} is required`);
   }
   return value.trim();
 };
-var getNumberFromEnv = ({ key: key2, defaultValue, errorMessage }) => {
+var getNumberFromEnv = ({ key, defaultValue, errorMessage }) => {
   const value = getStringFromEnv({
-    key: key2,
+    key,
     defaultValue: String(defaultValue),
     errorMessage
   });
   const parsedValue = Number(value);
   if (Number.isNaN(parsedValue)) {
-    throw new TypeError(`Environment variable ${key2} must be a number`);
+    throw new TypeError(`Environment variable ${key} must be a number`);
   }
   return parsedValue;
 };
 var truthyValues = /* @__PURE__ */ new Set(["1", "y", "yes", "t", "true", "on"]);
 var falsyValues = /* @__PURE__ */ new Set(["0", "n", "no", "f", "false", "off"]);
-var getBooleanFromEnv = ({ key: key2, defaultValue, errorMessage, extendedParsing }) => {
+var getBooleanFromEnv = ({ key, defaultValue, errorMessage, extendedParsing }) => {
   const value = getStringFromEnv({
-    key: key2,
+    key,
     defaultValue: String(defaultValue),
     errorMessage
   });
@@ -55793,7 +57010,7 @@ var getBooleanFromEnv = ({ key: key2, defaultValue, errorMessage, extendedParsin
     }
   }
   if (parsedValue !== "true" && parsedValue !== "false") {
-    throw new Error(`Environment variable ${key2} must be a boolean`);
+    throw new Error(`Environment variable ${key} must be a boolean`);
   }
   return parsedValue === "true";
 };
@@ -55828,8 +57045,8 @@ var getXrayTraceDataFromEnv = () => {
   }
   const xRayTraceData = {};
   for (const field of xRayTraceEnv.split(";")) {
-    const [key2, value] = field.split("=");
-    xRayTraceData[key2] = value;
+    const [key, value] = field.split("=");
+    xRayTraceData[key] = value;
   }
   return xRayTraceData;
 };
@@ -55882,9 +57099,9 @@ var LogFormatter = class {
       stack: isDevMode() && typeof stack === "string" ? stack?.split("\n") : stack,
       cause: cause instanceof Error ? this.formatError(cause) : cause
     };
-    for (const key2 in error2) {
-      if (typeof key2 === "string" && !["name", "message", "stack", "cause"].includes(key2)) {
-        formattedError[key2] = errorAttributes[key2];
+    for (const key in error2) {
+      if (typeof key === "string" && !["name", "message", "stack", "cause"].includes(key)) {
+        formattedError[key] = errorAttributes[key];
       }
     }
     return formattedError;
@@ -56063,36 +57280,36 @@ var mergeArrayItemsByIndex = (targetArray, sourceArray, ancestors) => {
     mergeArrayItem(targetArray, i5, sourceArray[i5], ancestors);
   }
 };
-var handleArrayMerge = (target, key2, sourceArray, targetValue, ancestors) => {
+var handleArrayMerge = (target, key, sourceArray, targetValue, ancestors) => {
   if (!Array.isArray(targetValue)) {
     const freshArray = [];
     mergeArrayItemsByIndex(freshArray, sourceArray, ancestors);
-    target[key2] = freshArray;
+    target[key] = freshArray;
     return;
   }
   mergeArrayItemsByIndex(targetValue, sourceArray, ancestors);
 };
-var handleObjectMerge = (target, key2, sourceObject, targetValue, ancestors) => {
+var handleObjectMerge = (target, key, sourceObject, targetValue, ancestors) => {
   if (isPlainObject(targetValue)) {
     mergeRecursive(targetValue, sourceObject, ancestors);
     return;
   }
   const newTarget = {};
   mergeRecursive(newTarget, sourceObject, ancestors);
-  target[key2] = newTarget;
+  target[key] = newTarget;
 };
 var mergeRecursive = (target, source, ancestors) => {
-  for (const key2 of Object.keys(source)) {
-    if (UNSAFE_KEYS.has(key2)) {
+  for (const key of Object.keys(source)) {
+    if (UNSAFE_KEYS.has(key)) {
       continue;
     }
-    const sourceValue = source[key2];
-    const targetValue = target[key2];
+    const sourceValue = source[key];
+    const targetValue = target[key];
     if (Array.isArray(sourceValue)) {
       if (ancestors.includes(sourceValue))
         continue;
       ancestors.push(sourceValue);
-      handleArrayMerge(target, key2, sourceValue, targetValue, ancestors);
+      handleArrayMerge(target, key, sourceValue, targetValue, ancestors);
       ancestors.pop();
       continue;
     }
@@ -56100,12 +57317,12 @@ var mergeRecursive = (target, source, ancestors) => {
       if (ancestors.includes(sourceValue))
         continue;
       ancestors.push(sourceValue);
-      handleObjectMerge(target, key2, sourceValue, targetValue, ancestors);
+      handleObjectMerge(target, key, sourceValue, targetValue, ancestors);
       ancestors.pop();
       continue;
     }
     if (sourceValue !== void 0 || targetValue === void 0) {
-      target[key2] = sourceValue;
+      target[key] = sourceValue;
     }
   }
 };
@@ -56261,9 +57478,9 @@ var LogItem = class {
    */
   removeEmptyKeys(attributes) {
     const newAttributes = {};
-    for (const key2 in attributes) {
-      if (attributes[key2] !== void 0 && attributes[key2] !== "" && attributes[key2] !== null) {
-        newAttributes[key2] = attributes[key2];
+    for (const key in attributes) {
+      if (attributes[key] !== void 0 && attributes[key] !== "" && attributes[key] !== null) {
+        newAttributes[key] = attributes[key];
       }
     }
     return newAttributes;
@@ -56319,21 +57536,21 @@ var PowertoolsLogFormatter = class extends LogFormatter {
       return new LogItem({ attributes: baseAttributes }).addAttributes(additionalLogAttributes);
     }
     const orderedAttributes = {};
-    for (const key2 of this.#logRecordOrder) {
-      if (key2 in baseAttributes && !(key2 in orderedAttributes)) {
-        orderedAttributes[key2] = baseAttributes[key2];
-      } else if (key2 in additionalLogAttributes && !(key2 in orderedAttributes)) {
-        orderedAttributes[key2] = additionalLogAttributes[key2];
+    for (const key of this.#logRecordOrder) {
+      if (key in baseAttributes && !(key in orderedAttributes)) {
+        orderedAttributes[key] = baseAttributes[key];
+      } else if (key in additionalLogAttributes && !(key in orderedAttributes)) {
+        orderedAttributes[key] = additionalLogAttributes[key];
       }
     }
-    for (const key2 in baseAttributes) {
-      if (!(key2 in orderedAttributes)) {
-        orderedAttributes[key2] = baseAttributes[key2];
+    for (const key in baseAttributes) {
+      if (!(key in orderedAttributes)) {
+        orderedAttributes[key] = baseAttributes[key];
       }
     }
-    for (const key2 in additionalLogAttributes) {
-      if (!(key2 in orderedAttributes)) {
-        orderedAttributes[key2] = additionalLogAttributes[key2];
+    for (const key in additionalLogAttributes) {
+      if (!(key in orderedAttributes)) {
+        orderedAttributes[key] = additionalLogAttributes[key];
       }
     }
     const powertoolsLogItem = new LogItem({
@@ -56387,19 +57604,19 @@ var LogAttributesStore = class {
     const tempAttrs = this.#getTemporaryAttributes();
     deepMerge(tempAttrs, attributes);
     const keysMap = this.#getKeys();
-    for (const key2 of Object.keys(attributes)) {
-      keysMap.set(key2, "temp");
+    for (const key of Object.keys(attributes)) {
+      keysMap.set(key, "temp");
     }
   }
   removeTemporaryKeys(keys) {
     const tempAttrs = this.#getTemporaryAttributes();
     const keysMap = this.#getKeys();
-    for (const key2 of keys) {
-      tempAttrs[key2] = void 0;
-      if (this.#persistentAttributes[key2]) {
-        keysMap.set(key2, "persistent");
+    for (const key of keys) {
+      tempAttrs[key] = void 0;
+      if (this.#persistentAttributes[key]) {
+        keysMap.set(key, "persistent");
       } else {
-        keysMap.delete(key2);
+        keysMap.delete(key);
       }
     }
   }
@@ -56409,11 +57626,11 @@ var LogAttributesStore = class {
   clearTemporaryAttributes() {
     const tempAttrs = this.#getTemporaryAttributes();
     const keysMap = this.#getKeys();
-    for (const key2 of Object.keys(tempAttrs)) {
-      if (this.#persistentAttributes[key2]) {
-        keysMap.set(key2, "persistent");
+    for (const key of Object.keys(tempAttrs)) {
+      if (this.#persistentAttributes[key]) {
+        keysMap.set(key, "persistent");
       } else {
-        keysMap.delete(key2);
+        keysMap.delete(key);
       }
     }
     if (!shouldUseInvokeStore()) {
@@ -56441,8 +57658,8 @@ var LogAttributesStore = class {
   setPersistentAttributes(attributes) {
     const keysMap = this.#getKeys();
     this.#persistentAttributes = { ...attributes };
-    for (const key2 of Object.keys(attributes)) {
-      keysMap.set(key2, "persistent");
+    for (const key of Object.keys(attributes)) {
+      keysMap.set(key, "persistent");
     }
   }
   getPersistentAttributes() {
@@ -56452,14 +57669,14 @@ var LogAttributesStore = class {
     const result = {};
     const tempAttrs = this.#getTemporaryAttributes();
     const keysMap = this.#getKeys();
-    for (const [key2, value] of Object.entries(this.#persistentAttributes)) {
+    for (const [key, value] of Object.entries(this.#persistentAttributes)) {
       if (value !== void 0) {
-        result[key2] = value;
+        result[key] = value;
       }
     }
-    for (const [key2, type] of keysMap.entries()) {
-      if (type === "temp" && tempAttrs[key2] !== void 0) {
-        result[key2] = tempAttrs[key2];
+    for (const [key, type] of keysMap.entries()) {
+      if (type === "temp" && tempAttrs[key] !== void 0) {
+        result[key] = tempAttrs[key];
       }
     }
     return result;
@@ -56467,12 +57684,12 @@ var LogAttributesStore = class {
   removePersistentKeys(keys) {
     const keysMap = this.#getKeys();
     const tempAttrs = this.#getTemporaryAttributes();
-    for (const key2 of keys) {
-      this.#persistentAttributes[key2] = void 0;
-      if (tempAttrs[key2]) {
-        keysMap.set(key2, "temp");
+    for (const key of keys) {
+      this.#persistentAttributes[key] = void 0;
+      if (tempAttrs[key]) {
+        keysMap.set(key, "temp");
       } else {
-        keysMap.delete(key2);
+        keysMap.delete(key);
       }
     }
   }
@@ -56553,12 +57770,12 @@ var CircularMap = class extends Map {
    * @param value - The item to add
    * @param logLevel - The log level of the item
    */
-  setItem(key2, value, logLevel) {
+  setItem(key, value, logLevel) {
     const item = new SizedItem(value, logLevel);
     if (item.byteSize > this.#maxBytesSize) {
       throw new Error("Item too big");
     }
-    const buffer = this.get(key2) || new SizedSet();
+    const buffer = this.get(key) || new SizedSet();
     if (buffer.currentBytesSize !== 0 && buffer.currentBytesSize + item.byteSize >= this.#maxBytesSize) {
       this.#deleteFromBufferUntilSizeIsLessThanMax(buffer, item);
       if (this.#onBufferOverflow) {
@@ -56566,7 +57783,7 @@ var CircularMap = class extends Map {
       }
     }
     buffer.add(item);
-    super.set(key2, buffer);
+    super.set(key, buffer);
     return this;
   }
   /**
@@ -57251,10 +58468,10 @@ var Logger = class _Logger extends Utility {
     const ancestors = [];
     const jsonReplacerFn = this.#jsonReplacerFn;
     const logFormatter = this.getLogFormatter();
-    return function(key2, value) {
+    return function(key, value) {
       let replacedValue = value;
       if (jsonReplacerFn)
-        replacedValue = jsonReplacerFn(key2, replacedValue);
+        replacedValue = jsonReplacerFn(key, replacedValue);
       if (replacedValue instanceof Error) {
         replacedValue = logFormatter.formatError(replacedValue);
       }
@@ -57283,9 +58500,9 @@ var Logger = class _Logger extends Utility {
   }
   #filterReservedAttributeKeys(attributes) {
     const filtered = {};
-    for (const [key2, value] of Object.entries(attributes)) {
-      if (!this.#checkReservedKeyAndWarn(key2)) {
-        filtered[key2] = value;
+    for (const [key, value] of Object.entries(attributes)) {
+      if (!this.#checkReservedKeyAndWarn(key)) {
+        filtered[key] = value;
       }
     }
     return filtered;
@@ -57341,9 +58558,9 @@ var Logger = class _Logger extends Utility {
     }
     const { message, ...rest } = input;
     baseAttributes.message = message;
-    for (const [key2, value] of Object.entries(rest)) {
-      if (!this.#checkReservedKeyAndWarn(key2)) {
-        additionalAttributes[key2] = value;
+    for (const [key, value] of Object.entries(rest)) {
+      if (!this.#checkReservedKeyAndWarn(key)) {
+        additionalAttributes[key] = value;
       }
     }
   }
@@ -57368,9 +58585,9 @@ var Logger = class _Logger extends Utility {
    * Process an extra input object and add its properties to additional attributes
    */
   #processExtraObject(item, additionalAttributes) {
-    for (const [key2, value] of Object.entries(item)) {
-      if (!this.#checkReservedKeyAndWarn(key2)) {
-        additionalAttributes[key2] = value;
+    for (const [key, value] of Object.entries(item)) {
+      if (!this.#checkReservedKeyAndWarn(key)) {
+        additionalAttributes[key] = value;
       }
     }
   }
@@ -57385,9 +58602,9 @@ var Logger = class _Logger extends Utility {
    *
    * @param key - The key to check
    */
-  #checkReservedKeyAndWarn(key2) {
-    if (ReservedKeys.includes(key2)) {
-      this.warn(`The key "${key2}" is a reserved key and will be dropped.`);
+  #checkReservedKeyAndWarn(key) {
+    if (ReservedKeys.includes(key)) {
+      this.warn(`The key "${key}" is a reserved key and will be dropped.`);
       return true;
     }
     return false;
@@ -57414,9 +58631,9 @@ var Logger = class _Logger extends Utility {
    */
   getLogLevelNameFromNumber(logLevel) {
     let found;
-    for (const [key2, value] of Object.entries(LogLevelThreshold)) {
+    for (const [key, value] of Object.entries(LogLevelThreshold)) {
       if (value === logLevel) {
-        found = key2;
+        found = key;
         break;
       }
     }
@@ -57958,8 +59175,8 @@ var MetadataStore = class {
     }
     return stored;
   }
-  set(key2, value) {
-    this.#getStorage()[key2] = value;
+  set(key, value) {
+    this.#getStorage()[key] = value;
     return value;
   }
   getAll() {
@@ -58267,8 +59484,8 @@ var Metrics = class _Metrics extends Utility {
    * @param key - The key of the metadata
    * @param value - The value of the metadata
    */
-  addMetadata(key2, value) {
-    this.#metadataStore.set(key2, value);
+  addMetadata(key, value) {
+    this.#metadataStore.set(key, value);
     return this;
   }
   /**
@@ -58677,8 +59894,8 @@ var Metrics = class _Metrics extends Utility {
       ...dimensions,
       // Merge all dimension sets efficiently by mutating the accumulator
       ...dimensionSets.reduce((acc, dims) => {
-        for (const [key2, value] of Object.entries(dims)) {
-          acc[key2] = value;
+        for (const [key, value] of Object.entries(dims)) {
+          acc[key] = value;
         }
         return acc;
       }, {}),
@@ -58995,16 +60212,16 @@ var Metrics = class _Metrics extends Utility {
   #sanitizeDimensions(dimensions) {
     const newDimensions = {};
     const currentDimensions = this.#dimensionsStore.getDimensions();
-    for (const [key2, value] of Object.entries(dimensions)) {
-      if (isStringUndefinedNullEmpty(key2) || isStringUndefinedNullEmpty(value)) {
-        this.#logger.warn(`The dimension ${key2} doesn't meet the requirements and won't be added. Ensure the dimension name and value are non empty strings`);
+    for (const [key, value] of Object.entries(dimensions)) {
+      if (isStringUndefinedNullEmpty(key) || isStringUndefinedNullEmpty(value)) {
+        this.#logger.warn(`The dimension ${key} doesn't meet the requirements and won't be added. Ensure the dimension name and value are non empty strings`);
         continue;
       }
       const defaultDimensions = this.#dimensionsStore.getDefaultDimensions();
-      if (Object.hasOwn(currentDimensions, key2) || Object.hasOwn(defaultDimensions, key2) || Object.hasOwn(newDimensions, key2)) {
-        this.#logger.warn(`Dimension "${key2}" has already been added. The previous value will be overwritten.`);
+      if (Object.hasOwn(currentDimensions, key) || Object.hasOwn(defaultDimensions, key) || Object.hasOwn(newDimensions, key)) {
+        this.#logger.warn(`Dimension "${key}" has already been added. The previous value will be overwritten.`);
       }
-      newDimensions[key2] = value;
+      newDimensions[key] = value;
     }
     return newDimensions;
   }
@@ -59077,223 +60294,9 @@ function addMetrics(telemetry, ...points) {
   for (const point of points) telemetry.metrics.addMetric(point.name, point.unit, point.value);
 }
 
-// src/runtime/replication/replicator-handler.ts
-var import_client_sqs = __toESM(require_dist_cjs23());
-
-// src/runtime/engine/multipart/part-plan.ts
-var MiB = 1024 * 1024;
-var MIN_PART_SIZE = 8 * MiB;
-var MAX_PARTS = 1e4;
-var MAX_PARTS_IN_FLIGHT = 8;
-function partSizeFor(size) {
-  const needed = Math.ceil(size / MAX_PARTS);
-  return Math.max(MIN_PART_SIZE, Math.ceil(needed / MiB) * MiB);
-}
-function isSinglePartCopy(size) {
-  return size <= MIN_PART_SIZE;
-}
-function partCount(size, partSize) {
-  return Math.max(1, Math.ceil(size / partSize));
-}
-function partRange(size, partSize, partNumber) {
-  const start2 = (partNumber - 1) * partSize;
-  const length = Math.min(partSize, size - start2);
-  if (partNumber < 1 || length <= 0) throw new RangeError(`part ${partNumber} is outside an object of ${size} bytes in ${partSize}-byte parts`);
-  return { partNumber, start: start2, end: start2 + length - 1, length };
-}
-function partsInFlight(partSize, memoryBudget) {
-  return Math.max(1, Math.min(MAX_PARTS_IN_FLIGHT, Math.floor(memoryBudget / partSize)));
-}
-function canStartPart(budget) {
-  const estimate = 2 * (budget.slowestPartMs ?? 0);
-  return budget.now + estimate + budget.reserveMs < budget.deadline;
-}
-
-// src/runtime/replication/batch-plan.ts
-var MAX_CONCURRENT_GROUPS = 10;
-function groupsOf(records, groupIdOf) {
-  const groups = /* @__PURE__ */ new Map();
-  for (const record of records) {
-    const groupId = groupIdOf(record);
-    const group4 = groups.get(groupId);
-    if (group4) group4.push(record);
-    else groups.set(groupId, [record]);
-  }
-  return [...groups].map(([groupId, grouped]) => ({ groupId, records: grouped }));
-}
-function batchConcurrency(memoryBudget) {
-  const groups = Math.max(1, Math.min(MAX_CONCURRENT_GROUPS, Math.floor(memoryBudget / (2 * MIN_PART_SIZE))));
-  return { groups, copyMemoryBudget: Math.floor(memoryBudget / groups) };
-}
-async function forEachBounded(items, limit, run) {
-  let next = 0;
-  const errors = [];
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      try {
-        await run(item);
-      } catch (error2) {
-        errors.push(error2);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
-}
-
-// src/runtime/replication/delivery-retry.ts
-var import_client_dynamodb3 = __toESM(require_dist_cjs19());
-
-// src/runtime/contract/replication-message.ts
-var import_crypto2 = require("crypto");
-
-// src/runtime/contract/sequencer.ts
-var HEX = /^[0-9A-F]+$/;
-var MAX_SEQUENCER_DIGITS = 64;
-function normalizeSequencer(sequencer) {
-  const upper = sequencer.trim().toUpperCase();
-  if (upper.length > MAX_SEQUENCER_DIGITS) {
-    throw new Error(`sequencer "${sequencer.trim().slice(0, 20)}..." is ${upper.length} characters long; S3's are hexadecimal strings of at most ${MAX_SEQUENCER_DIGITS} digits`);
-  }
-  if (!HEX.test(upper)) {
-    throw new Error(`sequencer "${sequencer}" is not a hexadecimal string`);
-  }
-  return upper;
-}
-function compareSequencers(a5, b5) {
-  const x = normalizeSequencer(a5);
-  const y = normalizeSequencer(b5);
-  const width = Math.max(x.length, y.length);
-  const left = x.padEnd(width, "0");
-  const right = y.padEnd(width, "0");
-  return left < right ? -1 : left > right ? 1 : 0;
-}
-
-// src/runtime/contract/replication-message.ts
-var DELETE_MARKER_CREATED = "Delete Marker Created";
-var PERMANENTLY_DELETED = "Permanently Deleted";
-var LIFECYCLE_EXPIRATION = "Lifecycle Expiration";
-function backfillPlaceOf(message) {
-  const { backfillRun: run, backfillIndex: index } = message;
-  return run !== void 0 && index !== void 0 ? { run, index } : void 0;
-}
-var InvalidMessageError = class extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "InvalidMessageError";
-  }
-};
-function messageGroupId(bucket, key2) {
-  return sha256(`${bucket}
-${key2}`);
-}
-function messageDeduplicationId(message) {
-  const sequencer = message.kind === "ObjectTagsChanged" ? "" : message.sequencer ?? "";
-  const parts = [message.kind, message.bucket, message.key, message.versionId, sequencer, message.requestId];
-  if (message.kind === "ObjectCreated" && message.continuation !== void 0) parts.push(`continuation ${message.continuation}`);
-  return sha256(parts.join("\n"));
-}
-function parseReplicationMessage(body) {
-  let value;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    throw new InvalidMessageError("queue message body is not JSON");
-  }
-  const fields = asObject(value, "queue message");
-  if (fields.v !== 1) throw new InvalidMessageError(`queue message has unsupported shape version ${JSON.stringify(fields.v)}`);
-  const base = {
-    v: 1,
-    bucket: requireString(fields, "bucket"),
-    key: requireString(fields, "key"),
-    versionId: requireString(fields, "versionId"),
-    time: requireString(fields, "time"),
-    requestId: requireString(fields, "requestId"),
-    ...optional(fields, "backfillRun", isNonEmptyString, "a non-empty string"),
-    ...optional(fields, "backfillIndex", isWholeNumberFrom(0), "a whole number from 0")
-  };
-  switch (fields.kind) {
-    case "ObjectCreated":
-      return {
-        ...base,
-        kind: "ObjectCreated",
-        ...requireOrder(fields),
-        reason: requireString(fields, "reason"),
-        size: optionalNumber(fields, "size"),
-        eTag: optionalString(fields, "eTag"),
-        ...optional(fields, "staleReplica", isNonEmptyString, "a non-empty string"),
-        ...optional(fields, "continuation", isWholeNumberFrom(1), "a whole number from 1")
-      };
-    case "ObjectDeleted":
-      return {
-        ...base,
-        kind: "ObjectDeleted",
-        ...requireOrder(fields),
-        reason: requireString(fields, "reason"),
-        deletionType: requireDeletionType(fields.deletionType)
-      };
-    case "ObjectTagsChanged":
-      return { ...base, kind: "ObjectTagsChanged" };
-    default:
-      throw new InvalidMessageError(`queue message has unknown kind ${JSON.stringify(fields.kind)}`);
-  }
-}
-function optional(fields, name, isValid, what) {
-  const value = fields[name];
-  if (value === void 0) return {};
-  if (!isValid(value)) throw new InvalidMessageError(`${name} is ${JSON.stringify(value)}; when present it must be ${what}`);
-  return { [name]: value };
-}
-var isNonEmptyString = (value) => typeof value === "string" && value.length > 0;
-var isWholeNumberFrom = (min) => (value) => Number.isInteger(value) && value >= min;
-function requireOrder(fields) {
-  return { ...requireSequencerOrTime(fields), ...optional(fields, "supersedes", isNonEmptyString, "a non-empty string") };
-}
-function requireSequencerOrTime(fields) {
-  if (fields.sequencer === void 0 && typeof fields.lastModified === "string" && !Number.isNaN(Date.parse(fields.lastModified))) {
-    return { lastModified: fields.lastModified };
-  }
-  return { sequencer: requireSequencer(fields) };
-}
-function requireDeletionType(value) {
-  if (value === DELETE_MARKER_CREATED || value === PERMANENTLY_DELETED) return value;
-  throw new InvalidMessageError(
-    `deletion type ${JSON.stringify(value)} is neither "${DELETE_MARKER_CREATED}" nor "${PERMANENTLY_DELETED}"`
-  );
-}
-function asObject(value, what) {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidMessageError(`${what} is not a JSON object`);
-  }
-  return value;
-}
-function requireString(fields, name, where = name) {
-  const value = fields[name];
-  if (typeof value !== "string" || value.length === 0) {
-    throw new InvalidMessageError(`${where} is missing or not a non-empty string`);
-  }
-  return value;
-}
-function optionalString(fields, name) {
-  const value = fields[name];
-  return typeof value === "string" ? value : void 0;
-}
-function optionalNumber(fields, name) {
-  const value = fields[name];
-  return typeof value === "number" && Number.isFinite(value) ? value : void 0;
-}
-function requireSequencer(fields, where = "sequencer") {
-  const raw = requireString(fields, "sequencer", where);
-  try {
-    return normalizeSequencer(raw);
-  } catch (error2) {
-    throw new InvalidMessageError(`${where}: ${error2.message}`);
-  }
-}
-function sha256(text) {
-  return (0, import_crypto2.createHash)("sha256").update(text, "utf8").digest("hex");
-}
+// src/runtime/destination/destination-client.ts
+var import_client_s34 = __toESM(require_dist_cjs20());
+var import_client_sts = __toESM(require_dist_cjs25());
 
 // src/runtime/destination/destination-credentials.ts
 var import_client_secrets_manager = __toESM(require_dist_cjs21());
@@ -59397,1413 +60400,6 @@ var CredentialsSecret = class {
   }
 };
 
-// src/runtime/engine/object-lock.ts
-function objectLockParams(object, now = Date.now()) {
-  const params = {};
-  const until = object.ObjectLockRetainUntilDate;
-  if (object.ObjectLockMode && until && until.getTime() > now) {
-    params.ObjectLockMode = object.ObjectLockMode;
-    params.ObjectLockRetainUntilDate = until;
-  }
-  if (object.ObjectLockLegalHoldStatus === "ON") params.ObjectLockLegalHoldStatus = "ON";
-  return params;
-}
-function lockedWriteChecksumAlgorithm(replica, digest4) {
-  const locked = replica.ObjectLockMode !== void 0 || replica.ObjectLockLegalHoldStatus === "ON";
-  if (!locked || digest4.ContentMD5 || digest4.ChecksumAlgorithm || replica.ChecksumAlgorithm) return {};
-  const algorithms = { ChecksumCRC32: "CRC32", ChecksumCRC32C: "CRC32C", ChecksumCRC64NVME: "CRC64NVME", ChecksumSHA1: "SHA1", ChecksumSHA256: "SHA256" };
-  const sent = Object.keys(algorithms).find((name) => digest4[name]);
-  return sent ? { ChecksumAlgorithm: algorithms[sent] } : {};
-}
-function isMissingObjectLockConfiguration(error2) {
-  const { name, Code: code, message } = error2 ?? {};
-  return (name === "InvalidRequest" || code === "InvalidRequest") && /missing\s*object\s*lock\s*configuration/i.test(message ?? "");
-}
-var DestinationObjectLockMissingError = class extends Error {
-  constructor(bucket, key2, cause) {
-    super(`destination bucket ${bucket} has no Object Lock configuration, so it refused the replica of "${key2}" with its retention or legal hold (${cause.name}: ${cause.message}). Enable Object Lock on the destination bucket (aws s3api put-object-lock-configuration --bucket ${bucket} --object-lock-configuration ObjectLockEnabled=Enabled), or set replicateObjectLock: false on the source construct to replicate without locks; then redrive the dead letters`);
-    this.name = "DestinationObjectLockMissingError";
-  }
-};
-function isLocked(lock, now = Date.now()) {
-  return lock.legalHold === true || lock.mode !== void 0 && lock.retainUntil !== void 0 && lock.retainUntil.getTime() > now;
-}
-var ReplicaObjectLockedError = class extends Error {
-  constructor(bucket, key2, versionId, lock, now = Date.now()) {
-    const retained = lock.mode !== void 0 && lock.retainUntil !== void 0 && lock.retainUntil.getTime() > now;
-    const protections = [
-      ...retained ? [`retention ${lock.mode} until ${lock.retainUntil.toISOString()}`] : [],
-      ...lock.legalHold ? ["a legal hold"] : []
-    ];
-    super(`the permanent delete of "${key2}" was not replicated: Object Lock protects its replica version ${versionId} in ${bucket} (${protections.join(" and ")}), so S3 refused to delete it (AccessDenied). The replica stays; redrive this message once the retention has ended or the legal hold is lifted, or leave it`);
-    this.name = "ReplicaObjectLockedError";
-  }
-};
-var ReplicaDeleteRefusedError = class extends Error {
-  $metadata;
-  constructor(bucket, key2, versionId, cause) {
-    super(`S3 refused to delete replica version ${versionId} of "${key2}" in ${bucket} (${cause.name}: ${cause.message}): either Object Lock protects it (a retention or a legal hold set at the destination, not recorded by this replication), or the destination identity may not delete versions (DestinationReplicationUser's allowVersionDeletes)`);
-    this.name = "ReplicaDeleteRefusedError";
-    this.$metadata = cause.$metadata;
-  }
-};
-function explainRefusedReplicaDelete(error2, bucket, key2, versionId, recorded, now = Date.now()) {
-  if (error2?.name !== "AccessDenied") return error2;
-  if (recorded && isLocked(recorded, now)) return new ReplicaObjectLockedError(bucket, key2, versionId, recorded, now);
-  return new ReplicaDeleteRefusedError(bucket, key2, versionId, error2);
-}
-function lockOfReplica(params) {
-  const lock = {
-    ...params.ObjectLockMode && params.ObjectLockRetainUntilDate ? { mode: params.ObjectLockMode, retainUntil: new Date(params.ObjectLockRetainUntilDate) } : {},
-    ...params.ObjectLockLegalHoldStatus === "ON" ? { legalHold: true } : {}
-  };
-  return Object.keys(lock).length > 0 ? lock : void 0;
-}
-
-// src/runtime/replication/delivery-retry.ts
-var RETRY_BASE_SECONDS = 2;
-var RETRY_CAP_SECONDS = 30;
-function retryDelaySeconds(attempt) {
-  const exponent = Math.max(0, Math.min(attempt - 1, 10));
-  return Math.min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** exponent);
-}
-function attemptNumber(receiveCount, skippedReceives) {
-  return Math.max(1, receiveCount - skippedReceives);
-}
-function isPermanentError(error2) {
-  if (error2 instanceof CredentialsSecretNotFilledError) return false;
-  if (error2 instanceof InvalidMessageError || error2 instanceof CredentialsSecretError) return true;
-  if (error2 instanceof DestinationObjectLockMissingError || error2 instanceof ReplicaObjectLockedError) return true;
-  const name = error2?.name;
-  return name === "InvalidMessageError" || name === "CredentialsSecretError" || name === "DestinationObjectLockMissingError" || name === "ReplicaObjectLockedError";
-}
-var THROTTLING_ERROR_CODES2 = /* @__PURE__ */ new Set([
-  "BandwidthLimitExceeded",
-  "EC2ThrottledException",
-  "LimitExceededException",
-  "PriorRequestNotComplete",
-  "ProvisionedThroughputExceededException",
-  "RequestLimitExceeded",
-  "RequestThrottled",
-  "RequestThrottledException",
-  "SlowDown",
-  "ThrottledException",
-  "Throttling",
-  "ThrottlingException",
-  "TooManyRequestsException",
-  "TransactionInProgressException"
-]);
-function isThrottlingError2(error2) {
-  const candidate = error2;
-  if (!candidate) return false;
-  return candidate.$metadata?.httpStatusCode === 429 || THROTTLING_ERROR_CODES2.has(candidate.name ?? "") || candidate.$retryable?.throttling === true;
-}
-var THROTTLED_RETRY_BASE_SECONDS = 30;
-var THROTTLED_RETRY_CAP_SECONDS = 300;
-function throttledRetryDelaySeconds(receiveCount) {
-  const exponent = Math.max(0, Math.min(receiveCount - 1, 10));
-  return Math.min(THROTTLED_RETRY_CAP_SECONDS, THROTTLED_RETRY_BASE_SECONDS * 2 ** exponent);
-}
-var SECRET_WAIT_BASE_SECONDS = 60;
-var SECRET_WAIT_CAP_SECONDS = 900;
-function secretWaitSeconds(receiveCount) {
-  const exponent = Math.max(0, Math.min(receiveCount - 1, 10));
-  return Math.min(SECRET_WAIT_CAP_SECONDS, SECRET_WAIT_BASE_SECONDS * 2 ** exponent);
-}
-function failureDecision(error2, attempt, maxAttempts, receiveCount = attempt) {
-  const cause = `${error2?.name ?? "Error"}: ${error2?.message ?? String(error2)}`;
-  if (isPermanentError(error2)) return { action: "dead-letter", reason: `permanent error on attempt ${attempt}: ${cause}` };
-  if (isThrottlingError2(error2)) return { action: "retry", delaySeconds: throttledRetryDelaySeconds(receiveCount), throttled: true };
-  if (attempt >= maxAttempts) return { action: "dead-letter", reason: `failed ${attempt} attempts (maxReceiveCount ${maxAttempts}); last: ${cause}` };
-  return { action: "retry", delaySeconds: retryDelaySeconds(attempt) };
-}
-function exhaustedBeforeAttempt(attempt, maxAttempts) {
-  return attempt > maxAttempts ? `received for attempt ${attempt} but maxReceiveCount is ${maxAttempts}: the earlier attempts ended without a result (function timeouts or crashes)` : void 0;
-}
-var SKIP_RECORD_SECONDS = 15 * 24 * 3600;
-var DeliverySkips = class {
-  constructor(client, tableName, now = Date.now) {
-    this.client = client;
-    this.tableName = tableName;
-    this.now = now;
-  }
-  client;
-  tableName;
-  now;
-  async count(messageId) {
-    const { Item: item } = await this.client.send(new import_client_dynamodb3.GetItemCommand({
-      TableName: this.tableName,
-      Key: key(messageId),
-      ConsistentRead: true,
-      ProjectionExpression: "skips"
-    }));
-    return Number(item?.skips?.N ?? 0);
-  }
-  async add(messageId) {
-    await this.client.send(new import_client_dynamodb3.UpdateItemCommand({
-      TableName: this.tableName,
-      Key: key(messageId),
-      UpdateExpression: "ADD skips :one SET expiresAt = :expiresAt",
-      ExpressionAttributeValues: {
-        ":one": { N: "1" },
-        ":expiresAt": { N: String(Math.floor(this.now() / 1e3) + SKIP_RECORD_SECONDS) }
-      }
-    }));
-  }
-};
-var key = (messageId) => ({ pk: { S: `delivery#${messageId}` }, sk: { S: "skips" } });
-
-// src/runtime/replication/outcomes/outcome-metrics.ts
-var ACTION_METRICS = {
-  "copy-continued": "CopiesContinued",
-  "copy": "ObjectsReplicated",
-  "repair-replica": "ReplicasRepaired",
-  "create-delete-marker": "DeleteMarkersReplicated",
-  "delete-destination-version": "VersionDeletesReplicated",
-  "sync-tags": "TagSetsReplicated",
-  "remember-source-deleted": "SourceVersionsDeletedBeforeCopy",
-  "forget-version": "VersionMappingsExpired"
-};
-var count = (name) => ({ name, unit: "Count", value: 1 });
-function metricsForOutcome(outcome) {
-  const decoded = outcome.decodedKey !== void 0 ? [count("EncodedKeysDecoded")] : [];
-  if (outcome.action === "skip") {
-    const points2 = [count("EventsSkipped")];
-    if (outcome.reason === "source-version-gone") points2.push(count("SourceVersionGone"));
-    if (outcome.reason === "archived") points2.push(count("ArchivedVersionsSkipped"));
-    if (outcome.reason === "tag-filter") points2.push(count("VersionsFilteredByTags"));
-    if (outcome.reason === "sse-c") points2.push(count("CustomerKeyVersionsSkipped"));
-    if (outcome.reason === "older-than-replica") points2.push(count("StaleEventsSkipped"));
-    if (outcome.reason === "replica") points2.push(count("ReplicasSkipped"));
-    if (outcome.reason === "destination-already-deleted") points2.push(count("DeleteMarkersAlreadyAtDestination"));
-    return [...points2, ...decoded];
-  }
-  const points = [count(ACTION_METRICS[outcome.action]), ...decoded];
-  if ((outcome.action === "copy" || outcome.action === "repair-replica") && outcome.bytes !== void 0) {
-    points.push({ name: "BytesReplicated", unit: "Bytes", value: outcome.bytes });
-  }
-  return points;
-}
-var NEW_REPLICA_ACTIONS = /* @__PURE__ */ new Set(["copy", "create-delete-marker"]);
-function replicationLatency(message, outcome, committedAt) {
-  if (message.backfillRun !== void 0 || !NEW_REPLICA_ACTIONS.has(outcome.action)) return void 0;
-  const eventTime = Date.parse(message.time);
-  if (!Number.isFinite(eventTime) || !Number.isFinite(committedAt)) return void 0;
-  return { name: "ReplicationLatency", unit: "Milliseconds", value: Math.max(0, committedAt - eventTime) };
-}
-
-// src/runtime/replication/outcomes/run-reports.ts
-function deliveredOutcome(message, outcome) {
-  if (outcome.action === "copy-continued") return void 0;
-  const base = { key: message.key, versionId: message.versionId };
-  if (outcome.action === "copy" || outcome.action === "create-delete-marker") return { ...base, outcome: "replicated", bytes: outcome.bytes };
-  if (outcome.action === "skip" && outcome.reason === "duplicate") return { ...base, outcome: "already-present" };
-  if (outcome.action === "skip" && outcome.reason === "tag-filter") return { ...base, outcome: "skipped-by-filter", reason: outcome.reason };
-  if (outcome.action === "skip") return { ...base, outcome: "skipped", reason: outcome.reason };
-  return { ...base, outcome: "replicated" };
-}
-
-// src/runtime/replication/key-state/key-claims.ts
-var import_crypto5 = require("crypto");
-
-// src/runtime/engine/key-listing.ts
-var import_client_s3 = __toESM(require_dist_cjs20());
-async function* keyVersionPages(s3, bucket, key2, pageSize) {
-  let keyMarker;
-  let versionIdMarker;
-  for (; ; ) {
-    const page = await s3.send(new import_client_s3.ListObjectVersionsCommand({
-      Bucket: bucket,
-      Prefix: key2,
-      KeyMarker: keyMarker,
-      VersionIdMarker: versionIdMarker,
-      MaxKeys: pageSize
-    }));
-    const entries = [...page.Versions ?? [], ...page.DeleteMarkers ?? []];
-    yield {
-      versions: (page.Versions ?? []).filter((entry) => entry.Key === key2),
-      deleteMarkers: (page.DeleteMarkers ?? []).filter((entry) => entry.Key === key2)
-    };
-    const passedKey = entries.some((entry) => entry.Key !== key2) || page.NextKeyMarker !== void 0 && page.NextKeyMarker !== key2;
-    if (!page.IsTruncated || passedKey) return;
-    keyMarker = page.NextKeyMarker;
-    versionIdMarker = page.NextVersionIdMarker;
-  }
-}
-async function latestEntry(s3, bucket, key2) {
-  for await (const { versions: versions2, deleteMarkers } of keyVersionPages(s3, bucket, key2, 10)) {
-    const version = versions2.find((entry) => entry.IsLatest);
-    if (version?.VersionId) {
-      return { versionId: version.VersionId, isDeleteMarker: false, size: version.Size, eTag: version.ETag, lastModified: version.LastModified };
-    }
-    const marker = deleteMarkers.find((entry) => entry.IsLatest);
-    if (marker?.VersionId) return { versionId: marker.VersionId, isDeleteMarker: true, lastModified: marker.LastModified };
-    return void 0;
-  }
-  return void 0;
-}
-async function uploadsOf(s3, bucket, key2) {
-  const uploads = [];
-  let keyMarker;
-  let uploadIdMarker;
-  for (; ; ) {
-    const page = await s3.send(new import_client_s3.ListMultipartUploadsCommand({
-      Bucket: bucket,
-      Prefix: key2,
-      KeyMarker: keyMarker,
-      UploadIdMarker: uploadIdMarker
-    }));
-    for (const upload of page.Uploads ?? []) {
-      if (upload.Key === key2 && upload.UploadId) uploads.push(upload.UploadId);
-    }
-    if (!page.IsTruncated || page.NextKeyMarker !== void 0 && page.NextKeyMarker !== key2) return uploads;
-    keyMarker = page.NextKeyMarker;
-    uploadIdMarker = page.NextUploadIdMarker;
-  }
-}
-
-// src/runtime/engine/multipart/multipart-copy.ts
-var import_client_s33 = __toESM(require_dist_cjs20());
-
-// src/runtime/engine/checksums.ts
-var import_crypto3 = require("crypto");
-var import_zlib = require("zlib");
-var CHECKSUM_ALGORITHMS = ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"];
-var checksumField = (algorithm) => `Checksum${algorithm}`;
-function sourceChecksumOf(object) {
-  for (const algorithm of CHECKSUM_ALGORITHMS) {
-    const stored = object[checksumField(algorithm)];
-    if (!stored) continue;
-    const composite = /^(.+)-([0-9]+)$/.exec(stored);
-    if (composite) return { algorithm, type: "COMPOSITE", value: composite[1], parts: Number(composite[2]) };
-    return { algorithm, type: "FULL_OBJECT", value: stored };
-  }
-  return void 0;
-}
-var hasFullObjectMultipart = (algorithm) => algorithm.startsWith("CRC");
-function singleRequestChecksum(source) {
-  if (!source) return void 0;
-  return source.type === "FULL_OBJECT" ? { algorithm: source.algorithm, value: source.value } : { algorithm: source.algorithm };
-}
-function multipartChecksumPlan(source) {
-  if (!source) return { algorithm: "CRC32", type: "COMPOSITE" };
-  if (source.type === "FULL_OBJECT") {
-    return hasFullObjectMultipart(source.algorithm) ? { algorithm: source.algorithm, type: "FULL_OBJECT", expectedFullObject: source.value } : { algorithm: source.algorithm, type: "COMPOSITE" };
-  }
-  return { algorithm: source.algorithm, type: "COMPOSITE", expectedComposite: { value: source.value, parts: source.parts ?? 0 } };
-}
-function checksumOf(algorithm, bytes) {
-  switch (algorithm) {
-    case "CRC32":
-      return uint32Base64((0, import_zlib.crc32)(bytes));
-    case "CRC32C":
-      return uint32Base64(crc32c(bytes));
-    case "SHA1":
-      return (0, import_crypto3.createHash)("sha1").update(bytes).digest("base64");
-    case "SHA256":
-      return (0, import_crypto3.createHash)("sha256").update(bytes).digest("base64");
-    case "CRC64NVME":
-      return void 0;
-  }
-}
-function compositeChecksum(algorithm, partChecksums) {
-  return checksumOf(algorithm, Buffer.concat(partChecksums.map((part) => Buffer.from(part, "base64"))));
-}
-function uint32Base64(value) {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value >>> 0);
-  return bytes.toString("base64");
-}
-var CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n3 = 0; n3 < 256; n3++) {
-    let c5 = n3;
-    for (let k5 = 0; k5 < 8; k5++) c5 = c5 & 1 ? 2197175160 ^ c5 >>> 1 : c5 >>> 1;
-    table[n3] = c5 >>> 0;
-  }
-  return table;
-})();
-function crc32c(bytes) {
-  let crc = 4294967295;
-  for (let i5 = 0; i5 < bytes.length; i5++) crc = CRC32C_TABLE[(crc ^ bytes[i5]) & 255] ^ crc >>> 8;
-  return (crc ^ 4294967295) >>> 0;
-}
-
-// src/runtime/engine/payload-signing.ts
-var UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
-function payloadSigningFor(protocol) {
-  return (protocol ?? "").replace(/:$/, "").toLowerCase() === "https" ? "unsigned" : "signed";
-}
-function unsignedPayloadOverTls(command5) {
-  const mark = (next) => async (args) => {
-    const request = args.request;
-    if (request?.headers && payloadSigningFor(request.protocol) === "unsigned") request.headers["x-amz-content-sha256"] = UNSIGNED_PAYLOAD;
-    return next(args);
-  };
-  command5.middlewareStack.add(mark, { step: "build", priority: "low", name: "unsignedPayloadOverTls" });
-  return command5;
-}
-
-// src/runtime/engine/verification.ts
-var import_crypto4 = require("crypto");
-var ContentMismatchError = class extends Error {
-  constructor(key2, versionId, detail) {
-    super(`bytes read from version ${versionId} of "${key2}" do not match the source's ETag (${detail}); the upload was aborted and the message will be retried`);
-    this.name = "ContentMismatchError";
-  }
-};
-var PLAIN_MD5 = /^[0-9a-f]{32}$/;
-var MULTIPART_MD5 = /^[0-9a-f]{32}-([0-9]+)$/;
-var bareETag = (eTag) => (eTag ?? "").replace(/"/g, "").toLowerCase();
-function plainMd5Of(eTag) {
-  const bare = bareETag(eTag);
-  return PLAIN_MD5.test(bare) ? bare : void 0;
-}
-function sourceCheckFor(eTag, serverSideEncryption) {
-  if (serverSideEncryption !== void 0 && serverSideEncryption !== "AES256") return { kind: "transit" };
-  const plainMd5 = plainMd5Of(eTag);
-  if (plainMd5) return { kind: "md5", md5Hex: plainMd5 };
-  const bare = bareETag(eTag);
-  const multipart = MULTIPART_MD5.exec(bare);
-  if (multipart) return { kind: "multipart-md5", eTag: bare, partCount: Number(multipart[1]) };
-  return { kind: "transit" };
-}
-function md5Hex(bytes) {
-  return (0, import_crypto4.createHash)("md5").update(bytes).digest("hex");
-}
-function multipartETag(partMd5Hex) {
-  const digest4 = (0, import_crypto4.createHash)("md5");
-  for (const part of partMd5Hex) digest4.update(Buffer.from(part, "hex"));
-  return `${digest4.digest("hex")}-${partMd5Hex.length}`;
-}
-var OrderedDigest = class {
-  hash = (0, import_crypto4.createHash)("md5");
-  next;
-  waiting = /* @__PURE__ */ new Map();
-  failure;
-  rejecters = /* @__PURE__ */ new Set();
-  constructor(firstPartNumber = 1) {
-    this.next = firstPartNumber;
-  }
-  /** Resolves once this part is hashed (so its buffer may be reused); rejects after `fail`. */
-  feed(partNumber, bytes) {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        this.rejecters.delete(reject);
-        resolve();
-      };
-      this.rejecters.add(reject);
-      this.waiting.set(partNumber, { bytes, done });
-      this.drain();
-    });
-  }
-  /** Releases every waiting part with the error: the copy stopped and nothing more will come. */
-  fail(error2) {
-    this.failure = error2;
-    for (const reject of this.rejecters) reject(error2);
-    this.rejecters.clear();
-    this.waiting.clear();
-  }
-  hex() {
-    return this.hash.digest("hex");
-  }
-  drain() {
-    for (let part = this.waiting.get(this.next); part; part = this.waiting.get(this.next)) {
-      this.hash.update(part.bytes);
-      this.waiting.delete(this.next);
-      this.next++;
-      part.done();
-    }
-  }
-};
-
-// src/runtime/engine/retries.ts
-var PART_ATTEMPTS = 3;
-var PART_RETRY_BACKOFF_MS = 250;
-function isTransient(error2) {
-  if (!(error2 instanceof Error) || NOT_TRANSIENT.has(error2.name)) return false;
-  const status = error2.$metadata?.httpStatusCode;
-  return status === void 0 || status >= 500 || status === 429;
-}
-var NOT_TRANSIENT = /* @__PURE__ */ new Set(["SourceVersionGoneError", "ContentMismatchError"]);
-async function retryTransient(operation2, attempts = PART_ATTEMPTS, backoffMs = PART_RETRY_BACKOFF_MS) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation2();
-    } catch (error2) {
-      if (attempt >= attempts || !isTransient(error2)) throw error2;
-      await new Promise((resolve) => setTimeout(resolve, backoffMs * attempt));
-    }
-  }
-}
-var AmbiguousWriteError = class extends Error {
-  constructor(operation2, cause) {
-    super(`${operation2} may have been applied before it failed (${describe146(cause)}); not sent again in place`);
-    this.name = "AmbiguousWriteError";
-  }
-};
-function sentOnceUnlessRefused(command5, operation2) {
-  let ambiguous;
-  const guard = (next) => async (args) => {
-    if (ambiguous !== void 0) throw new AmbiguousWriteError(operation2, ambiguous);
-    try {
-      return await next(args);
-    } catch (error2) {
-      if (!wasRefused(error2)) ambiguous = error2;
-      throw error2;
-    }
-  };
-  command5.middlewareStack.add(guard, { step: "finalizeRequest", priority: "low", name: "sentOnceUnlessRefused" });
-  return command5;
-}
-function wasRefused(error2) {
-  const status = error2.$metadata?.httpStatusCode;
-  const name = error2.name ?? "";
-  return status === 503 || status === 429 || ["SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded"].includes(name);
-}
-function describe146(cause) {
-  const error2 = cause;
-  return [error2.name, error2.message].filter(Boolean).join(": ") || "an error";
-}
-
-// src/runtime/engine/source-reads.ts
-var import_client_s32 = __toESM(require_dist_cjs20());
-var SourceReadError = class extends Error {
-  $metadata;
-  constructor(message, cause) {
-    super(message);
-    this.$metadata = cause?.$metadata;
-  }
-};
-var SourceVersionGoneError = class extends SourceReadError {
-  constructor(key2, versionId, cause) {
-    super(`source version ${versionId} of "${key2}" no longer exists (${cause.name ?? "not found"}, and not in the key's version listing)`, cause);
-    this.name = "SourceVersionGoneError";
-  }
-};
-var SourceVersionArchivedError = class extends SourceReadError {
-  constructor(key2, versionId, cause) {
-    super(`source version ${versionId} of "${key2}" is archived (${cause.message ?? "InvalidObjectState"})`, cause);
-    this.name = "SourceVersionArchivedError";
-  }
-};
-var SourceVersionCustomerKeyError = class extends SourceReadError {
-  constructor(key2, versionId, cause) {
-    super(`source version ${versionId} of "${key2}" is encrypted with a customer-provided key (SSE-C), which the replicator does not have (${cause.message ?? "InvalidRequest"})`, cause);
-    this.name = "SourceVersionCustomerKeyError";
-  }
-};
-var SourceVersionIsReplicaError = class extends Error {
-  constructor(key2, versionId, marker) {
-    super(`source version ${versionId} of "${key2}" is a replica (of ${marker}): replicas are not replicated again`);
-    this.marker = marker;
-    this.name = "SourceVersionIsReplicaError";
-  }
-  marker;
-};
-function isCustomerKeyRefusal(error2) {
-  const { name, message, $metadata } = error2 ?? {};
-  if (name !== "InvalidRequest" || $metadata?.httpStatusCode !== 400) return false;
-  return /server side encryption|customer[- ]provided|customer key|SSE-?C/i.test(message ?? "");
-}
-var SourceVersionUnreadableError = class extends SourceReadError {
-  constructor(key2, versionId, cause) {
-    const { name, $metadata } = cause;
-    super(`source version ${versionId} of "${key2}" is listed at the source, but reading it answered ${name ?? "an error"} (${$metadata?.httpStatusCode ?? "no status"})`, cause);
-    this.name = "SourceVersionUnreadableError";
-  }
-};
-var SourceKeyEncodedError = class extends SourceReadError {
-  constructor(key2, decodedKey, versionId, cause) {
-    super(`"${key2}" has no version ${versionId} at the source; its URL-decoded form "${decodedKey}" has`, cause);
-    this.key = key2;
-    this.decodedKey = decodedKey;
-    this.versionId = versionId;
-    this.name = "SourceKeyEncodedError";
-  }
-  key;
-  decodedKey;
-  versionId;
-};
-var SourceVersionNotDeletedError = class extends Error {
-  constructor(key2, versionId) {
-    super(`a permanent delete of version ${versionId} of "${key2}" was received, but the source still lists that version`);
-    this.name = "SourceVersionNotDeletedError";
-  }
-};
-var NOT_FOUND = /* @__PURE__ */ new Set(["NoSuchKey", "NoSuchVersion", "NotFound", "MethodNotAllowed"]);
-async function getVersion(version) {
-  const { client, bucket, key: key2, versionId } = version;
-  return goneAware(version, () => client.send(new import_client_s32.GetObjectCommand({ Bucket: bucket, Key: key2, VersionId: versionId, ChecksumMode: "ENABLED" })));
-}
-async function readRange(version, eTag, range2, buffer) {
-  const { client, bucket, key: key2, versionId } = version;
-  const response = await goneAware(version, () => client.send(new import_client_s32.GetObjectCommand({
-    Bucket: bucket,
-    Key: key2,
-    VersionId: versionId,
-    Range: `bytes=${range2.start}-${range2.end}`,
-    IfMatch: eTag
-  })));
-  let filled = 0;
-  for await (const chunk of response.Body) {
-    const bytes = chunk;
-    if (filled + bytes.length > range2.length) {
-      response.Body.destroy();
-      throw new Error(`the source returned more than the ${range2.length} bytes of part ${range2.partNumber} of "${key2}"`);
-    }
-    bytes.copy(buffer, filled);
-    filled += bytes.length;
-  }
-  if (filled !== range2.length) throw new Error(`the source returned ${filled} of the ${range2.length} bytes of part ${range2.partNumber} of "${key2}"`);
-  return buffer.subarray(0, filled);
-}
-async function readFirstPart(body, key2, range2, buffer) {
-  if (range2.start !== 0) throw new RangeError(`part ${range2.partNumber} does not start the object`);
-  let filled = 0;
-  try {
-    for await (const chunk of body) {
-      filled += chunk.copy(buffer, filled, 0, Math.min(chunk.length, range2.length - filled));
-      if (filled === range2.length) break;
-    }
-  } finally {
-    body.destroy();
-  }
-  if (filled !== range2.length) throw new Error(`the source returned ${filled} of the ${range2.length} bytes of part 1 of "${key2}"`);
-  return buffer.subarray(0, filled);
-}
-async function headPart(version, partNumber) {
-  const { client, bucket, key: key2, versionId } = version;
-  return goneAware(version, () => client.send(new import_client_s32.HeadObjectCommand({ Bucket: bucket, Key: key2, VersionId: versionId, PartNumber: partNumber })));
-}
-async function readTags(version) {
-  const { client, bucket, key: key2, versionId } = version;
-  const result = await goneAware(version, () => client.send(new import_client_s32.GetObjectTaggingCommand({ Bucket: bucket, Key: key2, VersionId: versionId })));
-  return result.TagSet ?? [];
-}
-async function goneAware(version, request) {
-  try {
-    return await request();
-  } catch (error2) {
-    throw await explainFailedRead(version, error2);
-  }
-}
-async function explainFailedRead(version, error2) {
-  const { name, $metadata } = error2;
-  if (name === "InvalidObjectState") return new SourceVersionArchivedError(version.key, version.versionId, error2);
-  if (isCustomerKeyRefusal(error2)) return new SourceVersionCustomerKeyError(version.key, version.versionId, error2);
-  const status = $metadata?.httpStatusCode;
-  if (name === "NoSuchBucket" || !(NOT_FOUND.has(name ?? "") || status === 404 || status === 405)) return error2;
-  const { client, bucket, key: key2, versionId } = version;
-  if (await isListedAtSource(client, bucket, key2, versionId)) return new SourceVersionUnreadableError(key2, versionId, error2);
-  const decoded = formDecoded(key2);
-  if (decoded !== void 0 && await isListedAtSource(client, bucket, decoded, versionId)) {
-    return new SourceKeyEncodedError(key2, decoded, versionId, error2);
-  }
-  return new SourceVersionGoneError(key2, versionId, error2);
-}
-function formDecoded(key2) {
-  if (!/[%+]/.test(key2)) return void 0;
-  try {
-    const decoded = decodeURIComponent(key2.replace(/\+/g, " "));
-    return decoded === key2 ? void 0 : decoded;
-  } catch {
-    return void 0;
-  }
-}
-async function isListedAtSource(client, bucket, key2, versionId) {
-  for await (const { versions: versions2, deleteMarkers } of keyVersionPages(client, bucket, key2)) {
-    if ([...versions2, ...deleteMarkers].some((entry) => entry.VersionId === versionId)) return true;
-  }
-  return false;
-}
-async function confirmSourceVersionGone(version) {
-  const { client, bucket, key: key2, versionId } = version;
-  if (await isListedAtSource(client, bucket, key2, versionId)) throw new SourceVersionNotDeletedError(key2, versionId);
-}
-
-// src/runtime/engine/multipart/multipart-copy.ts
-var UploadVanishedError = class extends Error {
-};
-async function multipartCopy(request) {
-  let firstBody = request.firstBody;
-  const takeFirstBody = () => {
-    const body = firstBody;
-    firstBody = void 0;
-    return body;
-  };
-  try {
-    return await copyOnce(request, takeFirstBody);
-  } catch (error2) {
-    if (!(error2 instanceof UploadVanishedError)) throw error2;
-    return await copyOnce(request, takeFirstBody);
-  } finally {
-    takeFirstBody()?.destroy();
-  }
-}
-async function copyOnce(request, takeFirstBody) {
-  const { source, object, checkpoints } = request;
-  let saved = await checkpoints.load(source.key, source.versionId);
-  if (saved && (saved.sourceETag !== object.eTag || saved.size !== object.size)) {
-    await abort(request, saved);
-    saved = void 0;
-  }
-  if (saved?.completed) {
-    if (saved.completed.destinationVersionId !== request.replacing) {
-      return { status: "completed", ...saved.completed, resumedParts: partCount(saved.size, saved.partSize) };
-    }
-    await checkpoints.clear(source.key, source.versionId);
-    saved = void 0;
-  }
-  if (!saved && !hasTimeForPart(request.limits)) {
-    return { status: "suspended", partsDone: 0, partCount: partCount(object.size, partSizeFor(object.size)) };
-  }
-  const { plan, check } = saved ? { plan: saved, check: resumedCheck(object, saved) } : await start(request);
-  const parts = new Map((saved?.parts ?? []).map((part) => [part.partNumber, part]));
-  try {
-    const digest4 = check.kind === "md5" ? new OrderedDigest() : void 0;
-    const total = partCount(plan.size, plan.partSize);
-    await copyParts(request, plan, check, parts, takeFirstBody, digest4);
-    if (parts.size < total) return { status: "suspended", partsDone: parts.size, partCount: total };
-    const verifiedBy = await verify(request, plan, check, parts, digest4);
-    const completed = await complete(request, plan, parts);
-    await checkpoints.markCompleted(source.key, source.versionId, { ...completed, verifiedBy });
-    return { status: "completed", ...completed, verifiedBy, resumedParts: saved?.parts.length ?? 0 };
-  } catch (error2) {
-    if (isNoSuchUpload(error2)) {
-      await checkpoints.clear(source.key, source.versionId);
-      throw new UploadVanishedError();
-    }
-    if (error2 instanceof ContentMismatchError || error2 instanceof SourceVersionGoneError || request.limits.finalAttempt) {
-      await abort(request, plan);
-    }
-    throw error2;
-  }
-}
-async function start(request) {
-  const { source, object, destination, upload, checkpoints } = request;
-  let check = sourceCheckFor(object.eTag, object.serverSideEncryption);
-  let partSize = partSizeFor(object.size);
-  const sums = multipartChecksumPlan(object.checksum);
-  const sourcePartCount = check.kind === "multipart-md5" ? check.partCount : sums.expectedComposite?.parts;
-  if (sourcePartCount !== void 0) {
-    const sourcePartSize = await uniformSourcePartSize(request, sourcePartCount);
-    if (sourcePartSize === void 0) {
-      if (check.kind === "multipart-md5") check = { kind: "transit" };
-    } else {
-      partSize = sourcePartSize;
-    }
-  }
-  const created = await destination.send(sentOnceUnlessRefused(new import_client_s33.CreateMultipartUploadCommand({
-    ...upload,
-    ChecksumAlgorithm: sums.algorithm,
-    ...sums.type === "FULL_OBJECT" ? { ChecksumType: "FULL_OBJECT" } : {}
-  }), "CreateMultipartUpload"));
-  const partETagsAreMd5 = created.ServerSideEncryption === void 0 || created.ServerSideEncryption === "AES256";
-  const checksums = { checksumAlgorithm: sums.algorithm, checksumType: sums.type };
-  const plan = { uploadId: created.UploadId, sourceETag: object.eTag, size: object.size, partSize, partETagsAreMd5, ...checksums };
-  try {
-    await checkpoints.start(source.key, source.versionId, plan);
-  } catch (error2) {
-    await abortUpload(destination, upload.Bucket, upload.Key, plan.uploadId);
-    throw error2;
-  }
-  return { plan, check };
-}
-async function uniformSourcePartSize(request, sourcePartCount) {
-  const { source, object, limits } = request;
-  const first = await headPart(source, 1);
-  const size = first.ContentLength ?? 0;
-  const fits = size >= 5 * 1024 * 1024 && size <= limits.memoryBudget && (first.PartsCount ?? sourcePartCount) === sourcePartCount;
-  return fits && partCount(object.size, size) === sourcePartCount ? size : void 0;
-}
-function resumedCheck(object, saved) {
-  const check = sourceCheckFor(object.eTag, object.serverSideEncryption);
-  if (check.kind === "md5" && saved.parts.length > 0) return { kind: "transit" };
-  if (check.kind === "multipart-md5" && (saved.parts.some((part) => !part.md5) || partCount(saved.size, saved.partSize) !== check.partCount)) {
-    return { kind: "transit" };
-  }
-  return check;
-}
-async function copyParts(request, plan, check, parts, takeFirstBody, digest4) {
-  const { source, object, destination, upload, checkpoints, limits } = request;
-  const pending = Array.from({ length: partCount(plan.size, plan.partSize) }, (_, index) => index + 1).filter((n3) => !parts.has(n3));
-  let next = 0;
-  let slowestPartMs;
-  let failure;
-  const retryPart = (operation2) => retryTransient(operation2, PART_ATTEMPTS, limits.partRetryBackoffMs ?? PART_RETRY_BACKOFF_MS);
-  const read = (range2, buffer) => {
-    const first = range2.partNumber === 1 ? takeFirstBody() : void 0;
-    const ranged = () => readRange(source, object.eTag, range2, buffer);
-    return first ? readFirstPart(first, source.key, range2, buffer).catch(ranged) : ranged();
-  };
-  if (!pending.includes(1)) takeFirstBody()?.destroy();
-  const worker = async () => {
-    let buffer;
-    while (failure === void 0 && next < pending.length) {
-      if (!hasTimeForPart(limits, slowestPartMs)) return;
-      const range2 = partRange(plan.size, plan.partSize, pending[next++]);
-      const started = limits.now();
-      try {
-        buffer ??= Buffer.allocUnsafe(plan.partSize);
-        const bytes = await retryPart(() => read(range2, buffer));
-        const algorithm = plan.checksumAlgorithm ?? "CRC32";
-        const computed = checksumOf(algorithm, bytes);
-        const computedMd5 = check.kind === "multipart-md5" && !plan.partETagsAreMd5 ? md5Hex(bytes) : void 0;
-        const [uploading, hashing] = await Promise.allSettled([
-          // Over https the part's payload goes unsigned: its checksum header, which S3 verifies, holds.
-          retryPart(() => destination.send(unsignedPayloadOverTls(new import_client_s33.UploadPartCommand({
-            Bucket: upload.Bucket,
-            Key: upload.Key,
-            UploadId: plan.uploadId,
-            PartNumber: range2.partNumber,
-            Body: bytes,
-            ContentLength: bytes.length,
-            ChecksumAlgorithm: algorithm,
-            ...computed ? { [checksumField(algorithm)]: computed } : {}
-          })))),
-          digest4?.feed(range2.partNumber, bytes)
-        ]);
-        if (uploading.status === "rejected") throw uploading.reason;
-        const uploaded = uploading.value;
-        const md5 = check.kind === "multipart-md5" ? computedMd5 ?? plainMd5Of(uploaded.ETag) : void 0;
-        const checksum = computed ?? uploaded[checksumField(algorithm)];
-        if (!checksum) throw new Error(`the destination returned no ${algorithm} checksum for part ${range2.partNumber} of "${upload.Key}"`);
-        const part = { partNumber: range2.partNumber, eTag: uploaded.ETag, checksum, md5 };
-        await checkpoints.recordPart(source.key, source.versionId, part);
-        parts.set(part.partNumber, part);
-        if (hashing.status === "rejected") throw hashing.reason;
-        slowestPartMs = Math.max(slowestPartMs ?? 0, limits.now() - started);
-      } catch (error2) {
-        failure ??= error2;
-        digest4?.fail(error2);
-      }
-    }
-  };
-  const workers = Math.min(partsInFlight(plan.partSize, limits.memoryBudget), pending.length);
-  await Promise.all(Array.from({ length: workers }, worker));
-  if (failure !== void 0) throw failure;
-}
-function hasTimeForPart(limits, slowestPartMs) {
-  const { deadline, reserveMs } = limits;
-  return deadline === void 0 || canStartPart({ now: limits.now(), deadline, slowestPartMs, reserveMs });
-}
-async function verify(request, plan, check, parts, digest4) {
-  const { key: key2, versionId } = request.source;
-  const checked = await verifyChecksum(request, plan, parts);
-  if (check.kind === "md5") {
-    const actual = digest4.hex();
-    if (actual !== check.md5Hex) throw new ContentMismatchError(key2, versionId, `MD5 ${actual}, ETag ${check.md5Hex}`);
-  } else if (check.kind === "multipart-md5") {
-    if (sorted(parts).some((part) => !part.md5)) return "transit";
-    const actual = multipartETag(sorted(parts).map((part) => part.md5));
-    if (actual !== check.eTag) {
-      if (!await sourcePartsMatchPlan(request, plan, check.partCount)) return "transit";
-      throw new ContentMismatchError(key2, versionId, `parts' ETag ${actual}, source ETag ${check.eTag}`);
-    }
-  }
-  return check.kind === "transit" && checked ? "checksum" : check.kind;
-}
-function sourceChecksumFor(request, plan) {
-  const sums = multipartChecksumPlan(request.object.checksum);
-  const same = sums.algorithm === (plan.checksumAlgorithm ?? "CRC32") && sums.type === (plan.checksumType ?? "COMPOSITE");
-  return same && (sums.expectedComposite || sums.expectedFullObject) ? sums : void 0;
-}
-async function verifyChecksum(request, plan, parts) {
-  const sums = sourceChecksumFor(request, plan);
-  if (sums?.expectedFullObject) return true;
-  const expected = sums?.expectedComposite;
-  if (!expected || expected.parts !== parts.size) return false;
-  const actual = compositeChecksum(sums.algorithm, sorted(parts).map((part) => part.checksum));
-  if (actual === expected.value) return true;
-  if (!await sourcePartsMatchPlan(request, plan, expected.parts)) return false;
-  const { key: key2, versionId } = request.source;
-  const detail = `parts' composite ${sums.algorithm} ${actual}-${parts.size}, source's ${expected.value}-${expected.parts}`;
-  throw new ContentMismatchError(key2, versionId, detail);
-}
-async function sourcePartsMatchPlan(request, plan, count2) {
-  for (let partNumber = 1; partNumber <= count2; partNumber++) {
-    const part = await headPart(request.source, partNumber);
-    if (part.ContentLength !== partRange(plan.size, plan.partSize, partNumber).length) return false;
-  }
-  return true;
-}
-async function complete(request, plan, parts) {
-  const { Bucket, Key } = request.upload;
-  const algorithm = plan.checksumAlgorithm ?? "CRC32";
-  const fullObject = sourceChecksumFor(request, plan)?.expectedFullObject;
-  const result = await request.destination.send(sentOnceUnlessRefused(new import_client_s33.CompleteMultipartUploadCommand({
-    Bucket,
-    Key,
-    UploadId: plan.uploadId,
-    MultipartUpload: {
-      Parts: sorted(parts).map((part) => ({ PartNumber: part.partNumber, ETag: part.eTag, [checksumField(algorithm)]: part.checksum }))
-    },
-    ...plan.checksumType === "FULL_OBJECT" ? { ChecksumType: "FULL_OBJECT" } : {},
-    ...fullObject ? { [checksumField(algorithm)]: fullObject } : {}
-  }), "CompleteMultipartUpload"));
-  if (!result.VersionId) throw new Error(`destination bucket ${Bucket} returned no version id: enable versioning on it`);
-  return { destinationVersionId: result.VersionId, eTag: result.ETag };
-}
-async function abort(request, plan) {
-  await abortUpload(request.destination, request.upload.Bucket, request.upload.Key, plan.uploadId);
-  await request.checkpoints.clear(request.source.key, request.source.versionId);
-}
-async function abandonUpload(checkpoints, destination, bucket, source) {
-  const saved = await checkpoints.load(source.key, source.versionId);
-  if (!saved) return false;
-  await abortUpload(destination, bucket, source.key, saved.uploadId);
-  await checkpoints.clear(source.key, source.versionId);
-  return true;
-}
-async function abortUpload(destination, bucket, key2, uploadId) {
-  try {
-    await destination.send(new import_client_s33.AbortMultipartUploadCommand({ Bucket: bucket, Key: key2, UploadId: uploadId }));
-  } catch (error2) {
-    if (!isNoSuchUpload(error2)) throw error2;
-  }
-}
-function sorted(parts) {
-  return [...parts.values()].sort((a5, b5) => a5.partNumber - b5.partNumber);
-}
-function isNoSuchUpload(error2) {
-  return error2.name === "NoSuchUpload";
-}
-
-// src/runtime/engine/object-copy.ts
-var import_client_s34 = __toESM(require_dist_cjs20());
-
-// src/runtime/contract/storage-classes.ts
-var GENERAL_PURPOSE_STORAGE_CLASSES = [
-  "STANDARD",
-  "STANDARD_IA",
-  "ONEZONE_IA",
-  "INTELLIGENT_TIERING",
-  "GLACIER_IR",
-  "GLACIER",
-  "DEEP_ARCHIVE",
-  // Deprecated in all but name (AWS recommends S3 Standard, which costs less); still accepted.
-  "REDUCED_REDUNDANCY"
-];
-var PARTITION_STORAGE_CLASSES = {
-  "aws": GENERAL_PURPOSE_STORAGE_CLASSES,
-  "aws-us-gov": GENERAL_PURPOSE_STORAGE_CLASSES,
-  "aws-cn": GENERAL_PURPOSE_STORAGE_CLASSES
-};
-var FALLBACK_STORAGE_CLASS = "STANDARD";
-function storageClassesOf(partition2) {
-  return (partition2 !== void 0 ? PARTITION_STORAGE_CLASSES[partition2] : void 0) ?? GENERAL_PURPOSE_STORAGE_CLASSES;
-}
-function replicaStorageClass(sourceClass, partition2, configured) {
-  if (configured) return { storageClass: configured };
-  if (sourceClass === void 0 || storageClassesOf(partition2).includes(sourceClass)) return { storageClass: sourceClass };
-  return { storageClass: FALLBACK_STORAGE_CLASS, replacedSourceClass: sourceClass };
-}
-
-// src/runtime/contract/replica-marker.ts
-var REPLICA_MARKER_KEY = "partition-replica-source";
-function replicaMarkerValue(sourceBucket, sourceVersionId) {
-  return `${sourceBucket}/${sourceVersionId}`;
-}
-function isReplica(metadata) {
-  return Object.keys(metadata ?? {}).some((key2) => key2.toLowerCase() === REPLICA_MARKER_KEY);
-}
-function withReplicaMarker(metadata, sourceBucket, sourceVersionId) {
-  const kept = Object.entries(metadata ?? {}).filter(([key2]) => key2.toLowerCase() !== REPLICA_MARKER_KEY);
-  return { ...Object.fromEntries(kept), [REPLICA_MARKER_KEY]: replicaMarkerValue(sourceBucket, sourceVersionId) };
-}
-function deleteMarkerNeeded(destinationCurrent, ownNewestReplica) {
-  return !destinationCurrent?.isDeleteMarker || destinationCurrent.versionId === ownNewestReplica;
-}
-
-// src/runtime/engine/object-copy.ts
-async function copyVersion(source, destination, options, engine) {
-  const object = await getVersion(source);
-  const body = object.Body;
-  try {
-    if (isReplica(object.Metadata)) throw new SourceVersionIsReplicaError(source.key, source.versionId, object.Metadata?.[REPLICA_MARKER_KEY] ?? "");
-    const scope = options.scope ?? EVERY_KEY;
-    const tagSet = needsTagRead(scope, options.replicateTags, object.TagCount ?? 0) ? await readTags(source) : [];
-    if (!matchesTagFilter(scope, tagSet)) return { status: "filtered" };
-    const tags = options.replicateTags ? encodeTags(tagSet) : void 0;
-    const size = object.ContentLength ?? 0;
-    const replica = { ...replicaParams(object, options), Bucket: options.bucket, Key: source.key, Tagging: tags };
-    replica.Metadata = withReplicaMarker(replica.Metadata, source.bucket, source.versionId);
-    if (isSinglePartCopy(size)) {
-      const verification = sourceDigestHeaders(object);
-      const bytes = await readAll(body, size);
-      const put = new import_client_s34.PutObjectCommand({
-        ...replica,
-        ...verification.headers,
-        ...lockedWriteChecksumAlgorithm(replica, verification.headers),
-        Body: bytes,
-        ContentLength: size
-      });
-      const result = await destination.send(sentOnceUnlessRefused(put, "PutObject"));
-      if (!result.VersionId) throw new Error(`destination bucket ${options.bucket} returned no version id: enable versioning on it`);
-      const written = { destinationVersionId: result.VersionId, eTag: result.ETag, size, lock: lockOfReplica(replica) };
-      return { status: "completed", written, verifiedBy: verification.verifiedBy, resumedParts: 0, uploadRecorded: false };
-    }
-    const copied = await multipartCopy({
-      source,
-      firstBody: body,
-      object: { size, eTag: object.ETag ?? "", serverSideEncryption: object.ServerSideEncryption, checksum: sourceChecksumOf(object) },
-      destination,
-      upload: replica,
-      ...engine
-    });
-    if (copied.status === "suspended") return copied;
-    const { destinationVersionId, eTag, verifiedBy, resumedParts } = copied;
-    return { status: "completed", written: { destinationVersionId, eTag, size, lock: lockOfReplica(replica) }, verifiedBy, resumedParts, uploadRecorded: true };
-  } catch (error2) {
-    if (isMissingObjectLockConfiguration(error2)) throw new DestinationObjectLockMissingError(options.bucket, source.key, error2);
-    throw error2;
-  } finally {
-    body.destroy();
-  }
-}
-async function readAll(body, size) {
-  const chunks = [];
-  for await (const chunk of body) chunks.push(chunk);
-  const bytes = Buffer.concat(chunks);
-  if (bytes.length !== size) throw new Error(`the source returned ${bytes.length} of the ${size} bytes of the version`);
-  return bytes;
-}
-function sourceDigestHeaders(object) {
-  const check = sourceCheckFor(object.ETag, object.ServerSideEncryption);
-  const md5 = check.kind === "md5" ? { ContentMD5: Buffer.from(check.md5Hex, "hex").toString("base64") } : {};
-  const checksum = singleRequestChecksum(sourceChecksumOf(object));
-  const value = checksum?.value ? { [checksumField(checksum.algorithm)]: checksum.value } : {};
-  const sum = checksum ? { ChecksumAlgorithm: checksum.algorithm, ...value } : {};
-  const verifiedBy = check.kind === "md5" ? "md5" : checksum?.value ? "checksum" : "transit";
-  return { headers: { ...md5, ...sum }, verifiedBy };
-}
-function replicaParams(object, options) {
-  const { storageClass, replacedSourceClass } = replicaStorageClass(object.StorageClass, options.partition, options.storageClass);
-  if (replacedSourceClass && storageClass) options.onStorageClassReplaced?.(replacedSourceClass, storageClass);
-  return {
-    ContentType: object.ContentType,
-    CacheControl: object.CacheControl,
-    ContentDisposition: object.ContentDisposition,
-    ContentEncoding: object.ContentEncoding,
-    ContentLanguage: object.ContentLanguage,
-    Expires: object.Expires,
-    Metadata: object.Metadata,
-    WebsiteRedirectLocation: object.WebsiteRedirectLocation,
-    StorageClass: storageClass && storageClass !== "STANDARD" ? storageClass : void 0,
-    ...options.kmsKeyArn ? { ServerSideEncryption: "aws:kms", SSEKMSKeyId: options.kmsKeyArn } : {},
-    ...options.kmsKeyArn && options.bucketKeyEnabled ? { BucketKeyEnabled: true } : {},
-    ...options.replicateObjectLock ? objectLockParams(object) : {}
-  };
-}
-async function createDeleteMarker(destination, bucket, key2) {
-  const result = await destination.send(sentOnceUnlessRefused(new import_client_s34.DeleteObjectCommand({ Bucket: bucket, Key: key2 }), "DeleteObject"));
-  return { destinationVersionId: result.VersionId };
-}
-async function deleteVersion(destination, bucket, key2, versionId) {
-  await destination.send(new import_client_s34.DeleteObjectCommand({ Bucket: bucket, Key: key2, VersionId: versionId }));
-}
-async function syncTags(source, destination, destinationBucket, destinationVersionId) {
-  const tags = await readTags(source);
-  const target = { Bucket: destinationBucket, Key: source.key, VersionId: destinationVersionId };
-  if (tags.length > 0) {
-    await destination.send(new import_client_s34.PutObjectTaggingCommand({ ...target, Tagging: { TagSet: tags } }));
-  } else {
-    await destination.send(new import_client_s34.DeleteObjectTaggingCommand(target));
-  }
-}
-function encodeTags(tags) {
-  if (tags.length === 0) return void 0;
-  return tags.map((tag) => `${encodeURIComponent(tag.Key ?? "")}=${encodeURIComponent(tag.Value ?? "")}`).join("&");
-}
-
-// src/runtime/replication/outcomes/source-outcomes.ts
-function skipForSourceRead(error2) {
-  if (error2 instanceof SourceVersionGoneError) return { action: "skip", reason: "source-version-gone" };
-  if (error2 instanceof SourceVersionArchivedError) return { action: "skip", reason: "archived" };
-  if (error2 instanceof SourceVersionCustomerKeyError) return { action: "skip", reason: "sse-c" };
-  if (error2 instanceof SourceVersionIsReplicaError) return { action: "skip", reason: "replica" };
-  return void 0;
-}
-function withDecodedKeyFallback(replicate) {
-  return async (message, limits) => {
-    try {
-      return await replicate(message, limits);
-    } catch (error2) {
-      if (!(error2 instanceof SourceKeyEncodedError) || error2.key !== message.key) throw error2;
-      const outcome = await replicate({ ...message, key: error2.decodedKey }, limits);
-      return { ...outcome, decodedKey: error2.decodedKey };
-    }
-  };
-}
-
-// src/runtime/replication/key-state/key-claims.ts
-var KeyClaims = class {
-  constructor(deps) {
-    this.deps = deps;
-  }
-  deps;
-  /**
-   * Takes the key's claim for writing the intent's replica. A takeover keeps the stale claim's time,
-   * so a replica its holder wrote is still recognised if the takeover fails too.
-   */
-  async take(key2, state2, intent, limits, claimedAt = Date.now()) {
-    const claim = { token: (0, import_crypto5.randomUUID)(), expiresAt: leaseEnd(limits.now(), limits.deadline), claimedAt, intent };
-    await this.deps.table.claim(key2, claim, state2);
-    return claim;
-  }
-  /** Ends a claim under which nothing was written (a skip, a suspended copy). */
-  async release(key2, claim) {
-    await this.deps.table.releaseClaim(key2, claim.token, { mayHaveWritten: false });
-  }
-  /**
-   * Runs the writes made under a claim. On a failure the write may have happened (a lost response,
-   * a failed commit), so the claim is given up as such: the next delivery looks before writing.
-   */
-  async writeUnder(key2, claim, work) {
-    try {
-      return await work();
-    } catch (error2) {
-      await this.deps.table.releaseClaim(key2, claim.token, { mayHaveWritten: true }).catch(() => void 0);
-      throw error2;
-    }
-  }
-  /**
-   * A claim found on the key: wait while its holder may still be writing; once it is stale, take it
-   * over, record the replica its holder wrote and never recorded (if the destination has one), abort
-   * the uploads nobody recorded, and read the key's state again.
-   */
-  async settle(key2, versionId, state2, limits) {
-    const { table, destination, destinationBucket } = this.deps;
-    const stale = state2.claim;
-    if (claimStatus(stale, limits.now()) === "held") throw new KeyClaimedError(key2, stale);
-    const takeover = await this.take(key2, state2, stale.intent, limits, stale.claimedAt);
-    await this.writeUnder(key2, takeover, async () => {
-      const latest = await destination.run((s3) => latestEntry(s3, destinationBucket, key2));
-      const replica = unrecordedReplica(stale, state2.head?.destinationVersionId, latest);
-      if (stale.intent.kind === "object") await this.abortUnrecordedUploads(key2, [stale.intent.sourceVersionId, versionId]);
-      if (!replica) return this.release(key2, takeover);
-      const { intent } = stale;
-      const record = {
-        sourceVersionId: intent.sourceVersionId,
-        kind: intent.kind,
-        state: "replicated",
-        sequencer: intent.sequencer,
-        destinationVersionId: replica.versionId,
-        eTag: replica.eTag,
-        size: replica.size
-      };
-      const commit = { backfill: intent.backfill, replacesReplica: intent.replacing, claimToken: takeover.token };
-      await table.commitReplica(key2, record, state2.head, commit);
-      if (intent.kind === "object") await this.completeAdopted(key2, intent.sourceVersionId, replica.versionId);
-    });
-    return table.load(key2, versionId);
-  }
-  /** A replica recorded from a stale claim: its upload's record goes, and its tags are brought up to date. */
-  async completeAdopted(key2, sourceVersionId, destinationVersionId) {
-    const { source, sourceBucket, destination, destinationBucket, checkpoints, replicateTags } = this.deps;
-    await checkpoints.clear(key2, sourceVersionId);
-    if (!replicateTags) return;
-    const version = { client: source, bucket: sourceBucket, key: key2, versionId: sourceVersionId };
-    await destination.run((s3) => syncTags(version, s3, destinationBucket, destinationVersionId)).catch((error2) => {
-      if (!skipForSourceRead(error2)) throw error2;
-    });
-  }
-  /**
-   * Aborts the key's uploads that are not recorded for the stale claim's version or the message's
-   * (those are resumed): one whose CreateMultipartUpload response was lost can never be found again.
-   * Another version's suspended upload is aborted too: its continuation starts that copy afresh.
-   */
-  async abortUnrecordedUploads(key2, versionIds) {
-    const { checkpoints, destination, destinationBucket } = this.deps;
-    const recorded = await Promise.all([...new Set(versionIds)].map((id) => checkpoints.load(key2, id)));
-    const kept = new Set(recorded.map((checkpoint) => checkpoint?.uploadId));
-    await destination.run(async (s3) => {
-      for (const uploadId of await uploadsOf(s3, destinationBucket, key2)) {
-        if (!kept.has(uploadId)) await abortUpload(s3, destinationBucket, key2, uploadId);
-      }
-    });
-  }
-};
-
-// src/runtime/replication/key-state/version-order.ts
-function compareVersions(message, applied) {
-  if (!applied) return "newer";
-  if (message.versionId === applied.versionId) return "same";
-  if (message.sequencer && applied.sequencer) return compareSequencers(message.sequencer, applied.sequencer) > 0 ? "newer" : "older";
-  if (message.backfill && applied.backfill && message.backfill.run === applied.backfill.run) {
-    return message.backfill.index > applied.backfill.index ? "newer" : "older";
-  }
-  return "unknown";
-}
-function laterAcrossKinds(later, laterIsDeleteMarker, earlier) {
-  if (later.isLatest === true !== (earlier.isLatest === true)) return later.isLatest === true;
-  const difference = later.lastModified.getTime() - earlier.lastModified.getTime();
-  return difference > 0 || difference === 0 && laterIsDeleteMarker;
-}
-function newerInListing(versions2, deleteMarkers, candidate, applied) {
-  for (const list2 of [versions2, deleteMarkers]) {
-    const c6 = list2.findIndex((entry) => entry.versionId === candidate);
-    const a6 = list2.findIndex((entry) => entry.versionId === applied);
-    if (c6 >= 0 && a6 >= 0) return c6 < a6;
-  }
-  const find = (id) => [...versions2, ...deleteMarkers].find((entry) => entry.versionId === id);
-  const c5 = find(candidate);
-  const a5 = find(applied);
-  if (!c5) return false;
-  if (!a5) return c5.isLatest === true;
-  return laterAcrossKinds(c5, deleteMarkers.includes(c5), a5);
-}
-
-// src/runtime/replication/replication-decision.ts
-var skip = (reason) => ({ action: "skip", reason });
-function decide(message, state2, options) {
-  if (!inScope(options.scope, message.key)) return skip("outside-prefixes");
-  const { head, version } = state2;
-  const ordering = () => {
-    if (message.kind === "ObjectTagsChanged") return "newer";
-    const result = compareVersions(
-      { versionId: message.versionId, sequencer: message.sequencer, backfill: backfillPlaceOf(message) },
-      head && { versionId: head.sourceVersionId, sequencer: head.sequencer, backfill: head.backfill }
-    );
-    if (result !== "unknown") return result;
-    if (state2.newerByListing === void 0) return "resolve";
-    return state2.newerByListing ? "newer" : "older";
-  };
-  switch (message.kind) {
-    case "ObjectCreated": {
-      if (version?.state === "deleted") return skip("source-version-deleted");
-      if (version) return decideRepair(message, state2, ordering);
-      if (message.supersedes !== void 0) return supersedes(message.supersedes, head) ? { action: "copy" } : skip("older-than-replica");
-      const order2 = ordering();
-      if (order2 === "resolve") return { action: "resolve-order" };
-      if (order2 !== "newer") return skip("older-than-replica");
-      return { action: "copy" };
-    }
-    case "ObjectTagsChanged":
-      if (!options.replicateTags) return skip("tags-disabled");
-      if (version?.state === "replicated" && version.kind === "object" && version.destinationVersionId) {
-        return { action: "sync-tags", destinationVersionId: version.destinationVersionId };
-      }
-      return skip("not-replicated-yet");
-    case "ObjectDeleted":
-      if (message.deletionType === PERMANENTLY_DELETED) return decidePermanentDelete(message.reason, version, options);
-      if (message.reason === LIFECYCLE_EXPIRATION) return skip("lifecycle-expiration");
-      if (!options.replicateDeleteMarkers) return skip("delete-markers-disabled");
-      if (version) return skip(version.state === "deleted" ? "source-version-deleted" : "duplicate");
-      if (message.supersedes !== void 0) return supersedes(message.supersedes, head) ? { action: "create-delete-marker" } : skip("older-than-replica");
-      const order = ordering();
-      if (order === "resolve") return { action: "resolve-order" };
-      if (order !== "newer") return skip("older-than-replica");
-      return { action: "create-delete-marker" };
-  }
-}
-function supersedes(deletedVersionId, head) {
-  return head?.sourceVersionId === deletedVersionId;
-}
-function decideRepair(message, { head, version }, order) {
-  if (message.staleReplica === void 0 || version?.destinationVersionId !== message.staleReplica) return skip("duplicate");
-  if (head?.sourceVersionId === message.versionId) return { action: "repair-replica" };
-  if (!head) return skip("older-than-replica");
-  const ordering = order();
-  if (ordering === "resolve") return { action: "resolve-order" };
-  return ordering === "newer" ? { action: "repair-replica" } : skip("older-than-replica");
-}
-function decidePermanentDelete(reason, version, options) {
-  if (!version) return { action: "remember-source-deleted" };
-  if (version.state === "deleted") return skip("duplicate");
-  if (reason === LIFECYCLE_EXPIRATION) return { action: "forget-version" };
-  if (!options.replicateVersionDeletes) return skip("version-deletes-disabled");
-  return version.destinationVersionId ? { action: "delete-destination-version", destinationVersionId: version.destinationVersionId } : { action: "delete-destination-version" };
-}
-
-// src/runtime/replication/replicator.ts
-function createReplicator(deps) {
-  const { source, destination, table, checkpoints, options, sourceBucket, destinationBucket } = deps;
-  const destinationOptions = {
-    bucket: destinationBucket,
-    kmsKeyArn: options.kmsKeyArn,
-    storageClass: options.storageClass,
-    replicateTags: options.replicateTags,
-    bucketKeyEnabled: options.bucketKeyEnabled,
-    partition: options.partition,
-    onStorageClassReplaced: options.onStorageClassReplaced,
-    replicateObjectLock: options.replicateObjectLock,
-    scope: options.scope
-  };
-  const abandonUploadOf = (message) => destination.run((s3) => abandonUpload(checkpoints, s3, destinationBucket, message));
-  const claims = new KeyClaims({ source, sourceBucket, destination, destinationBucket, table, checkpoints, replicateTags: options.replicateTags });
-  const stepBack = async (message, deletedHead) => {
-    const { key: key2 } = message;
-    const current = await latestEntry(source, sourceBucket, key2);
-    if (!current) return;
-    const recorded = (await table.load(key2, current.versionId)).version;
-    if (recorded?.state === "replicated") {
-      await table.commitReplica(key2, { ...recorded, sequencer: deletedHead.sequencer }, deletedHead, { backfill: deletedHead.backfill });
-      return;
-    }
-    const base = {
-      v: 1,
-      bucket: sourceBucket,
-      key: key2,
-      versionId: current.versionId,
-      time: (/* @__PURE__ */ new Date()).toISOString(),
-      requestId: message.requestId,
-      lastModified: (current.lastModified ?? /* @__PURE__ */ new Date(0)).toISOString(),
-      supersedes: deletedHead.sourceVersionId
-    };
-    await deps.enqueue(current.isDeleteMarker ? { ...base, kind: "ObjectDeleted", reason: "DeleteObject", deletionType: DELETE_MARKER_CREATED } : { ...base, kind: "ObjectCreated", reason: "SupersedesDeletedVersion", size: current.size, eTag: current.eTag?.replace(/"/g, "") });
-  };
-  const alreadyDeletedAtDestination = async (key2, head, claim) => {
-    try {
-      return !deleteMarkerNeeded(await destination.run((s3) => latestEntry(s3, destinationBucket, key2)), head?.destinationVersionId);
-    } catch (error2) {
-      await claims.release(key2, claim).catch(() => void 0);
-      throw error2;
-    }
-  };
-  return withDecodedKeyFallback(async (message, limits) => {
-    if (message.bucket !== sourceBucket) {
-      throw new InvalidMessageError(`message is for bucket "${message.bucket}", this replicator serves "${sourceBucket}"`);
-    }
-    const { key: key2, versionId } = message;
-    const sourceVersion = { client: source, bucket: sourceBucket, key: key2, versionId };
-    let state2 = await table.load(key2, versionId);
-    if (state2.claim) state2 = await claims.settle(key2, versionId, state2, limits);
-    let decision = decide(message, state2, options);
-    if (decision.action === "resolve-order") {
-      state2 = { ...state2, newerByListing: await isNewerAtSource(source, sourceBucket, key2, versionId, state2.head.sourceVersionId) };
-      decision = decide(message, state2, options);
-    }
-    const sequencer = message.kind === "ObjectTagsChanged" ? void 0 : message.sequencer;
-    switch (decision.action) {
-      case "skip":
-        if (message.kind === "ObjectCreated" && message.continuation !== void 0) await abandonUploadOf(message);
-        return decision;
-      case "resolve-order":
-        throw new Error(`the order of version ${versionId} of "${key2}" could not be resolved`);
-      case "copy":
-      case "repair-replica": {
-        const repair = decision.action === "repair-replica" && message.kind === "ObjectCreated" ? message.staleReplica : void 0;
-        const order = placeInHistory(message, state2, repair !== void 0);
-        const claim = await claims.take(key2, state2, { sourceVersionId: versionId, kind: "object", size: message.kind === "ObjectCreated" ? message.size : void 0, ...order, replacing: repair }, limits);
-        return claims.writeUnder(key2, claim, async () => {
-          let copied;
-          try {
-            const engine = { checkpoints, limits: { ...limits, memoryBudget: deps.memoryBudget }, replacing: repair };
-            copied = await destination.run((s3) => copyVersion(sourceVersion, s3, destinationOptions, engine));
-          } catch (error2) {
-            const skipped = skipForSourceRead(error2);
-            if (skipped) {
-              await abandonUploadOf(message);
-              await claims.release(key2, claim);
-              return skipped;
-            }
-            if (error2 instanceof SourceKeyEncodedError) await claims.release(key2, claim);
-            if (limits.finalAttempt) {
-              await abandonUploadOf(message).catch(() => void 0);
-            }
-            throw error2;
-          }
-          if (copied.status === "filtered") {
-            await abandonUploadOf(message);
-            await claims.release(key2, claim);
-            return { action: "skip", reason: "tag-filter" };
-          }
-          if (copied.status === "suspended") {
-            const created = message;
-            await deps.enqueue({ ...created, continuation: (created.continuation ?? 0) + 1 });
-            await claims.release(key2, claim);
-            return { action: "copy-continued", partsDone: copied.partsDone, partCount: copied.partCount };
-          }
-          const written = copied.written;
-          if (options.replicateTags && (copied.resumedParts > 0 || message.continuation !== void 0)) {
-            await destination.run((s3) => syncTags(sourceVersion, s3, destinationBucket, written.destinationVersionId));
-          }
-          const record = { sourceVersionId: versionId, kind: "object", state: "replicated", sequencer: order.sequencer, ...written };
-          await table.commitReplica(key2, record, state2.head, { backfill: order.backfill, replacesReplica: repair, claimToken: claim.token });
-          if (copied.uploadRecorded) await checkpoints.clear(key2, versionId);
-          return { action: decision.action, bytes: written.size, destinationVersionId: written.destinationVersionId, verifiedBy: copied.verifiedBy };
-        });
-      }
-      case "create-delete-marker": {
-        const order = placeInHistory(message, state2, false);
-        const claim = await claims.take(key2, state2, { sourceVersionId: versionId, kind: "deleteMarker", ...order }, limits);
-        const alreadyDeleted = await alreadyDeletedAtDestination(key2, state2.head, claim);
-        if (alreadyDeleted) {
-          try {
-            const record = { sourceVersionId: versionId, kind: "deleteMarker", state: "replicated", sequencer: order.sequencer };
-            await table.commitReplica(key2, record, state2.head, { backfill: order.backfill, claimToken: claim.token });
-          } catch (error2) {
-            await claims.release(key2, claim).catch(() => void 0);
-            throw error2;
-          }
-          return { action: "skip", reason: "destination-already-deleted" };
-        }
-        return claims.writeUnder(key2, claim, async () => {
-          const written = await destination.run((s3) => createDeleteMarker(s3, destinationBucket, key2));
-          const record = { sourceVersionId: versionId, kind: "deleteMarker", state: "replicated", sequencer: order.sequencer, ...written };
-          await table.commitReplica(key2, record, state2.head, { backfill: order.backfill, claimToken: claim.token });
-          return { action: decision.action, destinationVersionId: written.destinationVersionId };
-        });
-      }
-      case "delete-destination-version": {
-        await confirmSourceVersionGone(sourceVersion);
-        const replica = decision.destinationVersionId;
-        if (replica !== void 0) {
-          await destination.run((s3) => deleteVersion(s3, destinationBucket, key2, replica)).catch((error2) => {
-            throw explainRefusedReplicaDelete(error2, destinationBucket, key2, replica, state2.version?.lock);
-          });
-        }
-        if (state2.head?.sourceVersionId === versionId) await stepBack(message, state2.head);
-        await table.markSourceDeleted(key2, { ...state2.version, sequencer });
-        return { action: decision.action, destinationVersionId: decision.destinationVersionId };
-      }
-      case "remember-source-deleted":
-        await confirmSourceVersionGone(sourceVersion);
-        await table.rememberSourceDeleted(key2, versionId, sequencer);
-        return { action: decision.action };
-      case "forget-version":
-        await table.forgetVersion(key2, versionId);
-        return { action: decision.action };
-      case "sync-tags":
-        try {
-          await destination.run((s3) => syncTags(sourceVersion, s3, destinationBucket, decision.destinationVersionId));
-        } catch (error2) {
-          const skipped = skipForSourceRead(error2);
-          if (skipped) return skipped;
-          throw error2;
-        }
-        return { action: decision.action, destinationVersionId: decision.destinationVersionId };
-    }
-  });
-}
-function placeInHistory(message, state2, repair) {
-  const supersedes2 = message.kind !== "ObjectTagsChanged" && message.supersedes !== void 0;
-  if (repair || supersedes2) return { sequencer: state2.head?.sequencer, backfill: state2.head?.backfill };
-  return {
-    sequencer: message.kind === "ObjectTagsChanged" ? void 0 : message.sequencer,
-    backfill: backfillPlaceOf(message)
-  };
-}
-async function isNewerAtSource(source, bucket, key2, candidate, applied) {
-  const versions2 = [];
-  const deleteMarkers = [];
-  const listed = (entry) => ({ versionId: entry.VersionId ?? "", lastModified: entry.LastModified ?? /* @__PURE__ */ new Date(0), isLatest: entry.IsLatest });
-  const found = (id) => [...versions2, ...deleteMarkers].some((entry) => entry.versionId === id);
-  for await (const page of keyVersionPages(source, bucket, key2)) {
-    versions2.push(...page.versions.map(listed));
-    deleteMarkers.push(...page.deleteMarkers.map(listed));
-    if (found(candidate) && found(applied)) break;
-  }
-  return newerInListing(versions2, deleteMarkers, candidate, applied);
-}
-
-// src/runtime/destination/destination-client.ts
-var import_client_s35 = __toESM(require_dist_cjs20());
-var import_client_sts = __toESM(require_dist_cjs24());
-
 // src/runtime/destination/destination-retry.ts
 var THROTTLED_ATTEMPTS = 6;
 var OTHER_ATTEMPTS = 3;
@@ -60822,8 +60418,8 @@ function retriesAfter(errorType, attempt) {
   return errorType === "TRANSIENT" && attempt < OTHER_ATTEMPTS;
 }
 var Token = class {
-  constructor(count2, cost) {
-    this.count = count2;
+  constructor(count, cost) {
+    this.count = count;
     this.cost = cost;
   }
   count;
@@ -60996,7 +60592,7 @@ var DestinationClients = class {
       current.replaced = true;
       if (current.users === 0) current.s3.destroy();
     }
-    const s3 = new import_client_s35.S3Client({
+    const s3 = new import_client_s34.S3Client({
       region: this.options.region,
       endpoint: this.options.endpoint,
       forcePathStyle: this.options.endpoint !== void 0,
@@ -61039,8 +60635,363 @@ function destinationClientsFor(settings2, secretsManager, now, retryStrategy) {
   );
 }
 
+// src/runtime/operations/dead-letter-redrive.ts
+var import_client_sqs3 = __toESM(require_dist_cjs23());
+
+// src/runtime/replication/router-handler.ts
+var import_client_sqs2 = __toESM(require_dist_cjs23());
+
+// src/runtime/contract/s3-eventbridge-event.ts
+var OBJECT_DETAIL_TYPES = ["Object Created", "Object Deleted"];
+var TAG_DETAIL_TYPES = ["Object Tags Added", "Object Tags Deleted"];
+var REPLICATED_DETAIL_TYPES = [...OBJECT_DETAIL_TYPES, ...TAG_DETAIL_TYPES];
+function parseS3EventBridgeEvent(event) {
+  const envelope = asObject(event, "event");
+  if (envelope.source !== "aws.s3") {
+    throw new InvalidMessageError(`event source ${JSON.stringify(envelope.source)} is not "aws.s3"`);
+  }
+  const detailType = requireString(envelope, "detail-type");
+  const detail = asObject(envelope.detail, "event detail");
+  const object = asObject(detail.object, "detail.object");
+  const base = {
+    v: 1,
+    bucket: requireString(asObject(detail.bucket, "detail.bucket"), "name", "detail.bucket.name"),
+    key: requireString(object, "key", "detail.object.key"),
+    versionId: requireVersionId(object),
+    time: requireString(envelope, "time"),
+    requestId: requireString(detail, "request-id", "detail.request-id")
+  };
+  switch (detailType) {
+    case "Object Created":
+      return {
+        ...base,
+        kind: "ObjectCreated",
+        sequencer: requireSequencer(object, "detail.object.sequencer"),
+        reason: requireString(detail, "reason", "detail.reason"),
+        size: optionalNumber(object, "size"),
+        eTag: optionalString(object, "etag")
+      };
+    case "Object Deleted":
+      return {
+        ...base,
+        kind: "ObjectDeleted",
+        sequencer: requireSequencer(object, "detail.object.sequencer"),
+        reason: requireString(detail, "reason", "detail.reason"),
+        deletionType: requireDeletionType(detail["deletion-type"])
+      };
+    case "Object Tags Added":
+    case "Object Tags Deleted":
+      return { ...base, kind: "ObjectTagsChanged" };
+    default:
+      throw new InvalidMessageError(
+        `detail-type "${detailType}" is not replicated (expected one of ${REPLICATED_DETAIL_TYPES.join(", ")})`
+      );
+  }
+}
+function requireVersionId(object) {
+  const versionId = object["version-id"];
+  if (typeof versionId !== "string" || versionId.length === 0) {
+    throw new InvalidMessageError(
+      "detail.object.version-id is missing: the source bucket must have versioning enabled so each event names an exact version"
+    );
+  }
+  return versionId;
+}
+
+// src/runtime/replication/router-handler.ts
+async function routeS3Event(settings2, sqs, event) {
+  const message = parseS3EventBridgeEvent(event);
+  if (message.bucket !== settings2.sourceBucket) {
+    throw new InvalidMessageError(`event is for bucket "${message.bucket}", this router serves "${settings2.sourceBucket}"`);
+  }
+  if (!inScope(settings2.scope, message.key)) return { message, routed: false };
+  await sqs.send(new import_client_sqs2.SendMessageCommand({
+    QueueUrl: settings2.queueUrl,
+    MessageBody: JSON.stringify(message),
+    MessageGroupId: messageGroupId(message.bucket, message.key),
+    MessageDeduplicationId: messageDeduplicationId(message)
+  }));
+  return { message, routed: true };
+}
+
+// src/runtime/operations/dead-letter-redrive.ts
+var REDRIVE_QUEUES = ["replication", "router"];
+function parseRedriveRequest(request) {
+  const { queue } = request;
+  if (queue === void 0) return REDRIVE_QUEUES;
+  if (!REDRIVE_QUEUES.includes(queue)) {
+    throw new InvalidMessageError(
+      `redrive "queue" must be "replication" or "router" (got ${JSON.stringify(queue)}), or left out for both: send {"mode": "redrive"} or {"mode": "redrive", "queue": "replication"}`
+    );
+  }
+  return [queue];
+}
+function redriveDeduplicationId(deadLetterMessageId) {
+  return `redrive-${deadLetterMessageId}`;
+}
+function classifyRouterDeadLetter(body) {
+  let value;
+  try {
+    value = JSON.parse(body ?? "");
+  } catch {
+    return { kind: "unrecognised", why: "the body is not JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { kind: "unrecognised", why: "the body is not a JSON object" };
+  const fields = value;
+  const keys = Object.keys(fields);
+  if (keys.length === 1 && typeof fields.runId === "string" && fields.runId.length > 0) return { kind: "backfill-step", runId: fields.runId };
+  if (fields.source === "aws.s3" && typeof fields.detail === "object" && fields.detail !== null) return { kind: "s3-event", event: fields };
+  return { kind: "unrecognised", why: "neither an S3 event nor a backfill step" };
+}
+var RESERVE_MS = 2e4;
+var VISIBILITY_SECONDS = 120;
+async function redriveDeadLetters(targets, queues, remainingMs, onRedriven = () => void 0) {
+  const timeLeft = () => remainingMs() > RESERVE_MS;
+  let replication;
+  let router;
+  let complete = true;
+  if (queues.includes("replication")) {
+    const { redriven, emptied } = await redriveReplicationQueue(targets, timeLeft, onRedriven);
+    complete &&= emptied;
+    replication = { redriven, remaining: await depth(targets.sqs, targets.deadLetterQueueUrl) };
+  }
+  if (queues.includes("router")) {
+    const { counts, emptied } = await redriveRouterQueue(targets, timeLeft, onRedriven);
+    complete &&= emptied;
+    router = { ...counts, remaining: await depth(targets.sqs, targets.routerDeadLetterQueueUrl) };
+  }
+  return { ...replication ? { replication } : {}, ...router ? { router } : {}, complete };
+}
+async function redriveReplicationQueue(targets, timeLeft, onRedriven) {
+  let redriven = 0;
+  for (; ; ) {
+    if (!timeLeft()) return { redriven, emptied: false };
+    const messages = await receive(targets, targets.deadLetterQueueUrl);
+    if (messages.length === 0) return { redriven, emptied: true };
+    for (const message of messages) {
+      const parsed = parseOrUndefined(message.Body);
+      const group4 = message.Attributes?.MessageGroupId ?? (parsed ? messageGroupId(parsed.bucket, parsed.key) : "unknown-group");
+      await targets.sqs.send(new import_client_sqs3.SendMessageCommand({
+        QueueUrl: targets.router.queueUrl,
+        MessageBody: message.Body ?? "",
+        MessageGroupId: group4,
+        MessageDeduplicationId: redriveDeduplicationId(message.MessageId)
+      }));
+      await targets.sqs.send(new import_client_sqs3.DeleteMessageCommand({ QueueUrl: targets.deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+      if (parsed) {
+        const failedMessageId = message.MessageAttributes?.SourceMessageId?.StringValue ?? message.MessageId;
+        await targets.failures.clear(parsed.key, parsed.versionId, { messageId: failedMessageId });
+      }
+      redriven += 1;
+      onRedriven(1);
+    }
+  }
+}
+function parseOrUndefined(body) {
+  try {
+    return parseReplicationMessage(body ?? "");
+  } catch {
+    return void 0;
+  }
+}
+async function redriveRouterQueue(targets, timeLeft, onRedriven) {
+  const counts = { events: 0, outOfScope: 0, backfillSteps: 0, unrecognised: 0 };
+  const left = [];
+  let emptied = false;
+  try {
+    while (timeLeft()) {
+      const messages = await receive(targets, targets.routerDeadLetterQueueUrl);
+      if (messages.length === 0) {
+        emptied = true;
+        break;
+      }
+      for (const message of messages) {
+        const outcome2 = await putBack(targets, classifyRouterDeadLetter(message.Body));
+        counts[outcome2] += 1;
+        if (outcome2 === "unrecognised") {
+          left.push(message);
+          continue;
+        }
+        await targets.sqs.send(new import_client_sqs3.DeleteMessageCommand({ QueueUrl: targets.routerDeadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle }));
+        if (outcome2 !== "outOfScope") onRedriven(1);
+      }
+    }
+  } finally {
+    for (let start = 0; start < left.length; start += 10) {
+      await targets.sqs.send(new import_client_sqs3.ChangeMessageVisibilityBatchCommand({
+        QueueUrl: targets.routerDeadLetterQueueUrl,
+        Entries: left.slice(start, start + 10).map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0
+        }))
+      }));
+    }
+  }
+  return { counts, emptied };
+}
+async function putBack(targets, letter) {
+  switch (letter.kind) {
+    case "s3-event":
+      try {
+        return (await routeS3Event(targets.router, targets.sqs, letter.event)).routed ? "events" : "outOfScope";
+      } catch (error2) {
+        if (error2 instanceof InvalidMessageError) return "unrecognised";
+        throw error2;
+      }
+    case "backfill-step":
+      await targets.sqs.send(new import_client_sqs3.SendMessageCommand({ QueueUrl: targets.backfillQueueUrl, MessageBody: JSON.stringify({ runId: letter.runId }) }));
+      return "backfillSteps";
+    default:
+      return "unrecognised";
+  }
+}
+async function receive(targets, queueUrl) {
+  const { Messages: messages = [] } = await targets.sqs.send(new import_client_sqs3.ReceiveMessageCommand({
+    QueueUrl: queueUrl,
+    MaxNumberOfMessages: 10,
+    VisibilityTimeout: VISIBILITY_SECONDS,
+    WaitTimeSeconds: targets.waitTimeSeconds ?? 1,
+    MessageSystemAttributeNames: ["MessageGroupId"],
+    MessageAttributeNames: ["All"]
+  }));
+  return messages;
+}
+async function depth(sqs, queueUrl) {
+  const { Attributes: attributes = {} } = await sqs.send(new import_client_sqs3.GetQueueAttributesCommand({
+    QueueUrl: queueUrl,
+    AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+  }));
+  return Number(attributes.ApproximateNumberOfMessages ?? 0) + Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+// src/runtime/operations/replication-status.ts
+var import_client_s36 = __toESM(require_dist_cjs20());
+
+// src/runtime/engine/key-listing.ts
+var import_client_s35 = __toESM(require_dist_cjs20());
+async function* keyVersionPages(s3, bucket, key, pageSize) {
+  let keyMarker;
+  let versionIdMarker;
+  for (; ; ) {
+    const page = await s3.send(new import_client_s35.ListObjectVersionsCommand({
+      Bucket: bucket,
+      Prefix: key,
+      KeyMarker: keyMarker,
+      VersionIdMarker: versionIdMarker,
+      MaxKeys: pageSize
+    }));
+    const entries = [...page.Versions ?? [], ...page.DeleteMarkers ?? []];
+    yield {
+      versions: (page.Versions ?? []).filter((entry) => entry.Key === key),
+      deleteMarkers: (page.DeleteMarkers ?? []).filter((entry) => entry.Key === key)
+    };
+    const passedKey = entries.some((entry) => entry.Key !== key) || page.NextKeyMarker !== void 0 && page.NextKeyMarker !== key;
+    if (!page.IsTruncated || passedKey) return;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+// src/runtime/operations/replication-status.ts
+var WHAT_TO_SEND = `send {"mode": "status", "key": "<object key>", "versionId": "<version id; optional, default: the key's current version>"}`;
+function parseStatusRequest(request) {
+  const { key, versionId } = request;
+  if (typeof key !== "string" || key.length === 0) {
+    throw new InvalidMessageError(`status needs "key" as a non-empty string (got ${JSON.stringify(key)}): ${WHAT_TO_SEND}`);
+  }
+  if (versionId !== void 0 && (typeof versionId !== "string" || versionId.length === 0)) {
+    throw new InvalidMessageError(`status "versionId", when given, must be a non-empty string (got ${JSON.stringify(versionId)}): ${WHAT_TO_SEND}`);
+  }
+  return versionId === void 0 ? { key } : { key, versionId };
+}
+var REDRIVE_HINT = 'fix the cause, then invoke the backfill function with {"mode": "redrive"} to replicate it again';
+function replicationStatus(facts) {
+  const asked = facts.versionId === void 0 ? { key: facts.key } : { key: facts.key, versionId: facts.versionId };
+  const { record, failure, source, head, claim } = facts;
+  if (record?.state === "replicated") {
+    return { ...asked, status: "replicated", kind: record.kind, destinationVersionId: record.destinationVersionId, replicatedAt: record.recordedAt };
+  }
+  if (record?.state === "deleted") {
+    return {
+      ...asked,
+      status: "source-deleted",
+      kind: record.kind,
+      recordedAt: record.recordedAt,
+      detail: "the source version was deleted for good; it is not (or no longer) replicated"
+    };
+  }
+  if (failure) {
+    return { ...asked, status: "failed", reason: failure.reason, failedAt: failure.failedAt, attempts: failure.attempts, hint: REDRIVE_HINT };
+  }
+  if (!source || facts.versionId === void 0) {
+    return { ...asked, status: "not-found", detail: "neither the source bucket nor the version map knows this version" };
+  }
+  if (!facts.inScope) {
+    return { ...asked, status: "outside-scope", detail: "the key is outside the replicated prefixes: it is never replicated" };
+  }
+  if (source.matchesTagFilter === false) {
+    return {
+      ...asked,
+      status: "outside-scope",
+      detail: "the version's tags do not include every pair of tagFilter: it is not replicated (tagging it later does not replicate it; a backfill run does)"
+    };
+  }
+  if (head && head.sourceVersionId !== facts.versionId && source.newerVersionIds.includes(head.sourceVersionId)) {
+    return {
+      ...asked,
+      status: "superseded",
+      newerReplicatedVersionId: head.sourceVersionId,
+      detail: "a newer version of the key is already replicated, so this older one is skipped by design (no replica is ever older than one already written)"
+    };
+  }
+  if (claim && claim.intent.sourceVersionId === facts.versionId) {
+    const since = new Date(claim.claimedAt).toISOString();
+    return claimStatus(claim, facts.now) === "held" ? { ...asked, status: "pending", kind: source.kind, copyingSince: since, detail: `being copied since ${since}` } : { ...asked, status: "pending", kind: source.kind, detail: `a copy started at ${since} did not finish; the replicator retries it` };
+  }
+  return { ...asked, status: "pending", kind: source.kind, detail: "queued or being copied: the source has this version and no replica is recorded yet" };
+}
+async function lookUpReplicationStatus(sources, request) {
+  const { key } = request;
+  const listed2 = await findAtSource(sources, key, request.versionId);
+  const versionId = request.versionId ?? listed2?.versionId;
+  const [state2, failure] = versionId === void 0 ? [{}, void 0] : await Promise.all([sources.versions.load(key, versionId), sources.failures.read(key, versionId)]);
+  const record = "version" in state2 ? state2.version : void 0;
+  const tagsDecide = listed2?.facts.kind === "object" && hasTagFilter(sources.scope) && record?.state !== "replicated";
+  const source = listed2 && tagsDecide ? { ...listed2.facts, matchesTagFilter: matchesTagFilter(sources.scope, await readVersionTags(sources, key, listed2.versionId)) } : listed2?.facts;
+  return replicationStatus({
+    key,
+    versionId,
+    inScope: inScope(sources.scope, key),
+    record,
+    head: "head" in state2 ? state2.head : void 0,
+    claim: "claim" in state2 ? state2.claim : void 0,
+    failure,
+    source,
+    now: (sources.now ?? Date.now)()
+  });
+}
+async function readVersionTags(sources, key, versionId) {
+  const result = await sources.s3.send(new import_client_s36.GetObjectTaggingCommand({ Bucket: sources.sourceBucket, Key: key, VersionId: versionId }));
+  return result.TagSet ?? [];
+}
+async function findAtSource(sources, key, versionId) {
+  const newer = [];
+  for await (const page of keyVersionPages(sources.s3, sources.sourceBucket, key)) {
+    const listed2 = (entries2, kind) => entries2.filter((entry) => entry.VersionId && entry.LastModified).map((entry) => ({ versionId: entry.VersionId, lastModified: entry.LastModified, isLatest: entry.IsLatest, kind }));
+    const entries = oldestFirst(listed2(page.versions, "object"), listed2(page.deleteMarkers, "deleteMarker")).reverse();
+    for (const entry of entries) {
+      if (versionId === void 0 || entry.versionId === versionId) {
+        return { versionId: entry.versionId, facts: { kind: entry.kind, newerVersionIds: [...newer] } };
+      }
+      newer.push(entry.versionId);
+    }
+  }
+  return void 0;
+}
+
 // src/runtime/replication/key-state/failure-records.ts
-var import_client_dynamodb4 = __toESM(require_dist_cjs19());
+var import_client_dynamodb3 = __toESM(require_dist_cjs19());
 var RETENTION_SECONDS = 15 * 24 * 3600;
 var failureSortKey = (versionId) => `failure#${versionId}`;
 var FailureRecords = class {
@@ -61053,11 +61004,11 @@ var FailureRecords = class {
   tableName;
   now;
   /** Records (or overwrites) the version's failure. */
-  async record(key2, versionId, failure) {
-    await this.client.send(new import_client_dynamodb4.PutItemCommand({
+  async record(key, versionId, failure) {
+    await this.client.send(new import_client_dynamodb3.PutItemCommand({
       TableName: this.tableName,
       Item: {
-        pk: { S: partitionKey(key2) },
+        pk: { S: partitionKey(key) },
         sk: { S: failureSortKey(versionId) },
         reason: { S: failure.reason.slice(0, 1024) },
         failedAt: { S: new Date(this.now()).toISOString() },
@@ -61067,10 +61018,10 @@ var FailureRecords = class {
       }
     }));
   }
-  async read(key2, versionId) {
-    const { Item: item } = await this.client.send(new import_client_dynamodb4.GetItemCommand({
+  async read(key, versionId) {
+    const { Item: item } = await this.client.send(new import_client_dynamodb3.GetItemCommand({
       TableName: this.tableName,
-      Key: { pk: { S: partitionKey(key2) }, sk: { S: failureSortKey(versionId) } },
+      Key: { pk: { S: partitionKey(key) }, sk: { S: failureSortKey(versionId) } },
       ConsistentRead: true
     }));
     if (!item) return void 0;
@@ -61085,399 +61036,238 @@ var FailureRecords = class {
    * Forgets the failure (its message was redriven). With `messageId`, only the failure of that
    * message: a failure the redriven message itself has recorded since stays.
    */
-  async clear(key2, versionId, only) {
+  async clear(key, versionId, only) {
     try {
-      await this.client.send(new import_client_dynamodb4.DeleteItemCommand({
+      await this.client.send(new import_client_dynamodb3.DeleteItemCommand({
         TableName: this.tableName,
-        Key: { pk: { S: partitionKey(key2) }, sk: { S: failureSortKey(versionId) } },
+        Key: { pk: { S: partitionKey(key) }, sk: { S: failureSortKey(versionId) } },
         ...only ? { ConditionExpression: "messageId = :id", ExpressionAttributeValues: { ":id": { S: only.messageId } } } : {}
       }));
     } catch (error2) {
-      if (!(only && error2 instanceof import_client_dynamodb4.ConditionalCheckFailedException)) throw error2;
+      if (!(only && error2 instanceof import_client_dynamodb3.ConditionalCheckFailedException)) throw error2;
     }
   }
 };
 
-// src/runtime/engine/multipart/upload-checkpoints.ts
-var import_client_dynamodb5 = __toESM(require_dist_cjs19());
-var RETENTION_SECONDS2 = 30 * 24 * 3600;
-var UPLOAD = "upload";
-var partSortKey = (partNumber) => `part#${String(partNumber).padStart(5, "0")}`;
-var partitionKey2 = (key2, versionId) => `upload#${key2}\0${versionId}`;
-var UploadCheckpoints = class {
-  constructor(client, tableName, now = Date.now) {
-    this.client = client;
-    this.tableName = tableName;
-    this.now = now;
-  }
-  client;
-  tableName;
-  now;
-  /** The upload in progress for a source version, with its accepted parts; undefined when none. */
-  async load(key2, versionId) {
-    const items = await this.items(key2, versionId);
-    const upload = items.find((item) => item.sk.S === UPLOAD);
-    if (!upload) return void 0;
-    return {
-      uploadId: upload.uploadId.S,
-      sourceETag: upload.sourceETag.S,
-      size: Number(upload.size.N),
-      partSize: Number(upload.partSize.N),
-      partETagsAreMd5: upload.partETagsAreMd5?.BOOL === true,
-      ...upload.checksumAlgorithm?.S ? { checksumAlgorithm: upload.checksumAlgorithm.S } : {},
-      ...upload.checksumType?.S ? { checksumType: upload.checksumType.S } : {},
-      completed: upload.destinationVersionId?.S ? {
-        destinationVersionId: upload.destinationVersionId.S,
-        eTag: upload.completedETag?.S,
-        verifiedBy: upload.verifiedBy?.S ?? "transit"
-      } : void 0,
-      parts: items.filter((item) => item.sk.S !== UPLOAD).map((item) => ({
-        partNumber: Number(item.partNumber.N),
-        eTag: item.eTag.S,
-        // Records written before the upload's algorithm was the source's name it `checksumCRC32`.
-        checksum: (item.checksum ?? item.checksumCRC32).S,
-        md5: item.md5?.S
-      }))
-    };
-  }
-  async start(key2, versionId, plan) {
-    await this.put(key2, versionId, UPLOAD, {
-      uploadId: { S: plan.uploadId },
-      sourceETag: { S: plan.sourceETag },
-      size: { N: String(plan.size) },
-      partSize: { N: String(plan.partSize) },
-      partETagsAreMd5: { BOOL: plan.partETagsAreMd5 },
-      ...plan.checksumAlgorithm ? { checksumAlgorithm: { S: plan.checksumAlgorithm } } : {},
-      ...plan.checksumType ? { checksumType: { S: plan.checksumType } } : {}
-    });
-  }
-  async recordPart(key2, versionId, part) {
-    await this.put(key2, versionId, partSortKey(part.partNumber), {
-      partNumber: { N: String(part.partNumber) },
-      eTag: { S: part.eTag },
-      checksum: { S: part.checksum },
-      ...part.md5 ? { md5: { S: part.md5 } } : {}
-    });
-  }
-  /**
-   * Records that the upload was completed, then drops its parts. The upload item stays until the
-   * caller has recorded the replica (then `clear`), so a failure in between (a throttled table, a
-   * timeout) costs a retry that takes this replica, never a second copy of the object.
-   */
-  async markCompleted(key2, versionId, completed) {
-    await this.client.send(new import_client_dynamodb5.UpdateItemCommand({
-      TableName: this.tableName,
-      Key: { pk: { S: partitionKey2(key2, versionId) }, sk: { S: UPLOAD } },
-      ConditionExpression: "attribute_exists(pk)",
-      UpdateExpression: "SET destinationVersionId = :version, verifiedBy = :verifiedBy" + (completed.eTag ? ", completedETag = :eTag" : ""),
-      ExpressionAttributeValues: {
-        ":version": { S: completed.destinationVersionId },
-        ":verifiedBy": { S: completed.verifiedBy },
-        ...completed.eTag ? { ":eTag": { S: completed.eTag } } : {}
-      }
-    }));
-    await this.deleteParts(key2, versionId);
-  }
-  /** Forgets the upload (completed or aborted): its parts first, the upload item last. */
-  async clear(key2, versionId) {
-    await this.deleteParts(key2, versionId);
-    await this.client.send(new import_client_dynamodb5.DeleteItemCommand({ TableName: this.tableName, Key: { pk: { S: partitionKey2(key2, versionId) }, sk: { S: UPLOAD } } }));
-  }
-  async deleteParts(key2, versionId) {
-    const pk = { S: partitionKey2(key2, versionId) };
-    const parts = (await this.items(key2, versionId)).filter((item) => item.sk.S !== UPLOAD);
-    for (let start2 = 0; start2 < parts.length; start2 += 25) {
-      let requests = {
-        [this.tableName]: parts.slice(start2, start2 + 25).map((item) => ({ DeleteRequest: { Key: { pk, sk: item.sk } } }))
-      };
-      for (let attempt = 0; Object.keys(requests).length > 0; attempt++) {
-        if (attempt === 5) throw new Error("DynamoDB did not accept the checkpoint deletes (throttled); the message will be retried");
-        const result = await this.client.send(new import_client_dynamodb5.BatchWriteItemCommand({ RequestItems: requests }));
-        requests = result.UnprocessedItems ?? {};
-      }
-    }
-  }
-  async put(key2, versionId, sk, fields) {
-    await this.client.send(new import_client_dynamodb5.PutItemCommand({
-      TableName: this.tableName,
-      Item: {
-        pk: { S: partitionKey2(key2, versionId) },
-        sk: { S: sk },
-        expiresAt: { N: String(Math.floor(this.now() / 1e3) + RETENTION_SECONDS2) },
-        ...fields
-      }
-    }));
-  }
-  async items(key2, versionId) {
-    const items = [];
-    let startKey;
-    do {
-      const page = await this.client.send(new import_client_dynamodb5.QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": { S: partitionKey2(key2, versionId) } },
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey
-      }));
-      items.push(...page.Items ?? []);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
-  }
-};
-
-// src/runtime/replication/replicator-handler.ts
-function copyMemoryBudget(functionMemoryMb) {
-  return Math.max(16, Math.floor(functionMemoryMb / 2)) * 1024 * 1024;
-}
-function createReplicatorHandler(settings2, clients, telemetry, runtime, reports, clock) {
+// src/runtime/backfill/backfill-handler.ts
+function createBackfillHandler(settings2, clients, telemetry, options = {}) {
   const { logger: logger2, metrics } = telemetry;
-  const now = runtime.now ?? Date.now;
-  const concurrency = batchConcurrency(runtime.memoryBudget);
-  const destination = destinationClientsFor(settings2, clients.secretsManager, clock, runtime.retryPacing?.destinationRetryStrategy);
-  const replicate = createReplicator({
+  const backfill = new Backfill({
     sourceBucket: settings2.sourceBucket,
-    destinationBucket: settings2.destinationBucket,
-    source: clients.s3,
-    table: new VersionTable(clients.dynamodb, settings2.tableName),
-    checkpoints: new UploadCheckpoints(clients.dynamodb, settings2.tableName, now),
-    memoryBudget: concurrency.copyMemoryBudget,
-    enqueue: async (message) => {
-      await clients.sqs.send(new import_client_sqs.SendMessageCommand({
-        QueueUrl: settings2.queueUrl,
-        MessageBody: JSON.stringify(message),
-        MessageGroupId: messageGroupId(message.bucket, message.key),
-        MessageDeduplicationId: messageDeduplicationId(message)
-      }));
-    },
-    destination,
-    options: {
-      scope: settings2.scope,
-      replicateDeleteMarkers: settings2.replicateDeleteMarkers,
-      replicateVersionDeletes: settings2.replicateVersionDeletes,
-      replicateTags: settings2.replicateTags,
-      kmsKeyArn: settings2.destinationKmsKeyArn,
-      storageClass: settings2.destinationStorageClass,
-      bucketKeyEnabled: settings2.destinationBucketKeyEnabled,
-      partition: settings2.destinationPartition,
-      onStorageClassReplaced: (sourceClass, replicaClass) => logger2.warn(
-        `the destination partition ${settings2.destinationPartition} offers no storage class ${sourceClass}; the replica is ${replicaClass}`,
-        { sourceClass, replicaClass }
-      ),
-      replicateObjectLock: settings2.replicateObjectLock
+    scope: settings2.scope,
+    replicationQueueUrl: settings2.queueUrl,
+    reportBucket: settings2.reportBucket,
+    reportPrefix: settings2.reportPrefix,
+    outcomeWaitMs: options.outcomeWaitMs ?? 6 * 60 * 60 * 1e3,
+    pageSize: options.pageSize,
+    backfillQueueUrl: settings2.backfillQueueUrl
+  }, {
+    ...clients,
+    // Only a reconcile run reads the secret and lists the destination.
+    destination: { clients: destinationClientsFor(settings2, clients.secretsManager), bucket: settings2.destinationBucket }
+  }, new BackfillRuns(clients.dynamodb, settings2.tableName), options.now);
+  const failures = new FailureRecords(clients.dynamodb, settings2.tableName, options.now);
+  const versions2 = new VersionTable(clients.dynamodb, settings2.tableName);
+  const defaultMode = BACKFILL_MODES.includes(settings2.backfillMode) ? settings2.backfillMode : "all-versions";
+  const next = (runId, delaySeconds, part) => clients.sqs.send(new import_client_sqs4.SendMessageCommand({
+    QueueUrl: settings2.backfillQueueUrl,
+    MessageBody: JSON.stringify(part === void 0 ? { runId } : { runId, part }),
+    DelaySeconds: delaySeconds
+  }));
+  const status = async (request) => {
+    const answer = await lookUpReplicationStatus(
+      { s3: clients.s3, sourceBucket: settings2.sourceBucket, scope: settings2.scope, versions: versions2, failures, now: options.now },
+      parseStatusRequest(request)
+    );
+    logger2.info("replication status", { ...answer });
+    return { mode: "status", ...answer };
+  };
+  const redrive = async (request, remaining) => {
+    const queues = parseRedriveRequest(request);
+    const { deadLetterQueueUrl, routerDeadLetterQueueUrl } = settings2;
+    if (!deadLetterQueueUrl || !routerDeadLetterQueueUrl) {
+      throw new Error("this function's environment names no dead-letter queues (it predates the redrive mode): deploy the construct again");
     }
-  });
-  const skips = new DeliverySkips(clients.dynamodb, settings2.tableName, now);
-  const failures = new FailureRecords(clients.dynamodb, settings2.tableName, now);
-  const processRecord = async (record, finalAttempt, context) => {
-    let message;
+    let redriven = 0;
     try {
-      message = parseReplicationMessage(record.body);
-      const outcome = await replicate(message, deliveryLimits(finalAttempt, context));
-      const latency = replicationLatency(message, outcome, now());
-      const forRun = message.backfillRun ? deliveredOutcome(message, outcome) : void 0;
-      if (message.backfillRun && forRun) {
-        await reports.recordOutcome(message.backfillRun, forRun);
-        if (forRun.outcome === "replicated") addMetrics(telemetry, { name: "BackfillVersionsReplicated", unit: "Count", value: 1 });
-      }
-      const details = { key: message.key, versionId: message.versionId, kind: message.kind, outcome };
-      if (outcome.action === "skip" && outcome.reason === "source-version-gone") {
-        logger2.warn("source version no longer exists; nothing to replicate", details);
-      } else if (outcome.action === "skip" && outcome.reason === "archived") {
-        logger2.warn("source version is archived (GLACIER, DEEP_ARCHIVE or an Intelligent-Tiering archive tier); not replicated, as S3 Replication skips it", details);
-      } else if (outcome.action === "skip" && outcome.reason === "tag-filter") {
-        logger2.info("source version's tags do not include every pair of tagFilter; not replicated", details);
-      } else if (outcome.action === "skip" && outcome.reason === "sse-c") {
-        logger2.warn("source version is encrypted with a customer-provided key (SSE-C), which the replicator does not have; not replicated", details);
-      } else {
-        logger2.info("replication event processed", details);
-      }
-      addMetrics(telemetry, ...metricsForOutcome(outcome), ...latency ? [latency] : []);
-      return outcome;
-    } catch (error2) {
-      addMetrics(telemetry, { name: "ReplicationFailures", unit: "Count", value: 1 });
-      if (message?.backfillRun) {
-        await reports.recordOutcome(message.backfillRun, {
-          key: message.key,
-          versionId: message.versionId,
-          outcome: "failed",
-          reason: `${error2.name}: ${error2.message}`
-        }).catch(() => void 0);
-      }
-      throw error2;
+      const result = await redriveDeadLetters({
+        sqs: clients.sqs,
+        deadLetterQueueUrl,
+        routerDeadLetterQueueUrl,
+        router: { sourceBucket: settings2.sourceBucket, scope: settings2.scope, queueUrl: settings2.queueUrl },
+        backfillQueueUrl: settings2.backfillQueueUrl,
+        failures,
+        waitTimeSeconds: options.redriveWaitSeconds
+      }, queues, remaining, (count) => {
+        redriven += count;
+      });
+      logger2.info("dead letters redriven", { ...result });
+      return { mode: "redrive", ...result };
+    } finally {
+      addMetrics(telemetry, { name: "DeadLettersRedriven", unit: "Count", value: redriven });
     }
   };
-  function deliveryLimits(finalAttempt, context) {
-    const remaining = context?.getRemainingTimeInMillis();
-    return {
-      deadline: remaining === void 0 ? void 0 : now() + remaining,
-      reserveMs: runtime.reserveMs ?? COPY_HANDOVER_RESERVE_SECONDS * 1e3,
-      now,
-      finalAttempt,
-      partRetryBackoffMs: runtime.retryPacing?.partBackoffMs
-    };
-  }
-  async function attemptOf(record) {
-    const receiveCount = receiveCountOf(record);
-    if (receiveCount <= 1) return 1;
-    const skipped = await skips.count(record.messageId).catch((error2) => {
-      logger2.warn("could not read the skipped receives of a message; counting every receive as an attempt", {
-        messageId: record.messageId,
-        error: errorDetails(error2)
-      });
-      return 0;
-    });
-    return attemptNumber(receiveCount, skipped);
-  }
-  async function recordFailure(record, attempt, reason) {
-    let message;
-    try {
-      message = parseReplicationMessage(record.body);
-    } catch {
-      return;
-    }
-    await failures.record(message.key, message.versionId, { reason, messageId: record.messageId, attempts: attempt }).catch((error2) => {
-      logger2.warn("could not record why the message failed; its status will not say so", {
-        messageId: record.messageId,
-        key: message.key,
-        versionId: message.versionId,
-        error: errorDetails(error2)
-      });
-    });
-  }
-  async function deadLetter(record, attempt, reason) {
-    await recordFailure(record, attempt, reason);
-    await clients.sqs.send(new import_client_sqs.SendMessageCommand({
-      QueueUrl: settings2.deadLetterQueueUrl,
-      MessageBody: record.body,
-      MessageGroupId: record.attributes?.MessageGroupId ?? "unknown-group",
-      // A crash after this send and before the acknowledgement sends it again: SQS drops the copy.
-      MessageDeduplicationId: record.messageId,
-      MessageAttributes: {
-        FailureReason: { DataType: "String", StringValue: reason.slice(0, 1024) },
-        Attempts: { DataType: "Number", StringValue: String(attempt) },
-        SourceMessageId: { DataType: "String", StringValue: record.messageId }
-      }
-    }));
-    addMetrics(telemetry, { name: "MessagesDeadLettered", unit: "Count", value: 1 });
-    logger2.info("message sent to the dead-letter queue", { messageId: record.messageId, attempt, reason });
-  }
-  async function deliver(record, context) {
-    const attempt = await attemptOf(record);
-    const exhausted = exhaustedBeforeAttempt(attempt, settings2.maxReceiveCount);
-    let decision;
-    if (exhausted) {
-      decision = { action: "dead-letter", reason: exhausted };
-      logger2.error("replication attempts used up without a result; dead-lettering the message", {
-        messageId: record.messageId,
-        attempt,
-        maxAttempts: settings2.maxReceiveCount,
-        error: { name: "AttemptsExhausted", message: exhausted }
-      });
-    } else {
-      try {
-        await processRecord(record, attempt >= settings2.maxReceiveCount, context);
-        return void 0;
-      } catch (error2) {
-        decision = failureDecision(error2, attempt, settings2.maxReceiveCount, receiveCountOf(record));
-        logger2.error(decision.action === "dead-letter" ? "replication failed; dead-lettering the message" : decision.throttled ? `replication throttled after the SDK's retries; retrying in ${decision.delaySeconds} s, not counted as an attempt` : `replication failed; retrying in ${decision.delaySeconds} s`, {
-          messageId: record.messageId,
-          attempt,
-          maxAttempts: settings2.maxReceiveCount,
-          error: errorDetails(error2)
-        });
-      }
-    }
-    if (decision.action === "retry") return { delaySeconds: decision.delaySeconds, skip: decision.throttled };
-    try {
-      await deadLetter(record, attempt, decision.reason);
-      return void 0;
-    } catch (error2) {
-      logger2.error("could not send the message to the dead-letter queue; it will be retried", {
-        messageId: record.messageId,
-        error: errorDetails(error2)
-      });
-      return { delaySeconds: retryDelaySeconds(attempt) };
-    }
-  }
-  async function recordSkips(records) {
-    await Promise.all(records.map((record) => skips.add(record.messageId).catch((error2) => {
-      logger2.warn("could not record a skipped receive; it will count as an attempt", { messageId: record.messageId, error: errorDetails(error2) });
-    })));
-  }
-  async function waitForSecret(records, notFilled) {
-    const entries = records.map((record) => ({ record, delaySeconds: secretWaitSeconds(receiveCountOf(record)) }));
-    const delays = entries.map(({ delaySeconds }) => delaySeconds);
-    logger2.error(`${notFilled.message}; ${records.length} message(s) wait for it, retried in ${Math.min(...delays)} s without using up their attempts`, {
-      secretId: settings2.credentialsSecretId,
-      waitingMessages: records.length,
-      retryInSeconds: { min: Math.min(...delays), max: Math.max(...delays) },
-      error: { name: notFilled.name }
-    });
-    addMetrics(telemetry, { name: "CredentialsSecretNotFilled", unit: "Count", value: 1 });
-    await recordSkips(records);
-    await handBack(entries);
-    return { batchItemFailures: records.map((record) => ({ itemIdentifier: record.messageId })) };
-  }
-  async function handBack(entries) {
-    await Promise.all(entries.map(async ({ record, delaySeconds }) => {
-      try {
-        await clients.sqs.send(new import_client_sqs.ChangeMessageVisibilityCommand({
-          QueueUrl: settings2.queueUrl,
-          ReceiptHandle: record.receiptHandle,
-          VisibilityTimeout: delaySeconds
-        }));
-      } catch (error2) {
-        logger2.warn("the retry delay was not set; the message returns after the queue's visibility timeout", {
-          messageId: record.messageId,
-          error: errorDetails(error2)
-        });
-      }
-    }));
-  }
   return async (event, context) => {
+    const remaining = () => context?.getRemainingTimeInMillis() ?? 15 * 60 * 1e3;
     try {
-      const notFilled = await destination.secretNotFilled();
-      if (notFilled) return await waitForSecret(event.Records, notFilled);
-      const handedBack = /* @__PURE__ */ new Map();
-      const groups = groupsOf(event.Records, (record) => record.attributes?.MessageGroupId ?? "");
-      await forEachBounded(groups, concurrency.groups, async ({ records }) => {
-        for (const [index, record] of records.entries()) {
-          const retry = await deliver(record, context);
-          if (retry === void 0) continue;
-          handedBack.set(record, { delaySeconds: retry.delaySeconds, skip: retry.skip === true });
-          for (const behind of records.slice(index + 1)) handedBack.set(behind, { delaySeconds: 0, skip: true });
-          return;
+      if (isSqsEvent(event)) {
+        for (const record of event.Records) {
+          const { runId, part } = JSON.parse(record.body);
+          const { result, counts, listed: listed2, enqueued, outcomes } = await backfill.step(runId, remaining, part);
+          addMetrics(telemetry, { name: "BackfillVersionsListed", unit: "Count", value: listed2 }, { name: "BackfillVersionsEnqueued", unit: "Count", value: enqueued });
+          if (outcomes) {
+            addMetrics(
+              telemetry,
+              { name: "BackfillVersionsFailed", unit: "Count", value: outcomes.failed ?? 0 },
+              { name: "BackfillExtraObjectsOnDestination", unit: "Count", value: outcomes["extra-on-destination"] ?? 0 }
+            );
+            logger2.info("backfill finished", { runId, outcomes });
+          }
+          logger2.info("backfill step", { runId, ...part === void 0 ? {} : { part }, result, counts });
+          if (result !== "done") await next(runId, result === "wait" ? options.pollDelaySeconds ?? 30 : 0, part);
         }
-      });
-      const failed = event.Records.filter((record) => handedBack.has(record)).map((record) => ({ record, delaySeconds: handedBack.get(record).delaySeconds }));
-      const skipped = event.Records.filter((record) => handedBack.get(record)?.skip);
-      await recordSkips(skipped);
-      await handBack(failed);
-      return { batchItemFailures: failed.map(({ record }) => ({ itemIdentifier: record.messageId })) };
+        return;
+      }
+      const request = typeof event === "object" && event !== null ? event : {};
+      if (request.mode === "status") return await status(request);
+      if (request.mode === "redrive") return await redrive(request, remaining);
+      if (request.mode !== void 0 && !BACKFILL_MODES.includes(request.mode)) {
+        throw new InvalidMessageError(`backfill mode ${JSON.stringify(request.mode)} is not one of ${[...BACKFILL_MODES, "status", "redrive"].join(", ")}`);
+      }
+      const run = await backfill.start(request, defaultMode);
+      await next(run.runId, 0);
+      logger2.info("backfill started", { runId: run.runId, mode: run.mode });
+      return { runId: run.runId, mode: run.mode, report: `s3://${settings2.reportBucket}/${settings2.reportPrefix}${run.runId}/` };
+    } catch (error2) {
+      if (error2 instanceof BackfillRunMovedOnError) {
+        logger2.warn("another invocation continues this backfill run", { error: error2.message });
+        return;
+      }
+      logger2.error("backfill failed", { error: { name: error2.name, message: error2.message } });
+      throw error2;
     } finally {
       metrics.publishStoredMetrics();
     }
   };
 }
-function receiveCountOf(record) {
-  return Number(record.attributes?.ApproximateReceiveCount ?? 1);
-}
-function errorDetails(error2) {
-  return { name: error2?.name, message: error2?.message };
+function isSqsEvent(event) {
+  return typeof event === "object" && event !== null && Array.isArray(event.Records);
 }
 
-// src/handlers/replicator.lambda.ts
-var settings = readReplicatorSettings(process.env);
-var dynamodb = new import_client_dynamodb6.DynamoDBClient({});
-var handler = createReplicatorHandler(
+// src/runtime/contract/replication-environment.ts
+var ENV = {
+  sourceBucket: "SOURCE_BUCKET_NAME",
+  scope: "REPLICATION_SCOPE",
+  /** The scope's variable before 0.x releases named it: a JSON array of prefixes. */
+  legacyPrefixes: "REPLICATED_PREFIXES",
+  queueUrl: "REPLICATION_QUEUE_URL",
+  deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  routerDeadLetterQueueUrl: "ROUTER_DEAD_LETTER_QUEUE_URL",
+  tableName: "REPLICATION_TABLE_NAME",
+  credentialsSecretId: "DESTINATION_CREDENTIALS_SECRET_ARN",
+  destinationBucket: "DESTINATION_BUCKET_NAME",
+  destinationRegion: "DESTINATION_REGION",
+  destinationPartition: "DESTINATION_PARTITION",
+  destinationEndpoint: "DESTINATION_ENDPOINT",
+  destinationStsEndpoint: "DESTINATION_STS_ENDPOINT",
+  destinationAccount: "DESTINATION_ACCOUNT_ID",
+  destinationKmsKeyArn: "DESTINATION_KMS_KEY_ARN",
+  destinationStorageClass: "DESTINATION_STORAGE_CLASS",
+  destinationBucketKeyEnabled: "DESTINATION_BUCKET_KEY_ENABLED",
+  replicateDeleteMarkers: "REPLICATE_DELETE_MARKERS",
+  replicateVersionDeletes: "REPLICATE_VERSION_DELETES",
+  replicateTags: "REPLICATE_TAGS",
+  replicateObjectLock: "REPLICATE_OBJECT_LOCK",
+  backfillQueueUrl: "BACKFILL_QUEUE_URL",
+  backfillMode: "BACKFILL_DEFAULT_MODE",
+  reportBucket: "BACKFILL_REPORT_BUCKET",
+  reportPrefix: "BACKFILL_REPORT_PREFIX",
+  maxReceiveCount: "MAX_RECEIVE_COUNT"
+};
+function readBackfillSettings(env3) {
+  const read = reader(env3);
+  const settings2 = {
+    sourceBucket: read.required(ENV.sourceBucket),
+    scope: read.scope(),
+    tableName: read.required(ENV.tableName),
+    queueUrl: read.required(ENV.queueUrl),
+    backfillQueueUrl: read.required(ENV.backfillQueueUrl),
+    backfillMode: read.required(ENV.backfillMode),
+    reportBucket: read.required(ENV.reportBucket),
+    reportPrefix: read.optional(ENV.reportPrefix) ?? "",
+    deadLetterQueueUrl: read.optional(ENV.deadLetterQueueUrl),
+    routerDeadLetterQueueUrl: read.optional(ENV.routerDeadLetterQueueUrl),
+    ...read.destination()
+  };
+  read.done();
+  return settings2;
+}
+function reader(env3) {
+  const problems = [];
+  const required = (name) => {
+    const value = env3[name];
+    if (!value) problems.push(`${name} is not set`);
+    return value ?? "";
+  };
+  const optional2 = (name) => env3[name] || void 0;
+  const accountId = (name) => {
+    const value = optional2(name);
+    if (value !== void 0 && !/^\d{12}$/.test(value)) problems.push(`${name} must be a 12-digit AWS account id, got "${value}"`);
+    return value;
+  };
+  return {
+    required,
+    optional: optional2,
+    destination: () => ({
+      credentialsSecretId: required(ENV.credentialsSecretId),
+      destinationBucket: required(ENV.destinationBucket),
+      destinationRegion: required(ENV.destinationRegion),
+      destinationPartition: required(ENV.destinationPartition),
+      destinationEndpoint: optional2(ENV.destinationEndpoint),
+      destinationStsEndpoint: optional2(ENV.destinationStsEndpoint),
+      destinationAccount: accountId(ENV.destinationAccount)
+    }),
+    flag: (name) => {
+      const value = required(name);
+      if (value && value !== "true" && value !== "false") problems.push(`${name} must be "true" or "false", got "${value}"`);
+      return value === "true";
+    },
+    /** A flag that may be unset: true, or undefined (off). */
+    optionalFlag: (name) => {
+      const value = optional2(name);
+      if (value !== void 0 && value !== "true" && value !== "false") problems.push(`${name} must be "true" or "false", got "${value}"`);
+      return value === "true" ? true : void 0;
+    },
+    positiveInteger: (name) => {
+      const value = required(name);
+      const parsed = Number(value);
+      if (value && !(Number.isInteger(parsed) && parsed > 0)) problems.push(`${name} must be a positive integer, got "${value}"`);
+      return parsed;
+    },
+    scope: () => {
+      const legacy = env3[ENV.legacyPrefixes];
+      const text = env3[ENV.scope] || (legacy ? `{"prefixes":${legacy}}` : required(ENV.scope));
+      try {
+        return parseScope(text);
+      } catch (error2) {
+        if (text) problems.push(`${env3[ENV.scope] ? ENV.scope : ENV.legacyPrefixes} ${error2.message}`);
+        return EVERY_KEY;
+      }
+    },
+    done: () => {
+      if (problems.length > 0) {
+        throw new Error(`Invalid handler environment (the construct sets these variables): ${problems.join("; ")}`);
+      }
+    }
+  };
+}
+
+// src/handlers/backfill.lambda.ts
+var settings = readBackfillSettings(process.env);
+var handler = createBackfillHandler(
   settings,
-  { s3: new import_client_s36.S3Client({}), dynamodb, secretsManager: new import_client_secrets_manager2.SecretsManagerClient({}), sqs: new import_client_sqs2.SQSClient({}) },
-  createTelemetry("replicator", { replication: settings }),
-  // Lambda sets the function's memory size; the part buffers take half of it.
-  { memoryBudget: copyMemoryBudget(Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? 1024)) },
-  // The outcomes of a backfill run's messages go into its report.
-  new BackfillRuns(dynamodb, settings.tableName)
+  { s3: new import_client_s37.S3Client({}), sqs: new import_client_sqs5.SQSClient({}), dynamodb: new import_client_dynamodb4.DynamoDBClient({}), secretsManager: new import_client_secrets_manager2.SecretsManagerClient({}) },
+  createTelemetry("backfill", { replication: settings })
 );
 // Annotate the CommonJS export names for ESM import in node:
 0 && (module.exports = {
