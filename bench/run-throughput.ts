@@ -5,20 +5,18 @@
 // Run: NODE_NO_WARNINGS=1 npx ts-node --project tsconfig.dev.json bench/run-throughput.ts   (BENCH_TLS=0: plain http)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { serverProcesses } from './cpu-usage';
-import { annotateErrors, deleteAllVersions } from './engine-copy';
+import { withBench } from './bench-servers';
+import { deleteAllVersions } from './engine-copy';
 import type { EngineCopyWorkerArgs, EngineCopyWorkerResult } from './engine-copy-worker';
 import {
   Bench, CONCURRENCY, DST_BUCKET, LARGE, LARGE_KEY, MEMORY_BUDGET, PART_SIZE, SRC_BUCKET, TABLE, address, progress,
 } from './harness';
 import { chooseDataDir } from './machine-context';
 import { measureThroughput } from './measure-throughput';
-import { MotoServices, createTable, dynamoDbFor, startMoto } from './moto-services';
 import { measurePeakMemory } from './peak-memory';
 import { markdownTable, Row } from './report';
-import { S3Server, benchTls, createVersionedBucket, rerunTrustingBenchCa, s3ClientFor, startS3Servers, stopAll } from './s3-servers';
+import { benchTls, rerunTrustingBenchCa } from './s3-servers';
 import { GiB, formatBytes, putRandomObject } from './test-data';
-import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
 
 const PROFILE_DIR = path.join(__dirname, '..', '.bench', 'profile');
 
@@ -27,45 +25,15 @@ async function main(): Promise<void> {
   process.env.BENCH_DATA_DIR = data.dir;
   process.env.MINIO_API_DELETE_CLEANUP_INTERVAL = '5s';
   progress(`server data in ${data.dir}; servers speak ${benchTls() ? 'TLS (https)' : 'plain http'}`);
-  let servers: S3Server[] = [];
-  let moto: MotoServices | undefined;
-  try {
-    servers = await startS3Servers(2);
-    moto = await startMoto();
-    const [srcServer, dstServer] = servers;
-    const watched = serverProcesses(srcServer, dstServer, moto);
-    await createTable(moto, TABLE);
-    const dynamodb = dynamoDbFor(moto);
-    const bench: Bench = {
-      srcServer,
-      dstServer,
-      moto,
-      watched,
-      dynamodb,
-      src: annotateErrors(s3ClientFor(srcServer, 64), 'source'),
-      dst: annotateErrors(s3ClientFor(dstServer, 64), 'destination'),
-      checkpoints: new UploadCheckpoints(dynamodb, TABLE),
-      largeVersionId: '',
-    };
-    try {
-      await createVersionedBucket(bench.src, SRC_BUCKET);
-      await createVersionedBucket(bench.dst, DST_BUCKET);
-      progress(`uploading the ${formatBytes(LARGE)} source object`);
-      bench.largeVersionId = (await putRandomObject(bench.src, SRC_BUCKET, LARGE_KEY, LARGE, { partSize: PART_SIZE, concurrency: CONCURRENCY }))!;
-      if (process.env.BENCH_PROFILE === '1') await profileEngine(bench);
-      if (process.env.BENCH_PROFILE_ONLY === '1') return;
-      const rows: Row[] = [];
-      await measureThroughput(bench, rows);
-      console.log(`## Throughput and CPU per GiB (${benchTls() ? 'TLS' : 'plain http'}; C = ${CONCURRENCY}, P = ${formatBytes(PART_SIZE)})\n\n${markdownTable(rows)}`);
-    } finally {
-      bench.src.destroy();
-      bench.dst.destroy();
-      dynamodb.destroy();
-    }
-  } finally {
-    await moto?.stop();
-    await stopAll(servers);
-  }
+  await withBench(async (bench) => {
+    progress(`uploading the ${formatBytes(LARGE)} source object`);
+    bench.largeVersionId = (await putRandomObject(bench.src, SRC_BUCKET, LARGE_KEY, LARGE, { partSize: PART_SIZE, concurrency: CONCURRENCY }))!;
+    if (process.env.BENCH_PROFILE === '1') await profileEngine(bench);
+    if (process.env.BENCH_PROFILE_ONLY === '1') return;
+    const rows: Row[] = [];
+    await measureThroughput(bench, rows);
+    console.log(`## Throughput and CPU per GiB (${benchTls() ? 'TLS' : 'plain http'}; C = ${CONCURRENCY}, P = ${formatBytes(PART_SIZE)})\n\n${markdownTable(rows)}`);
+  });
 }
 
 /** One engine copy in a child under --cpu-prof; prints the functions with the most self time. */

@@ -10,10 +10,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cpuSince, cpuSnapshot, formatCpu, serverProcesses } from './cpu-usage';
-import { annotateErrors } from './engine-copy';
+import { withBench } from './bench-servers';
+import { cpuSince, cpuSnapshot, formatCpu } from './cpu-usage';
 import {
-  Bench, CONCURRENCY, DST_BUCKET, LARGE, LARGE_KEY, MEMORY_BUDGET, PART_SIZE, QUICK, SRC_BUCKET, TABLE,
+  CONCURRENCY, LARGE, LARGE_KEY, MEMORY_BUDGET, PART_SIZE, QUICK, SRC_BUCKET,
   failures, progress, started, waitForQuietMachine,
 } from './harness';
 import { chooseDataDir, machineContext } from './machine-context';
@@ -23,13 +23,11 @@ import { measureEngineMemory, measureNaive } from './measure-memory';
 import { measureSmall } from './measure-small';
 import { measureThroughput } from './measure-throughput';
 import { watchMemAvailable } from './memory-available';
-import { MotoServices, createTable, dynamoDbFor, startMoto } from './moto-services';
 import { rcloneOnPath } from './rclone';
 import { Row, markdownTable } from './report';
-import { S3Server, createVersionedBucket, rerunTrustingBenchCa, s3ClientFor, startS3Servers, stopAll } from './s3-servers';
+import { rerunTrustingBenchCa } from './s3-servers';
 import { measureSoak } from './soak';
 import { GiB, formatBytes, putRandomObject } from './test-data';
-import { UploadCheckpoints } from '../src/runtime/engine/multipart/upload-checkpoints';
 
 /** Largest data the servers hold at once (1 GiB + 4 GiB sources, a 4 GiB replica) plus room for the processes. */
 const TMPFS_NEEDED = 12 * GiB;
@@ -45,71 +43,41 @@ async function main(): Promise<void> {
   const context = await machineContext(data.dir);
   context.push(`Before the run: ${await waitForQuietMachine()}`);
 
-  let servers: S3Server[] = [];
-  let moto: MotoServices | undefined;
-  const dynamodb = { client: undefined as ReturnType<typeof dynamoDbFor> | undefined };
-  try {
-    servers = await startS3Servers(2);
-    moto = await startMoto();
-    const [srcServer, dstServer] = servers;
-    const watched = serverProcesses(srcServer, dstServer, moto);
+  await withBench(async (bench) => {
+    const { watched } = bench;
     const wholeRun = cpuSnapshot(watched);
     const stopWatchingMemory = watchMemAvailable(1_000);
-    await createTable(moto, TABLE);
-    dynamodb.client = dynamoDbFor(moto);
-    const bench: Bench = {
-      srcServer,
-      dstServer,
-      moto,
-      watched,
-      src: annotateErrors(s3ClientFor(srcServer, 64), 'source'),
-      dst: annotateErrors(s3ClientFor(dstServer, 64), 'destination'),
-      dynamodb: dynamodb.client,
-      checkpoints: new UploadCheckpoints(dynamodb.client, TABLE),
-      largeVersionId: '',
-    };
-    try {
-      await createVersionedBucket(bench.src, SRC_BUCKET);
-      await createVersionedBucket(bench.dst, DST_BUCKET);
-      progress(`uploading the ${formatBytes(LARGE)} source object (random, multipart in ${formatBytes(PART_SIZE)} parts)`);
-      bench.largeVersionId = (await putRandomObject(bench.src, SRC_BUCKET, LARGE_KEY, LARGE, { partSize: PART_SIZE, concurrency: CONCURRENCY }))!;
+    progress(`uploading the ${formatBytes(LARGE)} source object (random, multipart in ${formatBytes(PART_SIZE)} parts)`);
+    bench.largeVersionId = (await putRandomObject(bench.src, SRC_BUCKET, LARGE_KEY, LARGE, { partSize: PART_SIZE, concurrency: CONCURRENCY }))!;
 
-      const rows: Row[] = [];
-      const throughput = await measureThroughput(bench, rows);
-      await measureNaive(bench, rows);
-      await measureEngineMemory(bench, rows);
-      await measureInterrupted(bench, rows, throughput.engineSeconds);
-      for (const tagging of [undefined, 'team=bench']) await measureSmall(bench, rows, tagging);
-      await measureCrossPartition(bench, rows, context);
-      await measureSoak(rows);
+    const rows: Row[] = [];
+    const throughput = await measureThroughput(bench, rows);
+    await measureNaive(bench, rows);
+    await measureEngineMemory(bench, rows);
+    await measureInterrupted(bench, rows, throughput.engineSeconds);
+    for (const tagging of [undefined, 'team=bench']) await measureSmall(bench, rows, tagging);
+    await measureCrossPartition(bench, rows, context);
+    await measureSoak(rows);
 
-      const elapsed = (performance.now() - started) / 1000;
-      const whole = cpuSince(wholeRun, watched);
-      context.push(failures.length === 0 ? 'No engine failures during the run'
-        : `ENGINE FAILURES during the run (each retried once, as the queue would): ${failures.join(' | ')}`);
-      context.push(`Over the whole run: ${formatCpu(whole)} (other jobs sharing the cores show as "not this bench"); `
-        + `lowest MemAvailable ${formatBytes(stopWatchingMemory())}`);
-      const output = [
-        `## Copy engine benchmark (C = ${CONCURRENCY} parts in flight, P = ${formatBytes(PART_SIZE)}, memory budget C × P = ${formatBytes(MEMORY_BUDGET)}${QUICK ? ', BENCH_SCALE=small' : ''})`,
-        '',
-        markdownTable(rows),
-        '',
-        ...context.map((line) => `- ${line}`),
-        `- Run: ${new Date().toISOString()}, ${elapsed.toFixed(0)} s in all. CPU figures: % of one core per process over the measurement (median run); "machine" = every process, of ${os.cpus().length * 100}`,
-      ].join('\n');
-      console.log(output);
-      fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-      fs.writeFileSync(RESULTS_FILE, `${output}\n`);
-      progress(`written to ${path.relative(process.cwd(), RESULTS_FILE)}`);
-    } finally {
-      bench.src.destroy();
-      bench.dst.destroy();
-    }
-  } finally {
-    dynamodb.client?.destroy();
-    await moto?.stop();
-    await stopAll(servers);
-  }
+    const elapsed = (performance.now() - started) / 1000;
+    const whole = cpuSince(wholeRun, watched);
+    context.push(failures.length === 0 ? 'No engine failures during the run'
+      : `ENGINE FAILURES during the run (each retried once, as the queue would): ${failures.join(' | ')}`);
+    context.push(`Over the whole run: ${formatCpu(whole)} (other jobs sharing the cores show as "not this bench"); `
+      + `lowest MemAvailable ${formatBytes(stopWatchingMemory())}`);
+    const output = [
+      `## Copy engine benchmark (C = ${CONCURRENCY} parts in flight, P = ${formatBytes(PART_SIZE)}, memory budget C × P = ${formatBytes(MEMORY_BUDGET)}${QUICK ? ', BENCH_SCALE=small' : ''})`,
+      '',
+      markdownTable(rows),
+      '',
+      ...context.map((line) => `- ${line}`),
+      `- Run: ${new Date().toISOString()}, ${elapsed.toFixed(0)} s in all. CPU figures: % of one core per process over the measurement (median run); "machine" = every process, of ${os.cpus().length * 100}`,
+    ].join('\n');
+    console.log(output);
+    fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+    fs.writeFileSync(RESULTS_FILE, `${output}\n`);
+    progress(`written to ${path.relative(process.cwd(), RESULTS_FILE)}`);
+  });
 }
 
 // With TLS (BENCH_TLS, default on) the run goes on in a child that trusts the servers' CA.
