@@ -321,8 +321,14 @@ testAll.spawn(lintWorkflows);
 testAll.spawn(project.compileTask);
 testAll.spawn(testRosetta);
 testAll.spawn(project.testTask);
-testAll.spawn(integSnapshot);
-// Python, Java, Go, .NET code, TypeScript: the package as each language's users install it.
-for (const task of consumerTests) testAll.spawn(task);
+// Python, Java, Go, .NET code, TypeScript: the package as each language's users install it; with the
+// integ snapshot, in two lanes side by side (each task is single-threaded): Python alone, the rest
+// in the other, about as long.
+const [testPython, ...otherConsumerTests] = consumerTests;
+const consumerLanes = project.addTask('test:consumers', {
+  description: 'The integ snapshot and the consumer tests, in two lanes side by side: Python; Java, Go, .NET code, TypeScript, integ',
+  exec: `bash scripts/run-lanes.sh ${testPython.name} "${[...otherConsumerTests, integSnapshot].map((task) => task.name).join(' ')}"`,
+});
+testAll.spawn(consumerLanes);
 
 project.synth();

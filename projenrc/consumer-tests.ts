@@ -9,7 +9,7 @@ export function addConsumerTests(project: awscdk.AwsCdkConstructLibrary): Task[]
     description: 'Build the Python package with jsii-pacmak and synthesize a Python CDK app that uses it',
     steps: [
       { exec: 'bash scripts/setup-venv.sh test/emulated/emulators/requirements.txt test/consumer/requirements.txt' },
-      { exec: 'rm -rf dist-consumer && jsii-pacmak --targets python --outdir dist-consumer' },
+      { exec: 'rm -rf dist-consumer/python && jsii-pacmak --targets python --outdir dist-consumer' },
       { exec: '.venv/bin/python -m pytest -q test/consumer' },
     ],
   });
