@@ -10,6 +10,8 @@ emulating anything:
   attributes once more per name asked for.
 - S3 ListObjectVersions deep-copied every version of the bucket (body included, into a new
   temporary file) on every page, to set `IsLatest` on the copies.
+- SQS SendMessage computed every queue attribute (three message counts among them) four times per
+  message, to read ContentBasedDeduplication: filling a queue cost O(n²).
 - Every visibility and delay check (per message, per scan) built two datetimes to read the clock.
 - Every request listed and stat'ed moto's ~150 package folders, under a global lock, to route it.
 - werkzeug logged every request to stderr through a locked handler.
@@ -20,9 +22,11 @@ arguments of moto_server (`-H HOST -p PORT`).
 """
 
 import copy
+import json
 import logging
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from moto import backends
@@ -76,6 +80,57 @@ def _get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]
 
 
 sqs_models.SQSBackend.get_queue_attributes = _get_queue_attributes
+
+
+class _QueueAttributes(Mapping):
+    """A queue's attributes as moto's `Queue.attributes` builds them (same names, order and values),
+    each computed when first read. moto builds the whole dict, three message counts included, for
+    every `attributes.get("ContentBasedDeduplication")`: four times per message sent, so a send cost
+    O(messages in the queue) and filling a FIFO queue with 50,000 messages cost O(n²)."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:
+            names += queue.KMS_ATTRIBUTES
+        self._names = names
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            if name not in self._names:
+                raise KeyError(name)
+            self._values[name] = self._compute(name)
+        return self._values[name]
+
+    def _compute(self, name: str) -> Any:
+        queue = self._queue
+        if name == "Policy" and queue.policy:
+            value = queue.policy
+        elif name == "RedrivePolicy" and queue.redrive_policy:
+            value = json.dumps(queue.redrive_policy)
+        else:
+            value = getattr(queue, core_utils.camelcase_to_underscores(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+sqs_models.Queue.attributes = property(_QueueAttributes)  # type: ignore[assignment]
+
+
+def _get_all_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+    # The response is serialised from a plain dict, as moto's own `attributes` was.
+    return dict(_get_queue_attributes(self, queue_name, attribute_names))
+
+
+sqs_models.SQSBackend.get_queue_attributes = _get_all_queue_attributes
 
 
 class _S3Copy:
