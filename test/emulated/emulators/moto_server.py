@@ -13,6 +13,7 @@ emulating anything:
 - SQS SendMessage computed every queue attribute (three message counts among them) four times per
   message, to read ContentBasedDeduplication: filling a queue cost O(n²).
 - Every visibility and delay check (per message, per scan) built two datetimes to read the clock.
+- Every request listed a response class's functions (inspect.getmembers) to find its action's.
 - Every request listed and stat'ed moto's ~150 package folders, under a global lock, to route it.
 - werkzeug logged every request to stderr through a locked handler.
 - werkzeug answered HTTP/1.0, closing the connection after every response.
@@ -30,6 +31,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from moto import backends
+from moto.core import responses as core_responses
 from moto.core import utils as core_utils
 from moto.dynamodb import models as dynamodb_models
 from moto.s3 import models as s3_models
@@ -232,6 +234,20 @@ def _delete_message(self: Any, receipt_handle: str) -> None:
 
 
 sqs_models.Queue.delete_message = _delete_message
+
+# moto looks up the action's method among the response class's functions with inspect.getmembers
+# on every request; a class's functions do not change while the server runs.
+_method_names: dict[type, frozenset[str]] = {}
+
+
+def _method_names_from_class(clazz: type) -> frozenset[str]:
+    names = _method_names.get(clazz)
+    if names is None:
+        names = _method_names[clazz] = frozenset(core_utils.method_names_from_class(clazz))
+    return names
+
+
+core_responses.method_names_from_class = _method_names_from_class
 
 # The installed backends do not change while the server runs: list the package folders once.
 _moto_modules = tuple(backends.list_of_moto_modules())
