@@ -13,6 +13,7 @@ emulating anything:
 - SQS SendMessage computed every queue attribute (three message counts among them) four times per
   message, to read ContentBasedDeduplication: filling a queue cost O(n²).
 - Every visibility and delay check (per message, per scan) built two datetimes to read the clock.
+- DynamoDB Query sorted the whole table to read one partition.
 - Every request listed a response class's functions (inspect.getmembers) to find its action's.
 - Every request listed and stat'ed moto's ~150 package folders, under a global lock, to route it.
 - werkzeug logged every request to stderr through a locked handler.
@@ -34,6 +35,7 @@ from moto import backends
 from moto.core import responses as core_responses
 from moto.core import utils as core_utils
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import table as dynamodb_table
 from moto.s3 import models as s3_models
 from moto.sqs import models as sqs_models
 from werkzeug.serving import WSGIRequestHandler
@@ -248,6 +250,42 @@ def _method_names_from_class(clazz: type) -> frozenset[str]:
 
 
 core_responses.method_names_from_class = _method_names_from_class
+
+# A Query on the table (no index) sorted every item of the table, by DynamoType comparisons in
+# Python, to then keep the partition asked for: O(table) per page. It reads that partition only; the
+# order and everything after (conditions, paging, filters) stay moto's. An index query is unchanged.
+_query_partition = threading.local()
+_moto_all_items = dynamodb_table.Table.all_items
+_moto_query = dynamodb_table.Table.query
+
+
+def _all_items(self: Any) -> Any:
+    hash_key = getattr(_query_partition, "hash_key", None)
+    if hash_key is None:
+        return _moto_all_items(self)
+    found = self.items.get(hash_key)
+    items = [] if found is None else list(found.values()) if self.range_key_attr else [found]
+    return sorted(
+        (item for item in items if isinstance(item, dynamodb_table.Item)),
+        key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key,
+    )
+
+
+def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    # Table.query(hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+    # scan_index_forward, projection_expressions, index_name=None, ...)
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    if index_name or hash_key is None:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    _query_partition.hash_key = hash_key
+    try:
+        return _moto_query(self, hash_key, *args, **kwargs)
+    finally:
+        _query_partition.hash_key = None
+
+
+dynamodb_table.Table.all_items = _all_items
+dynamodb_table.Table.query = _query
 
 # The installed backends do not change while the server runs: list the package folders once.
 _moto_modules = tuple(backends.list_of_moto_modules())
