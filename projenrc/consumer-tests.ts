@@ -19,7 +19,9 @@ export function addConsumerTests(project: awscdk.AwsCdkConstructLibrary): Task[]
   // Maven's local repository is repo-local: every checkout builds the library as version 0.0.0, a
   // release version Maven never fetches twice, so it must not share ~/.m2 with another checkout's
   // build. pacmak shares it too, so a warm run downloads nothing. Our jar is removed from it first,
-  // and the test checks that the jar it loads is the one pacmak just built.
+  // and the test checks that the jar it loads is the one pacmak just built. The third-party
+  // artifacts are seeded from ~/.m2/repository and saved back there (scripts/maven-cache.sh), so a
+  // fresh clone does not download them again.
   const JAVA_CONSUMER = 'test/consumer/java';
   // Added here, not in `gitignore` above: projen's later `!/test/` would drop patterns under /test/.
   project.gitignore.exclude(`/${JAVA_CONSUMER}/.m2/`, `/${JAVA_CONSUMER}/target/`);
@@ -27,8 +29,10 @@ export function addConsumerTests(project: awscdk.AwsCdkConstructLibrary): Task[]
     description: 'Build the Java package with jsii-pacmak and synthesize a Java CDK app that uses it (Maven, JUnit 5)',
     steps: [
       { exec: `rm -rf dist-consumer/java ${JAVA_CONSUMER}/.m2/repository/io/github/cdk-partition-replicated-bucket` },
+      { exec: `bash scripts/maven-cache.sh restore ${JAVA_CONSUMER}/.m2/repository` },
       { exec: `jsii-pacmak --targets java --outdir dist-consumer --maven-local-repository ${JAVA_CONSUMER}/.m2/repository` },
       { exec: 'mvn -B -ntp test -Dmaven.repo.local=.m2/repository', cwd: JAVA_CONSUMER },
+      { exec: `bash scripts/maven-cache.sh save ${JAVA_CONSUMER}/.m2/repository` },
     ],
   });
 
