@@ -85,7 +85,6 @@ export async function machineBusy(ms: number): Promise<number> {
   return cpuSince(start, {}).machine;
 }
 
-/** Pids of the running MinIO servers, found by their data dirs on the command line. */
 /** The benchmark's server processes to watch: the two MinIO servers (by their data folders) and moto. */
 export function serverProcesses(src: { dataDir: string }, dst: { dataDir: string }, moto: { pid?: number }): WatchedProcesses {
   const watched: WatchedProcesses = {};
@@ -97,6 +96,7 @@ export function serverProcesses(src: { dataDir: string }, dst: { dataDir: string
   return watched;
 }
 
+/** The pid of the running MinIO server whose data dir is on its command line. */
 export function findServerPid(dataDir: string): number | undefined {
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -18,7 +18,7 @@ copy() {
 }
 
 case $action in
-  restore) [ -d "$shared" ] && copy "$shared" "$local_repo" || true ;;
-  save) [ -d "$local_repo" ] && copy "$local_repo" "$shared" ;;
+  restore) if [ -d "$shared" ]; then copy "$shared" "$local_repo"; fi ;;
+  save) if [ -d "$local_repo" ]; then copy "$local_repo" "$shared"; fi ;;
   *) echo "usage: $0 restore|save <repository>" >&2; exit 2 ;;
 esac

@@ -71,7 +71,8 @@ _moto_get_queue_attributes = sqs_models.SQSBackend.get_queue_attributes
 
 def _get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
     if not attribute_names or "All" in attribute_names:
-        return _moto_get_queue_attributes(self, queue_name, attribute_names)
+        # A plain dict, as moto's own `attributes` was (the response is serialised from it).
+        return dict(_moto_get_queue_attributes(self, queue_name, attribute_names))
     # moto's own validation (an unknown name raises), then one computation of the attributes
     # instead of one per name asked for (and one more per name it finds).
     queue = self.get_queue(queue_name)
@@ -127,14 +128,6 @@ class _QueueAttributes(Mapping):
 
 
 sqs_models.Queue.attributes = property(_QueueAttributes)  # type: ignore[assignment]
-
-
-def _get_all_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
-    # The response is serialised from a plain dict, as moto's own `attributes` was.
-    return dict(_get_queue_attributes(self, queue_name, attribute_names))
-
-
-sqs_models.SQSBackend.get_queue_attributes = _get_all_queue_attributes
 
 
 class _S3Copy:
