@@ -14,21 +14,29 @@ emulating anything:
   message, to read ContentBasedDeduplication: filling a queue cost O(n²).
 - Every visibility and delay check (per message, per scan) built two datetimes to read the clock.
 - DynamoDB Query sorted the whole table to read one partition.
+- SQS DeleteMessage, and a FIFO SendMessage with a deduplication id, scanned every message of the
+  queue (listing each one's receipt handles) to find one: O(n) per message.
+- SQS ReceiveMessage listed every visible message of the queue, reading the clock twice for each,
+  to hand out the first few.
 - Every request listed a response class's functions (inspect.getmembers) to find its action's.
 - Every request listed and stat'ed moto's ~150 package folders, under a global lock, to route it.
 - werkzeug logged every request to stderr through a locked handler.
-- werkzeug answered HTTP/1.0, closing the connection after every response.
+- werkzeug closed the connection after every response, having first waited up to 10 ms for more of
+  the request body: each request paid a TCP connect and that wait (half of a GetItem's 3.4 ms).
 
 Each patch below computes the same value moto computes, only without the waste. Run it with the
 arguments of moto_server (`-H HOST -p PORT`).
 """
 
 import copy
+import io
 import json
 import logging
+import selectors
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from moto import backends
@@ -38,6 +46,7 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import table as dynamodb_table
 from moto.s3 import models as s3_models
 from moto.sqs import models as sqs_models
+from werkzeug import serving as werkzeug_serving
 from werkzeug.serving import WSGIRequestHandler
 
 _moto_unix_time = core_utils.unix_time
@@ -225,10 +234,103 @@ _moto_delete_message = sqs_models.Queue.delete_message
 
 def _delete_message(self: Any, receipt_handle: str) -> None:
     with self._messages_lock:
+        if receipt_handle not in self.deleted_messages and _delete_received(self, receipt_handle):
+            return
         _moto_delete_message(self, receipt_handle)
 
 
 sqs_models.Queue.delete_message = _delete_message
+
+# moto finds a message by receipt handle, and a FIFO send's earlier message by deduplication id, by
+# scanning every message of the queue (building a list of each one's handles): O(messages in the
+# queue) per delete and per send, 50 % of moto's CPU while 50,000 versions were enqueued. Two
+# indexes find the same message; what moto then does with it is unchanged, and whatever the indexes
+# cannot vouch for (a message moved to a dead-letter queue or purged) goes to moto's own scan.
+_message_by_receipt_handle: dict[str, Any] = {}
+_moto_mark_received = sqs_models.Message.mark_received
+_moto_add_message = sqs_models.Queue.add_message
+
+
+def _mark_received(self: Any, *args: Any, **kwargs: Any) -> None:
+    _moto_mark_received(self, *args, **kwargs)
+    _message_by_receipt_handle[self.receipt_handle] = self
+
+
+def _delete_received(queue: Any, receipt_handle: str) -> bool:
+    """moto's delete of the one message that had `receipt_handle` (receipt handles are unique), when
+    the index knows it and it is in this queue's messages; False leaves the delete to moto."""
+    message = _message_by_receipt_handle.get(receipt_handle)
+    # A string, not the queue: moto deep-copies each message it hands out.
+    if message is None or getattr(message, "_added_to", None) != queue.queue_arn:
+        return False
+    # moto replaces the list rather than change it: receives iterate it without the lock.
+    messages = list(queue._messages)
+    try:
+        messages.remove(message)
+    except ValueError:
+        return False
+    queue._messages = messages
+    queue.pending_messages.discard(message)
+    handles = message.all_receipt_handles
+    queue.deleted_messages.update(handles)
+    for handle in handles:
+        _message_by_receipt_handle.pop(handle, None)
+    return True
+
+
+def _add_message(self: Any, message: Any) -> None:
+    deduplicated = self.fifo_queue and (
+        self.attributes.get("ContentBasedDeduplication") == "true" or message.deduplication_id
+    )
+    message._added_to = self.queue_arn
+    if not deduplicated:
+        return _moto_add_message(self, message)
+    by_id = self.__dict__.setdefault("_messages_by_deduplication_id", {})
+    with self._messages_lock:
+        # The messages of this id still in the queue: moto deduplicates against those only.
+        earlier = [m for m in by_id.get(message.deduplication_id, ()) if m in self._messages]
+        by_id[message.deduplication_id] = [*earlier, message]
+    if self.lambda_event_source_mappings:
+        return _moto_add_message(self, message)
+    for m in earlier:
+        # moto's test: sent within the deduplication interval of the earlier message.
+        if (message.sent_timestamp - m.sent_timestamp) / 1000 < sqs_models.DEDUPLICATION_TIME_IN_SECONDS:
+            return None
+    # The rest of moto's add_message, for a queue without a Lambda event source mapping.
+    with self._messages_lock:
+        self._messages.append(message)
+        self._messages_lock.notify_all()
+    return None
+
+
+sqs_models.Message.mark_received = _mark_received
+sqs_models.Queue.add_message = _add_message
+
+
+class _VisibleMessages:
+    """moto's `Queue.messages`, the messages visible and not delayed, read as they are needed with
+    one reading of the clock. moto listed them all (reading the clock twice per message) for every
+    ReceiveMessage, which then takes the first few: O(messages in the queue) per receive. Its three
+    uses are served: a receive iterates it (and stops at its count), a long poll tests it, the
+    ApproximateNumberOfMessages attribute counts it."""
+
+    def __init__(self, queue: Any) -> None:
+        # The list as it is now: a delete replaces it, as moto's did with its own list.
+        self._messages = queue._messages
+        self._now = _unix_time_millis()
+
+    def __iter__(self) -> Iterator[Any]:
+        now = self._now
+        return (m for m in self._messages if now > m.visible_at and not now < m.delayed_until)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self)
+
+
+sqs_models.Queue.messages = property(_VisibleMessages)  # type: ignore[assignment]
 
 # moto looks up the action's method among the response class's functions with inspect.getmembers
 # on every request; a class's functions do not change while the server runs.
@@ -288,10 +390,66 @@ backends.list_of_moto_modules = lambda: _moto_modules
 # (werkzeug logs a failed request at ERROR) still reach stderr, which the test harness reports.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-# werkzeug answers HTTP/1.0 by default and closes the connection after every response, so each
-# request paid a TCP connect (and, through the TLS proxy, a handshake). HTTP/1.1 keeps the SDK's
-# keep-alive connections open, as AWS endpoints do.
+# werkzeug closes the connection after every response ("Connection: close", HTTP/1.1 or not), and
+# before that waits up to 10 ms for the client to send anything more, to drain a request body the
+# application left unread: each request paid a TCP connect and that wait (and, through the TLS
+# proxy, a handshake). AWS endpoints keep connections open, and the SDK reuses them. Here the body
+# is read whole before moto sees the request, so the connection is at the next request when the
+# response is sent: nothing to drain, and the connection stays open unless the client closes it.
 WSGIRequestHandler.protocol_version = "HTTP/1.1"
+# A response is written as headers, then body: on an open connection Nagle's algorithm would hold
+# the body until the client's delayed ACK of the headers (40 ms a request).
+WSGIRequestHandler.disable_nagle_algorithm = True
+_werkzeug_make_environ = WSGIRequestHandler.make_environ
+_werkzeug_send_header = WSGIRequestHandler.send_header
+
+
+def _make_environ(self: Any) -> Any:
+    environ = _werkzeug_make_environ(self)
+    if environ.get("wsgi.input_terminated"):
+        # A chunked body: werkzeug's decoder reads it to its last chunk.
+        body = environ["wsgi.input"].read()
+    else:
+        body = _read_exactly(self.rfile, int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return environ
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    parts, left = [], length
+    while left > 0:
+        part = stream.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _send_header(self: Any, keyword: str, value: str) -> None:
+    # werkzeug's own "Connection: close" is left out; a client's asking to close still closes.
+    if keyword.lower() == "connection" and value.lower() == "close" and not self.close_connection:
+        return
+    _werkzeug_send_header(self, keyword, value)
+
+
+class _NothingToDrain:
+    """The selector werkzeug waits on, up to 10 ms, for a request body left unread: there is none
+    (`_make_environ`), and on an open connection what comes next is the client's next request."""
+
+    def register(self, *args: Any) -> None:
+        pass
+
+    def select(self, timeout: Any = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+WSGIRequestHandler.make_environ = _make_environ
+WSGIRequestHandler.send_header = _send_header
+werkzeug_serving.selectors = SimpleNamespace(DefaultSelector=_NothingToDrain, EVENT_READ=selectors.EVENT_READ)
 
 if __name__ == "__main__":
     from moto.server import main
