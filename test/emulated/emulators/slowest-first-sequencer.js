@@ -4,7 +4,7 @@
 const Sequencer = require('@jest/test-sequencer').default;
 
 /** The emulated files that take minutes (see README, "Development"). */
-const SLOWEST = ['/backfill-scale.test.ts', '/fault-matrix.test.ts'];
+const SLOWEST = ['/backfill-scale.test.ts', '/backfill-inventory.test.ts', '/fault-matrix.test.ts'];
 
 class SlowestFirstSequencer extends Sequencer {
   async sort(tests) {
