@@ -317,7 +317,7 @@ const testRosetta = project.addTask('test:rosetta', {
 // The inventory backfill at 50,000 versions alone (it is part of test:all too): for profiling moto
 // or the backfill at scale without the rest of the run.
 project.addTask('test:scale', {
-  description: 'The inventory backfill of 50,500 versions alone against the emulators (about 3 minutes; test:all runs it too)',
+  description: 'The inventory backfill of 50,500 versions alone against the emulators (about 2 minutes; test:all runs it too)',
   steps: [
     { spawn: 'setup:emulators' },
     { spawn: 'bundle' },

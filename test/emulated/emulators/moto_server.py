@@ -14,6 +14,7 @@ emulating anything:
   message, to read ContentBasedDeduplication: filling a queue cost O(n²).
 - Every visibility and delay check (per message, per scan) built two datetimes to read the clock.
 - DynamoDB Query sorted the whole table to read one partition.
+- DynamoDB serialized every item answer attribute value by attribute value along botocore's shapes.
 - SQS DeleteMessage, and a FIFO SendMessage with a deduplication id, scanned every message of the
   queue (listing each one's receipt handles) to find one: O(n) per message.
 - SQS ReceiveMessage listed every visible message of the queue, reading the clock twice for each,
@@ -32,6 +33,7 @@ import copy
 import io
 import json
 import logging
+import math
 import selectors
 import threading
 import time
@@ -42,7 +44,9 @@ from typing import Any
 from moto import backends
 from moto.core import responses as core_responses
 from moto.core import utils as core_utils
+from moto import settings
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.models import table as dynamodb_table
 from moto.s3 import models as s3_models
 from moto.sqs import models as sqs_models
@@ -381,6 +385,52 @@ def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
 
 dynamodb_table.Table.all_items = _all_items
 dynamodb_table.Table.query = _query
+
+# moto serializes a DynamoDB answer by walking botocore's shape of the operation's output, one
+# attribute value at a time in Python: about half of moto's CPU while a backfill's report read its
+# outcomes back (Query pages of items). An item answer of plain strings, numbers and lists is the
+# JSON of the same dict; anything else (binary, timestamps, a value the walk would convert, a
+# top-level key the output shape does not have) still goes through moto's serializer, and so do the
+# headers. (test/emulated/emulators/moto-dynamodb-answers.test.ts)
+_ITEM_ANSWERS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem"})
+_moto_dynamo_execute_result = dynamodb_responses.DynamoResult.execute_result
+
+
+def _dynamo_execute_result(self: Any, context: Any) -> Any:
+    operation = context.operation_model
+    result = self.result
+    if not (
+        operation.name in _ITEM_ANSWERS
+        and isinstance(result, dict)
+        and all(key in operation.output_shape.members for key in result)
+        and _plain_json(result)
+    ):
+        return _moto_dynamo_execute_result(self, context)
+    # The status and headers moto gives this operation's answer; the body is the dict's JSON.
+    status, headers, _ = _moto_dynamo_execute_result(dynamodb_responses.DynamoResult({}), context)
+    return status, headers, json.dumps(result, indent=4 if settings.PRETTIFY_RESPONSES else None)
+
+
+def _plain_json(value: Any) -> bool:
+    """Whether moto's serializer would write `value` unchanged: no binary (moto base64-encodes it),
+    no number where an attribute value holds a string, no None (moto leaves it out)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("B", "BS"):
+                return False
+            if key in ("S", "N") and not isinstance(item, str):
+                return False
+            if key in ("SS", "NS") and not (isinstance(item, list) and all(isinstance(member, str) for member in item)):
+                return False
+            if item is None or not _plain_json(item):
+                return False
+        return True
+    if isinstance(value, list):
+        return all(item is not None and _plain_json(item) for item in value)
+    return isinstance(value, (str, bool, int)) or (isinstance(value, float) and math.isfinite(value))
+
+
+dynamodb_responses.DynamoResult.execute_result = _dynamo_execute_result
 
 # The installed backends do not change while the server runs: list the package folders once.
 _moto_modules = tuple(backends.list_of_moto_modules())

@@ -229,7 +229,7 @@ test('an inventory in 5 files: planned side by side, enqueued once each, complet
   await backfillInventory(100, 'per-version');
 }, 600_000);
 
-// About 3 minutes beside the other tests on this project's 2-core machine (README, "Test timings").
+// 2 to 3 minutes beside the other tests on this project's 2-core machine (README, "Test timings").
 test('an inventory of 50,000 versions: planned, enqueued once each, counted and reported', async () => {
   await backfillInventory(5000, 'bulk');
 }, 1_200_000);
