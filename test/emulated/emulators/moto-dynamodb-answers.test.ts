@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   AttributeValue, BatchGetItemCommand, CreateTableCommand, DeleteItemCommand, DeleteTableCommand, DynamoDBClient, GetItemCommand,
-  PutItemCommand, QueryCommand, ScanCommand, UpdateItemCommand,
+  PutItemCommand, QueryCommand, ReturnValue, ScanCommand, UpdateItemCommand, UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { emulators, sourceClientConfig } from './partitions';
 
@@ -43,6 +43,18 @@ describe("the emulator's DynamoDB item answers", () => {
     dynamodb.destroy();
   });
   const key = (sk: string) => ({ pk: { S: 'p' }, sk: { S: sk } });
+  const update = (
+    sk: string, expression: string, names: Record<string, string>, values: Record<string, AttributeValue>,
+    returnValues?: ReturnValue, more: Partial<UpdateItemCommandInput> = {},
+  ) => dynamodb.send(new UpdateItemCommand({
+    TableName,
+    Key: key(sk),
+    UpdateExpression: expression,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ReturnValues: returnValues,
+    ...more,
+  }));
 
   it('returns each attribute type as written through GetItem, Query, Scan and BatchGetItem', async () => {
     expect((await dynamodb.send(new GetItemCommand({ TableName, Key: key('1') }))).Item).toEqual(plain('1'));
@@ -72,33 +84,13 @@ describe("the emulator's DynamoDB item answers", () => {
   });
 
   it('returns the old or new attributes of a write, and the item of a failed condition', async () => {
-    const updated = await dynamodb.send(new UpdateItemCommand({
-      TableName,
-      Key: key('2'),
-      UpdateExpression: 'ADD #c :one SET #t = :t',
-      ReturnValues: 'ALL_NEW',
-      ExpressionAttributeNames: { '#c': 'counter', '#t': 'text' },
-      ExpressionAttributeValues: { ':one': { N: '1' }, ':t': { S: 'new' } },
-    }));
+    const updated = await update('2', 'ADD #c :one SET #t = :t', { '#c': 'counter', '#t': 'text' }, { ':one': { N: '1' }, ':t': { S: 'new' } }, 'ALL_NEW');
     expect(updated.Attributes).toEqual({ ...plain('2'), text: { S: 'new' }, counter: { N: '1' } });
-    const added = await dynamodb.send(new UpdateItemCommand({
-      TableName,
-      Key: key('2'),
-      UpdateExpression: 'ADD #c :five',
-      ReturnValues: 'UPDATED_NEW',
-      ExpressionAttributeNames: { '#c': 'counter' },
-      ExpressionAttributeValues: { ':five': { N: '5' } },
-    }));
+    const added = await update('2', 'ADD #c :five', { '#c': 'counter' }, { ':five': { N: '5' } }, 'UPDATED_NEW');
     expect(added.Attributes).toEqual({ counter: { N: '6' } });
-    await expect(dynamodb.send(new UpdateItemCommand({
-      TableName,
-      Key: key('1'),
-      UpdateExpression: 'SET #t = :t',
-      ConditionExpression: 'attribute_not_exists(pk)',
-      ExpressionAttributeNames: { '#t': 'text' },
-      ExpressionAttributeValues: { ':t': { S: 'x' } },
-      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-    }))).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', Item: plain('1') });
+    await expect(update('1', 'SET #t = :t', { '#t': 'text' }, { ':t': { S: 'x' } }, undefined, {
+      ConditionExpression: 'attribute_not_exists(pk)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    })).rejects.toMatchObject({ name: 'ConditionalCheckFailedException', Item: plain('1') });
 
     const replaced = await dynamodb.send(new PutItemCommand({ TableName, Item: plain('1'), ReturnValues: 'ALL_OLD' }));
     expect(replaced.Attributes).toEqual(plain('1'));
