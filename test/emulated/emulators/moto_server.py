@@ -41,10 +41,9 @@ from collections.abc import Iterator, Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from moto import backends
+from moto import backends, settings
 from moto.core import responses as core_responses
 from moto.core import utils as core_utils
-from moto import settings
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.models import table as dynamodb_table
@@ -294,17 +293,15 @@ def _add_message(self: Any, message: Any) -> None:
         # The messages of this id still in the queue: moto deduplicates against those only.
         earlier = [m for m in by_id.get(message.deduplication_id, ()) if m in self._messages]
         by_id[message.deduplication_id] = [*earlier, message]
-    if self.lambda_event_source_mappings:
-        return _moto_add_message(self, message)
-    for m in earlier:
-        # moto's test: sent within the deduplication interval of the earlier message.
-        if (message.sent_timestamp - m.sent_timestamp) / 1000 < sqs_models.DEDUPLICATION_TIME_IN_SECONDS:
+        if not self.lambda_event_source_mappings:
+            # moto's test (sent within the deduplication interval of an earlier message), then the
+            # rest of its add_message for a queue without a Lambda event source mapping.
+            if any((message.sent_timestamp - m.sent_timestamp) / 1000 < sqs_models.DEDUPLICATION_TIME_IN_SECONDS for m in earlier):
+                return None
+            self._messages.append(message)
+            self._messages_lock.notify_all()
             return None
-    # The rest of moto's add_message, for a queue without a Lambda event source mapping.
-    with self._messages_lock:
-        self._messages.append(message)
-        self._messages_lock.notify_all()
-    return None
+    return _moto_add_message(self, message)
 
 
 sqs_models.Message.mark_received = _mark_received
@@ -460,20 +457,10 @@ def _make_environ(self: Any) -> Any:
         # A chunked body: werkzeug's decoder reads it to its last chunk.
         body = environ["wsgi.input"].read()
     else:
-        body = _read_exactly(self.rfile, int(environ.get("CONTENT_LENGTH") or 0))
+        # A buffered reader: it returns the length asked for, short only at the end of the stream.
+        body = self.rfile.read(int(environ.get("CONTENT_LENGTH") or 0))
     environ["wsgi.input"] = io.BytesIO(body)
     return environ
-
-
-def _read_exactly(stream: Any, length: int) -> bytes:
-    parts, left = [], length
-    while left > 0:
-        part = stream.read(left)
-        if not part:
-            break
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
 
 
 def _send_header(self: Any, keyword: str, value: str) -> None:
